@@ -1,0 +1,1 @@
+//! claimd-store-postgres.
