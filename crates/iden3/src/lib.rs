@@ -1,4 +1,10 @@
-//! claimd-iden3 (work in progress).
-//!
-//! BEFORE BUILDING OR COMMITTING: read /work/main/AGENTS.md — shared working tree rules
-//! (use your own CARGO_TARGET_DIR, commit only your own paths, last commit by 01:35 UTC).
+//! iden3 primitives, bit-for-bit (work in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used)]
+
+pub mod field;
+mod hex;
+pub mod poseidon;
+
+pub use field::{FieldError, Fr};

@@ -1,0 +1,4 @@
+//! Integration tests of claimd-iden3: known-answer vectors, properties and interop with the
+//! @iden3 JavaScript packages.
+
+mod vectors;
