@@ -5,6 +5,7 @@
 
 pub mod field;
 mod hex;
+pub mod merkletree;
 pub mod poseidon;
 
 pub use field::{FieldError, Fr};

@@ -66,3 +66,67 @@ fn hash_bytes_vectors() {
         }
     }
 }
+
+#[test]
+fn smt_vectors() {
+    use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
+    let v = vectors();
+    let cases = v["smt"].as_array().expect("smt cases");
+    assert_eq!(cases.len(), 6);
+    for case in cases {
+        let depth = case["depth"].as_u64().expect("depth") as usize;
+        let mut one_by_one = MerkleTree::new(MemoryStore::new(), depth).expect("tree");
+        let entries: Vec<(Fr, Fr)> = if case["adds_keys_0_to_15_value_0"] == Value::Bool(true) {
+            (0..16).map(|k| (Fr::from_u64(k), Fr::ZERO)).collect()
+        } else {
+            case["adds"]
+                .as_array()
+                .expect("adds")
+                .iter()
+                .map(|kv| (fr(&kv[0]), fr(&kv[1])))
+                .collect()
+        };
+        for (k, v) in &entries {
+            one_by_one.add(*k, *v).expect("add");
+        }
+        let mut batch = MerkleTree::new(MemoryStore::new(), depth).expect("tree");
+        batch.add_batch(&entries).expect("batch");
+        let expected = match case["root"].as_str() {
+            Some(dec) => dec.parse::<Fr>().expect("root"),
+            None => Fr::from_le_hex(case["root_le_hex"].as_str().expect("root hex")).expect("root"),
+        };
+        assert_eq!(
+            one_by_one.root(),
+            expected,
+            "depth {depth}, {} adds",
+            entries.len()
+        );
+        assert_eq!(batch.root(), expected);
+        for (k, v) in &entries {
+            let (proof, value) = batch.generate_proof(*k).expect("proof");
+            assert!(proof.existence && value == Some(*v));
+            assert!(proof.verify(expected, *k, *v));
+        }
+    }
+}
+
+/// go-merkletree-sql `TestSiblingsFromProof`: depth 140, keys 0..63 with value 0; the proof for
+/// key 4 has exactly these six siblings (little-endian hex).
+#[test]
+fn smt_siblings_of_key_4_in_64_leaf_tree() {
+    use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
+    let mut tree = MerkleTree::new(MemoryStore::new(), 140).expect("tree");
+    for k in 0..64 {
+        tree.add(Fr::from_u64(k), Fr::ZERO).expect("add");
+    }
+    let (proof, _) = tree.generate_proof(Fr::from_u64(4)).expect("proof");
+    let prefixes = [
+        "d6e368bd", "9dbd03b1", "de866af9", "5f418221", "77639098", "943ee501",
+    ];
+    let suffixes = ["e3c60b", "df9c16", "896e27", "b7a317", "89a122", "0e3c07"];
+    assert_eq!(proof.siblings.len(), 6);
+    for ((s, p), x) in proof.siblings.iter().zip(prefixes).zip(suffixes) {
+        let hex = s.to_le_hex();
+        assert!(hex.starts_with(p) && hex.ends_with(x), "{hex}");
+    }
+}
