@@ -3,8 +3,10 @@
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
+pub mod claim;
 pub mod field;
 mod hex;
+pub mod id;
 pub mod merkletree;
 pub mod poseidon;
 
