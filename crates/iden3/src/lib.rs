@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
+pub mod babyjubjub;
 pub mod claim;
 pub mod field;
 mod hex;

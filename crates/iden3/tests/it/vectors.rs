@@ -319,3 +319,56 @@ fn js_sdk_sample_credential_core_claim() {
         .expect("issuer did");
     assert!(issuer.id().is_genesis_state(genesis));
 }
+
+#[test]
+fn babyjubjub_vectors() {
+    use claimd_iden3::babyjubjub::{Point, PrivateKey, PublicKey, Signature};
+    let v = vectors();
+    let bjj = &v["babyjubjub"];
+    let b8 = Point::b8();
+    assert_eq!(b8.x(), fr(&bjj["b8"][0]));
+    assert_eq!(b8.y(), fr(&bjj["b8"][1]));
+
+    let cases = bjj["sign_poseidon"].as_array().expect("cases");
+    assert_eq!(cases.len(), 2);
+    for case in cases {
+        let key: [u8; 32] = hex(case["private_key_hex"].as_str().expect("key"))
+            .try_into()
+            .expect("32 bytes");
+        let key = PrivateKey::from_bytes(key);
+        let msg = match case.get("msg") {
+            Some(m) => fr(m),
+            None => {
+                let mut le = hex(case["msg_le_bytes_hex"].as_str().expect("msg"));
+                le.resize(32, 0);
+                Fr::from_le_slice(&le).expect("msg")
+            }
+        };
+        let pk = key.public_key();
+        assert_eq!(pk.x(), fr(&case["pub"][0]));
+        assert_eq!(pk.y(), fr(&case["pub"][1]));
+        let sig = key.sign_poseidon(msg);
+        if let Some(r8) = case.get("r8") {
+            assert_eq!(sig.r8().x(), fr(&r8[0]));
+            assert_eq!(sig.r8().y(), fr(&r8[1]));
+        } else {
+            assert_eq!(sig.r8().x(), fr(&case["r8_x"]));
+        }
+        assert_eq!(sig.s(), fr(&case["s"]));
+        let compressed = case["compressed_hex"].as_str().expect("compressed");
+        assert_eq!(sig.to_hex(), compressed);
+        let parsed = Signature::from_hex(compressed).expect("parse");
+        assert_eq!(parsed, sig);
+        assert!(pk.verify_poseidon(msg, &parsed));
+        let pk2 = PublicKey::decompress(&pk.compress()).expect("pk");
+        assert_eq!(pk2, pk);
+    }
+
+    for case in bjj["compress_point"].as_array().expect("cases") {
+        let p = Point::new(fr(&case["point"][0]), fr(&case["point"][1])).expect("on curve");
+        let expected = case["compressed_hex"].as_str().expect("hex");
+        let c = p.compress();
+        assert_eq!(hex(expected), c.to_vec());
+        assert_eq!(Point::decompress(&c).expect("decompress"), p);
+    }
+}
