@@ -1,4 +1,5 @@
 //! Integration tests of claimd-iden3: known-answer vectors, properties and interop with the
 //! @iden3 JavaScript packages.
 
+mod interop;
 mod vectors;
