@@ -1,0 +1,126 @@
+//! Merklization throughput: generic vs fast path, µs per credential.
+//!
+//! ```text
+//! cargo run --release -p claimd-merklize --example bench -- [--n 2000] [--threads 2] [--write]
+//! ```
+//! `--write` stores the figures in `bench/results/merklize.json` (repository root).
+
+#[path = "../tests/common/gen.rs"]
+mod gen;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use claimd_merklize::Merklizer;
+use serde_json::{json, Value};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Mean µs per credential over `docs`, single thread.
+fn time_per_doc(docs: &[Value], f: impl Fn(&Value)) -> f64 {
+    let start = Instant::now();
+    for d in docs {
+        f(d);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / docs.len() as f64
+}
+
+/// Credentials per second with `threads` threads sharing one merklizer (fast path).
+fn throughput(mz: &Arc<Merklizer>, docs: &Arc<Vec<Value>>, threads: usize) -> f64 {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let mz = mz.clone();
+            let docs = docs.clone();
+            std::thread::spawn(move || {
+                for d in docs.iter().skip(t).step_by(threads) {
+                    mz.merklize(d).expect("merklize");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    docs.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let n = arg("--n", 2000);
+    let threads = arg("--threads", 2);
+    let write = std::env::args().any(|a| a == "--write");
+
+    let mut r = gen::Rng::new(42);
+    let docs: Vec<Value> = (0..n).map(|_| gen::interop_vc(&mut r)).collect();
+    let mz = Arc::new(Merklizer::new());
+
+    // Warm up (context memo, path-key cache, first-use cross-check).
+    for d in docs.iter().take(20) {
+        mz.merklize(d).expect("merklize");
+    }
+    let generic_n = (n / 10).max(50).min(n);
+    let generic = time_per_doc(&docs[..generic_n], |d| {
+        mz.merklize_generic(d).expect("generic");
+    });
+    let fast = time_per_doc(&docs, |d| {
+        mz.merklize_fast(d)
+            .expect("fast")
+            .expect("fast path applies");
+    });
+    let combined = time_per_doc(&docs, |d| {
+        mz.merklize(d).expect("merklize");
+    });
+    let docs = Arc::new(docs);
+    let per_sec = throughput(&mz, &docs, threads);
+
+    println!("documents: {n} (generic timed on {generic_n})");
+    println!("generic : {generic:9.1} µs/credential");
+    println!("fast    : {fast:9.1} µs/credential");
+    println!("merklize: {combined:9.1} µs/credential (fast path + fallback check)");
+    println!("parallel: {per_sec:9.0} credentials/s on {threads} threads");
+
+    if write {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|s| s.trim().to_owned())
+            })
+            .unwrap_or_default();
+        let out = json!({
+            "benchmark": "claimd-merklize: merklized root of an InteropMembership credential (15 quads)",
+            "command": format!("cargo run --release -p claimd-merklize --example bench -- --n {n} --threads {threads} --write"),
+            "date": std::process::Command::new("date").arg("-u").arg("+%Y-%m-%dT%H:%M:%SZ").output().ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default(),
+            "machine": {
+                "cpu": cpu,
+                "logical_cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+                "note": "shared 2-core machine; other builds may have been running",
+            },
+            "documents": n,
+            "generic_us_per_credential": (generic * 10.0).round() / 10.0,
+            "fast_us_per_credential": (fast * 10.0).round() / 10.0,
+            "merklize_us_per_credential": (combined * 10.0).round() / 10.0,
+            "parallel_credentials_per_second": per_sec.round(),
+            "threads": threads,
+        });
+        let dir = root.join("bench/results");
+        std::fs::create_dir_all(&dir).expect("bench/results");
+        std::fs::write(
+            dir.join("merklize.json"),
+            serde_json::to_string_pretty(&out).expect("json") + "\n",
+        )
+        .expect("write bench/results/merklize.json");
+        println!("wrote bench/results/merklize.json");
+    }
+}
