@@ -2,4 +2,5 @@
 //! @iden3 JavaScript packages.
 
 mod interop;
+mod properties;
 mod vectors;
