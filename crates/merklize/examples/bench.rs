@@ -52,6 +52,15 @@ fn throughput(mz: &Arc<Merklizer>, docs: &Arc<Vec<Value>>, threads: usize) -> f6
     docs.len() as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Mean µs of `f` over `n` calls.
+fn micro(n: usize, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
 fn main() {
     let n = arg("--n", 2000);
     let threads = arg("--threads", 2);
@@ -80,11 +89,27 @@ fn main() {
     let docs = Arc::new(docs);
     let per_sec = throughput(&mz, &docs, threads);
 
+    // The hashes that dominate: the 16-wide byte sponge (strings, IRIs) and the tree nodes.
+    use claimd_iden3::poseidon;
+    use claimd_merklize::Fr;
+    let did = b"did:iden3:polygon:amoy:xHCsNX5bia6TDjg1VmPNLbubDKDL9MgC4BeCM7X7k";
+    let sponge = micro(2000, || {
+        std::hint::black_box(poseidon::hash_bytes(std::hint::black_box(did)));
+    });
+    let (a, b) = (Fr::from_u64(7), Fr::from_u64(9));
+    let h2 = micro(5000, || {
+        std::hint::black_box(poseidon::hash2(std::hint::black_box(a), b));
+    });
+    let h3 = micro(5000, || {
+        std::hint::black_box(poseidon::hash3(std::hint::black_box(a), b, a));
+    });
+
     println!("documents: {n} (generic timed on {generic_n})");
     println!("generic : {generic:9.1} µs/credential");
     println!("fast    : {fast:9.1} µs/credential");
     println!("merklize: {combined:9.1} µs/credential (fast path + fallback check)");
     println!("parallel: {per_sec:9.0} credentials/s on {threads} threads");
+    println!("poseidon: hash_bytes(64 B) {sponge:.1} µs, hash2 {h2:.1} µs, hash3 {h3:.1} µs");
 
     if write {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -113,6 +138,11 @@ fn main() {
             "merklize_us_per_credential": (combined * 10.0).round() / 10.0,
             "parallel_credentials_per_second": per_sec.round(),
             "threads": threads,
+            "poseidon_us": {
+                "hash_bytes_64_bytes": (sponge * 10.0).round() / 10.0,
+                "hash2": (h2 * 10.0).round() / 10.0,
+                "hash3": (h3 * 10.0).round() / 10.0,
+            },
         });
         let dir = root.join("bench/results");
         std::fs::create_dir_all(&dir).expect("bench/results");

@@ -66,8 +66,10 @@ const VERIFIABLE_CREDENTIAL: &str = "https://www.w3.org/2018/credentials#Verifia
 
 /// Bound on the path-key cache; a full cache is simply cleared (keys are cheap to recompute).
 const KEY_CACHE_LIMIT: usize = 1 << 16;
-/// Bound on the IRI-hash cache (cleared when full).
-const IRI_CACHE_LIMIT: usize = 1 << 14;
+/// Bound on the string-hash cache (cleared when full).
+const STRING_CACHE_LIMIT: usize = 1 << 14;
+/// Longer strings are not memoised.
+const STRING_CACHE_MAX_LEN: usize = 512;
 
 /// Merklizes credentials. Create once, share across threads.
 #[derive(Debug)]
@@ -76,9 +78,9 @@ pub struct Merklizer {
     fast: fast::FastPath,
     /// Path → tree key. Paths repeat across every credential of a schema.
     key_cache: RwLock<HashMap<Vec<PathPart>, Fr>>,
-    /// IRI value → its byte-sponge hash. Types, issuer and schema IRIs repeat across
-    /// credentials, and the 16-wide sponge is the most expensive hash here.
-    iri_cache: RwLock<HashMap<String, Fr>>,
+    /// String value → its byte-sponge hash. Type, issuer and schema IRIs (and many attribute
+    /// values) repeat across credentials, and the 16-wide sponge is the costliest hash here.
+    string_cache: RwLock<HashMap<String, Fr>>,
 }
 
 impl Default for Merklizer {
@@ -199,7 +201,7 @@ impl Merklizer {
             store: ContextStore::bundled(),
             fast: fast::FastPath::default(),
             key_cache: RwLock::new(HashMap::new()),
-            iri_cache: RwLock::new(HashMap::new()),
+            string_cache: RwLock::new(HashMap::new()),
         }
     }
 
@@ -270,11 +272,7 @@ impl Merklizer {
                     reason: "an empty string cannot be merklized".into(),
                 });
             }
-            let value_hash = if e.datatype.is_empty() {
-                self.iri_hash(&e.value)?
-            } else {
-                e.value.hash()?
-            };
+            let value_hash = self.value_hash(&e.value)?;
             leaves.push((key, value_hash));
             out.push(Entry {
                 path: e.path,
@@ -301,13 +299,16 @@ impl Merklizer {
         })
     }
 
-    /// Hash of an IRI object value, memoised.
-    fn iri_hash(&self, v: &MtValue) -> Result<Fr, MerklizeError> {
+    /// Hash of a value; string hashes are memoised (short strings only).
+    fn value_hash(&self, v: &MtValue) -> Result<Fr, MerklizeError> {
         let MtValue::String(s) = v else {
             return v.hash();
         };
+        if s.len() > STRING_CACHE_MAX_LEN {
+            return v.hash();
+        }
         if let Some(h) = self
-            .iri_cache
+            .string_cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(s)
@@ -315,8 +316,8 @@ impl Merklizer {
             return Ok(*h);
         }
         let h = v.hash()?;
-        let mut cache = self.iri_cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= IRI_CACHE_LIMIT {
+        let mut cache = self.string_cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= STRING_CACHE_LIMIT {
             cache.clear();
         }
         cache.insert(s.clone(), h);

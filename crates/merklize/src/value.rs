@@ -38,8 +38,7 @@ impl MtValue {
         Ok(match self {
             MtValue::String(s) => poseidon::hash_bytes(s.as_bytes()),
             MtValue::Integer(f) => *f,
-            MtValue::Bool(b) => poseidon::hash(&[Fr::from_u64(u64::from(*b))])
-                .map_err(|e| MerklizeError::Hash(e.to_string()))?,
+            MtValue::Bool(b) => bool_hash(*b)?,
             MtValue::Time(ns) => int_to_field(*ns),
         })
     }
@@ -53,6 +52,19 @@ impl fmt::Display for MtValue {
             MtValue::Bool(b) => write!(f, "{b}"),
             MtValue::Time(ns) => write!(f, "{ns}ns"),
         }
+    }
+}
+
+/// `Poseidon([0])` / `Poseidon([1])`, computed once.
+fn bool_hash(b: bool) -> Result<Fr, MerklizeError> {
+    static HASHES: std::sync::OnceLock<Result<[Fr; 2], String>> = std::sync::OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        let h = |v: u64| poseidon::hash(&[Fr::from_u64(v)]).map_err(|e| e.to_string());
+        Ok([h(0)?, h(1)?])
+    });
+    match hashes {
+        Ok(h) => Ok(h[usize::from(b)]),
+        Err(e) => Err(MerklizeError::Hash(e.clone())),
     }
 }
 

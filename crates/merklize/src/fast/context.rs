@@ -54,6 +54,9 @@ pub(crate) struct TermDef {
     pub protected: bool,
     /// Usable as the prefix of a compact IRI.
     pub prefix: bool,
+    /// Declared `@container: @set` (same expansion as none, but a different definition for
+    /// the protected-term check).
+    pub set_container: bool,
     /// Uses a feature the fast path does not implement; using the term bails.
     pub unsupported: bool,
 }
@@ -64,6 +67,7 @@ impl TermDef {
         self.iri == other.iri
             && self.coercion == other.coercion
             && self.prefix == other.prefix
+            && self.set_container == other.set_container
             && self.unsupported == other.unsupported
             && match (&self.scoped, &other.scoped) {
                 (None, None) => true,
@@ -524,12 +528,15 @@ impl Processor {
             Some(_) => return Err(Bail),
         };
 
-        match def.get("@container") {
-            None => {}
-            Some(Value::String(c)) if c == "@set" => {}
-            Some(Value::Array(a)) if a.len() == 1 && a[0] == "@set" => {}
-            Some(_) => unsupported = true,
-        }
+        let set_container = match def.get("@container") {
+            None => false,
+            Some(Value::String(c)) if c == "@set" => true,
+            Some(Value::Array(a)) if a.len() == 1 && a[0] == "@set" => true,
+            Some(_) => {
+                unsupported = true;
+                false
+            }
+        };
 
         let scoped = def.get("@context").map(|c| {
             Arc::new(Scoped {
@@ -549,6 +556,7 @@ impl Processor {
             scoped,
             protected,
             prefix,
+            set_container,
             unsupported,
         };
         if let Some(prev) = result.terms.get(term) {

@@ -333,6 +333,7 @@ impl Walk<'_> {
             scoped: None,
             protected: false,
             prefix: false,
+            set_container: false,
             unsupported: false,
         };
         let ctx_for_values = ctx.clone();
