@@ -19,7 +19,17 @@
 //! issuer produces with cached, pre-processed contexts and falls back to the generic one for
 //! anything it does not provably handle. [`Merklizer::merklize`] uses fast-then-generic.
 //!
-//! # Example
+//! # API
+//! * [`Merklizer::new`] — bundled contexts; [`Merklizer::register_context`]`(url, json)` adds
+//!   (or replaces) a context the service generated, e.g. `<public url>/v1/schemas/<id>.jsonld`.
+//! * [`Merklizer::merklize`]`(&vc) -> Result<`[`Merklized`]`, `[`MerklizeError`]`>` — fast path,
+//!   falling back to the generic pipeline; [`Merklizer::merklize_generic`] and
+//!   [`Merklizer::merklize_fast`] run one pipeline only (tests, benchmarks);
+//!   [`Merklizer::canonize`] returns the canonical N-Quads.
+//! * [`Merklized::root`] (claim slot value), [`Merklized::credential_type_iri`] (input of the
+//!   schema hash), [`Merklized::entries`], [`Merklized::proof`] (selective disclosure),
+//!   [`Merklized::canonical_nquads`].
+//!
 //! ```no_run
 //! use claimd_merklize::Merklizer;
 //! let mz = Merklizer::new();
@@ -30,8 +40,16 @@
 //! # Ok::<(), claimd_merklize::MerklizeError>(())
 //! ```
 //!
-//! [`Merklizer`] is `Send + Sync`; share one behind an `Arc`. Its caches are internally
-//! synchronised.
+//! [`Merklizer`] is `Send + Sync`; share one behind an `Arc`. Its caches (processed contexts,
+//! path keys, string hashes, per-shape common tree leaves) are internally synchronised and
+//! bounded.
+//!
+//! # Known differences from the JS stack (all refusals, never a different root)
+//! * A property holding two *different* JSON values that give the same typed literal
+//!   (`[18, "18"]` on an `xsd:integer` term) is refused; jsonld.js keeps both quads.
+//! * `xsd:dateTime` accepts the RFC 3339 forms listed in `datetime`; exotic forms that
+//!   `Date.parse` and `Temporal` both happen to accept (extended `±YYYYYY` years) are refused.
+//! * Contexts are never fetched: an unknown URL is [`MerklizeError::UnknownContext`].
 
 mod contexts;
 mod datetime;
@@ -41,6 +59,7 @@ mod fast;
 mod generic;
 mod jsnum;
 mod rdf;
+mod tree;
 mod value;
 
 use std::collections::HashMap;
@@ -49,7 +68,7 @@ use std::sync::RwLock;
 pub use claimd_iden3::merkletree::Proof;
 pub use claimd_iden3::Fr;
 
-use claimd_iden3::merkletree::{MemoryStore, MerkleTree, TreeError, IDEN3_DEPTH};
+use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
 
 pub use entries::PathPart;
 pub use error::MerklizeError;
@@ -225,10 +244,10 @@ impl Merklizer {
                     let equal = matches!(&generic, Ok(g) if g.to_nquads() == quads.to_nquads());
                     trust.record(equal);
                     if !equal {
-                        return self.finish(generic?);
+                        return self.finish(generic?, None);
                     }
                 }
-                self.finish(quads)
+                self.finish(quads, Some(&trust.base))
             }
             Err(fast::Bail) => self.merklize_generic(doc),
         }
@@ -241,7 +260,7 @@ impl Merklizer {
         doc: &serde_json::Value,
     ) -> Result<Option<Merklized>, MerklizeError> {
         match self.fast.canonical_quads(&self.store, doc) {
-            Ok((quads, _)) => self.finish(quads).map(Some),
+            Ok((quads, trust)) => self.finish(quads, Some(&trust.base)).map(Some),
             Err(fast::Bail) => Ok(None),
         }
     }
@@ -249,7 +268,7 @@ impl Merklizer {
     /// Merklizes with the generic JSON-LD pipeline only (reference for the fast path).
     pub fn merklize_generic(&self, doc: &serde_json::Value) -> Result<Merklized, MerklizeError> {
         let quads = generic::canonical_quads(&self.store, doc)?;
-        self.finish(quads)
+        self.finish(quads, None)
     }
 
     /// Canonical N-Quads of `doc` from the generic pipeline (what `jsonld.canonize` returns).
@@ -257,7 +276,11 @@ impl Merklizer {
         Ok(generic::canonical_quads(&self.store, doc)?.to_nquads())
     }
 
-    fn finish(&self, quads: CanonicalQuads) -> Result<Merklized, MerklizeError> {
+    fn finish(
+        &self,
+        quads: CanonicalQuads,
+        base: Option<&tree::BaseSlot>,
+    ) -> Result<Merklized, MerklizeError> {
         let raw = entries::entries(&quads)?;
         let mut out = Vec::with_capacity(raw.len());
         let mut leaves = Vec::with_capacity(raw.len());
@@ -283,15 +306,12 @@ impl Merklizer {
             });
         }
         // The JS merklizer inserts one by one; the root of the iden3 tree only depends on the
-        // set of leaves, and a batch insert computes each node once.
-        let mut tree = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH)
-            .map_err(|e| MerklizeError::Hash(e.to_string()))?;
-        tree.add_batch(&leaves).map_err(|e| match e {
-            TreeError::KeyAlreadyExists => {
-                MerklizeError::DuplicateKey("two entries have the same path".into())
-            }
-            other => MerklizeError::Hash(other.to_string()),
-        })?;
+        // set of leaves, so a batch insert (onto the shape's common leaves, when known) gives
+        // the same root with each node hashed once.
+        let tree = match base {
+            Some(b) => b.build(&leaves)?,
+            None => tree::build(&leaves)?,
+        };
         Ok(Merklized {
             quads,
             entries: out,

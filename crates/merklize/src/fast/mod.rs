@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 use crate::contexts::ContextStore;
 use crate::jsnum::{js_canonical_double, js_is_double, js_parse_float, js_to_fixed0};
 use crate::rdf::{cmp_utf16, CanonicalQuads, Quad, Term, RDF_TYPE, XSD_STRING};
+use crate::tree::BaseSlot;
 use context::{expand_iri, is_absolute_iri, ActiveCtx, Coercion, Processor, Scoped, TermDef};
 
 const XSD_DOUBLE: &str = "http://www.w3.org/2001/XMLSchema#double";
@@ -59,11 +60,18 @@ struct State {
 /// mismatch disables the fast path for that context set for good (defence in depth: the
 /// randomised tests are the primary proof of equality).
 #[derive(Debug)]
-pub(crate) struct Trust(AtomicU8);
+pub(crate) struct Trust {
+    state: AtomicU8,
+    /// The tree leaves common to this context set's credentials (see `crate::tree`).
+    pub base: BaseSlot,
+}
 
 impl Default for Trust {
     fn default() -> Self {
-        Trust(AtomicU8::new(UNCHECKED))
+        Trust {
+            state: AtomicU8::new(UNCHECKED),
+            base: BaseSlot::default(),
+        }
     }
 }
 
@@ -74,17 +82,17 @@ const DISABLED: u8 = 2;
 impl Trust {
     /// Has a document with this context set been confirmed equal to the generic output?
     pub fn is_confirmed(&self) -> bool {
-        self.0.load(Ordering::Acquire) == CONFIRMED
+        self.state.load(Ordering::Acquire) == CONFIRMED
     }
 
     /// Records the outcome of a comparison with the generic pipeline.
     pub fn record(&self, equal: bool) {
-        self.0
+        self.state
             .store(if equal { CONFIRMED } else { DISABLED }, Ordering::Release);
     }
 
     fn is_disabled(&self) -> bool {
-        self.0.load(Ordering::Acquire) == DISABLED
+        self.state.load(Ordering::Acquire) == DISABLED
     }
 }
 
