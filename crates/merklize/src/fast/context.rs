@@ -176,7 +176,7 @@ pub(crate) fn expand_iri(ctx: &ActiveCtx, value: &str, vocab: bool) -> Result<St
             return Ok(t.iri.clone());
         }
     }
-    if let Some(pos) = value[1.min(value.len())..].find(':').map(|p| p + 1) {
+    if let Some(pos) = value.find(':').filter(|p| *p > 0) {
         let (prefix, suffix) = (&value[..pos], &value[pos + 1..]);
         if prefix == "_" {
             return Err(Bail);
@@ -610,7 +610,7 @@ impl Processor {
             }
             return Ok(t.iri.clone());
         }
-        if let Some(pos) = value[1.min(value.len())..].find(':').map(|p| p + 1) {
+        if let Some(pos) = value.find(':').filter(|p| *p > 0) {
             let (prefix, suffix) = (&value[..pos], &value[pos + 1..]);
             if prefix == "_" {
                 return Err(Bail);
