@@ -17,10 +17,12 @@ use std::fmt;
 
 use ark_ff::{BigInt, PrimeField};
 use blake_hash::{Blake512, Digest};
-use subtle::ConstantTimeEq;
+use std::sync::OnceLock;
+
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::field::Fr;
+use crate::field::{Fr, Inner};
 use crate::poseidon;
 
 /// The scalar field of the prime-order subgroup (modulus `l`).
@@ -162,6 +164,130 @@ impl Ext {
         }
         acc
     }
+}
+
+/// An affine point with `d·x·y` precomputed: the cheap operand of a mixed addition.
+#[derive(Clone, Copy)]
+struct Cached {
+    x: Fr,
+    y: Fr,
+    dt: Fr,
+}
+
+impl Cached {
+    const IDENTITY: Cached = Cached {
+        x: Fr::ZERO,
+        y: Fr::ONE,
+        dt: Fr::ZERO,
+    };
+
+    fn from_affine(p: &Point) -> Cached {
+        Cached {
+            x: p.x,
+            y: p.y,
+            dt: curve_d() * p.x * p.y,
+        }
+    }
+
+    /// Picks `table[idx]` reading every entry, so the memory access pattern does not depend
+    /// on `idx` (secret scalar digits go through here).
+    fn ct_lookup(table: &[Cached; 16], idx: u64) -> Cached {
+        let mut out = [[0u64; 4]; 3];
+        for (j, e) in table.iter().enumerate() {
+            let hit = (j as u64).ct_eq(&idx);
+            for (o, f) in out.iter_mut().zip([&e.x, &e.y, &e.dt]) {
+                let limbs = (f.0).0 .0;
+                for (ol, l) in o.iter_mut().zip(limbs) {
+                    ol.conditional_assign(&l, hit);
+                }
+            }
+        }
+        let fe = |l: [u64; 4]| Fr(Inner::new_unchecked(BigInt::new(l)));
+        Cached {
+            x: fe(out[0]),
+            y: fe(out[1]),
+            dt: fe(out[2]),
+        }
+    }
+}
+
+impl Ext {
+    /// `self + q` for an affine `q` (madd: `Z2 = 1`, `d·T2` precomputed).
+    fn add_cached(&self, q: &Cached) -> Ext {
+        let a = self.x * q.x;
+        let b = self.y * q.y;
+        let c = self.t * q.dt;
+        let d = self.z;
+        let e = (self.x + self.y) * (q.x + q.y) - a - b;
+        let f = d - c;
+        let g = d + c;
+        let h = b - curve_a() * a;
+        Ext {
+            x: e * f,
+            y: g * h,
+            t: e * h,
+            z: f * g,
+        }
+    }
+
+    /// `k·self` with a 4-bit fixed window, for **public** scalars only (verification).
+    fn mul_vartime(&self, k: &[u64]) -> Ext {
+        let mut table = [Ext::IDENTITY; 16];
+        for j in 1..16 {
+            table[j] = table[j - 1].add(self);
+        }
+        let mut acc = Ext::IDENTITY;
+        for limb in k.iter().rev() {
+            for nib in (0..16).rev() {
+                acc = acc.double().double().double().double();
+                let digit = ((limb >> (4 * nib)) & 0xf) as usize;
+                if digit != 0 {
+                    acc = acc.add(&table[digit]);
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// `j·16^w·B8` for every 4-bit window `w` of a 256-bit scalar and digit `j`, in affine form.
+fn b8_table() -> &'static [[Cached; 16]; 64] {
+    static TABLE: OnceLock<Box<[[Cached; 16]; 64]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut ext = vec![Ext::IDENTITY; 64 * 16];
+        let mut base = Ext::from_affine(&Point::b8());
+        for w in 0..64 {
+            for j in 1..16 {
+                ext[w * 16 + j] = ext[w * 16 + j - 1].add(&base);
+            }
+            base = base.double().double().double().double();
+        }
+        // One inversion for all 1024 points (Montgomery's trick).
+        let mut zs: Vec<Inner> = ext.iter().map(|p| p.z.0).collect();
+        ark_ff::batch_inversion(&mut zs);
+        let mut table = Box::new([[Cached::IDENTITY; 16]; 64]);
+        for (i, (p, zi)) in ext.iter().zip(zs).enumerate() {
+            let zi = Fr(zi);
+            let affine = Point {
+                x: p.x * zi,
+                y: p.y * zi,
+            };
+            table[i / 16][i % 16] = Cached::from_affine(&affine);
+        }
+        table
+    })
+}
+
+/// `k·B8` for a scalar below 2^256 (little-endian limbs): 64 mixed additions of table
+/// entries picked in constant time, so it is safe for secret scalars.
+fn mul_b8(k: &[u64; 4]) -> Point {
+    let table = b8_table();
+    let mut acc = Ext::IDENTITY;
+    for (w, entries) in table.iter().enumerate() {
+        let digit = (k[w / 16] >> (4 * (w % 16))) & 0xf;
+        acc = acc.add_cached(&Cached::ct_lookup(entries, digit));
+    }
+    acc.to_affine()
 }
 
 impl Point {
@@ -337,12 +463,10 @@ impl PublicKey {
             Ok(h) => h,
             Err(_) => return false,
         };
-        let left = Ext::from_affine(&Point::b8())
-            .mul(&sig.s.into_bigint().0)
-            .to_affine();
+        let left = mul_b8(&sig.s.into_bigint().0);
         // 8·hm·A as (hm·A) doubled three times: the integer 8·hm is not reduced, exactly as
         // in iden3, so a key outside the subgroup gives the same answer as there.
-        let ha = Ext::from_affine(&a).mul(&hm.to_limbs_le());
+        let ha = Ext::from_affine(&a).mul_vartime(&hm.to_limbs_le());
         let right = Ext::from_affine(&sig.r8)
             .add(&ha.double().double().double())
             .to_affine();
@@ -351,16 +475,50 @@ impl PublicKey {
 }
 
 /// A 32-byte Baby Jubjub private key. Zeroized on drop; `Debug` shows only the public key;
-/// equality is constant-time.
+/// equality is constant-time. The secret scalar and the public key are derived once, at
+/// construction.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct PrivateKey {
     bytes: [u8; 32],
+    /// `prune(Blake512(k)[0..32]) >> 3`, little-endian limbs.
+    scalar: [u64; 4],
+    /// `Blake512(k)[32..64]`, the nonce key.
+    nonce_key: [u8; 32],
+    #[zeroize(skip)]
+    public: PublicKey,
 }
 
 impl PrivateKey {
     /// Wraps 32 secret bytes (e.g. from a CSPRNG or a decrypted key store).
     pub fn from_bytes(bytes: [u8; 32]) -> PrivateKey {
-        PrivateKey { bytes }
+        let mut h = blake512(&[&bytes]);
+        let mut buf = [0u8; 32];
+        buf.copy_from_slice(&h[..32]);
+        buf[0] &= 0xf8;
+        buf[31] &= 0x7f;
+        buf[31] |= 0x40;
+        let mut scalar = [0u64; 4];
+        for (i, limb) in scalar.iter_mut().enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+            *limb = u64::from_le_bytes(w);
+        }
+        // >> 3 across limbs.
+        for i in 0..4 {
+            let hi = if i < 3 { scalar[i + 1] << 61 } else { 0 };
+            scalar[i] = (scalar[i] >> 3) | hi;
+        }
+        let mut nonce_key = [0u8; 32];
+        nonce_key.copy_from_slice(&h[32..]);
+        h.zeroize();
+        buf.zeroize();
+        let public = PublicKey(mul_b8(&scalar));
+        PrivateKey {
+            bytes,
+            scalar,
+            nonce_key,
+            public,
+        }
     }
 
     /// The secret bytes, for encrypting at rest. Handle with care.
@@ -368,54 +526,25 @@ impl PrivateKey {
         &self.bytes
     }
 
-    /// The secret scalar `s = prune(Blake512(k)[0..32]) >> 3` as little-endian limbs.
-    fn scalar_limbs(&self) -> [u64; 4] {
-        let mut h = blake512(&[&self.bytes]);
-        let mut buf = [0u8; 32];
-        buf.copy_from_slice(&h[..32]);
-        buf[0] &= 0xf8;
-        buf[31] &= 0x7f;
-        buf[31] |= 0x40;
-        let mut limbs = [0u64; 4];
-        for (i, limb) in limbs.iter_mut().enumerate() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
-            *limb = u64::from_le_bytes(w);
-        }
-        // >> 3 across limbs.
-        for i in 0..4 {
-            let hi = if i < 3 { limbs[i + 1] << 61 } else { 0 };
-            limbs[i] = (limbs[i] >> 3) | hi;
-        }
-        h.zeroize();
-        buf.zeroize();
-        limbs
-    }
-
     /// The public key `s·B8`.
     pub fn public_key(&self) -> PublicKey {
-        let mut s = self.scalar_limbs();
-        let p = Point::b8().mul_limbs(&s);
-        s.zeroize();
-        PublicKey(p)
+        self.public
     }
 
     /// Signs a field element with EdDSA-Poseidon (go-iden3-crypto `SignPoseidon`).
     pub fn sign_poseidon(&self, msg: Fr) -> Signature {
-        let a = self.public_key().0;
-        let mut h1 = blake512(&[&self.bytes]);
-        let mut r_bytes = blake512(&[&h1[32..], &msg.to_le_bytes()]);
+        let a = self.public.0;
+        let mut r_bytes = blake512(&[&self.nonce_key, &msg.to_le_bytes()]);
         let r = Scalar::from_le_bytes_mod_order(&r_bytes);
-        h1.zeroize();
         r_bytes.zeroize();
-        let r8 = Point::b8().mul_limbs(&r.into_bigint().0);
+        let mut r_limbs = r.into_bigint().0;
+        let r8 = mul_b8(&r_limbs);
+        r_limbs.zeroize();
         // The five inputs are always valid, so the hash cannot fail.
         let hm = poseidon::hash(&[r8.x, r8.y, a.x, a.y, msg]).unwrap_or(Fr::ZERO);
         let hm_s = Scalar::from_le_bytes_mod_order(&hm.to_le_bytes());
-        let mut s_limbs = self.scalar_limbs();
-        let s =
-            Scalar::from_bigint(BigInt::new(s_limbs)).unwrap_or_else(|| reduce_scalar(&s_limbs));
-        s_limbs.zeroize();
+        let s = Scalar::from_bigint(BigInt::new(self.scalar))
+            .unwrap_or_else(|| reduce_scalar(&self.scalar));
         let big_s = r + hm_s * Scalar::from(8u64) * s;
         Signature { r8, s: big_s }
     }

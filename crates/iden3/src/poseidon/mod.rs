@@ -36,24 +36,43 @@ pub fn hash(inputs: &[Fr]) -> Result<Fr, PoseidonError> {
 
 /// Poseidon with a caller-chosen initial (capacity) element (go-iden3-crypto `HashWithState`).
 pub fn hash_with_state(init: Fr, inputs: &[Fr]) -> Result<Fr, PoseidonError> {
-    let n = inputs.len();
-    if n == 0 || n > MAX_INPUTS {
-        return Err(PoseidonError::InvalidInputCount(n));
+    macro_rules! width {
+        ($t:literal) => {{
+            let mut state = [Inner::from(0u64); $t];
+            state[0] = init.0;
+            for (s, x) in state[1..].iter_mut().zip(inputs) {
+                *s = x.0;
+            }
+            permute::<$t>(params::for_width($t), &mut state);
+            state[0]
+        }};
     }
-    let mut state = [Inner::from(0u64); MAX_INPUTS + 1];
-    state[0] = init.0;
-    for (s, x) in state[1..=n].iter_mut().zip(inputs) {
-        *s = x.0;
-    }
-    let p = params::for_width(n + 1);
-    permute(p, &mut state[..=n]);
-    Ok(Fr::from_inner(state[0]))
+    let out = match inputs.len() {
+        1 => width!(2),
+        2 => width!(3),
+        3 => width!(4),
+        4 => width!(5),
+        5 => width!(6),
+        6 => width!(7),
+        7 => width!(8),
+        8 => width!(9),
+        9 => width!(10),
+        10 => width!(11),
+        11 => width!(12),
+        12 => width!(13),
+        13 => width!(14),
+        14 => width!(15),
+        15 => width!(16),
+        16 => width!(17),
+        n => return Err(PoseidonError::InvalidInputCount(n)),
+    };
+    Ok(Fr::from_inner(out))
 }
 
 /// Poseidon of exactly two elements (a Merkle tree middle node), infallible.
 pub fn hash2(a: Fr, b: Fr) -> Fr {
     let mut state = [Inner::from(0u64), a.0, b.0];
-    permute(params::for_width(3), &mut state);
+    permute::<3>(params::for_width(3), &mut state);
     Fr::from_inner(state[0])
 }
 
@@ -61,14 +80,14 @@ pub fn hash2(a: Fr, b: Fr) -> Fr {
 /// infallible.
 pub fn hash3(a: Fr, b: Fr, c: Fr) -> Fr {
     let mut state = [Inner::from(0u64), a.0, b.0, c.0];
-    permute(params::for_width(4), &mut state);
+    permute::<4>(params::for_width(4), &mut state);
     Fr::from_inner(state[0])
 }
 
 /// Poseidon of exactly four elements (claim `hIndex` / `hValue`), infallible.
 pub fn hash4(a: Fr, b: Fr, c: Fr, d: Fr) -> Fr {
     let mut state = [Inner::from(0u64), a.0, b.0, c.0, d.0];
-    permute(params::for_width(5), &mut state);
+    permute::<5>(params::for_width(5), &mut state);
     Fr::from_inner(state[0])
 }
 
@@ -129,7 +148,7 @@ fn hash_frame(frame: &[Fr; SPONGE_INPUTS]) -> Fr {
     for (s, x) in state[1..].iter_mut().zip(frame) {
         *s = x.0;
     }
-    permute(params::for_width(SPONGE_INPUTS + 1), &mut state);
+    permute::<{ SPONGE_INPUTS + 1 }>(params::for_width(SPONGE_INPUTS + 1), &mut state);
     Fr::from_inner(state[0])
 }
 
@@ -140,64 +159,73 @@ fn pow5(x: Inner) -> Inner {
     x2.square() * x
 }
 
-/// `out[i] = Σ_j mt[i·t + j] · state[j]` where `mt` is the transposed matrix.
+/// The first `T` elements of `s` as an array reference. Callers pass slices whose length is
+/// a multiple of `T` by construction of the parameters (checked when they are loaded).
 #[inline(always)]
-fn mix(mt: &[Inner], state: &mut [Inner]) {
-    let t = state.len();
-    let mut out = [Inner::from(0u64); MAX_INPUTS + 1];
-    for (i, o) in out[..t].iter_mut().enumerate() {
-        let row = &mt[i * t..(i + 1) * t];
-        let mut acc = Inner::from(0u64);
-        for (m, s) in row.iter().zip(state.iter()) {
-            acc += *m * s;
-        }
-        *o = acc;
+fn row<const T: usize>(s: &[Inner]) -> &[Inner; T] {
+    match s.get(..T).and_then(|r| r.try_into().ok()) {
+        Some(r) => r,
+        None => unreachable_row(),
     }
-    state.copy_from_slice(&out[..t]);
+}
+
+#[cold]
+#[inline(never)]
+fn unreachable_row() -> ! {
+    // Parameter lengths are validated in `params::parse`; reaching this is a build defect.
+    panic!("Poseidon parameter table shorter than its width")
+}
+
+/// `state ← M·state` for a transposed `T×T` matrix `mt` (`out[i] = Σ_j mt[i·T + j]·state[j]`),
+/// each row as one lazily reduced sum of products.
+#[inline(always)]
+fn mix<const T: usize>(mt: &[Inner], state: &mut [Inner; T]) {
+    use ark_ff::Field;
+    let cur = *state;
+    for (i, o) in state.iter_mut().enumerate() {
+        *o = Inner::sum_of_products(row::<T>(&mt[i * T..]), &cur);
+    }
 }
 
 /// The optimised Poseidon permutation (same round structure as circomlibjs
 /// `poseidon_opt`): full rounds with folded constants, a pre-sparse matrix `P`, partial
 /// rounds with sparse matrices `S`, then full rounds again.
-fn permute(p: &Params, state: &mut [Inner]) {
-    let t = p.t;
-    debug_assert_eq!(state.len(), t);
+fn permute<const T: usize>(p: &Params, state: &mut [Inner; T]) {
+    use ark_ff::Field;
+    debug_assert_eq!(p.t, T);
     let half_f = params::FULL_ROUNDS / 2;
     let c = &p.c;
 
-    for (s, k) in state.iter_mut().zip(&c[..t]) {
+    for (s, k) in state.iter_mut().zip(row::<T>(c)) {
         *s += k;
     }
     for r in 0..half_f - 1 {
-        for (s, k) in state.iter_mut().zip(&c[(r + 1) * t..(r + 2) * t]) {
+        for (s, k) in state.iter_mut().zip(row::<T>(&c[(r + 1) * T..])) {
             *s = pow5(*s) + k;
         }
         mix(&p.m_t, state);
     }
-    for (s, k) in state.iter_mut().zip(&c[half_f * t..(half_f + 1) * t]) {
+    for (s, k) in state.iter_mut().zip(row::<T>(&c[half_f * T..])) {
         *s = pow5(*s) + k;
     }
     mix(&p.p_t, state);
 
-    let pc = &c[(half_f + 1) * t..];
-    let stride = 2 * t - 1;
-    for (r, k) in pc[..p.partial_rounds].iter().enumerate() {
+    // Partial rounds: S-box on the first element only, then the sparse matrix
+    // [[ŵ_0 … ŵ_{t-1}], [v_1 1 …], …]: new s_0 = ŵ·s, new s_k = s_k + v_k·s_0.
+    let pc = &c[(half_f + 1) * T..(half_f + 1) * T + p.partial_rounds];
+    for (k, srow) in pc.iter().zip(p.s.chunks_exact(2 * T - 1)) {
         let s0 = pow5(state[0]) + k;
         state[0] = s0;
-        let srow = &p.s[stride * r..stride * (r + 1)];
-        let mut acc = Inner::from(0u64);
-        for (m, x) in srow[..t].iter().zip(state.iter()) {
-            acc += *m * x;
-        }
-        for (x, v) in state[1..].iter_mut().zip(&srow[t..]) {
+        let acc = Inner::sum_of_products(row::<T>(srow), state);
+        for (x, v) in state[1..].iter_mut().zip(&srow[T..]) {
             *x += s0 * v;
         }
         state[0] = acc;
     }
 
-    let fc = &c[(half_f + 1) * t + p.partial_rounds..];
+    let fc = &c[(half_f + 1) * T + p.partial_rounds..];
     for r in 0..half_f - 1 {
-        for (s, k) in state.iter_mut().zip(&fc[r * t..(r + 1) * t]) {
+        for (s, k) in state.iter_mut().zip(row::<T>(&fc[r * T..])) {
             *s = pow5(*s) + k;
         }
         mix(&p.m_t, state);

@@ -1,0 +1,233 @@
+//! Benchmark of the iden3 primitives, side by side with @iden3/js-crypto and
+//! @iden3/js-merkletree measured in the same run.
+//!
+//! Run: `cargo bench -p claimd-iden3 --bench primitives` (from the repository root).
+//! Prints ns/op per operation and writes `bench/results/iden3-primitives.json` with machine
+//! info, date, command, and both sets of figures. Set `IDEN3_BENCH_NO_JS=1` to skip Node,
+//! `IDEN3_BENCH_OUT` to write elsewhere.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use claimd_iden3::babyjubjub::PrivateKey;
+use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
+use claimd_iden3::{poseidon, Fr};
+use serde_json::{json, Map, Value};
+
+/// Deterministic pseudo-random field elements (SplitMix64 → 32 bytes → reduce).
+struct Gen(u64);
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn fr(&mut self) -> Fr {
+        let mut b = [0u8; 32];
+        for c in b.chunks_mut(8) {
+            c.copy_from_slice(&self.next().to_le_bytes());
+        }
+        Fr::from_le_bytes_mod_order(&b)
+    }
+}
+
+/// Runs `f` in rounds of `batch` calls until `budget` is spent; returns the median ns/op
+/// over the rounds.
+fn measure(budget: Duration, batch: u64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..batch.min(10) {
+        f(); // warm-up
+    }
+    let start = Instant::now();
+    let mut rounds = Vec::new();
+    while start.elapsed() < budget || rounds.len() < 3 {
+        let t = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        rounds.push(t.elapsed().as_nanos() as f64 / batch as f64);
+    }
+    rounds.sort_by(|a, b| a.total_cmp(b));
+    rounds[rounds.len() / 2]
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn main() {
+    let budget = Duration::from_millis(1500);
+    let mut g = Gen(42);
+    let mut ours = Map::new();
+    let mut record = |name: &str, ns: f64| {
+        println!("rust  {name:<34} {ns:>14.0} ns/op");
+        ours.insert(name.to_owned(), json!(ns.round()));
+    };
+
+    let a = g.fr();
+    let b = g.fr();
+    record(
+        "poseidon_t3",
+        measure(budget, 1000, || {
+            black_box(poseidon::hash2(black_box(a), black_box(b)));
+        }),
+    );
+    let four: Vec<Fr> = (0..4).map(|_| g.fr()).collect();
+    record(
+        "poseidon_t5",
+        measure(budget, 1000, || {
+            black_box(poseidon::hash(black_box(&four)).ok());
+        }),
+    );
+    let sixteen: Vec<Fr> = (0..16).map(|_| g.fr()).collect();
+    record(
+        "poseidon_t17",
+        measure(budget, 200, || {
+            black_box(poseidon::hash(black_box(&sixteen)).ok());
+        }),
+    );
+    let text = b"https://schema.iden3.io/core/jsonld/iden3proofs.jsonld#issuanceDate";
+    record(
+        "hash_bytes_67_bytes",
+        measure(budget, 200, || {
+            black_box(poseidon::hash_bytes(black_box(text)));
+        }),
+    );
+
+    let key = PrivateKey::from_bytes([7u8; 32]);
+    let pk = key.public_key();
+    let msg = g.fr();
+    let sig = key.sign_poseidon(msg);
+    record(
+        "bjj_sign_poseidon",
+        measure(budget, 20, || {
+            black_box(key.sign_poseidon(black_box(msg)));
+        }),
+    );
+    record(
+        "bjj_verify_poseidon",
+        measure(budget, 20, || {
+            black_box(pk.verify_poseidon(black_box(msg), black_box(&sig)));
+        }),
+    );
+
+    // One insert into a depth-40 tree that already holds 10,000 leaves.
+    let mut tree = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).expect("tree");
+    let prefill: Vec<(Fr, Fr)> = (0..10_000).map(|_| (g.fr(), g.fr())).collect();
+    tree.add_batch(&prefill).expect("prefill");
+    record(
+        "smt_add_depth40_10k_leaves",
+        measure(budget, 200, || {
+            tree.add(g.fr(), g.fr()).expect("add");
+        }),
+    );
+
+    // 10,000 leaves into an empty depth-40 tree: one at a time, and as one batch.
+    let leaves: Vec<(Fr, Fr)> = (0..10_000).map(|_| (g.fr(), g.fr())).collect();
+    let seq = measure(Duration::from_millis(1), 1, || {
+        let mut t = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).expect("tree");
+        for (k, v) in &leaves {
+            t.add(*k, *v).expect("add");
+        }
+        black_box(t.root());
+    });
+    record("smt_10k_sequential_adds_total", seq);
+    let batch = measure(Duration::from_millis(1), 1, || {
+        let mut t = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).expect("tree");
+        t.add_batch(&leaves).expect("batch");
+        black_box(t.root());
+    });
+    record("smt_10k_batch_insert_total", batch);
+
+    let js = if std::env::var_os("IDEN3_BENCH_NO_JS").is_some() {
+        Value::Null
+    } else {
+        run_js()
+    };
+
+    let machine = machine_info();
+    let out = json!({
+        "about": "ns/op of claimd-iden3 (Rust, release) and of @iden3/js-crypto 1.3.2 / @iden3/js-merkletree 1.5.1 (Node) on the same inputs' shapes, measured in one run. *_total entries are ns for the whole 10,000-leaf operation. Median of rounds.",
+        "date": now_utc(),
+        "command": "cargo bench -p claimd-iden3 --bench primitives",
+        "machine": machine,
+        "rust_ns_per_op": Value::Object(ours),
+        "js_ns_per_op": js,
+    });
+    let path = std::env::var_os("IDEN3_BENCH_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("bench/results/iden3-primitives.json"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create results dir");
+    }
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&out).expect("json") + "\n",
+    )
+    .expect("write results");
+    println!("wrote {}", path.display());
+}
+
+fn run_js() -> Value {
+    let root = repo_root();
+    let out = Command::new("node")
+        .arg(root.join("interop/iden3/bench.mjs"))
+        .current_dir(root.join("interop"))
+        .output()
+        .expect("run node (set IDEN3_BENCH_NO_JS=1 to skip)");
+    assert!(
+        out.status.success(),
+        "node bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("node bench prints JSON");
+    if let Some(m) = v.get("ns_per_op").and_then(Value::as_object) {
+        for (k, ns) in m {
+            println!(
+                "js    {k:<34} {:>14.0} ns/op",
+                ns.as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    v
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine_info() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    json!({
+        "cpu": cpu,
+        "logical_cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory": mem,
+        "os": command_output("uname", &["-srm"]),
+        "rustc": command_output("rustc", &["--version"]),
+        "node": command_output("node", &["--version"]),
+    })
+}
+
+fn now_utc() -> String {
+    command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+}
