@@ -411,7 +411,7 @@ fn blake512(parts: &[&[u8]]) -> [u8; 64] {
     o
 }
 
-/// A public key (a subgroup point).
+/// A public key (a subgroup point). Serde: the compressed form as 64 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey(Point);
 
@@ -576,7 +576,7 @@ impl PartialEq for PrivateKey {
 
 impl Eq for PrivateKey {}
 
-/// An EdDSA-Poseidon signature `(R8, S)`.
+/// An EdDSA-Poseidon signature `(R8, S)`. Serde: the 64-byte compressed form as hex.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature {
     r8: Point,
@@ -644,6 +644,47 @@ impl Signature {
     }
 }
 
+impl serde::Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Signature::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl PublicKey {
+    /// 64 lowercase hex digits of the compressed form.
+    pub fn to_hex(&self) -> String {
+        crate::hex::encode(&self.compress())
+    }
+
+    /// Parses 64 hex digits of the compressed form.
+    pub fn from_hex(s: &str) -> Result<PublicKey, BabyJubjubError> {
+        let mut b = [0u8; 32];
+        crate::hex::decode_into(s, &mut b)
+            .map_err(|_| BabyJubjubError::InvalidEncoding("expected 64 hex digits"))?;
+        PublicKey::decompress(&b)
+    }
+}
+
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 fn scalar_le_bytes(s: &Scalar) -> [u8; 32] {
     let limbs = s.into_bigint().0;
     let mut out = [0u8; 32];
@@ -698,6 +739,10 @@ mod tests {
         assert!(!other.verify_poseidon(msg, &sig));
         let parsed = Signature::from_hex(&sig.to_hex())?;
         assert_eq!(parsed, sig);
+        assert_eq!(PublicKey::from_hex(&pk.to_hex())?, pk);
+        let json = serde_json::to_string(&(pk, sig)).unwrap_or_default();
+        let back: Option<(PublicKey, Signature)> = serde_json::from_str(&json).ok();
+        assert_eq!(back, Some((pk, sig)));
         // S ≥ l is rejected.
         let mut bytes = sig.compress();
         bytes[32..].copy_from_slice(&[0xff; 32]);

@@ -56,7 +56,7 @@ pub enum ClaimError {
     InvalidSchemaHash,
 }
 
-/// The 16-byte schema hash in `i_0[0..16]`.
+/// The 16-byte schema hash in `i_0[0..16]` (serde: 32 hex digits).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SchemaHash(pub [u8; 16]);
 
@@ -90,6 +90,19 @@ impl SchemaHash {
         let mut h = [0u8; 16];
         crate::hex::decode_into(s, &mut h).map_err(|_| ClaimError::InvalidSchemaHash)?;
         Ok(SchemaHash(h))
+    }
+}
+
+impl Serialize for SchemaHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SchemaHash, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        SchemaHash::from_hex(&s).map_err(serde::de::Error::custom)
     }
 }
 

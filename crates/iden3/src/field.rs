@@ -72,6 +72,15 @@ impl Fr {
         Fr(Inner::from(v))
     }
 
+    /// The element `v`, negatives as `Q + v` (iden3's encoding of negative integers).
+    pub fn from_i64(v: i64) -> Fr {
+        if v < 0 {
+            -Fr::from_u64(v.unsigned_abs())
+        } else {
+            Fr::from_u64(v.unsigned_abs())
+        }
+    }
+
     /// The element `v` (always `< Q`).
     pub fn from_u128(v: u128) -> Fr {
         Fr(Inner::from(v))
@@ -420,6 +429,9 @@ mod tests {
         assert_eq!(Fr::from_dec_str("0"), Ok(Fr::ZERO));
         assert_eq!(Fr::from_dec_str("1"), Ok(Fr::ONE));
         assert_eq!(Fr::from_u64(u64::MAX).to_string(), u64::MAX.to_string());
+        assert_eq!(Fr::from_i64(-1).to_string(), max);
+        assert_eq!(Fr::from_i64(i64::MIN) + Fr::from_u64(1 << 63), Fr::ZERO);
+        assert_eq!(Fr::from_i64(5), Fr::from_u64(5));
         assert_eq!(Fr::from_u128(u128::MAX).to_string(), u128::MAX.to_string());
         assert_eq!(
             Fr::from_dec_str("10000000000000000000")

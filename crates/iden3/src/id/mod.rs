@@ -4,6 +4,7 @@
 //! method byte, `type[1]` the blockchain/network flag, and the checksum is the 16-bit sum of
 //! the first 29 bytes stored little-endian. Its string form is Base58 (Bitcoin alphabet); its
 //! integer form (the `uint256 id` of the State contract) is the 31 bytes read little-endian.
+//! Serde uses the Base58 string.
 
 mod did;
 
@@ -183,6 +184,19 @@ impl FromStr for Id {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Id, IdError> {
         Id::from_base58(s)
+    }
+}
+
+impl serde::Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_base58())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Id::from_base58(&s).map_err(serde::de::Error::custom)
     }
 }
 
