@@ -68,6 +68,9 @@ pub(crate) fn canonical_quads(
             vocab: Action::Keep,
             allow_undefined: false,
         },
+        // Emit quads with blank-node predicates instead of dropping them, so that they can be
+        // refused below as jsonld.js safe mode does ("blank node predicate").
+        produce_generalized_rdf: true,
         ..Options::default()
     };
     let result = futures_executor::block_on(input.to_rdf_using(

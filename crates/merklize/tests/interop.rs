@@ -259,6 +259,16 @@ fn edge_cases_match_js() {
     assert!(js_ok > 5);
 }
 
+/// Damaged credentials: JS and Rust must agree on accepting or refusing each, and on the root.
+#[test]
+fn mutated_credentials_match_js() {
+    let mz = Merklizer::new();
+    let mut r = Rng::new(0x5afe_0de);
+    let docs: Vec<Value> = (0..400).map(|_| gen::mutated_vc(&mut r)).collect();
+    let (_, js_ok) = compare_all(&mz, &docs, json!({}));
+    assert!(js_ok >= 10, "too few valid documents: {js_ok}");
+}
+
 #[test]
 fn safe_mode_errors_are_typed() {
     let mz = Merklizer::new();

@@ -281,3 +281,64 @@ pub fn kyc_vc(r: &mut Rng) -> Value {
         }
     })
 }
+
+/// A valid interop credential with one or two random damages (odd strings in ids, types, keys
+/// and values, wrong JSON types): exercises safe-mode refusals and fallbacks.
+pub fn mutated_vc(r: &mut Rng) -> Value {
+    const ODD: &[&str] = &[
+        "é:x",
+        ":x",
+        "_:b1",
+        "x",
+        "@id",
+        "@type",
+        "@value",
+        "urn:ok",
+        "did:ok:1",
+        "a b:c",
+        "ü",
+        "😀:y",
+        "http://x/y z",
+        "type",
+        "id",
+        "@context",
+        "cred:foo",
+        "xsd:integer",
+    ];
+    let odd = |r: &mut Rng| -> Value {
+        let s = ODD[r.below(ODD.len() as u64) as usize];
+        match r.below(6) {
+            0 => json!(s),
+            1 => json!(r.below(1000)),
+            2 => json!(null),
+            3 => json!([s, 1]),
+            4 => json!({ "id": s }),
+            _ => json!(r.chance(50)),
+        }
+    };
+    let mut d = interop_vc(r);
+    for _ in 0..1 + r.below(2) {
+        let target = match r.below(4) {
+            0 => &mut d,
+            1 => &mut d["credentialSubject"],
+            2 => &mut d["credentialStatus"],
+            _ => &mut d["credentialSchema"],
+        };
+        let Some(obj) = target.as_object_mut() else {
+            continue;
+        };
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        if r.chance(70) {
+            let k = keys[r.below(keys.len() as u64) as usize].clone();
+            if k != "@context" {
+                obj.insert(k, odd(r));
+            }
+        } else {
+            let k = ODD[r.below(ODD.len() as u64) as usize].to_owned();
+            if k != "@context" {
+                obj.insert(k, odd(r));
+            }
+        }
+    }
+    d
+}
