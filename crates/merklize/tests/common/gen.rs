@@ -173,6 +173,23 @@ pub fn interop_vc(r: &mut Rng) -> Value {
     if r.chance(70) {
         vc["expirationDate"] = json!(date_time(r));
     }
+    if r.chance(15) {
+        // js-sdk puts the display-method context before the schema context.
+        vc["@context"].as_array_mut().unwrap().insert(
+            2,
+            json!("https://schema.iden3.io/core/jsonld/displayMethod.jsonld"),
+        );
+        vc["displayMethod"] = json!({
+            "id": format!("https://display.claimd.example/{}", r.below(1000)),
+            "type": "Iden3BasicDisplayMethodV1"
+        });
+    }
+    if r.chance(15) {
+        vc["refreshService"] = json!({
+            "id": format!("https://issuer.claimd.example/refresh/{}", uuid(r)),
+            "type": "Iden3RefreshService2023"
+        });
+    }
     vc
 }
 
