@@ -58,7 +58,15 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 fn main() {
+    let load_at_start = loadavg();
     let budget = Duration::from_millis(1500);
     let mut g = Gen(42);
     let mut ours = Map::new();
@@ -148,7 +156,10 @@ fn main() {
         run_js()
     };
 
-    let machine = machine_info();
+    let mut machine = machine_info();
+    // The figures are only comparable within one run: record how busy the machine was.
+    machine["loadavg_at_start"] = json!(load_at_start);
+    machine["loadavg_at_end"] = json!(loadavg());
     let out = json!({
         "about": "ns/op of claimd-iden3 (Rust, release) and of @iden3/js-crypto 1.3.2 / @iden3/js-merkletree 1.5.1 (Node) on the same inputs' shapes, measured in one run. *_total entries are ns for the whole 10,000-leaf operation. Median of rounds.",
         "date": now_utc(),

@@ -23,7 +23,9 @@ pub struct NodeAux {
 /// the older `nodeAux` spelling (as js-merkletree does).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
-    /// `true`: the key is in the tree (with the value given to [`Proof::verify`]).
+    /// `true`: the key is in the tree (with the value given to [`Proof::verify`]). Absent in
+    /// JSON means `false`, as js-merkletree reads it.
+    #[serde(default)]
     pub existence: bool,
     /// Sibling hashes, level 0 (just below the root) first.
     pub siblings: Vec<Fr>,

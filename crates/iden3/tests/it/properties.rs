@@ -181,3 +181,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Parsers of untrusted text return errors, never panic, and accept only what they
+    /// print back identically.
+    #[test]
+    fn parsers_never_panic(s in "\\PC{0,140}", hexish in "[0-9a-fA-F]{0,520}") {
+        let r = DidRegistry::default();
+        if let Ok(x) = s.parse::<Fr>() {
+            prop_assert_eq!(x.to_string(), s.clone());
+        }
+        if let Ok(d) = r.parse(&s) {
+            prop_assert_eq!(d.to_string(), s.clone());
+        }
+        let _ = r.id_from_did(&s);
+        let _ = s.parse::<Id>();
+        let _ = Claim::from_hex(&hexish);
+        let _ = Signature::from_hex(&hexish);
+        let _ = PublicKey::from_hex(&hexish);
+        let _ = Fr::from_le_hex(&hexish);
+        let _ = SchemaHash::from_hex(&hexish);
+        let _ = serde_json::from_str::<Proof>(&s);
+        if hexish.len() == 128 {
+            if let Ok(sig) = Signature::from_hex(&hexish) {
+                prop_assert_eq!(sig.to_hex(), hexish.to_lowercase());
+            }
+        }
+    }
+
+    #[test]
+    fn signature_bytes_never_panic(b in prop::collection::vec(any::<u8>(), 64)) {
+        let arr: [u8; 64] = b.try_into().expect("64 bytes");
+        if let Ok(sig) = Signature::decompress(&arr) {
+            prop_assert_eq!(sig.compress(), arr);
+        }
+    }
+}
