@@ -318,6 +318,39 @@ fn js_sdk_sample_credential_core_claim() {
         .parse(vc["issuer"].as_str().expect("issuer"))
         .expect("issuer did");
     assert!(issuer.id().is_genesis_state(genesis));
+
+    // The BJJSignature2021 over the core claim hash verifies with the auth claim's key.
+    use claimd_iden3::babyjubjub::{Point, PublicKey, Signature};
+    let pk = PublicKey::from_point(Point::new(x, y).expect("on curve"));
+    let sig_hex = vc["proof"][0]["signature"].as_str().expect("sig");
+    let sig = Signature::from_hex(sig_hex).expect("sig");
+    assert_eq!(sig.to_hex(), sig_hex);
+    assert!(pk.verify_poseidon(claim.core_claim_hash(), &sig));
+    assert!(!pk.verify_poseidon(claim.hi(), &sig));
+
+    // The Iden3SparseMerkleTreeProof js-sdk attached after publishing: its MTP proves
+    // (hIndex, hValue) under the claims root of the published state, and that state is
+    // Poseidon(claimsRoot, revocationRoot, rootOfRoots).
+    use claimd_iden3::merkletree::Proof;
+    let smt_proof = &vc["proof"][1];
+    assert_eq!(
+        smt_proof["coreClaim"].as_str(),
+        Some(claim.to_hex().as_str())
+    );
+    let mtp: Proof = serde_json::from_value(smt_proof["mtp"].clone()).expect("mtp");
+    let st = &smt_proof["issuerData"]["state"];
+    let le = |k: &str| Fr::from_le_hex(st[k].as_str().expect("hex")).expect("root");
+    let (ctr, rtr, ror) = (
+        le("claimsTreeRoot"),
+        le("revocationTreeRoot"),
+        le("rootOfRoots"),
+    );
+    assert!(mtp.existence);
+    assert!(mtp.verify(ctr, claim.hi(), claim.hv()));
+    assert!(!mtp.verify(ctr, claim.hi(), claim.hi()));
+    assert_eq!(identity_state(ctr, rtr, ror), le("value"));
+    // Re-serialised, the proof is the same JSON js-sdk wrote.
+    assert_eq!(serde_json::to_value(&mtp).expect("json"), smt_proof["mtp"]);
 }
 
 #[test]
