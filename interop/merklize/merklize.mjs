@@ -2,9 +2,11 @@
 // (@iden3/js-jsonld-merklization 1.7.2 on jsonld.js 8.3.3) and prints what claimd must reproduce.
 //
 // Usage: node interop/merklize/merklize.mjs <input.json>
-//   input:  {"docs": [<document>, ...], "contexts": {"<url>": <context document>, ...}}
+//   input:  {"docs": [<document>, ...], "contexts": {"<url>": <context document>, ...},
+//            "paths": ["credentialSubject.age", ...]}   (optional)
 //   output: one JSON array on stdout, per document:
-//           {"root": "<decimal>", "nquads": "<canonical N-Quads>", "typeIri": "<IRI>"|null}
+//           {"root": "<decimal>", "nquads": "<canonical N-Quads>", "typeIri": "<IRI>"|null,
+//            "paths": {"<path>": [<part>, ...] | {"error": "<message>"}}}
 //           or {"error": "<message>"}
 // Contexts are served offline from crates/merklize/contexts (index.json) plus the "contexts" map;
 // any other URL throws, exactly like claimd's loader.
@@ -69,7 +71,15 @@ for (const doc of input.docs) {
     } catch {
       typeIri = null;
     }
-    out.push({ root, nquads, typeIri });
+    const paths = {};
+    for (const p of input.paths ?? []) {
+      try {
+        paths[p] = (await Path.fromDocument(null, JSON.stringify(doc), p, { documentLoader })).parts;
+      } catch (e) {
+        paths[p] = { error: String(e?.message ?? e) };
+      }
+    }
+    out.push({ root, nquads, typeIri, paths });
   } catch (e) {
     out.push({ error: String(e?.message ?? e) });
   }

@@ -47,6 +47,9 @@ pub enum MerklizeError {
     /// Two entries with the same path key (the JS tree refuses the second one).
     #[error("duplicate merklization path key {0}")]
     DuplicateKey(String),
+    /// A document path (`credentialSubject.age`) that cannot be resolved.
+    #[error("cannot resolve document path: {0}")]
+    Path(String),
     /// Poseidon or the sparse Merkle tree refused an input.
     #[error("hashing failed: {0}")]
     Hash(String),

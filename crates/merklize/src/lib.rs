@@ -28,7 +28,8 @@
 //!   [`Merklizer::canonize`] returns the canonical N-Quads.
 //! * [`Merklized::root`] (claim slot value), [`Merklized::credential_type_iri`] (input of the
 //!   schema hash), [`Merklized::entries`], [`Merklized::proof`] (selective disclosure),
-//!   [`Merklized::canonical_nquads`].
+//!   [`Merklized::canonical_nquads`]; [`Merklizer::resolve_path`] turns
+//!   `credentialSubject.age` into the path a proof is asked for.
 //!
 //! ```no_run
 //! use claimd_merklize::Merklizer;
@@ -58,6 +59,7 @@ mod error;
 mod fast;
 mod generic;
 mod jsnum;
+mod path;
 mod rdf;
 mod tree;
 mod value;
@@ -263,6 +265,17 @@ impl Merklizer {
             Ok((quads, trust)) => self.finish(quads, Some(&trust.base)).map(Some),
             Err(fast::Bail) => Ok(None),
         }
+    }
+
+    /// The merklization path of a dotted document path such as `credentialSubject.age`
+    /// (js-jsonld-merklization `Path.fromDocument`), for [`Merklized::proof`] and queries.
+    pub fn resolve_path(
+        &self,
+        doc: &serde_json::Value,
+        path: &str,
+    ) -> Result<Vec<PathPart>, MerklizeError> {
+        self.fast
+            .with_processor(|p| path::resolve(p, &self.store, doc, path))
     }
 
     /// Merklizes with the generic JSON-LD pipeline only (reference for the fast path).

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use claimd_merklize::{MerklizeError, Merklizer};
+use claimd_merklize::{MerklizeError, Merklizer, PathPart};
 use common::gen::{self, Rng};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,13 +19,18 @@ fn repo_root() -> PathBuf {
 
 /// Runs the JS oracle on `docs` (with extra `contexts`), one result object per document.
 fn run_js(docs: &[Value], contexts: Value) -> Vec<Value> {
+    run_js_with_paths(docs, contexts, &[])
+}
+
+/// [`run_js`], also resolving document `paths` with `Path.fromDocument`.
+fn run_js_with_paths(docs: &[Value], contexts: Value, paths: &[&str]) -> Vec<Value> {
     let root = repo_root();
     assert!(
         root.join("interop/node_modules/@iden3/js-jsonld-merklization")
             .is_dir(),
         "interop/node_modules is missing: run `npm ci --prefix interop` in the repository root"
     );
-    let input = json!({ "docs": docs, "contexts": contexts });
+    let input = json!({ "docs": docs, "contexts": contexts, "paths": paths });
     let path = std::env::temp_dir().join(format!(
         "claimd-merklize-interop-{}-{}.json",
         std::process::id(),
@@ -267,6 +272,64 @@ fn mutated_credentials_match_js() {
     let docs: Vec<Value> = (0..400).map(|_| gen::mutated_vc(&mut r)).collect();
     let (_, js_ok) = compare_all(&mz, &docs, json!({}));
     assert!(js_ok >= 10, "too few valid documents: {js_ok}");
+}
+
+#[test]
+fn document_paths_resolve_like_js() {
+    let mz = Merklizer::new();
+    let mut r = Rng::new(0x7a7b);
+    let mut docs = vec![sample_vc()];
+    docs.extend((0..20).map(|_| gen::interop_vc(&mut r)));
+    let paths = [
+        "credentialSubject.age",
+        "credentialSubject.location",
+        "credentialSubject.isMember",
+        "credentialSubject.id",
+        "credentialSubject.type",
+        "credentialSubject.nothing",
+        "credentialStatus.revocationNonce",
+        "credentialStatus.id",
+        "credentialSchema.id",
+        "issuanceDate",
+        "expirationDate",
+        "type",
+        "type.1",
+        "issuer",
+        "displayMethod.id",
+        "refreshService.type",
+    ];
+    let js = run_js_with_paths(&docs, json!({}), &paths);
+    let mut resolved = 0;
+    for (doc, js) in docs.iter().zip(&js) {
+        for p in paths {
+            let expected = &js["paths"][p];
+            match mz.resolve_path(doc, p) {
+                Ok(parts) => {
+                    let parts: Vec<Value> = parts
+                        .iter()
+                        .map(|x| match x {
+                            PathPart::Iri(s) => json!(s),
+                            PathPart::Index(i) => json!(i),
+                        })
+                        .collect();
+                    assert_eq!(&json!(parts), expected, "{p}\n{doc}");
+                    resolved += 1;
+                    // Where the value is merklized, the proof verifies against the root.
+                    let m = mz.merklize(doc).unwrap();
+                    let path = mz.resolve_path(doc, p).unwrap();
+                    let (proof, entry) = m.proof(&path).unwrap();
+                    if let Some(e) = entry {
+                        assert!(proof.verify(m.root(), e.key, e.value_hash));
+                    }
+                }
+                Err(e) => assert!(
+                    expected.get("error").is_some(),
+                    "{p}: Rust failed ({e}), JS gave {expected}\n{doc}"
+                ),
+            }
+        }
+    }
+    assert!(resolved > 200, "{resolved}");
 }
 
 #[test]

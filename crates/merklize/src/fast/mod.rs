@@ -17,7 +17,7 @@
 //! IRIs, nodes described twice, duplicate quads — makes it [`Bail`], and the caller uses the
 //! generic pipeline, which either handles the document or reports the proper error.
 
-mod context;
+pub(crate) mod context;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -97,6 +97,12 @@ impl Trust {
 }
 
 impl FastPath {
+    /// Runs `f` with the memoising context processor (exclusive access).
+    pub fn with_processor<R>(&self, f: impl FnOnce(&mut Processor) -> R) -> R {
+        let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut st.processor)
+    }
+
     /// Forgets everything (a context document changed).
     pub fn clear(&self) {
         let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
