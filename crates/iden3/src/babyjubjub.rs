@@ -48,12 +48,17 @@ pub enum BabyJubjubError {
     InvalidEncoding(&'static str),
 }
 
+/// The curve's `a`.
+const CURVE_A: Fr = Fr(ark_ff::MontFp!("168700"));
+/// The curve's `d`.
+const CURVE_D: Fr = Fr(ark_ff::MontFp!("168696"));
+
 fn curve_a() -> Fr {
-    Fr::from_u64(168_700)
+    CURVE_A
 }
 
 fn curve_d() -> Fr {
-    Fr::from_u64(168_696)
+    CURVE_D
 }
 
 /// An affine curve point.
@@ -126,7 +131,8 @@ impl Ext {
     fn double(&self) -> Ext {
         let a = self.x.square();
         let b = self.y.square();
-        let c = self.z.square() + self.z.square();
+        let zz = self.z.square();
+        let c = zz + zz;
         let d = curve_a() * a;
         let e = (self.x + self.y).square() - a - b;
         let g = d + b;
@@ -299,16 +305,13 @@ impl Point {
 
     /// `B8`, the generator of the prime-order subgroup (go-iden3-crypto `babyjub.B8`).
     pub fn b8() -> Point {
-        // Both constants are below Q; the parse cannot fail.
-        let x = Fr::from_dec_str(
-            "5299619240641551281634865583518297030282874472190772894086521144482721001553",
-        );
-        let y = Fr::from_dec_str(
-            "16950150798460657717958625567821834550301663161624707787222815936182638968203",
-        );
-        match (x, y) {
-            (Ok(x), Ok(y)) => Point { x, y },
-            _ => Point::IDENTITY,
+        Point {
+            x: Fr(ark_ff::MontFp!(
+                "5299619240641551281634865583518297030282874472190772894086521144482721001553"
+            )),
+            y: Fr(ark_ff::MontFp!(
+                "16950150798460657717958625567821834550301663161624707787222815936182638968203"
+            )),
         }
     }
 
