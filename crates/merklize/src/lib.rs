@@ -23,7 +23,8 @@
 //! * [`Merklizer::new`] — bundled contexts; [`Merklizer::register_context`]`(url, json)` adds
 //!   (or replaces) a context the service generated, e.g. `<public url>/v1/schemas/<id>.jsonld`.
 //! * [`Merklizer::merklize`]`(&vc) -> Result<`[`Merklized`]`, `[`MerklizeError`]`>` — fast path,
-//!   falling back to the generic pipeline; [`Merklizer::merklize_generic`] and
+//!   falling back to the generic pipeline ([`Merklizer::merklize_credential`] drops `proof`
+//!   first; [`Merklizer::stats`] counts fast/generic/disabled); [`Merklizer::merklize_generic`] and
 //!   [`Merklizer::merklize_fast`] run one pipeline only (tests, benchmarks);
 //!   [`Merklizer::canonize`] returns the canonical N-Quads.
 //! * [`Merklized::root`] (claim slot value), [`Merklized::credential_type_iri`] (input of the
@@ -65,6 +66,7 @@ mod tree;
 mod value;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 pub use claimd_iden3::merkletree::Proof;
@@ -99,6 +101,10 @@ pub struct Merklizer {
     fast: fast::FastPath,
     /// Path → tree key. Paths repeat across every credential of a schema.
     key_cache: RwLock<HashMap<Vec<PathPart>, Fr>>,
+    /// How documents were handled, for operations.
+    fast_count: AtomicU64,
+    generic_count: AtomicU64,
+    disabled_count: AtomicU64,
     /// String value → its byte-sponge hash. Type, issuer and schema IRIs (and many attribute
     /// values) repeat across credentials, and the 16-wide sponge is the costliest hash here.
     string_cache: RwLock<HashMap<String, Fr>>,
@@ -108,6 +114,17 @@ impl Default for Merklizer {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// See [`Merklizer::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MerklizeStats {
+    /// Documents handled by the fast path.
+    pub fast: u64,
+    /// Documents handled by the generic pipeline (outside the fast path's subset).
+    pub generic: u64,
+    /// Context sets where the fast path's first result differed from the generic one.
+    pub fast_path_disabled: u64,
 }
 
 /// One merklized leaf.
@@ -223,6 +240,9 @@ impl Merklizer {
             fast: fast::FastPath::default(),
             key_cache: RwLock::new(HashMap::new()),
             string_cache: RwLock::new(HashMap::new()),
+            fast_count: AtomicU64::new(0),
+            generic_count: AtomicU64::new(0),
+            disabled_count: AtomicU64::new(0),
         }
     }
 
@@ -246,12 +266,45 @@ impl Merklizer {
                     let equal = matches!(&generic, Ok(g) if g.to_nquads() == quads.to_nquads());
                     trust.record(equal);
                     if !equal {
+                        self.disabled_count.fetch_add(1, Ordering::Relaxed);
+                        self.generic_count.fetch_add(1, Ordering::Relaxed);
                         return self.finish(generic?, None);
                     }
                 }
+                self.fast_count.fetch_add(1, Ordering::Relaxed);
                 self.finish(quads, Some(&trust.base))
             }
-            Err(fast::Bail) => self.merklize_generic(doc),
+            Err(fast::Bail) => {
+                self.generic_count.fetch_add(1, Ordering::Relaxed);
+                self.merklize_generic(doc)
+            }
+        }
+    }
+
+    /// Merklizes a whole credential: like [`Merklizer::merklize`] on the credential without its
+    /// `proof` member (what js-sdk's `W3CCredential.merklize` hashes).
+    pub fn merklize_credential(
+        &self,
+        credential: &serde_json::Value,
+    ) -> Result<Merklized, MerklizeError> {
+        match credential {
+            serde_json::Value::Object(m) if m.contains_key("proof") => {
+                let mut without = m.clone();
+                without.remove("proof");
+                self.merklize(&serde_json::Value::Object(without))
+            }
+            other => self.merklize(other),
+        }
+    }
+
+    /// Counters since creation: documents merklized by the fast path, by the generic
+    /// pipeline, and context sets on which the fast path disagreed with the generic pipeline
+    /// and was switched off (expected to stay 0; worth an alert otherwise).
+    pub fn stats(&self) -> MerklizeStats {
+        MerklizeStats {
+            fast: self.fast_count.load(Ordering::Relaxed),
+            generic: self.generic_count.load(Ordering::Relaxed),
+            fast_path_disabled: self.disabled_count.load(Ordering::Relaxed),
         }
     }
 

@@ -79,6 +79,27 @@ fn re_registering_a_context_invalidates_the_fast_path_memo() {
 }
 
 #[test]
+fn merklize_credential_ignores_the_proof_and_stats_count_paths() {
+    let mz = Merklizer::new();
+    let with_proof: Value = serde_json::from_str(include_str!("data/js-sdk-vc.json")).unwrap();
+    assert_eq!(
+        mz.merklize_credential(&with_proof)
+            .unwrap()
+            .root()
+            .to_string(),
+        SAMPLE_ROOT
+    );
+    let mut blank = sample_vc();
+    blank["credentialSubject"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
+    mz.merklize(&blank).unwrap();
+    let s = mz.stats();
+    assert_eq!((s.fast, s.generic, s.fast_path_disabled), (1, 1, 0));
+}
+
+#[test]
 fn invalid_registrations_are_refused() {
     let mz = Merklizer::new();
     assert!(matches!(
