@@ -82,44 +82,11 @@ impl Drop for Anvil {
 /// iden3 ID type bytes for `did:iden3:polygon:amoy` (method 0x01, network flag 0x13).
 pub const ID_TYPE: [u8; 2] = [0x01, 0x13];
 
-/// The iden3 ID an Ethereum address controls: `type[2] ‖ 7 zero bytes ‖ address[20] ‖
-/// checksum[2]`, checksum = u16 sum of the first 29 bytes (LE), as an integer read LE.
-/// (Test-only: `claimd-iden3` will own the production version.)
-pub fn eth_id_bytes(id_type: [u8; 2], address: Address) -> [u8; 31] {
-    let mut b = [0u8; 31];
-    b[..2].copy_from_slice(&id_type);
-    b[9..29].copy_from_slice(address.as_slice());
-    let sum = b[..29]
-        .iter()
-        .fold(0u16, |s, &x| s.wrapping_add(u16::from(x)));
-    b[29..].copy_from_slice(&sum.to_le_bytes());
-    b
-}
-
+/// The iden3 ID an Ethereum address controls (`claimd-iden3`), as the contract's integer.
 pub fn eth_id(id_type: [u8; 2], address: Address) -> U256 {
-    U256::from_le_slice(&eth_id_bytes(id_type, address))
-}
-
-/// Base58 (Bitcoin alphabet) decoding, for the published ID vectors.
-pub fn base58_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut out: Vec<u8> = Vec::new(); // little-endian base-256 digits
-    for c in s.bytes() {
-        let mut carry = ALPHABET.iter().position(|&a| a == c).expect("base58 digit") as u32;
-        for d in out.iter_mut() {
-            carry += u32::from(*d) * 58;
-            *d = (carry & 0xff) as u8;
-            carry >>= 8;
-        }
-        while carry > 0 {
-            out.push((carry & 0xff) as u8);
-            carry >>= 8;
-        }
-    }
-    let zeros = s.bytes().take_while(|&c| c == b'1').count();
-    out.extend(std::iter::repeat_n(0, zeros));
-    out.reverse();
-    out
+    let id = claimd_iden3::id::Id::from_eth_address(id_type, &address.0 .0);
+    // The contract's `uint256 id` is the 31 ID bytes read little-endian.
+    U256::from_le_slice(id.as_bytes())
 }
 
 /// A deterministic test key (never 0).

@@ -418,16 +418,38 @@ async fn a_reused_nonce_is_a_typed_error(b: &Backend) {
 }
 
 #[test]
-fn the_id_helper_matches_the_published_iden3_vector() {
+fn eth_ids_match_the_published_iden3_vector() {
     // vectors/iden3.json did[3]: address a51c…91c0 as polygonid:polygon:mumbai (0x02, 0x12).
     let address: Address = "0xa51c1fc2f0d1a1b8494ed1fe312d7c3a78ed91c0"
         .parse()
         .unwrap();
-    let bytes = eth_id_bytes([0x02, 0x12], address);
+    let id =
+        claimd_iden3::id::Id::from_base58("2qCU58EJgrEM9NKvHkvg5NFWUiJPgN3M3LnCr98j3x").unwrap();
     assert_eq!(
-        base58_decode("2qCU58EJgrEM9NKvHkvg5NFWUiJPgN3M3LnCr98j3x"),
-        bytes.to_vec()
+        eth_id([0x02, 0x12], address),
+        U256::from_le_slice(id.as_bytes())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_derives_the_same_ids_as_iden3() {
+    // The contract's ownership rule (calcIdFromEthAddress) against claimd-iden3 for several
+    // ID types and addresses, including the largest possible checksum.
+    let b = embedded_backend().await;
+    for (typ, addr) in [
+        ([0x01, 0x13], Address::repeat_byte(0x00)),
+        ([0x02, 0x12], Address::repeat_byte(0xff)),
+        ([0xff, 0xff], Address::repeat_byte(0xff)),
+        (
+            [0x01, 0x01],
+            "0xa51c1fc2f0d1a1b8494ed1fe312d7c3a78ed91c0"
+                .parse()
+                .unwrap(),
+        ),
+    ] {
+        let id = eth_id(typ, addr);
+        assert_eq!(b.contract.id_of_address(id, addr).await.unwrap(), id);
+    }
 }
 
 #[test]
