@@ -241,8 +241,9 @@ fn run_js() -> Value {
     let v: Value = serde_json::from_slice(&out.stdout).expect("node bench prints JSON");
     if let Some(m) = v.get("ns_per_op").and_then(Value::as_object) {
         for (k, ns) in m {
+            let wall = v["wall_ns_per_op"][k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "js    {k:<34} {:>14.0} ns/op",
+                "js    {k:<34} {:>14.0} ns/op cpu {wall:>14.0} ns/op wall",
                 ns.as_f64().unwrap_or(f64::NAN)
             );
         }
