@@ -130,12 +130,13 @@
 //!
 //! `cargo bench -p claimd-iden3 --bench primitives` measures every primitive next to
 //! @iden3/js-crypto / js-merkletree in the same run and writes
-//! `bench/results/iden3-primitives.json`. On the 2-core development machine (shared, loaded)
-//! the orders of magnitude are: Poseidon t=3 ≈ 10–15 µs, t=5 ≈ 20–30 µs, t=17 ≈ 85–155 µs;
-//! BJJ sign ≈ 30–45 µs, verify ≈ 95–135 µs; one depth-40 insert into a 10,000-leaf tree
-//! ≈ 0.4 ms; a 10,000-leaf [`merkletree::MerkleTree::add_batch`] ≈ 0.5 s (7× faster than
-//! 10,000 single adds). Field arithmetic is arkworks' Montgomery multiplication; Poseidon uses
-//! the optimised sparse-matrix form with lazily reduced sums of products. Building with
+//! `bench/results/iden3-primitives.json`. CPU time per operation on the 2-core development
+//! machine (AMD EPYC, shared): Poseidon t=3 ≈ 8 µs, t=5 ≈ 13 µs, t=17 ≈ 60 µs; BJJ sign
+//! ≈ 31 µs, verify ≈ 78 µs; one depth-40 insert into a 10,000-leaf tree ≈ 0.15 ms; a
+//! 10,000-leaf [`merkletree::MerkleTree::add_batch`] ≈ 0.26 s (5× faster than 10,000 single
+//! adds). That is 40–1000× the speed of @iden3/js-crypto / js-merkletree measured in the same
+//! run. Field arithmetic is arkworks' Montgomery multiplication; Poseidon uses the optimised
+//! sparse-matrix form with lazily reduced sums of products. Building with
 //! `-C target-feature=+bmi2,+adx` (arkworks' assembly) changed little in measurements here.
 //!
 //! Tips for callers on the hot path:
