@@ -134,7 +134,7 @@
 //! machine (AMD EPYC, shared): Poseidon t=3 ≈ 8 µs, t=5 ≈ 13 µs, t=17 ≈ 60 µs; BJJ sign
 //! ≈ 31 µs, verify ≈ 78 µs; one depth-40 insert into a 10,000-leaf tree ≈ 0.15 ms; a
 //! 10,000-leaf [`merkletree::MerkleTree::add_batch`] ≈ 0.26 s (5× faster than 10,000 single
-//! adds). That is 40–1000× the speed of @iden3/js-crypto / js-merkletree measured in the same
+//! adds). That is 20–1000× the speed of @iden3/js-crypto / js-merkletree measured in the same
 //! run. Field arithmetic is arkworks' Montgomery multiplication; Poseidon uses the optimised
 //! sparse-matrix form with lazily reduced sums of products. Building with
 //! `-C target-feature=+bmi2,+adx` (arkworks' assembly) changed little in measurements here.
