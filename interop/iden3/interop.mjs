@@ -26,6 +26,13 @@ if (!inPath || !outPath) {
 }
 const cases = JSON.parse(readFileSync(inPath, 'utf8'));
 
+// What a tool that has NOT registered `air` derives from did:air DIDs (computed before the
+// registration below, which is process-global in js-iden3-core).
+const airUnregistered = cases.air_unregistered.map((s) => {
+  const id = DID.idFromDID(DID.parse(s));
+  return Buffer.from(id.bytes).toString('hex');
+});
+
 // claimd's own DID method, registered exactly as the service does.
 registerDidMethodNetwork({
   method: 'air',
@@ -138,6 +145,8 @@ out.dids = cases.dids.map((c) => {
     reparsed: DID.parse(did.string()).string()
   };
 });
+
+out.air_unregistered = airUnregistered;
 
 out.unsupported_dids = cases.unsupported_dids.map((s) => {
   const id = DID.idFromDID(DID.parse(s));

@@ -25,6 +25,13 @@
 //!   identity states (iden3's `Hash.Hex()`); **big-endian** hex ([`Fr::to_be_hex`]) for
 //!   Moca's `coreClaimHash` ([`claim::Claim::core_claim_hash_hex`]).
 //! * Errors are `thiserror` enums per module; nothing panics on bad input.
+//! * DID methods live in a [`id::DidRegistry`] value, not in global state.
+//!   [`id::DidRegistry::default`] knows `iden3`, `polygonid` and claimd's `did:air:id:test`
+//!   (method byte `0x04`, network flag `0xF3`). Caution for claim subjects: an iden3 tool
+//!   that has **not** registered `air` maps a `did:air:…` subject to the synthetic ID
+//!   [`id::Id::from_unsupported_did`] (what [`id::DidRegistry::iden3_standard`] computes),
+//!   not to the ID inside the DID; both choices are available, and the interop test checks
+//!   each against js-iden3-core.
 //!
 //! # Examples
 //!

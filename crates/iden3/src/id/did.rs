@@ -178,12 +178,7 @@ pub const AIR_CHAIN_ID: u64 = 222_888;
 
 impl Default for DidRegistry {
     fn default() -> DidRegistry {
-        let mut r = DidRegistry::empty();
-        for (method, byte) in [("iden3", 0x01u8), ("polygonid", 0x02u8)] {
-            for &(blockchain, network, flag, chain_id) in STANDARD_NETWORKS {
-                r.insert_unchecked(method, byte, blockchain, network, flag, chain_id);
-            }
-        }
+        let mut r = DidRegistry::iden3_standard();
         r.insert_unchecked(
             AIR_METHOD,
             AIR_METHOD_BYTE,
@@ -203,6 +198,21 @@ fn valid_name(s: &str, allow_empty: bool) -> bool {
 }
 
 impl DidRegistry {
+    /// Exactly what an unconfigured @iden3/js-iden3-core 1.8 knows: the `iden3` and
+    /// `polygonid` methods on the standard networks, nothing else. Use it to compute what a
+    /// third-party iden3 tool that has not registered `air` derives from a DID: for such a
+    /// tool `did:air:…` is an unknown method, so [`DidRegistry::id_from_did`] gives the
+    /// synthetic [`Id::from_unsupported_did`], not the ID inside the DID.
+    pub fn iden3_standard() -> DidRegistry {
+        let mut r = DidRegistry::empty();
+        for (method, byte) in [("iden3", 0x01u8), ("polygonid", 0x02u8)] {
+            for &(blockchain, network, flag, chain_id) in STANDARD_NETWORKS {
+                r.insert_unchecked(method, byte, blockchain, network, flag, chain_id);
+            }
+        }
+        r
+    }
+
     /// A registry with nothing registered.
     pub fn empty() -> DidRegistry {
         DidRegistry {
@@ -426,6 +436,21 @@ mod tests {
         let s = did.to_string();
         assert!(s.starts_with("did:air:id:test:"));
         assert_eq!(r.parse(&s)?, did);
+        Ok(())
+    }
+
+    #[test]
+    fn air_is_unknown_to_the_standard_registry() -> Result<(), DidError> {
+        let ours = DidRegistry::default();
+        let id = Id::from_genesis_state([0x04, 0xf3], -Fr::from_u64(99));
+        let did = ours.did_from_id(id)?.to_string();
+        assert_eq!(ours.id_from_did(&did)?, id);
+        let standard = DidRegistry::iden3_standard();
+        assert_eq!(standard.id_from_did(&did)?, Id::from_unsupported_did(&did));
+        assert!(matches!(
+            standard.parse(&did),
+            Err(DidError::UnknownMethod(_))
+        ));
         Ok(())
     }
 

@@ -378,7 +378,23 @@ fn randomised_cases_match_iden3_js() {
         });
     }
 
-    let groups: [(&str, &[Case]); 8] = [
+    // did:air DIDs as seen by a tool that has not registered `air` (synthetic IDs).
+    let standard = DidRegistry::iden3_standard();
+    let air_type = registry.id_type("air", "id", "test").expect("air type");
+    let mut air_unregistered = Vec::new();
+    for _ in 0..20 {
+        let did = registry
+            .did_from_id(Id::from_genesis_state(air_type, rng.fr()))
+            .expect("did")
+            .to_string();
+        let id = standard.id_from_did(&did).expect("synthetic id");
+        air_unregistered.push(Case {
+            json: json!(did),
+            mine: json!(hexs(id.as_bytes())),
+        });
+    }
+
+    let groups: [(&str, &[Case]); 9] = [
         ("poseidon", &poseidon_cases),
         ("hash_bytes", &hb_cases),
         ("bjj", &bjj_cases),
@@ -387,6 +403,7 @@ fn randomised_cases_match_iden3_js() {
         ("claims", &claim_cases),
         ("dids", &did_cases),
         ("unsupported_dids", &unsupported),
+        ("air_unregistered", &air_unregistered),
     ];
     let cases: serde_json::Map<String, Value> = groups
         .iter()
