@@ -389,7 +389,8 @@ impl DidRegistry {
         }
         let parts: Vec<&str> = rest.split(':').collect();
         let (blockchain, network, id) = match parts.as_slice() {
-            [b, n, id] => (*b, *n, *id),
+            // An empty network is written by leaving the part out, never as `::`.
+            [b, n, id] if !n.is_empty() => (*b, *n, *id),
             [b, id] => (*b, "", *id),
             _ => return Err(DidError::Malformed),
         };
@@ -473,6 +474,12 @@ mod tests {
             Err(DidError::UnknownMethod(_))
         ));
         assert_eq!(r.parse("did:iden3"), Err(DidError::Malformed));
+        let readonly = Id::from_genesis_state([0x01, 0x00], Fr::ONE);
+        assert!(r.parse(&format!("did:iden3:readonly:{readonly}")).is_ok());
+        assert_eq!(
+            r.parse(&format!("did:iden3:readonly::{readonly}")),
+            Err(DidError::Malformed)
+        );
         assert_eq!(
             r.parse("foo:iden3:polygon:amoy:x"),
             Err(DidError::Malformed)
