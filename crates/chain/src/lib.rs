@@ -29,6 +29,18 @@
 //!   [`NonceTooLow`](ChainError::NonceTooLow)/[`ReplacementUnderpriced`](ChainError::ReplacementUnderpriced)/
 //!   [`AlreadyKnown`](ChainError::AlreadyKnown) (reconcile), and more.
 //!
+//! # Conventions
+//! - An identity's `uint256 id` is its 31 ID bytes read **little-endian**
+//!   (`U256::from_le_slice(claimd_iden3::id::Id::as_bytes())`); a state is the field element's
+//!   integer value (`U256::from_be_bytes(fr.to_be_bytes())`). Only Ethereum-controlled
+//!   identities (genesis = the address, method 1) can transit; their genesis state is 0.
+//! - A genesis transition records two states (the genesis state 0 with block/timestamp 0, then
+//!   the new one) and emits two `StateUpdated` events, exactly like iden3's `State`.
+//! - Errors are [`ChainError`]. A contract refusal is [`ChainError::Reverted`] from
+//!   `call`/`estimate_gas`/[`StateContract::simulate_transit`]; a refused transaction that is
+//!   mined anyway has a receipt with `status == false` (the embedded chain also fills
+//!   [`Receipt::revert_reason`]; JSON-RPC nodes do not report it: simulate to learn it).
+//!
 //! # Publishing a state transition
 //! ```no_run
 //! # async fn demo(key: alloy::primitives::B256, id: alloy::primitives::U256,

@@ -3,7 +3,7 @@
 //! Line 1 is a [`Header`] pinning everything that changes what a replay computes (chain id,
 //! EVM spec and revm version, base fee, gas limit, genesis allocation, contract bytecode hash).
 //! Every further line is one [`Record`]: a signed raw transaction with the block number and
-//! timestamp it was mined at. Replaying the records from genesis rebuilds the exact state
+//! timestamp it was mined at and its recovered sender. Replaying the records from genesis rebuilds the exact state
 //! (revm is deterministic), receipts and logs.
 //!
 //! Crash safety: a record is appended and (by default) `fsync`ed *before* the state change it
@@ -82,6 +82,9 @@ pub struct Record {
     pub block: u64,
     /// That block's timestamp.
     pub timestamp: u64,
+    /// The sender recovered from the signature when the transaction was mined. Replay trusts
+    /// it instead of recovering again (signature recovery costs far more than execution).
+    pub from: Address,
     /// The signed EIP-2718 transaction.
     pub raw: Bytes,
 }
@@ -221,6 +224,7 @@ mod tests {
         let r = Record {
             block: 1,
             timestamp: 6,
+            from: Address::repeat_byte(3),
             raw: Bytes::from_static(&[1, 2, 3]),
         };
         j.append(&r).unwrap();
@@ -254,7 +258,7 @@ mod tests {
         drop(Journal::open(dir.path(), &header(), false).unwrap());
         let path = dir.path().join(JOURNAL_FILE);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"garbage\n{\"block\":1,\"timestamp\":1,\"raw\":\"0x01\"}\n")
+        f.write_all(b"garbage\n{\"block\":1,\"timestamp\":1,\"from\":\"0x0000000000000000000000000000000000000001\",\"raw\":\"0x01\"}\n")
             .unwrap();
         drop(f);
         let err = Journal::open(dir.path(), &header(), false).unwrap_err();

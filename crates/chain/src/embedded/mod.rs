@@ -444,11 +444,12 @@ impl Inner {
     fn mine(&mut self, raw: Bytes) -> Result<Receipt> {
         let number = self.head.number + 1;
         let timestamp = self.next_timestamp();
-        let (receipt, state) = self.execute(&raw, number, timestamp)?;
+        let (receipt, state) = self.execute(&raw, number, timestamp, None)?;
         // On disk before it is visible: a caller never sees a state the journal lacks.
         self.journal.append(&Record {
             block: number,
             timestamp,
+            from: receipt.from,
             raw,
         })?;
         self.evm.commit(state);
@@ -463,7 +464,12 @@ impl Inner {
                 record.block, record.timestamp, self.head.number, self.head.timestamp
             )));
         }
-        let (receipt, state) = self.execute(&record.raw, record.block, record.timestamp)?;
+        let (receipt, state) = self.execute(
+            &record.raw,
+            record.block,
+            record.timestamp,
+            Some(record.from),
+        )?;
         self.evm.commit(state);
         self.seal(receipt);
         Ok(())
@@ -482,12 +488,22 @@ impl Inner {
     /// Executes a signed transaction in block (`number`, `timestamp`) without committing.
     /// `Err` means the transaction is invalid and would not be included (nothing changes);
     /// a revert is an `Ok` receipt with status `false` (it is included and pays gas).
-    fn execute(&mut self, raw: &[u8], number: u64, timestamp: u64) -> Result<(Receipt, EvmState)> {
+    /// `sender` skips signature recovery (replay of the journal, which stores it).
+    fn execute(
+        &mut self,
+        raw: &[u8],
+        number: u64,
+        timestamp: u64,
+        sender: Option<Address>,
+    ) -> Result<(Receipt, EvmState)> {
         let envelope = TxEnvelope::decode_2718(&mut &raw[..])
             .map_err(|e| ChainError::InvalidTransaction(format!("undecodable: {e}")))?;
-        let from = envelope
-            .recover_signer()
-            .map_err(|e| ChainError::InvalidTransaction(format!("bad signature: {e}")))?;
+        let from = match sender {
+            Some(from) => from,
+            None => envelope
+                .recover_signer()
+                .map_err(|e| ChainError::InvalidTransaction(format!("bad signature: {e}")))?,
+        };
         let tx = tx_env(&envelope, from)?;
         let block = self.block_env(number, timestamp);
         self.evm.set_block(block);
