@@ -71,8 +71,9 @@ pub struct Receipt {
     pub effective_gas_price: u128,
     /// Logs emitted, in order.
     pub logs: Vec<Log>,
-    /// Revert reason of a failed transaction when the backend knows it (the embedded chain
-    /// always does; JSON-RPC nodes do not put it in receipts).
+    /// Revert reason of a failed transaction when known: the embedded chain records it;
+    /// [`crate::JsonRpcChain`] re-runs the call on the parent block's state (best effort, since
+    /// nodes do not put reasons in receipts).
     pub revert_reason: Option<String>,
 }
 

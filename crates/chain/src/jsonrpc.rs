@@ -86,6 +86,29 @@ impl JsonRpcChain {
         map_rpc_error(e, self.timeout)
     }
 
+    /// Best-effort revert reason of a failed transaction: nodes do not put it in receipts, so
+    /// re-run the same call on the state before its block. Transactions earlier in the same
+    /// block are not replayed, so the answer can differ in rare cases; `None` if unknown.
+    async fn replay_revert_reason(&self, hash: TxHash, block_number: u64) -> Option<String> {
+        use alloy::consensus::Transaction as _;
+        use alloy::network::TransactionResponse as _;
+        let tx = self.provider.get_transaction_by_hash(hash).await.ok()??;
+        let mut req = TransactionRequest::default()
+            .from(tx.from())
+            .input(tx.input().clone().into())
+            .value(tx.value())
+            .gas_limit(tx.gas_limit());
+        req.to = Some(tx.kind());
+        let parent = BlockNumberOrTag::Number(block_number.saturating_sub(1));
+        match self.provider.call(req).block(parent.into()).await {
+            Ok(_) => None,
+            Err(e) => match self.err(e) {
+                ChainError::Reverted { reason, .. } => reason,
+                _ => None,
+            },
+        }
+    }
+
     fn request(req: &CallRequest) -> TransactionRequest {
         let mut tx = TransactionRequest::default()
             .input(req.data.clone().into())
@@ -265,6 +288,11 @@ impl Chain for JsonRpcChain {
                     format!("block {block_number} of a receipt is missing"),
                 )
             })?;
+        let revert_reason = if r.status() {
+            None
+        } else {
+            self.replay_revert_reason(hash, block_number).await
+        };
         Ok(Some(Receipt {
             tx_hash: r.transaction_hash,
             status: r.status(),
@@ -278,7 +306,7 @@ impl Chain for JsonRpcChain {
             gas_used: r.gas_used,
             effective_gas_price: r.effective_gas_price,
             logs: r.inner.logs().iter().map(|l| l.inner.clone()).collect(),
-            revert_reason: None,
+            revert_reason,
         }))
     }
 

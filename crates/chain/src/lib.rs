@@ -38,8 +38,9 @@
 //!   the new one) and emits two `StateUpdated` events, exactly like iden3's `State`.
 //! - Errors are [`ChainError`]. A contract refusal is [`ChainError::Reverted`] from
 //!   `call`/`estimate_gas`/[`StateContract::simulate_transit`]; a refused transaction that is
-//!   mined anyway has a receipt with `status == false` (the embedded chain also fills
-//!   [`Receipt::revert_reason`]; JSON-RPC nodes do not report it: simulate to learn it).
+//!   mined anyway has a receipt with `status == false` and [`Receipt::revert_reason`] (the
+//!   embedded chain records it; [`JsonRpcChain`] re-runs the call on the parent block's state,
+//!   best effort).
 //!
 //! # Publishing a state transition
 //! ```no_run
