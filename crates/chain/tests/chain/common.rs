@@ -23,6 +23,11 @@ impl Anvil {
     /// Starts `interop/node_modules/.bin/anvil` with the embedded chain's chain id and EVM
     /// version, and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Anvil::start`], with extra command-line arguments (e.g. `--no-mining`).
+    pub fn start_with(extra: &[&str]) -> Self {
         let bin = repo_root().join("interop/node_modules/.bin/anvil");
         assert!(
             bin.exists(),
@@ -36,6 +41,7 @@ impl Anvil {
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--chain-id", "31337", "--hardfork", "cancun"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

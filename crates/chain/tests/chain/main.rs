@@ -5,6 +5,7 @@
 mod common;
 mod cross_backend;
 mod embedded_chain;
+mod mempool;
 
 use std::sync::Arc;
 use std::time::Duration;
