@@ -8,7 +8,8 @@
 //!
 //! Crash safety: a record is appended and (by default) `fsync`ed *before* the state change it
 //! describes is committed in memory, so anything a caller was told about is on disk. A torn last
-//! line (crash mid-write) is cut off at open; damage anywhere else is an error.
+//! line (crash mid-write) is cut off at open; damage anywhere else is an error. The file is
+//! locked exclusively while open, so two processes cannot append to the same journal.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -118,6 +119,14 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(io_err(&path))?;
+        // One writer per journal: a second process (or a second open in this one) appending
+        // to the same file would interleave blocks. The lock goes with the file handle.
+        if let Err(e) = file.try_lock() {
+            return Err(ChainError::Journal {
+                path: path.clone(),
+                detail: format!("already open elsewhere (another claimd on this data dir?): {e}"),
+            });
+        }
         let mut text = String::new();
         file.read_to_string(&mut text).map_err(io_err(&path))?;
 
@@ -240,6 +249,16 @@ mod tests {
         drop(j);
         let (_, recs) = Journal::open(dir.path(), &header(), true).unwrap();
         assert_eq!(recs.len(), 2);
+    }
+
+    #[test]
+    fn a_journal_has_one_writer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Journal::open(dir.path(), &header(), false).unwrap();
+        let err = Journal::open(dir.path(), &header(), false).unwrap_err();
+        assert!(err.to_string().contains("already open"), "{err}");
+        drop(first);
+        Journal::open(dir.path(), &header(), false).unwrap();
     }
 
     #[test]
