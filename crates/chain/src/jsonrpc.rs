@@ -357,10 +357,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_node_that_never_answers_is_a_timeout() {
+        // Accepts connections and then says nothing.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(4).collect();
+            std::thread::sleep(Duration::from_secs(5));
+            drop(held);
+        });
+        let c = JsonRpcChain::new(&url, Duration::from_millis(300)).unwrap();
+        let e = c.chain_id().await.unwrap_err();
+        assert!(matches!(e, ChainError::Timeout(_)), "{e:?}");
+        assert!(e.is_transient());
+    }
+
+    #[tokio::test]
     async fn an_unreachable_node_is_a_transport_error() {
-        // Port 9 (discard) on loopback: nothing listens there in the test environment.
-        let c = JsonRpcChain::new("http://127.0.0.1:9", Duration::from_secs(2)).unwrap();
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let c = JsonRpcChain::new(&url, Duration::from_secs(2)).unwrap();
         let e = c.block_number().await.unwrap_err();
-        assert!(e.is_transient(), "{e:?}");
+        assert!(matches!(e, ChainError::Transport(_)), "{e:?}");
+        assert!(e.is_transient());
     }
 }
