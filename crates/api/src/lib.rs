@@ -1,1 +1,30 @@
-//! claimd-api.
+//! claimd's HTTP layer. Handlers parse the request, call the domain, and map the result; the
+//! one error type [`error::ApiError`] turns every failure into `{"error": <status>, "message"}`.
+//!
+//! - `routes::health`: `/healthz`, `/readyz`, `/metrics`
+//! - `routes::admin`: the operator API under `/admin/v1` (bearer admin token)
+//! - `routes::schemas`: the public schema documents under `/v1/schemas/`
+
+pub mod error;
+mod extract;
+mod middleware;
+pub mod partner_auth;
+mod routes;
+mod state;
+
+pub use state::{ApiConfig, AppState};
+
+use axum::Router;
+
+/// The whole HTTP application, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let app = Router::new()
+        .merge(routes::health::router())
+        .merge(routes::schemas::router())
+        .merge(routes::credentials::router())
+        .merge(routes::openapi::router())
+        .nest("/admin/v1", routes::admin::router())
+        .fallback(routes::not_found)
+        .with_state(state.clone());
+    middleware::wrap(app, &state)
+}

@@ -1,1 +1,25 @@
-//! claimd-core.
+//! claimd's domain: the things operators register (partners, schemas, issuers, issuance
+//! programs), the users credentials are issued to, consent records, and the storage ports the
+//! adapters implement.
+//!
+//! Nothing here does I/O: validation lives in the `New*` types' `validate` methods, storage is
+//! reached only through the traits in [`store`], and the HTTP layer maps [`DomainError`] and
+//! [`store::StoreError`] to responses once.
+
+pub mod credential;
+pub mod error;
+pub mod identity;
+pub mod ids;
+pub mod issuance;
+pub mod issuer;
+pub mod operator;
+pub mod page;
+pub mod partner;
+pub mod program;
+pub mod schema;
+pub mod secrets;
+pub mod store;
+pub mod user;
+
+pub use error::DomainError;
+pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};

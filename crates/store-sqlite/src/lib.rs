@@ -1,1 +1,70 @@
-//! claimd-store-sqlite.
+//! claimd's storage on embedded SQLite: one file in the data directory, WAL journal, full
+//! fsync on commit (an acknowledged credential must survive a power cut), foreign keys on.
+//!
+//! SQLite is single-node by design: one claimd process owns the file. Queries are checked by
+//! the shared contract suite (`claimd-store-contract`), which the PostgreSQL adapter runs too.
+
+mod credentials;
+mod registry;
+mod rows;
+mod users;
+
+use async_trait::async_trait;
+use claimd_core::store::{Store, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite adapter. Cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite://path` URL. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(rows::map_err)?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Applies pending migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(rows::map_err)
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}

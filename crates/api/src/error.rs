@@ -1,0 +1,121 @@
+//! The one place where failures become HTTP responses.
+//!
+//! Every error body is `{"error": <status>, "message": "<text>"}`. Client errors say what was
+//! wrong; server errors are logged here with their cause and answered with a fixed message, so
+//! internals never leak.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use claimd_core::operator::OperatorError;
+use claimd_core::store::StoreError;
+use claimd_core::DomainError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// A server-side failure: the cause goes to the log, the client gets the seed's message.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Server-side failure. Retry with exponential backoff.",
+        )
+    }
+
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable. Retry with exponential backoff.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.status.as_u16(), "message": self.message});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { field, message } => {
+                ApiError::bad_request(format!("Invalid field {field}: {message}"))
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(format!("Unknown {what}")),
+            StoreError::Conflict(_) => {
+                ApiError::new(StatusCode::CONFLICT, "Conflicts with an existing record")
+            }
+            StoreError::Unavailable(_) => ApiError::unavailable(&e),
+            StoreError::Internal(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<OperatorError> for ApiError {
+    fn from(e: OperatorError) -> Self {
+        match e {
+            OperatorError::Invalid(d) => d.into(),
+            OperatorError::Store(s) => s.into(),
+            OperatorError::Internal(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping_is_pinned() {
+        let cases: Vec<(ApiError, u16)> = vec![
+            (DomainError::invalid("name", "is required").into(), 400),
+            (StoreError::NotFound("partner").into(), 404),
+            (StoreError::Conflict("dup".into()).into(), 409),
+            (StoreError::Unavailable("down".into()).into(), 503),
+            (StoreError::Internal("secret detail".into()).into(), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status.as_u16(), status);
+            assert!(
+                !e.message.contains("secret"),
+                "5xx never leaks: {}",
+                e.message
+            );
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Extractors that answer bad input in the API's error shape instead of axum's plain text.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use claimd_core::page::PageRequest;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+/// JSON body; malformed JSON or wrong types → 400 naming the problem, too large → 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(json_rejection(e)),
+        }
+    }
+}
+
+pub fn json_rejection(e: JsonRejection) -> ApiError {
+    match e {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::bad_request(format!("Invalid request body: {}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("Request body is not valid JSON")
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("Expected Content-Type: application/json")
+        }
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+        }
+        other => ApiError::bad_request(format!("Invalid request body: {}", other.body_text())),
+    }
+}
+
+/// `?page=&limit=` of listings.
+pub struct Paging(pub PageRequest);
+
+#[derive(Deserialize)]
+struct PagingQuery {
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let q = axum::extract::Query::<PagingQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e: QueryRejection| {
+                ApiError::bad_request(format!(
+                    "Invalid query: page and limit must be positive integers ({})",
+                    e.body_text()
+                ))
+            })?;
+        Ok(Paging(PageRequest::new(q.page, q.limit)?))
+    }
+}
+
+/// Proof that the request carries the operator's bearer token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("Missing Authorization: Bearer <admin token>"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be a Bearer token"))?;
+        let expected = state.config.admin_token.as_bytes();
+        if expected.is_empty() || !bool::from(token.trim().as_bytes().ct_eq(expected)) {
+            return Err(ApiError::unauthorized("Invalid admin token"));
+        }
+        Ok(Admin)
+    }
+}

@@ -1,0 +1,73 @@
+//! `x-partner-auth`: the Partner JWT extractor, and the adapter that lets the authenticator
+//! look partners' keys up in the store.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use async_trait::async_trait;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use claimd_auth::{AuthError, LookupError, PartnerKeyConfig, PartnerKeySource};
+use claimd_core::partner::KeySource;
+use claimd_core::store::Store;
+use claimd_core::PartnerId;
+use std::sync::Arc;
+
+pub const HEADER: &str = "x-partner-auth";
+
+/// A request whose Partner JWT verified.
+pub struct PartnerAuth {
+    pub partner_id: PartnerId,
+    /// The recipient, as the token names it (normalised by the domain).
+    pub email: String,
+}
+
+impl FromRequestParts<AppState> for PartnerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = match parts.headers.get(HEADER).map(|v| v.to_str()) {
+            Some(Ok(t)) => t.trim(),
+            Some(Err(_)) => return Err(auth_error(AuthError::missing_token())),
+            None => return Err(auth_error(AuthError::missing_token())),
+        };
+        let verified = state.auth.verify_now(token).await.map_err(auth_error)?;
+        // The key source only knows UUID partner ids, so a verified id always parses.
+        let partner_id = PartnerId::parse(&verified.partner_id)
+            .ok_or_else(|| ApiError::unauthorized("Unknown partner"))?;
+        Ok(PartnerAuth {
+            partner_id,
+            email: verified.email,
+        })
+    }
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    if e.is_server_side() {
+        return ApiError::unavailable(&e);
+    }
+    tracing::debug!(kind = e.kind().code(), "partner JWT refused");
+    ApiError::unauthorized(e.to_string())
+}
+
+/// The store, seen by the authenticator as a source of partner keys.
+pub struct StoreKeySource(pub Arc<dyn Store>);
+
+#[async_trait]
+impl PartnerKeySource for StoreKeySource {
+    async fn partner_keys(
+        &self,
+        partner_id: &str,
+    ) -> Result<Option<PartnerKeyConfig>, LookupError> {
+        let Some(id) = PartnerId::parse(partner_id) else {
+            return Ok(None);
+        };
+        let partner = self.0.partner(id).await.map_err(LookupError::new)?;
+        Ok(partner.and_then(|p| p.key_source()).map(|k| match k {
+            KeySource::JwksUrl(u) => PartnerKeyConfig::JwksUrl(u),
+            KeySource::Inline(j) => PartnerKeyConfig::Jwks(j),
+        }))
+    }
+}

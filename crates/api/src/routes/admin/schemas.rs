@@ -1,0 +1,57 @@
+use crate::error::ApiError;
+use crate::extract::{Admin, ApiJson, Paging};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use claimd_core::page::Page;
+use claimd_core::schema::{json_schema_url, jsonld_context_url, NewSchema, Schema};
+use claimd_core::SchemaId;
+use serde::Serialize;
+
+/// A schema with the URLs its documents are served at.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaView {
+    #[serde(flatten)]
+    schema: Schema,
+    json_schema_url: String,
+    json_ld_context_url: String,
+}
+
+fn view(s: &AppState, schema: Schema) -> SchemaView {
+    SchemaView {
+        json_schema_url: json_schema_url(&s.config.public_url, schema.schema_id),
+        json_ld_context_url: jsonld_context_url(&s.config.public_url, schema.schema_id),
+        schema,
+    }
+}
+
+pub async fn create(
+    _: Admin,
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<NewSchema>,
+) -> Result<(StatusCode, Json<SchemaView>), ApiError> {
+    let schema = s.operator.create_schema(req).await?;
+    Ok((StatusCode::CREATED, Json(view(&s, schema))))
+}
+
+pub async fn get(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SchemaView>, ApiError> {
+    let unknown = || ApiError::not_found("Unknown schema");
+    let id = SchemaId::parse(&id).ok_or_else(unknown)?;
+    let schema = s.store.schema(id).await?.ok_or_else(unknown)?;
+    Ok(Json(view(&s, schema)))
+}
+
+pub async fn list(
+    _: Admin,
+    State(s): State<AppState>,
+    Paging(page): Paging,
+) -> Result<Json<Page<SchemaView>>, ApiError> {
+    let page = s.store.list_schemas(page).await?;
+    Ok(Json(page.map(|schema| view(&s, schema))))
+}

@@ -1,0 +1,38 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is up and serving HTTP.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The database answers; a 503 tells load balancers to send traffic elsewhere.
+async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    s.store
+        .ping()
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    Ok(Json(
+        json!({"status": "ready", "database": s.store.backend()}),
+    ))
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let body = s.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

@@ -1,0 +1,14 @@
+//! Route handlers, one module per resource.
+
+pub mod admin;
+pub mod credentials;
+pub mod health;
+pub mod openapi;
+pub mod schemas;
+
+use crate::error::ApiError;
+
+/// Unknown paths answer in the API's error shape.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("Not found")
+}

@@ -1,0 +1,29 @@
+//! What handlers share: the store, the operator service, settings and the metrics handle.
+
+use claimd_auth::Authenticator;
+use claimd_core::issuance::Issuance;
+use claimd_core::operator::Operator;
+use claimd_core::store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+
+/// Settings the HTTP layer needs.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// External base URL written into documents (no trailing slash).
+    pub public_url: String,
+    /// Bearer token of the operator API. Compared in constant time.
+    pub admin_token: String,
+    /// Largest request body accepted, in bytes (larger → 413).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub operator: Arc<Operator>,
+    pub issuance: Arc<Issuance>,
+    pub auth: Arc<Authenticator>,
+    pub config: Arc<ApiConfig>,
+    pub metrics: Option<PrometheusHandle>,
+}

@@ -1,0 +1,466 @@
+//! `claimd admin …`: a thin client of the operator API. Every command is one HTTP request;
+//! the server does all validation, so the CLI and the API can never disagree.
+
+use crate::config::CommonArgs;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    /// Base URL of the claimd server.
+    #[arg(
+        long,
+        env = "CLAIMD_ADMIN_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    url: String,
+    /// File holding the admin token (default: CLAIMD_ADMIN_TOKEN, then <data dir>/admin-token).
+    #[arg(long, env = "CLAIMD_ADMIN_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Print the server's JSON answer instead of a summary.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    resource: Resource,
+}
+
+#[derive(Subcommand, Debug)]
+enum Resource {
+    /// Partners (organisations calling the public API).
+    #[command(subcommand)]
+    Partner(PartnerCmd),
+    /// Credential schemas.
+    #[command(subcommand)]
+    Schema(SchemaCmd),
+    /// Issuer identities.
+    #[command(subcommand)]
+    Issuer(IssuerCmd),
+    /// Issuance programs (Moca `credentialId`).
+    #[command(subcommand)]
+    Program(ProgramCmd),
+    /// Users' consent to on-behalf issuance.
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+struct Paging {
+    #[arg(long)]
+    page: Option<u32>,
+    #[arg(long)]
+    limit: Option<u32>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PartnerCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_url: Option<String>,
+        /// A JSON file holding the partner's JWKS (inline keys).
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// Repeatable; e.g. issue_on_behalf.
+        #[arg(long = "feature")]
+        features: Vec<String>,
+        /// Repeatable; absent means every schema is allowed.
+        #[arg(long = "allowed-schema")]
+        allowed_schemas: Vec<String>,
+    },
+    Update {
+        partner_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_url: Option<String>,
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// Replaces the feature list (repeatable).
+        #[arg(long = "feature")]
+        features: Vec<String>,
+        /// Replaces the allow-list (repeatable).
+        #[arg(long = "allowed-schema", conflicts_with = "all_schemas")]
+        allowed_schemas: Vec<String>,
+        /// Allow every schema again.
+        #[arg(long)]
+        all_schemas: bool,
+    },
+    Get {
+        partner_id: String,
+    },
+    List(Paging),
+}
+
+#[derive(Subcommand, Debug)]
+enum SchemaCmd {
+    Create {
+        /// A JSON file with the whole request body; the flags below are ignored when given.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, required_unless_present = "file")]
+        title: Option<String>,
+        /// PascalCase JSON-LD type, e.g. KycCredential.
+        #[arg(long = "type", required_unless_present = "file")]
+        type_name: Option<String>,
+        #[arg(long, default_value = "1.0")]
+        version: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// name:type[:required], type one of string|integer|number|boolean|date (repeatable).
+        #[arg(long = "attr")]
+        attributes: Vec<String>,
+    },
+    Get {
+        schema_id: String,
+    },
+    List(Paging),
+}
+
+#[derive(Subcommand, Debug)]
+enum IssuerCmd {
+    Create {
+        #[arg(long)]
+        partner_id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// By DID or issuer id.
+    Get {
+        issuer: String,
+    },
+    List(Paging),
+}
+
+#[derive(Subcommand, Debug)]
+enum ProgramCmd {
+    Create {
+        #[arg(long)]
+        issuer_did: String,
+        #[arg(long)]
+        schema_id: String,
+        #[arg(long)]
+        name: String,
+        /// RFC 3339, e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        accessible_from: Option<String>,
+        #[arg(long)]
+        accessible_until: Option<String>,
+        #[arg(long)]
+        max_issuance: Option<u64>,
+        #[arg(long)]
+        expiration_days: Option<u32>,
+    },
+    Get {
+        credential_id: String,
+    },
+    List(Paging),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsentCmd {
+    Set {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        partner_id: String,
+        /// granted or rejected.
+        #[arg(long)]
+        status: String,
+    },
+    List(Paging),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    List(Paging),
+}
+
+/// One request to the operator API.
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+fn get(path: String) -> Call {
+    Call {
+        method: Method::GET,
+        path,
+        body: None,
+    }
+}
+
+fn send(method: Method, path: &str, body: Value) -> Call {
+    Call {
+        method,
+        path: path.to_owned(),
+        body: Some(body),
+    }
+}
+
+fn list(path: &str, p: Paging) -> Call {
+    let mut q = vec![];
+    if let Some(page) = p.page {
+        q.push(format!("page={page}"));
+    }
+    if let Some(limit) = p.limit {
+        q.push(format!("limit={limit}"));
+    }
+    let sep = if q.is_empty() { "" } else { "?" };
+    get(format!("{path}{sep}{}", q.join("&")))
+}
+
+fn read_json(path: &PathBuf) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
+fn parse_attr(spec: &str) -> Result<Value> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (name, kind, required) = match parts.as_slice() {
+        [n, t] => (n, t, false),
+        [n, t, "required"] => (n, t, true),
+        _ => bail!("--attr {spec:?}: expected name:type or name:type:required"),
+    };
+    Ok(json!({"name": name, "type": kind, "required": required}))
+}
+
+fn partner_body(
+    name: Option<String>,
+    jwks_url: Option<String>,
+    jwks_file: Option<PathBuf>,
+    features: Vec<String>,
+) -> Result<Map<String, Value>> {
+    let mut b = Map::new();
+    if let Some(n) = name {
+        b.insert("name".into(), json!(n));
+    }
+    if let Some(u) = jwks_url {
+        b.insert("jwksUrl".into(), json!(u));
+    }
+    if let Some(f) = jwks_file {
+        b.insert("jwks".into(), read_json(&f)?);
+    }
+    if !features.is_empty() {
+        b.insert("features".into(), json!(features));
+    }
+    Ok(b)
+}
+
+fn call_for(resource: Resource) -> Result<Call> {
+    Ok(match resource {
+        Resource::Partner(cmd) => match cmd {
+            PartnerCmd::Create {
+                name,
+                jwks_url,
+                jwks_file,
+                features,
+                allowed_schemas,
+            } => {
+                let mut b = partner_body(Some(name), jwks_url, jwks_file, features)?;
+                if !allowed_schemas.is_empty() {
+                    b.insert("allowedSchemaIds".into(), json!(allowed_schemas));
+                }
+                send(Method::POST, "/admin/v1/partners", Value::Object(b))
+            }
+            PartnerCmd::Update {
+                partner_id,
+                name,
+                jwks_url,
+                jwks_file,
+                features,
+                allowed_schemas,
+                all_schemas,
+            } => {
+                let mut b = partner_body(name, jwks_url, jwks_file, features)?;
+                if all_schemas {
+                    b.insert("allowedSchemaIds".into(), Value::Null);
+                } else if !allowed_schemas.is_empty() {
+                    b.insert("allowedSchemaIds".into(), json!(allowed_schemas));
+                }
+                send(
+                    Method::PATCH,
+                    &format!("/admin/v1/partners/{partner_id}"),
+                    Value::Object(b),
+                )
+            }
+            PartnerCmd::Get { partner_id } => get(format!("/admin/v1/partners/{partner_id}")),
+            PartnerCmd::List(p) => list("/admin/v1/partners", p),
+        },
+        Resource::Schema(cmd) => match cmd {
+            SchemaCmd::Create { file: Some(f), .. } => {
+                send(Method::POST, "/admin/v1/schemas", read_json(&f)?)
+            }
+            SchemaCmd::Create {
+                file: None,
+                title,
+                type_name,
+                version,
+                description,
+                attributes,
+            } => {
+                let attrs = attributes
+                    .iter()
+                    .map(|a| parse_attr(a))
+                    .collect::<Result<Vec<_>>>()?;
+                send(
+                    Method::POST,
+                    "/admin/v1/schemas",
+                    json!({"title": title, "type": type_name, "version": version,
+                           "description": description, "attributes": attrs}),
+                )
+            }
+            SchemaCmd::Get { schema_id } => get(format!("/admin/v1/schemas/{schema_id}")),
+            SchemaCmd::List(p) => list("/admin/v1/schemas", p),
+        },
+        Resource::Issuer(cmd) => match cmd {
+            IssuerCmd::Create { partner_id, name } => send(
+                Method::POST,
+                "/admin/v1/issuers",
+                json!({"partnerId": partner_id, "name": name}),
+            ),
+            IssuerCmd::Get { issuer } => get(format!("/admin/v1/issuers/{issuer}")),
+            IssuerCmd::List(p) => list("/admin/v1/issuers", p),
+        },
+        Resource::Program(cmd) => match cmd {
+            ProgramCmd::Create {
+                issuer_did,
+                schema_id,
+                name,
+                accessible_from,
+                accessible_until,
+                max_issuance,
+                expiration_days,
+            } => send(
+                Method::POST,
+                "/admin/v1/programs",
+                json!({"issuerDid": issuer_did, "schemaId": schema_id, "name": name,
+                       "accessibleFrom": accessible_from, "accessibleUntil": accessible_until,
+                       "maxIssuance": max_issuance, "expirationDays": expiration_days}),
+            ),
+            ProgramCmd::Get { credential_id } => get(format!("/admin/v1/programs/{credential_id}")),
+            ProgramCmd::List(p) => list("/admin/v1/programs", p),
+        },
+        Resource::Consent(cmd) => match cmd {
+            ConsentCmd::Set {
+                email,
+                partner_id,
+                status,
+            } => send(
+                Method::PUT,
+                "/admin/v1/users/consent",
+                json!({"email": email, "partnerId": partner_id, "status": status}),
+            ),
+            ConsentCmd::List(p) => list("/admin/v1/users/consent", p),
+        },
+        Resource::User(UserCmd::List(p)) => list("/admin/v1/users", p),
+    })
+}
+
+fn token(common: &CommonArgs, args: &AdminArgs) -> Result<String> {
+    if let Some(t) = crate::config::process_env("CLAIMD_ADMIN_TOKEN") {
+        return Ok(t);
+    }
+    let path = args.token_file.clone().unwrap_or_else(|| {
+        common
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data"))
+            .join("admin-token")
+    });
+    std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_owned())
+        .with_context(|| {
+            format!(
+                "no admin token: set CLAIMD_ADMIN_TOKEN or --token-file (tried {})",
+                path.display()
+            )
+        })
+}
+
+pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
+    let token = token(common, &args)?;
+    let base = args.url.trim_end_matches('/').to_owned();
+    let json_out = args.json;
+    let call = call_for(args.resource)?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let mut req = client
+        .request(call.method, format!("{base}{}", call.path))
+        .bearer_auth(token);
+    if let Some(body) = call.body {
+        req = req.json(&body);
+    }
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("cannot reach claimd at {base}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let msg = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        bail!("{} {msg}", status.as_u16());
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+    } else {
+        print!("{}", human(&body));
+    }
+    Ok(())
+}
+
+/// A readable summary: `key: value` lines for one object, one line per item for a page.
+fn human(v: &Value) -> String {
+    let mut out = String::new();
+    if let (Some(items), Some(total)) = (v.get("items").and_then(Value::as_array), v.get("total")) {
+        for item in items {
+            let fields: Vec<String> = item
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| {
+                            k.ends_with("Id")
+                                || k.ends_with("Did")
+                                || *k == "name"
+                                || *k == "title"
+                                || *k == "email"
+                                || *k == "status"
+                                || *k == "userUuid"
+                        })
+                        .map(|(k, v)| format!("{k}={}", scalar(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push_str(&fields.join("  "));
+            out.push('\n');
+        }
+        out.push_str(&format!("({} shown, {} in total)\n", items.len(), total));
+    } else if let Some(o) = v.as_object() {
+        for (k, v) in o {
+            out.push_str(&format!("{k}: {}\n", scalar(v)));
+        }
+    } else {
+        out.push_str(&format!("{v}\n"));
+    }
+    out
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,403 @@
+//! Configuration, layered: compiled defaults → `claimd.toml` → `CLAIMD_*` environment → flags.
+//!
+//! clap reads each flag's `CLAIMD_*` variable itself (flag wins over variable), so the layering
+//! here is "file, then whatever clap found". Secrets (admin token, master key) have no flags —
+//! flags show up in `ps` — only variables, `*_FILE` variables and file settings. Everything is
+//! validated here, at start, with messages that say what to change.
+
+use anyhow::{bail, Context, Result};
+use claimd_core::secrets::MasterKey;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Options shared by every subcommand that opens the database.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CommonArgs {
+    /// Configuration file (default: ./claimd.toml when it exists).
+    #[arg(long, env = "CLAIMD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the embedded database, embedded chain and dev key files live.
+    #[arg(long, env = "CLAIMD_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` (default: claimd.db in the data dir) or `postgres://…`.
+    #[arg(long, env = "CLAIMD_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Dev mode: generated secrets in the data dir, http JWKS on loopback allowed.
+    #[arg(long, env = "CLAIMD_DEV", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub dev: Option<bool>,
+    /// Log JSON lines instead of human-readable text.
+    #[arg(long, env = "CLAIMD_LOG_JSON", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub log_json: Option<bool>,
+}
+
+/// Options of `claimd serve`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// address:port of the HTTP server (port 0 picks a free one and logs it).
+    #[arg(long, env = "CLAIMD_LISTEN")]
+    pub listen: Option<String>,
+    /// External base URL written into credentials and schema URLs (default http://<listen>).
+    #[arg(long, env = "CLAIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// JSON-RPC endpoint of the chain; absent → the embedded chain.
+    #[arg(long, env = "CLAIMD_CHAIN_RPC_URL")]
+    pub chain_rpc_url: Option<String>,
+    /// Run only the API; publishing is left to `claimd publisher` processes.
+    #[arg(long)]
+    pub no_publisher: bool,
+}
+
+/// The `claimd.toml` file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
+    master_key: Option<String>,
+    master_key_file: Option<PathBuf>,
+    public_url: Option<String>,
+    chain_rpc_url: Option<String>,
+    dev: Option<bool>,
+    log_json: Option<bool>,
+    max_body_bytes: Option<usize>,
+    database_max_connections: Option<u32>,
+    did_method: Option<String>,
+    did_blockchain: Option<String>,
+    did_network: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(String),
+    Postgres(String),
+}
+
+/// The validated configuration.
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    pub database_max_connections: u32,
+    pub admin_token: String,
+    pub master_key: MasterKey,
+    pub public_url: Option<String>,
+    pub chain_rpc_url: Option<String>,
+    pub dev: bool,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+    pub did: claimd_core::identity::DidSettings,
+    pub no_publisher: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are left out on purpose.
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database.kind())
+            .field("public_url", &self.public_url)
+            .field("chain_rpc_url", &self.chain_rpc_url)
+            .field("dev", &self.dev)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Reads the environment through a function so tests can supply their own.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Which secrets a command needs: `serve` needs both, `migrate` neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Database,
+    Everything,
+}
+
+pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> Result<Settings> {
+    let file = read_file(common.config.as_deref())?;
+    let dev = common.dev.or(file.dev).unwrap_or(false);
+    let data_dir = common
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let database_url = common.database_url.clone().or(file.database_url);
+    let database = match database_url {
+        None => Database::Sqlite(format!("sqlite://{}", data_dir.join("claimd.db").display())),
+        Some(url) if url.starts_with("sqlite:") => Database::Sqlite(url),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Database::Postgres(url)
+        }
+        Some(url) => bail!(
+            "CLAIMD_DATABASE_URL must start with sqlite:// or postgres:// (got {:?})",
+            url.split(':').next().unwrap_or("")
+        ),
+    };
+    let listen = serve
+        .listen
+        .clone()
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    listen.parse::<SocketAddr>().with_context(|| {
+        format!("CLAIMD_LISTEN must be address:port, e.g. 127.0.0.1:8080 (got {listen:?})")
+    })?;
+    let public_url = serve.public_url.clone().or(file.public_url);
+    if let Some(u) = &public_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            bail!("CLAIMD_PUBLIC_URL must be an http:// or https:// URL (got {u:?})");
+        }
+    }
+    let chain_rpc_url = serve.chain_rpc_url.clone().or(file.chain_rpc_url);
+    let max_body_bytes = file.max_body_bytes.unwrap_or(64 * 1024);
+    if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+        bail!("max_body_bytes must be between 1024 and 16777216");
+    }
+
+    let (admin_token, master_key) = if needs == Needs::Everything {
+        let token = secret(
+            "CLAIMD_ADMIN_TOKEN",
+            file.admin_token,
+            file.admin_token_file,
+            env,
+        )?;
+        let token = match token {
+            Some(t) => t,
+            None if dev => dev_secret(&data_dir, "admin-token", || random_token())?,
+            None => bail!(
+                "no admin token: set CLAIMD_ADMIN_TOKEN (or CLAIMD_ADMIN_TOKEN_FILE, or admin_token in claimd.toml), or run with --dev to generate one"
+            ),
+        };
+        if token.len() < 16 {
+            bail!("the admin token must be at least 16 characters");
+        }
+        let key = secret(
+            "CLAIMD_MASTER_KEY",
+            file.master_key,
+            file.master_key_file,
+            env,
+        )?;
+        let key = match key {
+            Some(k) => k,
+            None if dev => dev_secret(&data_dir, "master.key", || {
+                MasterKey::generate().to_hex().to_string()
+            })?,
+            None => bail!(
+                "no master key: set CLAIMD_MASTER_KEY (64 hex digits) or CLAIMD_MASTER_KEY_FILE, or run with --dev to generate one"
+            ),
+        };
+        let key = MasterKey::from_hex(&key)
+            .context("CLAIMD_MASTER_KEY must be 64 hex digits (32 bytes)")?;
+        (token, key)
+    } else {
+        (String::new(), MasterKey::generate())
+    };
+
+    let defaults = claimd_core::identity::DidSettings::default();
+    Ok(Settings {
+        listen,
+        data_dir,
+        database,
+        database_max_connections: file.database_max_connections.unwrap_or(16),
+        admin_token,
+        master_key,
+        public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+        chain_rpc_url,
+        dev,
+        log_json: common.log_json.or(file.log_json).unwrap_or(false),
+        max_body_bytes,
+        did: claimd_core::identity::DidSettings {
+            method: file.did_method.unwrap_or(defaults.method),
+            blockchain: file.did_blockchain.unwrap_or(defaults.blockchain),
+            network: file.did_network.unwrap_or(defaults.network),
+        },
+        no_publisher: serve.no_publisher,
+    })
+}
+
+fn read_file(explicit: Option<&Path>) -> Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new("claimd.toml").exists() => PathBuf::from("claimd.toml"),
+        None => return Ok(FileConfig::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// A secret from `NAME`, then `NAME_FILE`, then the config file's value or file.
+fn secret(
+    name: &str,
+    file_value: Option<String>,
+    file_path: Option<PathBuf>,
+    env: Env,
+) -> Result<Option<String>> {
+    if let Some(v) = env(name) {
+        return Ok(Some(v.trim().to_owned()));
+    }
+    let path = env(&format!("{name}_FILE"))
+        .map(PathBuf::from)
+        .or(file_path);
+    if let Some(p) = path {
+        let v = std::fs::read_to_string(&p)
+            .with_context(|| format!("cannot read {name} from {}", p.display()))?;
+        return Ok(Some(v.trim().to_owned()));
+    }
+    Ok(file_value.map(|v| v.trim().to_owned()))
+}
+
+/// Dev mode: a secret kept in a 0600 file in the data dir, generated on first start.
+fn dev_secret(data_dir: &Path, file: &str, generate: impl FnOnce() -> String) -> Result<String> {
+    let path = data_dir.join(file);
+    if let Ok(v) = std::fs::read_to_string(&path) {
+        return Ok(v.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let value = generate();
+    write_private(&path, &value)?;
+    if file == "admin-token" {
+        // Printed once, on generation, so the operator can use the admin API.
+        eprintln!(
+            "dev mode: generated admin token (also in {}):\n  {value}",
+            path.display()
+        );
+    } else {
+        tracing::warn!(path = %path.display(), "dev mode: generated a master key file; keep it safe, it decrypts every issuer key");
+    }
+    Ok(value)
+}
+
+fn write_private(path: &Path, value: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(value.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn production_requires_secrets_with_actionable_messages() {
+        let e = load(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            Needs::Everything,
+            &no_env,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("CLAIMD_ADMIN_TOKEN"), "{e}");
+    }
+
+    #[test]
+    fn dev_mode_generates_private_secret_files_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let common = CommonArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            dev: Some(true),
+            ..Default::default()
+        };
+        let a = load(&common, &ServeArgs::default(), Needs::Everything, &no_env).unwrap();
+        let b = load(&common, &ServeArgs::default(), Needs::Everything, &no_env).unwrap();
+        assert_eq!(a.admin_token, b.admin_token);
+        assert_eq!(a.master_key.to_hex(), b.master_key.to_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(a.database, Database::Sqlite(ref u) if u.ends_with("claimd.db")));
+    }
+
+    #[test]
+    fn layering_and_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claimd.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nadmin_token = \"file-token-0123456789\"\nmaster_key = \"00000000000000000000000000000000000000000000000000000000000000aa\"\n",
+        )
+        .unwrap();
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let env = |n: &str| (n == "CLAIMD_ADMIN_TOKEN").then(|| "env-token-0123456789".to_owned());
+        let s = load(&common, &ServeArgs::default(), Needs::Everything, &env).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9000", "file overrides default");
+        assert_eq!(s.admin_token, "env-token-0123456789", "env overrides file");
+        let flags = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let s = load(&common, &flags, Needs::Everything, &env).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:0", "flag overrides file");
+
+        let bad = CommonArgs {
+            database_url: Some("mysql://x".into()),
+            ..common.clone()
+        };
+        let e = load(&bad, &ServeArgs::default(), Needs::Database, &no_env)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("sqlite:// or postgres://"), "{e}");
+        let bad_listen = ServeArgs {
+            listen: Some("nope".into()),
+            ..Default::default()
+        };
+        let e = load(&common, &bad_listen, Needs::Database, &no_env)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("CLAIMD_LISTEN"), "{e}");
+        std::fs::write(&file, "listne = 1\n").unwrap();
+        let e = load(&common, &ServeArgs::default(), Needs::Database, &no_env)
+            .err()
+            .unwrap();
+        assert!(format!("{e:#}").contains("listne"), "{e:#}");
+    }
+}

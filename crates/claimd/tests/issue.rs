@@ -1,0 +1,592 @@
+//! `POST /v1/credentials/issue-on-behalf` and `GET /v1/credentials/status`, black box: the real
+//! binary, a JWKS served over HTTP on loopback, tokens signed with real ES256 and RS256 keys;
+//! every row of the seed's error table, duplicates, consent, window, cap, idempotency and
+//! concurrency — on SQLite and on PostgreSQL.
+
+mod common;
+
+use claimd_auth::testing::{jwks, JwksServer, TestKey};
+use common::{Backend, Server};
+use serde_json::{json, Value};
+
+struct Fixture {
+    server: Server,
+    _jwks: JwksServer,
+    http: reqwest::Client,
+    es: TestKey,
+    rs: TestKey,
+    partner: String,
+    issuer_did: String,
+    program: String,
+    schema: String,
+}
+
+impl Fixture {
+    async fn new(backend: Backend) -> Fixture {
+        let server = Server::start(backend).await;
+        let es = TestKey::es256("es-1");
+        let rs = TestKey::rs256("rs-1");
+        let jwks_server = JwksServer::start(jwks(&[&es, &rs])).await;
+        let schema = server.admin_ok(&[
+            "schema",
+            "create",
+            "--title",
+            "Interop membership",
+            "--type",
+            "InteropMembership",
+            "--attr",
+            "age:integer:required",
+            "--attr",
+            "location:string:required",
+            "--attr",
+            "isMember:boolean:required",
+        ])["schemaId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let partner = server.admin_ok(&[
+            "partner",
+            "create",
+            "--name",
+            "Acme",
+            "--jwks-url",
+            &jwks_server.url(),
+            "--feature",
+            "issue_on_behalf",
+        ])["partnerId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let issuer_did = server.admin_ok(&[
+            "issuer",
+            "create",
+            "--partner-id",
+            &partner,
+            "--name",
+            "Acme issuer",
+        ])["issuerDid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let program = server.admin_ok(&[
+            "program",
+            "create",
+            "--issuer-did",
+            &issuer_did,
+            "--schema-id",
+            &schema,
+            "--name",
+            "Members",
+            "--expiration-days",
+            "365",
+        ])["credentialId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Fixture {
+            server,
+            _jwks: jwks_server,
+            http: reqwest::Client::new(),
+            es,
+            rs,
+            partner,
+            issuer_did,
+            program,
+            schema,
+        }
+    }
+
+    fn token(&self, email: &str) -> String {
+        self.es.token(&self.partner, email).build()
+    }
+
+    fn body(&self, subject: Value) -> Value {
+        json!({"issuerDid": self.issuer_did, "credentialId": self.program, "credentialSubject": subject})
+    }
+
+    async fn issue_raw(
+        &self,
+        token: Option<&str>,
+        body: &Value,
+        idem: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!(
+                "{}/v1/credentials/issue-on-behalf",
+                self.server.url
+            ))
+            .json(body);
+        if let Some(t) = token {
+            req = req.header("x-partner-auth", t);
+        }
+        if let Some(k) = idem {
+            req = req.header("idempotency-key", k);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn issue(&self, email: &str, subject: Value) -> (u16, Value) {
+        self.issue_raw(Some(&self.token(email)), &self.body(subject), None)
+            .await
+    }
+
+    async fn status(&self, token: &str, hash: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!(
+                "{}/v1/credentials/status?coreClaimHash={hash}",
+                self.server.url
+            ))
+            .header("x-partner-auth", token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+fn subject() -> Value {
+    json!({"age": 25, "location": "United States", "isMember": true})
+}
+
+fn assert_error(got: &(u16, Value), status: u16, message: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"], status, "{}", got.1);
+    let m = got.1["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains(message),
+        "message {m:?} should contain {message:?}"
+    );
+}
+
+async fn issuance(backend: Backend) {
+    let f = Fixture::new(backend).await;
+
+    // 200, with the seed's response fields.
+    let (status, ok) = f.issue("Alice@Example.com", subject()).await;
+    assert_eq!(status, 200, "{ok}");
+    let hash = ok["coreClaimHash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    assert!(hash
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert_eq!(ok["credentialId"], json!(f.program));
+    let user = ok["userUuid"].as_str().unwrap().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&user).unwrap().to_string(), user);
+
+    // Status, Moca fields.
+    let (s, st) = f.status(&f.token("alice@example.com"), &hash).await;
+    assert_eq!(s, 200, "{st}");
+    assert_eq!(st["coreClaimHash"], json!(hash));
+    assert_eq!(st["vcStatus"], "WAIT_ONCHAIN");
+    assert_eq!(st["issuerDid"], json!(f.issuer_did));
+    assert_eq!(st["schemeId"], json!(f.schema));
+    assert!(st["vcId"].as_str().unwrap().starts_with("urn:"));
+    let date = st["issuanceDate"].as_str().unwrap();
+    assert_eq!(date.len(), 19, "YYYY-MM-DD HH:mm:ss: {date}");
+    assert_eq!(&date[10..11], " ");
+    assert!(!st["expirationDate"].as_str().unwrap().is_empty());
+    for v in st.as_object().unwrap().values() {
+        assert!(v.is_string(), "status fields are strings: {st}");
+    }
+
+    // RS256 works too; the same email in another case is the same user.
+    let rs_token = f.rs.token(&f.partner, "ALICE@example.COM").build();
+    let (s, again) = f.issue_raw(Some(&rs_token), &json!({
+        "issuerDid": f.issuer_did, "credentialId": f.program, "credentialSubject": subject(), "onDuplicate": "ignore"
+    }), None).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["userUuid"], json!(user));
+    assert_eq!(
+        again["coreClaimHash"],
+        json!(hash),
+        "ignore returns the existing credential"
+    );
+
+    // revoke (the default): a new credential, the old one WAIT_REMOVE.
+    let (s, renewed) = f
+        .issue(
+            "alice@example.com",
+            json!({"age": 26, "location": "US", "isMember": false}),
+        )
+        .await;
+    assert_eq!(s, 200, "{renewed}");
+    assert_ne!(renewed["coreClaimHash"], json!(hash));
+    let (_, old) = f.status(&f.token("alice@example.com"), &hash).await;
+    assert_eq!(old["vcStatus"], "WAIT_REMOVE");
+
+    // The seed's error table.
+    let body = f.body(subject());
+    assert_error(
+        &f.issue_raw(
+            Some(&f.token("a@b.c")),
+            &json!({"credentialId": f.program, "credentialSubject": subject()}),
+            None,
+        )
+        .await,
+        400,
+        "Missing required field: issuerDid",
+    );
+    assert_error(
+        &f.issue_raw(
+            Some(&f.token("a@b.c")),
+            &json!({"issuerDid": f.issuer_did, "credentialSubject": subject()}),
+            None,
+        )
+        .await,
+        400,
+        "Missing required field: credentialId",
+    );
+    assert_error(
+        &f.issue_raw(
+            Some(&f.token("a@b.c")),
+            &json!({"issuerDid": f.issuer_did, "credentialId": f.program}),
+            None,
+        )
+        .await,
+        400,
+        "Missing required field: credentialSubject",
+    );
+    assert_error(&f.issue_raw(None, &body, None).await, 401, "");
+    assert_error(
+        &f.issue_raw(Some("garbage.token.here"), &body, None).await,
+        401,
+        "",
+    );
+    let expired =
+        f.es.token(&f.partner, "a@b.c")
+            .times(1_600_000_000, 1_600_000_300)
+            .build();
+    assert_error(
+        &f.issue_raw(Some(&expired), &body, None).await,
+        401,
+        "expired",
+    );
+    let stranger = TestKey::es256("es-1");
+    assert_error(
+        &f.issue_raw(
+            Some(&stranger.token(&f.partner, "a@b.c").build()),
+            &body,
+            None,
+        )
+        .await,
+        401,
+        "",
+    );
+    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
+        "issuerDid": "did:air:id:test:unknown", "credentialId": f.program, "credentialSubject": subject()}), None).await,
+        404, "Unknown issuer DID or issuance program.");
+    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
+        "issuerDid": f.issuer_did, "credentialId": "cUnknownProgram000000", "credentialSubject": subject()}), None).await,
+        404, "Unknown issuer DID or issuance program.");
+
+    // Subject validation names the attribute.
+    assert_error(
+        &f.issue(
+            "a@b.c",
+            json!({"age": "25", "location": "x", "isMember": true}),
+        )
+        .await,
+        400,
+        "credentialSubject.age",
+    );
+    assert_error(
+        &f.issue("a@b.c", json!({"location": "x", "isMember": true}))
+            .await,
+        400,
+        "credentialSubject.age",
+    );
+    assert_error(
+        &f.issue(
+            "a@b.c",
+            json!({"age": 1, "location": "x", "isMember": true, "extra": 1}),
+        )
+        .await,
+        400,
+        "credentialSubject.extra",
+    );
+    // Unicode survives into the credential.
+    let (s, _) = f
+        .issue(
+            "zoë@exämple.com",
+            json!({"age": 0, "location": "Zürich \"quoted\" \\ 🎉\n", "isMember": false}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // A token whose recipient is not an email address is not a valid Partner JWT.
+    assert_error(&f.issue("not-an-email", subject()).await, 401, "email");
+
+    // Consent rejected → 409.
+    f.server.admin_ok(&[
+        "consent",
+        "set",
+        "--email",
+        "bob@example.com",
+        "--partner-id",
+        &f.partner,
+        "--status",
+        "rejected",
+    ]);
+    assert_error(
+        &f.issue("Bob@example.com", subject()).await,
+        409,
+        "Consent rejected by user",
+    );
+
+    // Idempotency-Key: same body replays, another body conflicts.
+    let token = f.token("carol@example.com");
+    let first = f.issue_raw(Some(&token), &body, Some("key-1")).await;
+    assert_eq!(first.0, 200);
+    let replay = f.issue_raw(Some(&token), &body, Some("key-1")).await;
+    assert_eq!(replay, first);
+    assert_error(
+        &f.issue_raw(
+            Some(&token),
+            &f.body(json!({"age": 1, "location": "x", "isMember": true})),
+            Some("key-1"),
+        )
+        .await,
+        409,
+        "Idempotency-Key",
+    );
+
+    // Malformed input never gets a 500.
+    let r = f
+        .http
+        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
+        .header("x-partner-auth", f.token("a@b.c"))
+        .header("content-type", "application/json")
+        .body("{\"issuerDid\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = f
+        .http
+        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
+        .header("x-partner-auth", f.token("a@b.c"))
+        .header("content-type", "application/json")
+        .body(format!("{}{}", "[".repeat(5000), "]".repeat(5000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = f
+        .http
+        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
+        .header("x-partner-auth", f.token("a@b.c"))
+        .json(&f.body(json!({"age": 1, "location": "x".repeat(300_000), "isMember": true})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // Status: unknown hash, malformed hash, another partner's hash → 404.
+    assert_error(
+        &f.status(&f.token("a@b.c"), &"0".repeat(64)).await,
+        404,
+        "No credential found for the given hash.",
+    );
+    assert_error(
+        &f.status(&f.token("a@b.c"), "xyz").await,
+        404,
+        "No credential found for the given hash.",
+    );
+    let other_key = TestKey::es256("other-1");
+    let other = f.server.admin_ok(&[
+        "partner",
+        "create",
+        "--name",
+        "Other",
+        "--jwks-file",
+        &{
+            let p = f.server.data_path("other-jwks.json");
+            std::fs::write(&p, jwks(&[&other_key]).to_string()).unwrap();
+            p.display().to_string()
+        },
+        "--feature",
+        "issue_on_behalf",
+    ])["partnerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_token = other_key.token(&other, "alice@example.com").build();
+    assert_error(
+        &f.status(&other_token, renewed["coreClaimHash"].as_str().unwrap())
+            .await,
+        404,
+        "No credential found",
+    );
+    // Another partner's issuer is "unknown", not "forbidden".
+    assert_error(
+        &f.issue_raw(Some(&other_token), &body, None).await,
+        404,
+        "Unknown issuer DID or issuance program.",
+    );
+    // A partner without the feature: 403.
+    let patch = |id: &str, body: Value| {
+        let url = format!("{}/admin/v1/partners/{id}", f.server.url);
+        let token = f.server.admin_token.clone();
+        let http = f.http.clone();
+        async move {
+            let r = http
+                .patch(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    patch(&other, json!({"features": []})).await;
+    assert_error(
+        &f.issue_raw(Some(&other_token), &body, None).await,
+        403,
+        "issueOnBehalf is not allowed",
+    );
+    // A schema outside the partner's allow-list: 403.
+    patch(
+        &f.partner,
+        json!({"allowedSchemaIds": [uuid::Uuid::new_v4().to_string()]}),
+    )
+    .await;
+    assert_error(
+        &f.issue("dave@example.com", subject()).await,
+        403,
+        "Schema not allowed",
+    );
+    patch(&f.partner, json!({"allowedSchemaIds": null})).await;
+    assert_eq!(f.issue("dave@example.com", subject()).await.0, 200);
+
+    // Program window and cap: 403 saying which.
+    let later = f.server.admin_ok(&[
+        "program",
+        "create",
+        "--issuer-did",
+        &f.issuer_did,
+        "--schema-id",
+        &f.schema,
+        "--name",
+        "Later",
+        "--accessible-from",
+        "2099-01-01T00:00:00Z",
+    ])["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tok = f.token("erin@example.com");
+    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": later, "credentialSubject": subject()}), None).await,
+        403, "not accessible yet");
+    let ended = f.server.admin_ok(&[
+        "program",
+        "create",
+        "--issuer-did",
+        &f.issuer_did,
+        "--schema-id",
+        &f.schema,
+        "--name",
+        "Ended",
+        "--accessible-until",
+        "2001-01-01T00:00:00Z",
+    ])["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": ended, "credentialSubject": subject()}), None).await,
+        403, "no longer accessible");
+    let capped = f.server.admin_ok(&[
+        "program",
+        "create",
+        "--issuer-did",
+        &f.issuer_did,
+        "--schema-id",
+        &f.schema,
+        "--name",
+        "One",
+        "--max-issuance",
+        "1",
+    ])["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let capped_body =
+        json!({"issuerDid": f.issuer_did, "credentialId": capped, "credentialSubject": subject()});
+    assert_eq!(
+        f.issue_raw(Some(&f.token("first@example.com")), &capped_body, None)
+            .await
+            .0,
+        200
+    );
+    assert_error(
+        &f.issue_raw(Some(&f.token("second@example.com")), &capped_body, None)
+            .await,
+        403,
+        "maximum issuance",
+    );
+}
+
+/// N parallel `revoke` requests for one (program, user) end with exactly one live credential;
+/// parallel requests for different users all succeed.
+async fn concurrency(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let token = f.token("race@example.com");
+    let body = f.body(subject());
+    let results =
+        futures::future::join_all((0..8).map(|_| f.issue_raw(Some(&token), &body, None))).await;
+    let hashes: Vec<String> = results
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v["coreClaimHash"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut live = 0;
+    for h in &hashes {
+        let (_, st) = f.status(&token, h).await;
+        match st["vcStatus"].as_str().unwrap() {
+            "WAIT_ONCHAIN" => live += 1,
+            "WAIT_REMOVE" => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(live, 1, "exactly one live credential");
+
+    let fr = &f;
+    let many = futures::future::join_all(
+        (0..16).map(|i| async move { fr.issue(&format!("user{i}@example.com"), subject()).await }),
+    )
+    .await;
+    let users: std::collections::HashSet<String> = many
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v["userUuid"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(users.len(), 16);
+}
+
+#[tokio::test]
+async fn concurrency_sqlite() {
+    concurrency(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrency_postgres() {
+    concurrency(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn issuance_sqlite() {
+    issuance(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn issuance_postgres() {
+    issuance(Backend::Postgres).await;
+}

@@ -1,0 +1,362 @@
+//! The operator workflow end to end, on the real binary: register a schema, partner, issuer
+//! and program with `claimd admin`, read them back over HTTP, and check that bad input gets
+//! the documented error shape — on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::{Backend, Server};
+use serde_json::{json, Value};
+
+async fn operator_workflow(backend: Backend) {
+    let server = Server::start(backend).await;
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/admin/v1{path}", server.url);
+    let token = format!("Bearer {}", server.admin_token);
+
+    let schema = server.admin_ok(&[
+        "schema",
+        "create",
+        "--title",
+        "KYC",
+        "--type",
+        "KycCredential",
+        "--attr",
+        "age:integer:required",
+        "--attr",
+        "country:string",
+        "--attr",
+        "born:date",
+    ]);
+    let schema_id = schema["schemaId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        schema["jsonLdContextUrl"],
+        json!(format!("{}/v1/schemas/{schema_id}.jsonld", server.url))
+    );
+
+    let partner = server.admin_ok(&[
+        "partner",
+        "create",
+        "--name",
+        "Acme",
+        "--jwks-url",
+        "https://acme.example/jwks.json",
+        "--feature",
+        "issue_on_behalf",
+    ]);
+    let partner_id = partner["partnerId"].as_str().unwrap().to_owned();
+    assert_eq!(partner["features"], json!(["issue_on_behalf"]));
+
+    let issuer = server.admin_ok(&[
+        "issuer",
+        "create",
+        "--partner-id",
+        &partner_id,
+        "--name",
+        "Acme issuer",
+    ]);
+    let did = issuer["issuerDid"].as_str().unwrap().to_owned();
+    assert!(did.starts_with("did:air:id:test:"), "{did}");
+    assert!(issuer["ethAddress"].as_str().unwrap().starts_with("0x"));
+    assert!(
+        issuer.get("ethKey").is_none() && issuer.get("bjjKey").is_none(),
+        "keys never leave"
+    );
+
+    let program = server.admin_ok(&[
+        "program",
+        "create",
+        "--issuer-did",
+        &did,
+        "--schema-id",
+        &schema_id,
+        "--name",
+        "Members",
+        "--expiration-days",
+        "365",
+        "--max-issuance",
+        "1000",
+    ]);
+    let credential_id = program["credentialId"].as_str().unwrap().to_owned();
+
+    let consent = server.admin_ok(&[
+        "consent",
+        "set",
+        "--email",
+        " Bob@Example.com ",
+        "--partner-id",
+        &partner_id,
+        "--status",
+        "rejected",
+    ]);
+    assert_eq!(consent["email"], "bob@example.com");
+    assert_eq!(consent["status"], "rejected");
+
+    // Everything the CLI registered is visible through the API.
+    let got: Value = http
+        .get(admin(&format!("/programs/{credential_id}")))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["issuerDid"], json!(did));
+    assert_eq!(got["schemaId"], json!(schema_id));
+    assert_eq!(got["expirationDays"], 365);
+    let partners: Value = http
+        .get(admin("/partners?page=1&limit=10"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(partners["total"], 1);
+    let by_did = http
+        .get(admin(&format!("/issuers/{did}")))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_did.status(), 200);
+
+    // Public schema documents.
+    let ctx: Value = http
+        .get(format!("{}/v1/schemas/{schema_id}.jsonld", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx["@context"][0]["KycCredential"]["@id"],
+        json!(format!("urn:uuid:{schema_id}"))
+    );
+    assert_eq!(
+        ctx["@context"][0]["KycCredential"]["@context"]["born"]["@type"],
+        "xsd:dateTime"
+    );
+    let js: Value = http
+        .get(format!("{}/v1/schemas/{schema_id}.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        js["properties"]["credentialSubject"]["required"],
+        json!(["age"])
+    );
+
+    // The human-readable CLI output.
+    let out = std::process::Command::new(common::claimd_bin())
+        .args(["admin", "--url", &server.url, "partner", "get", &partner_id])
+        .env("CLAIMD_ADMIN_TOKEN", &server.admin_token)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("partnerId: {partner_id}")), "{text}");
+
+    // Errors: the documented shape, the right status, the field named; never a 500.
+    let err = |status: u16, body: Value, needle: &str| {
+        assert_eq!(body["error"], status, "{body}");
+        let m = body["message"].as_str().unwrap();
+        assert!(m.contains(needle), "{m:?} should mention {needle:?}");
+    };
+    let r = http
+        .post(admin("/partners"))
+        .header("authorization", &token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    err(400, r.json().await.unwrap(), "name");
+    let r = http
+        .post(admin("/programs"))
+        .header("authorization", &token)
+        .json(&json!({"issuerDid": "did:air:id:test:nope", "schemaId": schema_id, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    err(404, r.json().await.unwrap(), "issuer");
+    let r = http
+        .post(admin("/schemas"))
+        .header("authorization", &token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    err(400, r.json().await.unwrap(), "JSON");
+    let r = http
+        .post(admin("/schemas"))
+        .header("authorization", &token)
+        .json(&json!({"title": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .get(admin("/partners"))
+        .header("authorization", "Bearer wrong-token-xxxxxxxx")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    err(401, r.json().await.unwrap(), "admin token");
+    let r = http.get(admin("/partners")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(admin(&format!("/partners/{}", uuid::Uuid::new_v4())))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(admin("/partners/not-a-uuid"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(admin("/partners?limit=0"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    err(400, r.json().await.unwrap(), "limit");
+    let r = http
+        .get(admin("/partners?page=x"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let huge = "x".repeat(200_000);
+    let r = http
+        .post(admin("/partners"))
+        .header("authorization", &token)
+        .json(&json!({"name": huge}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    err(413, r.json().await.unwrap(), "too large");
+    let r = http
+        .get(format!(
+            "{}/v1/schemas/{}.json",
+            server.url,
+            uuid::Uuid::new_v4()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(format!("{}/no/such/route", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    err(404, r.json().await.unwrap(), "Not found");
+    let (ok, _, stderr) =
+        server.admin(&["issuer", "create", "--partner-id", "nope", "--name", "x"]);
+    assert!(
+        !ok && stderr.contains("400") && stderr.contains("partnerId"),
+        "{stderr}"
+    );
+
+    // Operations endpoints.
+    assert_eq!(
+        http.get(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let ready: Value = http
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready["database"],
+        if backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("claimd_http_requests_total"), "{metrics}");
+    let r = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn operator_workflow_sqlite() {
+    operator_workflow(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn operator_workflow_postgres() {
+    operator_workflow(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn data_survives_restart_and_production_mode_needs_secrets() {
+    let server = Server::start(Backend::Sqlite).await;
+    let partner = server.admin_ok(&[
+        "partner",
+        "create",
+        "--name",
+        "Acme",
+        "--jwks-url",
+        "https://a.example/j",
+    ]);
+    let data_dir = server.data_dir.clone();
+    assert!(data_dir.join("master.key").exists());
+    drop(server);
+    assert!(
+        data_dir.join("claimd.db").exists(),
+        "SQLite file kept in the data dir"
+    );
+
+    // Without --dev and without secrets, serve refuses to start and says what to set.
+    let out = std::process::Command::new(common::claimd_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .env_remove("CLAIMD_ADMIN_TOKEN")
+        .env_remove("CLAIMD_MASTER_KEY")
+        .env_remove("CLAIMD_DEV")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CLAIMD_ADMIN_TOKEN"));
+    let _ = partner;
+}

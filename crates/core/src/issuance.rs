@@ -1,0 +1,517 @@
+//! Issue on behalf (DESIGN §2 steps 1–8): checks, user resolution, the credential built as
+//! the iden3 reference stack builds it, and one atomic commit.
+//!
+//! The request path does the work the answer depends on — the merklized root gives the claim,
+//! the claim gives `coreClaimHash` — and the BJJ signature, so the stored document is complete
+//! the moment it becomes visible.
+
+use crate::credential::{CredentialRecord, CredentialStatus};
+use crate::identity::{self, DidSettings, HolderIdentity};
+use crate::issuer::Issuer;
+use crate::partner::{Feature, Partner};
+use crate::program::Program;
+use crate::schema::{json_schema_url, jsonld_context_url, Schema};
+use crate::secrets::MasterKey;
+use crate::store::{IssueCommit, IssueOutcome, NewUser, OnDuplicate, Store, StoreError};
+use crate::user::{Email, User};
+use crate::{DomainError, IssuerId, PartnerId, ProgramId, UserId};
+use chrono::{DateTime, SecondsFormat, Utc};
+use claimd_iden3::babyjubjub::PrivateKey;
+use claimd_iden3::claim::{Claim, SchemaHash};
+use claimd_iden3::id::DidRegistry;
+use claimd_merklize::Merklizer;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// The W3C and iden3 contexts every credential starts with.
+pub const W3C_CREDENTIALS_V1: &str = "https://www.w3.org/2018/credentials/v1";
+pub const IDEN3_PROOFS: &str = "https://schema.iden3.io/core/jsonld/iden3proofs.jsonld";
+/// Largest revocation nonce: 2^53 − 1, so JavaScript tools read it exactly.
+pub const MAX_NONCE: u64 = (1 << 53) - 1;
+
+/// A validated issue-on-behalf request body.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub issuer_did: String,
+    pub credential_id: ProgramId,
+    pub credential_subject: Map<String, Value>,
+    pub on_duplicate: OnDuplicate,
+}
+
+/// `{coreClaimHash, credentialId, userUuid}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueResponse {
+    pub core_claim_hash: String,
+    pub credential_id: String,
+    pub user_uuid: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// 400: the request or the subject does not fit.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// 403: feature, schema or program access.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: unknown issuer or program (or one of another partner).
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: consent rejected, idempotency key reused with another body.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or corrupted data; logged, answered as a 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub const NOT_FOUND: &str = "Unknown issuer DID or issuance program.";
+
+/// Decrypted issuer signing keys, cached: unsealing on every request would cost more than the
+/// signature.
+struct IssuerSigner {
+    key: PrivateKey,
+    auth_claim: Claim,
+}
+
+pub struct Issuance {
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    did: DidSettings,
+    public_url: String,
+    merklizer: Arc<Merklizer>,
+    signers: RwLock<HashMap<IssuerId, Arc<IssuerSigner>>>,
+    /// Schema ids whose JSON-LD context is registered with the merklizer.
+    contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
+}
+
+impl Issuance {
+    pub fn new(
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        did: DidSettings,
+        public_url: String,
+        merklizer: Arc<Merklizer>,
+    ) -> Self {
+        Issuance {
+            store,
+            master_key,
+            did,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            merklizer,
+            signers: RwLock::new(HashMap::new()),
+            contexts: RwLock::new(Default::default()),
+        }
+    }
+
+    pub fn merklizer(&self) -> &Arc<Merklizer> {
+        &self.merklizer
+    }
+
+    /// Issues a credential for `email` on behalf of `partner`.
+    pub async fn issue(
+        &self,
+        partner_id: PartnerId,
+        email: &str,
+        req: IssueRequest,
+        idempotency: Option<(String, String)>,
+    ) -> Result<IssueResponse, IssueError> {
+        // 1. Feature.
+        let partner = self
+            .store
+            .partner(partner_id)
+            .await?
+            .ok_or_else(|| IssueError::Forbidden("issueOnBehalf is not allowed".into()))?;
+        if !partner.has_feature(Feature::IssueOnBehalf) {
+            return Err(IssueError::Forbidden("issueOnBehalf is not allowed".into()));
+        }
+        // 2. Issuer, program, schema — another partner's issuer is "unknown", not "forbidden".
+        let (issuer, program, schema) = self.resolve(&partner, &req).await?;
+        // 3. Window (the cap is enforced in the commit).
+        program
+            .check_window(Utc::now())
+            .map_err(|e| IssueError::Forbidden(e.to_string()))?;
+        // 4. Subject.
+        schema.validate_subject(&req.credential_subject)?;
+        // 5. User.
+        let email = Email::parse(email)?;
+        let mut user = self.store.user_by_email(&email).await?;
+
+        // Consent (authoritative again inside the commit), then `ignore` with a live
+        // credential answers without building anything.
+        if let Some(u) = &user {
+            if self.store.consent_status(u.user_uuid, partner.partner_id).await?
+                == Some(crate::user::ConsentStatus::Rejected)
+            {
+                return Err(IssueError::Conflict("Consent rejected by user".into()));
+            }
+        }
+        if req.on_duplicate == OnDuplicate::Ignore {
+            if let Some(u) = &user {
+                if let Some(c) = self
+                    .store
+                    .live_credential(&program.credential_id, u.user_uuid)
+                    .await?
+                {
+                    return Ok(response(
+                        &c.core_claim_hash,
+                        &program.credential_id,
+                        u.user_uuid,
+                    ));
+                }
+            }
+        }
+
+        let signer = self.signer(&issuer).await?;
+        // Bounded: each retry follows a concurrent change (user created, nonce taken).
+        for _ in 0..5 {
+            let (new_user, holder_did) = self.holder_for(&email, user.as_ref())?;
+            let built = self.build(
+                &issuer,
+                &program,
+                &schema,
+                &holder_did,
+                &req.credential_subject,
+                &signer,
+            )?;
+            let user_id = new_user.user_id;
+            let resp = response(&built.core_claim_hash, &program.credential_id, user_id);
+            let response_json =
+                serde_json::to_string(&resp).map_err(|e| IssueError::Internal(e.to_string()))?;
+            let commit = IssueCommit {
+                user: new_user,
+                on_duplicate: req.on_duplicate,
+                idempotency: idempotency.clone(),
+                credential: CredentialRecord {
+                    core_claim_hash: built.core_claim_hash.clone(),
+                    vc_id: built.vc_id,
+                    partner_id: partner.partner_id,
+                    issuer_id: issuer.issuer_id,
+                    issuer_did: issuer.issuer_did.clone(),
+                    program_id: program.credential_id.clone(),
+                    schema_id: schema.schema_id,
+                    user_id,
+                    revocation_nonce: built.nonce,
+                    status: CredentialStatus::WaitOnchain,
+                    issuance_date: built.issuance_date,
+                    expiration_date: built.expiration_date,
+                    core_claim: built.core_claim_hex,
+                    document: built.document,
+                    tx_hash: None,
+                    block_number: None,
+                    identity_state: None,
+                },
+                response: response_json,
+            };
+            match self.store.commit_issuance(commit).await? {
+                IssueOutcome::Issued => return Ok(resp),
+                IssueOutcome::Existing { core_claim_hash } => {
+                    return Ok(IssueResponse {
+                        core_claim_hash,
+                        ..resp
+                    })
+                }
+                IssueOutcome::Replay { response } => {
+                    return serde_json::from_str(&response).map_err(|e| {
+                        IssueError::Internal(format!("stored idempotent answer: {e}"))
+                    })
+                }
+                IssueOutcome::ConsentRejected => {
+                    return Err(IssueError::Conflict("Consent rejected by user".into()))
+                }
+                IssueOutcome::CapReached => {
+                    return Err(IssueError::Forbidden(
+                        crate::program::ProgramClosed::CapReached.to_string(),
+                    ))
+                }
+                IssueOutcome::IdempotencyConflict => {
+                    return Err(IssueError::Conflict(
+                        "Idempotency-Key was already used with a different request".into(),
+                    ))
+                }
+                IssueOutcome::UserChanged(u) => user = Some(u),
+                IssueOutcome::NonceTaken => {}
+            }
+        }
+        Err(IssueError::Internal(
+            "issuance kept conflicting with concurrent requests".into(),
+        ))
+    }
+
+    async fn resolve(
+        &self,
+        partner: &Partner,
+        req: &IssueRequest,
+    ) -> Result<(Issuer, Program, Schema), IssueError> {
+        let not_found = || IssueError::NotFound(NOT_FOUND.into());
+        let issuer = self
+            .store
+            .issuer_by_did(&req.issuer_did)
+            .await?
+            .filter(|i| i.partner_id == partner.partner_id)
+            .ok_or_else(not_found)?;
+        let program = self
+            .store
+            .program(&req.credential_id)
+            .await?
+            .filter(|p| p.issuer_did == issuer.issuer_did)
+            .ok_or_else(not_found)?;
+        let schema = self
+            .store
+            .schema(program.schema_id)
+            .await?
+            .ok_or_else(|| IssueError::Internal("program without schema".into()))?;
+        if !partner.allows_schema(schema.schema_id) {
+            return Err(IssueError::Forbidden(
+                "Schema not allowed for this partner".into(),
+            ));
+        }
+        self.ensure_context(&schema)?;
+        Ok((issuer, program, schema))
+    }
+
+    /// Registers the schema's generated context with the merklizer (once per schema).
+    fn ensure_context(&self, schema: &Schema) -> Result<(), IssueError> {
+        if self
+            .contexts
+            .read()
+            .expect("lock")
+            .contains(&schema.schema_id)
+        {
+            return Ok(());
+        }
+        let url = jsonld_context_url(&self.public_url, schema.schema_id);
+        self.merklizer
+            .register_context(&url, &schema.jsonld_context().to_string())
+            .map_err(|e| IssueError::Internal(format!("schema context: {e}")))?;
+        self.contexts
+            .write()
+            .expect("lock")
+            .insert(schema.schema_id);
+        Ok(())
+    }
+
+    async fn signer(&self, issuer: &Issuer) -> Result<Arc<IssuerSigner>, IssueError> {
+        if let Some(s) = self.signers.read().expect("lock").get(&issuer.issuer_id) {
+            return Ok(s.clone());
+        }
+        let sealed = self
+            .store
+            .issuer_keys(issuer.issuer_id)
+            .await?
+            .ok_or_else(|| IssueError::Internal("issuer without keys".into()))?;
+        let seed = self
+            .master_key
+            .open(
+                &crate::operator::bjj_key_label(issuer.issuer_id),
+                &sealed.bjj_key,
+            )
+            .map_err(|e| IssueError::Internal(format!("issuer key: {e}")))?;
+        let key = identity::bjj_key(&seed).map_err(IssueError::Internal)?;
+        let signer = Arc::new(IssuerSigner {
+            auth_claim: identity::auth_claim(&key),
+            key,
+        });
+        self.signers
+            .write()
+            .expect("lock")
+            .insert(issuer.issuer_id, signer.clone());
+        Ok(signer)
+    }
+
+    /// The user row to commit and the holder DID to put in the credential.
+    fn holder_for(
+        &self,
+        email: &Email,
+        user: Option<&User>,
+    ) -> Result<(NewUser, String), IssueError> {
+        if let Some(User {
+            user_uuid,
+            holder_did: Some(did),
+            ..
+        }) = user
+        {
+            // Existing holder: the commit only checks it is unchanged.
+            return Ok((
+                NewUser {
+                    user_id: *user_uuid,
+                    email: email.clone(),
+                    holder_did: did.clone(),
+                    holder_key: vec![],
+                },
+                did.clone(),
+            ));
+        }
+        let user_id = user.map(|u| u.user_uuid).unwrap_or_else(UserId::new_random);
+        let holder = HolderIdentity::generate(&self.did).map_err(IssueError::Internal)?;
+        let sealed = self
+            .master_key
+            .seal(&holder_key_label(user_id), holder.seed());
+        Ok((
+            NewUser {
+                user_id,
+                email: email.clone(),
+                holder_did: holder.did.clone(),
+                holder_key: sealed,
+            },
+            holder.did,
+        ))
+    }
+
+    fn build(
+        &self,
+        issuer: &Issuer,
+        program: &Program,
+        schema: &Schema,
+        holder_did: &str,
+        subject: &Map<String, Value>,
+        signer: &IssuerSigner,
+    ) -> Result<Built, IssueError> {
+        let now = Utc::now();
+        // Millisecond precision: the VC prints milliseconds and the database keeps them.
+        let issuance_date = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        let expiration_date = program.expiration_for(issuance_date);
+        let nonce = rand::thread_rng().gen_range(1..=MAX_NONCE);
+        let vc_id = format!("urn:{}", uuid::Uuid::new_v4());
+        let mut vc = credential_document(&CredentialFields {
+            vc_id: &vc_id,
+            context_url: &jsonld_context_url(&self.public_url, schema.schema_id),
+            schema_url: &json_schema_url(&self.public_url, schema.schema_id),
+            type_name: &schema.type_name,
+            issuance_date,
+            expiration_date,
+            holder_did,
+            subject,
+            status_base: &format!(
+                "{}/v1/{}/claims/revocation/status",
+                self.public_url, issuer.issuer_did
+            ),
+            nonce,
+            issuer_did: &issuer.issuer_did,
+        });
+        let merklized = self.merklizer.merklize(&vc).map_err(|e| {
+            IssueError::Invalid(DomainError::invalid("credentialSubject", e.to_string()))
+        })?;
+        let registry = DidRegistry::default();
+        let holder_id = registry
+            .id_from_did(holder_did)
+            .map_err(|e| IssueError::Internal(format!("holder DID: {e}")))?;
+        let mut claim = Claim::new(SchemaHash::from_type_iri(&schema.type_iri()));
+        claim.set_index_id(&holder_id);
+        claim.set_index_merklized_root(merklized.root());
+        claim.set_expiration(expiration_date.map(|e| e.timestamp().max(0) as u64));
+        claim.set_revocation_nonce(nonce);
+        let hash = claim.core_claim_hash();
+        let signature = signer.key.sign_poseidon(hash);
+        vc["proof"] = json!([{
+            "type": "BJJSignature2021",
+            "issuerData": {
+                "id": issuer.issuer_did,
+                "authCoreClaim": signer.auth_claim.to_hex(),
+                "credentialStatus": {
+                    "id": format!("{}/v1/{}/claims/revocation/status/0", self.public_url, issuer.issuer_did),
+                    "type": "SparseMerkleTreeProof",
+                    "revocationNonce": 0
+                }
+            },
+            "coreClaim": claim.to_hex(),
+            "signature": hex(&signature.compress()),
+        }]);
+        Ok(Built {
+            core_claim_hash: claim.core_claim_hash_hex(),
+            core_claim_hex: claim.to_hex(),
+            document: vc.to_string(),
+            vc_id,
+            nonce,
+            issuance_date,
+            expiration_date,
+        })
+    }
+}
+
+struct Built {
+    core_claim_hash: String,
+    core_claim_hex: String,
+    document: String,
+    vc_id: String,
+    nonce: u64,
+    issuance_date: DateTime<Utc>,
+    expiration_date: Option<DateTime<Utc>>,
+}
+
+pub fn holder_key_label(user: UserId) -> String {
+    format!("user-bjj-key:{user}")
+}
+
+fn response(hash: &str, program: &ProgramId, user: UserId) -> IssueResponse {
+    IssueResponse {
+        core_claim_hash: hash.to_owned(),
+        credential_id: program.to_string(),
+        user_uuid: user.to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What varies between credentials of one schema.
+pub struct CredentialFields<'a> {
+    pub vc_id: &'a str,
+    pub context_url: &'a str,
+    pub schema_url: &'a str,
+    pub type_name: &'a str,
+    pub issuance_date: DateTime<Utc>,
+    pub expiration_date: Option<DateTime<Utc>>,
+    pub holder_did: &'a str,
+    pub subject: &'a Map<String, Value>,
+    pub status_base: &'a str,
+    pub nonce: u64,
+    pub issuer_did: &'a str,
+}
+
+/// The VC without proofs, in the key order js-sdk emits (credential-shape.md).
+pub fn credential_document(f: &CredentialFields) -> Value {
+    let mut subject = Map::new();
+    subject.insert("id".into(), json!(f.holder_did));
+    for (k, v) in f.subject {
+        subject.insert(k.clone(), v.clone());
+    }
+    subject.insert("type".into(), json!(f.type_name));
+    let mut vc = Map::new();
+    vc.insert("id".into(), json!(f.vc_id));
+    vc.insert(
+        "@context".into(),
+        json!([W3C_CREDENTIALS_V1, IDEN3_PROOFS, f.context_url]),
+    );
+    vc.insert("type".into(), json!(["VerifiableCredential", f.type_name]));
+    if let Some(exp) = f.expiration_date {
+        vc.insert("expirationDate".into(), json!(iso_millis(exp)));
+    }
+    vc.insert("issuanceDate".into(), json!(iso_millis(f.issuance_date)));
+    vc.insert("credentialSubject".into(), Value::Object(subject));
+    vc.insert(
+        "credentialStatus".into(),
+        json!({
+            "id": format!("{}/{}", f.status_base, f.nonce),
+            "type": "SparseMerkleTreeProof",
+            "revocationNonce": f.nonce
+        }),
+    );
+    vc.insert("issuer".into(), json!(f.issuer_did));
+    vc.insert(
+        "credentialSchema".into(),
+        json!({"id": f.schema_url, "type": "JsonSchema2023"}),
+    );
+    Value::Object(vc)
+}
+
+/// `2026-11-25T22:20:26.285Z`, as JavaScript's `toISOString`.
+pub fn iso_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,106 @@
+//! The operator's use cases: registering partners, schemas, issuers and programs, and
+//! recording consent. Handlers of the operator API (and through it the CLI) call these.
+
+use crate::issuer::{Issuer, NewIssuer, SealedIssuerKeys};
+use crate::partner::{NewPartner, Partner, PartnerPatch};
+use crate::program::{NewProgram, Program};
+use crate::schema::{NewSchema, Schema};
+use crate::secrets::MasterKey;
+use crate::store::{IssuerRecord, Store, StoreError};
+use crate::user::{Consent, ConsentRequest};
+use crate::{identity, DomainError, IssuerId, PartnerId, ProgramId};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Labels binding sealed keys to their issuer (see [`crate::secrets`]).
+pub fn eth_key_label(id: IssuerId) -> String {
+    format!("issuer-eth-key:{id}")
+}
+
+pub fn bjj_key_label(id: IssuerId) -> String {
+    format!("issuer-bjj-key:{id}")
+}
+
+pub struct Operator {
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    did: identity::DidSettings,
+}
+
+impl Operator {
+    pub fn new(store: Arc<dyn Store>, master_key: MasterKey, did: identity::DidSettings) -> Self {
+        Operator {
+            store,
+            master_key,
+            did,
+        }
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub async fn create_partner(&self, req: NewPartner) -> Result<Partner, OperatorError> {
+        Ok(self.store.create_partner(req.validate()?).await?)
+    }
+
+    pub async fn update_partner(
+        &self,
+        id: PartnerId,
+        req: PartnerPatch,
+    ) -> Result<Option<Partner>, OperatorError> {
+        Ok(self.store.update_partner(id, req.validate()?).await?)
+    }
+
+    pub async fn create_schema(&self, req: NewSchema) -> Result<Schema, OperatorError> {
+        Ok(self.store.create_schema(req.validate()?).await?)
+    }
+
+    /// Generates the issuer's Ethereum and Baby Jubjub keys, derives its DID from the Ethereum
+    /// address, and stores the keys sealed under the master key.
+    pub async fn create_issuer(&self, req: NewIssuer) -> Result<Issuer, OperatorError> {
+        let draft = req.validate()?;
+        let issuer_id = IssuerId::new_random();
+        let keys = identity::IssuerKeys::generate();
+        let address = keys.eth_address();
+        let did = identity::issuer_did(&self.did, &address)
+            .map_err(|e| OperatorError::Internal(format!("cannot derive issuer DID: {e}")))?;
+        let record = IssuerRecord {
+            issuer_id,
+            partner_id: draft.partner_id,
+            name: draft.name,
+            issuer_did: did,
+            eth_address: identity::checksum_address(&address),
+            keys: SealedIssuerKeys {
+                eth_key: self
+                    .master_key
+                    .seal(&eth_key_label(issuer_id), keys.eth_secret()),
+                bjj_key: self
+                    .master_key
+                    .seal(&bjj_key_label(issuer_id), keys.bjj_seed()),
+            },
+        };
+        Ok(self.store.create_issuer(record).await?)
+    }
+
+    pub async fn create_program(&self, req: NewProgram) -> Result<Program, OperatorError> {
+        let draft = req.validate()?;
+        Ok(self
+            .store
+            .create_program(ProgramId::new_random(), draft)
+            .await?)
+    }
+
+    pub async fn set_consent(&self, req: ConsentRequest) -> Result<Consent, OperatorError> {
+        Ok(self.store.set_consent(req.validate()?).await?)
+    }
+}

@@ -1,0 +1,573 @@
+//! The behaviour every claimd storage backend must have.
+//!
+//! Each function takes a freshly migrated, empty store and panics (with a message) on the
+//! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
+//! every function from their own tests, so the two backends cannot drift apart.
+
+use claimd_core::issuer::SealedIssuerKeys;
+use claimd_core::page::PageRequest;
+use claimd_core::partner::{Feature, KeySource, PartnerChanges, PartnerDraft};
+use claimd_core::program::ProgramDraft;
+use claimd_core::schema::{Attribute, AttributeType, SchemaDraft};
+use claimd_core::store::{IssuerRecord, Store, StoreError};
+use claimd_core::user::{ConsentDraft, ConsentStatus, Email};
+use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
+use serde_json::json;
+
+pub fn partner_draft(name: &str) -> PartnerDraft {
+    PartnerDraft {
+        name: name.to_owned(),
+        key_source: KeySource::JwksUrl("https://partner.example/.well-known/jwks.json".into()),
+        features: vec![Feature::IssueOnBehalf],
+        allowed_schema_ids: None,
+    }
+}
+
+pub fn schema_draft() -> SchemaDraft {
+    SchemaDraft {
+        title: "Membership".into(),
+        type_name: "Membership".into(),
+        version: "1.0".into(),
+        description: "d".into(),
+        attributes: vec![
+            Attribute {
+                name: "age".into(),
+                kind: AttributeType::Integer,
+                title: Some("Age".into()),
+                description: None,
+                required: true,
+            },
+            Attribute {
+                name: "city".into(),
+                kind: AttributeType::String,
+                title: None,
+                description: Some("where".into()),
+                required: false,
+            },
+        ],
+    }
+}
+
+pub fn issuer_record(partner: PartnerId, n: u8) -> IssuerRecord {
+    IssuerRecord {
+        issuer_id: IssuerId::new_random(),
+        partner_id: partner,
+        name: format!("issuer {n}"),
+        issuer_did: format!("did:air:id:test:contract{n}"),
+        eth_address: format!("0x{:040x}", n),
+        keys: SealedIssuerKeys {
+            eth_key: vec![1, 2, n],
+            bjj_key: vec![4, 5, n],
+        },
+    }
+}
+
+/// Partners: create, read, patch (including clearing the schema allow-list), list, 404s.
+pub async fn partners(store: &dyn Store) {
+    let p = store.create_partner(partner_draft("Acme")).await.unwrap();
+    assert_eq!(p.name, "Acme");
+    assert_eq!(p.features, vec![Feature::IssueOnBehalf]);
+    assert_eq!(store.partner(p.partner_id).await.unwrap(), Some(p.clone()));
+    assert!(store
+        .partner(PartnerId::new_random())
+        .await
+        .unwrap()
+        .is_none());
+
+    let schema = SchemaId::new_random();
+    let jwks = json!({"keys": [{"kty": "EC", "kid": "k1"}]});
+    let changed = store
+        .update_partner(
+            p.partner_id,
+            PartnerChanges {
+                name: Some("Acme 2".into()),
+                key_source: Some(KeySource::Inline(jwks.clone())),
+                features: Some(vec![]),
+                allowed_schema_ids: Some(Some(vec![schema])),
+            },
+        )
+        .await
+        .unwrap()
+        .expect("partner exists");
+    assert_eq!(changed.name, "Acme 2");
+    assert_eq!(changed.jwks_url, None);
+    assert_eq!(changed.jwks, Some(jwks));
+    assert!(changed.features.is_empty());
+    assert_eq!(changed.allowed_schema_ids, Some(vec![schema]));
+    assert!(changed.allows_schema(schema));
+    assert!(!changed.allows_schema(SchemaId::new_random()));
+    assert!(changed.updated_at >= p.updated_at);
+
+    let cleared = store
+        .update_partner(
+            p.partner_id,
+            PartnerChanges {
+                allowed_schema_ids: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.allowed_schema_ids, None);
+    assert_eq!(cleared.name, "Acme 2", "absent fields are left alone");
+    assert!(store
+        .update_partner(PartnerId::new_random(), PartnerChanges::default())
+        .await
+        .unwrap()
+        .is_none());
+
+    for i in 0..4 {
+        store
+            .create_partner(partner_draft(&format!("p{i}")))
+            .await
+            .unwrap();
+    }
+    let page1 = store
+        .list_partners(PageRequest::new(Some(1), Some(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!((page1.items.len(), page1.total), (2, 5));
+    let page3 = store
+        .list_partners(PageRequest::new(Some(3), Some(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page3.items.len(), 1);
+    let all = store
+        .list_partners(PageRequest::new(Some(1), Some(10)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(all.items[0].partner_id, p.partner_id, "listed oldest first");
+}
+
+/// Schemas, issuers and programs, with their references checked.
+pub async fn registry(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    assert_eq!(schema.attributes, schema_draft().attributes);
+    assert_eq!(
+        store.schema(schema.schema_id).await.unwrap(),
+        Some(schema.clone())
+    );
+    assert!(store
+        .schema(SchemaId::new_random())
+        .await
+        .unwrap()
+        .is_none());
+
+    let rec = issuer_record(partner.partner_id, 1);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    assert_eq!(issuer.issuer_did, rec.issuer_did);
+    assert_eq!(
+        store.issuer(issuer.issuer_id).await.unwrap(),
+        Some(issuer.clone())
+    );
+    assert_eq!(
+        store.issuer_by_did(&rec.issuer_did).await.unwrap(),
+        Some(issuer.clone())
+    );
+    assert_eq!(
+        store.issuer_keys(issuer.issuer_id).await.unwrap(),
+        Some(rec.keys.clone())
+    );
+    assert!(store.issuer_by_did("did:nope").await.unwrap().is_none());
+    match store
+        .create_issuer(issuer_record(PartnerId::new_random(), 2))
+        .await
+    {
+        Err(StoreError::NotFound("partner")) => {}
+        other => panic!("issuer of unknown partner: {other:?}"),
+    }
+    let mut dup = issuer_record(partner.partner_id, 1);
+    dup.issuer_id = IssuerId::new_random();
+    assert!(
+        matches!(store.create_issuer(dup).await, Err(StoreError::Conflict(_))),
+        "a DID is unique"
+    );
+
+    let from = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.123Z")
+        .unwrap()
+        .to_utc();
+    let draft = ProgramDraft {
+        issuer_did: rec.issuer_did.clone(),
+        schema_id: schema.schema_id,
+        name: "Members".into(),
+        accessible_from: Some(from),
+        accessible_until: None,
+        max_issuance: Some(10),
+        expiration_days: Some(365),
+    };
+    let id = ProgramId::new_random();
+    let program = store
+        .create_program(id.clone(), draft.clone())
+        .await
+        .unwrap();
+    assert_eq!(program.credential_id, id);
+    assert_eq!(program.issuer_did, rec.issuer_did);
+    assert_eq!(program.accessible_from, Some(from));
+    assert_eq!(program.max_issuance, Some(10));
+    assert_eq!(program.expiration_days, Some(365));
+    assert_eq!(store.program(&id).await.unwrap(), Some(program));
+    assert!(store
+        .program(&ProgramId::new_random())
+        .await
+        .unwrap()
+        .is_none());
+
+    let mut bad = draft.clone();
+    bad.issuer_did = "did:nope".into();
+    assert!(matches!(
+        store.create_program(ProgramId::new_random(), bad).await,
+        Err(StoreError::NotFound("issuer"))
+    ));
+    let mut bad = draft;
+    bad.schema_id = SchemaId::new_random();
+    assert!(matches!(
+        store.create_program(ProgramId::new_random(), bad).await,
+        Err(StoreError::NotFound("schema"))
+    ));
+
+    let p = PageRequest::default();
+    assert_eq!(store.list_schemas(p).await.unwrap().total, 1);
+    assert_eq!(store.list_issuers(p).await.unwrap().total, 1);
+    assert_eq!(store.list_programs(p).await.unwrap().total, 1);
+}
+
+/// Consent creates the user on first sight and is updated in place afterwards.
+pub async fn consent(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let email = Email::parse("Holder@Example.com").unwrap();
+    assert!(store.user_by_email(&email).await.unwrap().is_none());
+
+    let c = store
+        .set_consent(ConsentDraft {
+            email: email.clone(),
+            partner_id: partner.partner_id,
+            status: ConsentStatus::Rejected,
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.status, ConsentStatus::Rejected);
+    assert_eq!(c.email.as_str(), "holder@example.com");
+    let user = store.user_by_email(&email).await.unwrap().expect("created");
+    assert_eq!(user.user_uuid, c.user_uuid);
+
+    let c2 = store
+        .set_consent(ConsentDraft {
+            email: email.clone(),
+            partner_id: partner.partner_id,
+            status: ConsentStatus::Granted,
+        })
+        .await
+        .unwrap();
+    assert_eq!(c2.status, ConsentStatus::Granted);
+    assert_eq!(
+        store.consent_status(c2.user_uuid, partner.partner_id).await.unwrap(),
+        Some(ConsentStatus::Granted)
+    );
+    assert_eq!(
+        store.consent_status(c2.user_uuid, PartnerId::new_random()).await.unwrap(),
+        None
+    );
+    assert_eq!(c2.user_uuid, user.user_uuid, "same user");
+    let p = PageRequest::default();
+    assert_eq!(store.list_users(p).await.unwrap().total, 1);
+    assert_eq!(store.list_consents(p).await.unwrap().total, 1);
+
+    match store
+        .set_consent(ConsentDraft {
+            email,
+            partner_id: PartnerId::new_random(),
+            status: ConsentStatus::Granted,
+        })
+        .await
+    {
+        Err(StoreError::NotFound("partner")) => {}
+        other => panic!("consent for unknown partner: {other:?}"),
+    }
+}
+
+/// `ping` answers on a healthy store.
+pub async fn health(store: &dyn Store) {
+    store.ping().await.unwrap();
+    assert!(["sqlite", "postgres"].contains(&store.backend()));
+}
+
+fn record(
+    partner: PartnerId,
+    issuer: &claimd_core::issuer::Issuer,
+    program: &claimd_core::program::Program,
+    user: claimd_core::UserId,
+    nonce: u64,
+) -> claimd_core::credential::CredentialRecord {
+    let now = chrono::Utc::now();
+    let now = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap();
+    claimd_core::credential::CredentialRecord {
+        core_claim_hash: format!("{:064x}", nonce),
+        vc_id: format!("urn:{nonce}"),
+        partner_id: partner,
+        issuer_id: issuer.issuer_id,
+        issuer_did: issuer.issuer_did.clone(),
+        program_id: program.credential_id.clone(),
+        schema_id: program.schema_id,
+        user_id: user,
+        revocation_nonce: nonce,
+        status: claimd_core::credential::CredentialStatus::WaitOnchain,
+        issuance_date: now,
+        expiration_date: Some(now + chrono::Duration::days(1)),
+        core_claim: "00".repeat(256),
+        document: format!("{{\"id\":\"urn:{nonce}\"}}"),
+        tx_hash: None,
+        block_number: None,
+        identity_state: None,
+    }
+}
+
+fn commit(
+    email: &str,
+    user: claimd_core::UserId,
+    credential: claimd_core::credential::CredentialRecord,
+    on_duplicate: claimd_core::store::OnDuplicate,
+    idempotency: Option<(&str, &str)>,
+) -> claimd_core::store::IssueCommit {
+    claimd_core::store::IssueCommit {
+        user: claimd_core::store::NewUser {
+            user_id: user,
+            email: Email::parse(email).unwrap(),
+            holder_did: format!("did:holder:{user}"),
+            holder_key: vec![7; 8],
+        },
+        on_duplicate,
+        idempotency: idempotency.map(|(k, h)| (k.to_owned(), h.to_owned())),
+        response: format!("{{\"coreClaimHash\":\"{}\"}}", credential.core_claim_hash),
+        credential,
+    }
+}
+
+/// One issuance transaction: user creation, duplicates (ignore/revoke), consent, cap,
+/// idempotency, nonce uniqueness, partner scoping.
+pub async fn issuance(store: &dyn Store) {
+    use claimd_core::credential::CredentialStatus;
+    use claimd_core::store::{IssueOutcome, OnDuplicate};
+    use claimd_core::UserId;
+
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let other = store.create_partner(partner_draft("Other")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    let rec = issuer_record(partner.partner_id, 9);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let mk_program = |max: Option<u64>| ProgramDraft {
+        issuer_did: rec.issuer_did.clone(),
+        schema_id: schema.schema_id,
+        name: "p".into(),
+        accessible_from: None,
+        accessible_until: None,
+        max_issuance: max,
+        expiration_days: None,
+    };
+    let program = store
+        .create_program(ProgramId::new_random(), mk_program(Some(3)))
+        .await
+        .unwrap();
+    let alice = UserId::new_random();
+    let p = partner.partner_id;
+
+    // First credential creates the user.
+    let c1 = record(p, &issuer, &program, alice, 1);
+    let out = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            c1.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::Issued);
+    let user = store
+        .user_by_email(&Email::parse("alice@x.io").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.user_uuid, alice);
+    assert_eq!(user.holder_did, Some(format!("did:holder:{alice}")));
+    let stored = store
+        .credential_for_partner(&c1.core_claim_hash, p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, c1, "stored exactly");
+    assert!(store
+        .credential_for_partner(&c1.core_claim_hash, other.partner_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .live_credential(&program.credential_id, alice)
+            .await
+            .unwrap(),
+        Some(c1.clone())
+    );
+
+    // ignore: nothing new.
+    let out = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            record(p, &issuer, &program, alice, 2),
+            OnDuplicate::Ignore,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        IssueOutcome::Existing {
+            core_claim_hash: c1.core_claim_hash.clone()
+        }
+    );
+
+    // revoke: the old one waits for removal, the new one is live.
+    let c3 = record(p, &issuer, &program, alice, 3);
+    let out = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            c3.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::Issued);
+    let old = store
+        .credential_for_partner(&c1.core_claim_hash, p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, CredentialStatus::WaitRemove);
+    assert_eq!(
+        store
+            .live_credential(&program.credential_id, alice)
+            .await
+            .unwrap()
+            .map(|c| c.core_claim_hash),
+        Some(c3.core_claim_hash.clone())
+    );
+
+    // A nonce is unique per issuer.
+    let bob = UserId::new_random();
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            record(p, &issuer, &program, bob, 3),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(out, IssueOutcome::NonceTaken), "{out:?}");
+
+    // The same email under another user id: the caller must rebuild for the stored user.
+    let out = store
+        .commit_issuance(commit(
+            "ALICE@x.io",
+            UserId::new_random(),
+            record(p, &issuer, &program, alice, 5),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, IssueOutcome::UserChanged(ref u) if u.user_uuid == alice),
+        "{out:?}"
+    );
+
+    // Cap: 2 issued so far, the cap is 3.
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            record(p, &issuer, &program, bob, 6),
+            OnDuplicate::Revoke,
+            Some(("k1", "h1")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::Issued);
+    let carol = UserId::new_random();
+    let out = store
+        .commit_issuance(commit(
+            "carol@x.io",
+            carol,
+            record(p, &issuer, &program, carol, 7),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::CapReached);
+
+    // Idempotency: same key and hash replays, another hash conflicts.
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            record(p, &issuer, &program, bob, 8),
+            OnDuplicate::Revoke,
+            Some(("k1", "h1")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        IssueOutcome::Replay {
+            response: format!("{{\"coreClaimHash\":\"{:064x}\"}}", 6)
+        }
+    );
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            record(p, &issuer, &program, bob, 9),
+            OnDuplicate::Revoke,
+            Some(("k1", "h2")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::IdempotencyConflict);
+
+    // Consent rejected: nothing is issued.
+    let program2 = store
+        .create_program(ProgramId::new_random(), mk_program(None))
+        .await
+        .unwrap();
+    store
+        .set_consent(ConsentDraft {
+            email: Email::parse("alice@x.io").unwrap(),
+            partner_id: p,
+            status: ConsentStatus::Rejected,
+        })
+        .await
+        .unwrap();
+    let out = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            record(p, &issuer, &program2, alice, 10),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::ConsentRejected);
+    assert!(store
+        .live_credential(&program2.credential_id, alice)
+        .await
+        .unwrap()
+        .is_none());
+}

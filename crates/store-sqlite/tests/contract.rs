@@ -1,0 +1,42 @@
+//! The shared storage contract, on a fresh SQLite file per test.
+
+use claimd_store_sqlite::SqliteStore;
+
+async fn fresh() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
+macro_rules! contract {
+    ($($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let (store, _dir) = fresh().await;
+            claimd_store_contract::$name(&store).await;
+        }
+    )*};
+}
+
+contract!(partners, registry, consent, health, issuance);
+
+#[tokio::test]
+async fn migrate_is_idempotent_and_data_survives_reopen() {
+    let (store, dir) = fresh().await;
+    let p = claimd_core::store::Registry::create_partner(
+        &store,
+        claimd_store_contract::partner_draft("Acme"),
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
+    let again = SqliteStore::connect(&url).await.unwrap();
+    again.migrate().await.unwrap();
+    let read = claimd_core::store::Registry::partner(&again, p.partner_id)
+        .await
+        .unwrap();
+    assert_eq!(read, Some(p));
+}
