@@ -36,14 +36,3 @@ pub(crate) fn decode_into(s: &str, out: &mut [u8]) -> Result<(), HexError> {
     }
     Ok(())
 }
-
-/// Decodes an even-length hex string (either case, no prefix).
-#[allow(dead_code)] // used by the claim codec
-pub(crate) fn decode(s: &str) -> Result<Vec<u8>, HexError> {
-    if s.len() % 2 != 0 {
-        return Err(HexError);
-    }
-    let mut out = vec![0u8; s.len() / 2];
-    decode_into(s, &mut out)?;
-    Ok(out)
-}
