@@ -86,7 +86,9 @@ impl Fixture {
         Fixture {
             server,
             _jwks: jwks_server,
-            http: reqwest::Client::new(),
+            // Fresh connections: after a 413 the server closes the connection without reading
+            // the body, and a pooled connection could be reused just as it closes.
+            http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             es,
             rs,
             partner,

@@ -124,6 +124,36 @@ pub fn auth_claim(key: &PrivateKey) -> Claim {
     Claim::auth_bjj(public.x(), public.y(), 0)
 }
 
+/// The issuer's first published state: its claims tree holds only the auth claim of its BJJ
+/// key, its revocation tree is empty, and its roots tree holds that claims root. The first
+/// transition the publisher sends for an issuer must reach exactly this state (and nothing
+/// else), because every `BJJSignature2021` proof names it as the state of the auth claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingState {
+    pub auth_claim: Claim,
+    pub claims_root: Fr,
+    pub revocation_root: Fr,
+    pub roots_root: Fr,
+    pub state: Fr,
+}
+
+pub fn onboarding_state(key: &PrivateKey) -> Result<OnboardingState, String> {
+    let auth_claim = auth_claim(key);
+    let (hi, hv) = auth_claim.hi_hv();
+    let mut claims =
+        MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
+    claims.add(hi, hv).map_err(|e| e.to_string())?;
+    let mut roots = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
+    roots.add(claims.root(), Fr::ZERO).map_err(|e| e.to_string())?;
+    Ok(OnboardingState {
+        state: identity_state(claims.root(), Fr::ZERO, roots.root()),
+        claims_root: claims.root(),
+        revocation_root: Fr::ZERO,
+        roots_root: roots.root(),
+        auth_claim,
+    })
+}
+
 /// A user's custodial holder identity: a Baby Jubjub key whose auth claim is the only leaf of
 /// the genesis claims tree; the ID is derived from that genesis state (never published).
 pub struct HolderIdentity {

@@ -76,7 +76,7 @@ pub const NOT_FOUND: &str = "Unknown issuer DID or issuance program.";
 /// signature.
 struct IssuerSigner {
     key: PrivateKey,
-    auth_claim: Claim,
+    onboarding: identity::OnboardingState,
 }
 
 pub struct Issuance {
@@ -313,10 +313,8 @@ impl Issuance {
             )
             .map_err(|e| IssueError::Internal(format!("issuer key: {e}")))?;
         let key = identity::bjj_key(&seed).map_err(IssueError::Internal)?;
-        let signer = Arc::new(IssuerSigner {
-            auth_claim: identity::auth_claim(&key),
-            key,
-        });
+        let onboarding = identity::onboarding_state(&key).map_err(IssueError::Internal)?;
+        let signer = Arc::new(IssuerSigner { onboarding, key });
         self.signers
             .write()
             .expect("lock")
@@ -408,17 +406,27 @@ impl Issuance {
         claim.set_revocation_nonce(nonce);
         let hash = claim.core_claim_hash();
         let signature = signer.key.sign_poseidon(hash);
+        let ob = &signer.onboarding;
         vc["proof"] = json!([{
-            "type": "BJJSignature2021",
             "issuerData": {
                 "id": issuer.issuer_did,
-                "authCoreClaim": signer.auth_claim.to_hex(),
+                // The auth claim is the only claim of the issuer's first published state
+                // (identity::onboarding_state): its proof there is the tree's root leaf.
+                "state": {
+                    "rootOfRoots": ob.roots_root.to_le_hex(),
+                    "revocationTreeRoot": ob.revocation_root.to_le_hex(),
+                    "claimsTreeRoot": ob.claims_root.to_le_hex(),
+                    "value": ob.state.to_le_hex(),
+                },
+                "mtp": {"existence": true, "siblings": []},
+                "authCoreClaim": ob.auth_claim.to_hex(),
                 "credentialStatus": {
                     "id": format!("{}/v1/{}/claims/revocation/status/0", self.public_url, issuer.issuer_did),
                     "type": "SparseMerkleTreeProof",
                     "revocationNonce": 0
                 }
             },
+            "type": "BJJSignature2021",
             "coreClaim": claim.to_hex(),
             "signature": hex(&signature.compress()),
         }]);

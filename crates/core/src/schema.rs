@@ -448,6 +448,10 @@ impl Schema {
 fn check_value(kind: AttributeType, v: &Value) -> Result<(), String> {
     match (kind, v) {
         (AttributeType::String, Value::String(s)) => {
+            if s.is_empty() {
+                // iden3 merklization (Go and JS alike) cannot represent an empty string.
+                return Err("must not be empty".into());
+            }
             if s.chars().count() > MAX_STRING_CHARS {
                 return Err(format!("must be at most {MAX_STRING_CHARS} characters"));
             }

@@ -303,8 +303,8 @@ fn record(
     let now = chrono::Utc::now();
     let now = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap();
     claimd_core::credential::CredentialRecord {
-        core_claim_hash: format!("{:064x}", nonce),
-        vc_id: format!("urn:{nonce}"),
+        core_claim_hash: format!("{}{:032x}", user.0.simple(), nonce),
+        vc_id: format!("urn:{}-{nonce}", user.0.simple()),
         partner_id: partner,
         issuer_id: issuer.issuer_id,
         issuer_did: issuer.issuer_did.clone(),
@@ -526,7 +526,7 @@ pub async fn issuance(store: &dyn Store) {
     assert_eq!(
         out,
         IssueOutcome::Replay {
-            response: format!("{{\"coreClaimHash\":\"{:064x}\"}}", 6)
+            response: format!("{{\"coreClaimHash\":\"{}{:032x}\"}}", bob.0.simple(), 6)
         }
     );
     let out = store

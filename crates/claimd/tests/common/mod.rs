@@ -84,6 +84,11 @@ impl Server {
             Backend::Postgres => Some(PgDb::create().await),
         };
         let data_dir = tmp.path().join("data");
+        Server::start_in(tmp, data_dir, pg)
+    }
+
+    /// Starts on an existing data dir (a restart), keeping `tmp` alive as long as the server.
+    pub fn start_in(tmp: tempfile::TempDir, data_dir: PathBuf, pg: Option<PgDb>) -> Server {
         let mut cmd = Command::new(claimd_bin());
         cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
@@ -149,6 +154,16 @@ impl Server {
 
     pub fn path_exists(p: &Path) -> bool {
         p.exists()
+    }
+}
+
+impl Server {
+    /// Stops the process and hands back what a restart needs.
+    pub fn stop(mut self) -> (tempfile::TempDir, PathBuf, Option<PgDb>) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let tmp = std::mem::replace(&mut self._tmp, tempfile::tempdir().unwrap());
+        (tmp, self.data_dir.clone(), self._pg.take())
     }
 }
 
