@@ -179,7 +179,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         )?;
         let token = match token {
             Some(t) => t,
-            None if dev => dev_secret(&data_dir, "admin-token", || random_token())?,
+            None if dev => dev_secret(&data_dir, "admin-token", random_token)?,
             None => bail!(
                 "no admin token: set CLAIMD_ADMIN_TOKEN (or CLAIMD_ADMIN_TOKEN_FILE, or admin_token in claimd.toml), or run with --dev to generate one"
             ),

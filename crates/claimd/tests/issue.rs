@@ -88,7 +88,10 @@ impl Fixture {
             _jwks: jwks_server,
             // Fresh connections: after a 413 the server closes the connection without reading
             // the body, and a pooled connection could be reused just as it closes.
-            http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             es,
             rs,
             partner,

@@ -11,7 +11,10 @@ async fn operator_workflow(backend: Backend) {
     let server = Server::start(backend).await;
     // Fresh connections: a pooled keep-alive connection occasionally came back closed
     // (hyper IncompleteMessage) under heavy machine load; see docs/ARCHITECTURE.md notes.
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let admin = |path: &str| format!("{}/admin/v1{path}", server.url);
     let token = format!("Bearer {}", server.admin_token);
 
@@ -333,12 +336,22 @@ async fn operator_workflow_postgres() {
 #[tokio::test]
 async fn data_survives_restart_and_production_mode_needs_secrets() {
     let server = Server::start(Backend::Sqlite).await;
-    let partner = server.admin_ok(&["partner", "create", "--name", "Acme", "--jwks-url", "https://a.example/j"]);
+    let partner = server.admin_ok(&[
+        "partner",
+        "create",
+        "--name",
+        "Acme",
+        "--jwks-url",
+        "https://a.example/j",
+    ]);
     let id = partner["partnerId"].as_str().unwrap().to_owned();
     let token = server.admin_token.clone();
     let (tmp, data_dir, pg) = server.stop();
     assert!(data_dir.join("master.key").exists());
-    assert!(data_dir.join("claimd.db").exists(), "SQLite file kept in the data dir");
+    assert!(
+        data_dir.join("claimd.db").exists(),
+        "SQLite file kept in the data dir"
+    );
 
     // Without --dev and without secrets, serve refuses to start and says what to set.
     let out = std::process::Command::new(common::claimd_bin())

@@ -140,11 +140,12 @@ pub struct OnboardingState {
 pub fn onboarding_state(key: &PrivateKey) -> Result<OnboardingState, String> {
     let auth_claim = auth_claim(key);
     let (hi, hv) = auth_claim.hi_hv();
-    let mut claims =
-        MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
+    let mut claims = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
     claims.add(hi, hv).map_err(|e| e.to_string())?;
     let mut roots = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
-    roots.add(claims.root(), Fr::ZERO).map_err(|e| e.to_string())?;
+    roots
+        .add(claims.root(), Fr::ZERO)
+        .map_err(|e| e.to_string())?;
     Ok(OnboardingState {
         state: identity_state(claims.root(), Fr::ZERO, roots.root()),
         claims_root: claims.root(),

@@ -145,7 +145,10 @@ impl Issuance {
         // Consent (authoritative again inside the commit), then `ignore` with a live
         // credential answers without building anything.
         if let Some(u) = &user {
-            if self.store.consent_status(u.user_uuid, partner.partner_id).await?
+            if self
+                .store
+                .consent_status(u.user_uuid, partner.partner_id)
+                .await?
                 == Some(crate::user::ConsentStatus::Rejected)
             {
                 return Err(IssueError::Conflict("Consent rejected by user".into()));

@@ -262,11 +262,17 @@ pub async fn consent(store: &dyn Store) {
         .unwrap();
     assert_eq!(c2.status, ConsentStatus::Granted);
     assert_eq!(
-        store.consent_status(c2.user_uuid, partner.partner_id).await.unwrap(),
+        store
+            .consent_status(c2.user_uuid, partner.partner_id)
+            .await
+            .unwrap(),
         Some(ConsentStatus::Granted)
     );
     assert_eq!(
-        store.consent_status(c2.user_uuid, PartnerId::new_random()).await.unwrap(),
+        store
+            .consent_status(c2.user_uuid, PartnerId::new_random())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(c2.user_uuid, user.user_uuid, "same user");

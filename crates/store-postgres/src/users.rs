@@ -101,13 +101,14 @@ impl UserStore for PgStore {
         user: UserId,
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM consents WHERE user_id = $1 AND partner_id = $2")
-                .bind(user.0)
-                .bind(partner.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM consents WHERE user_id = $1 AND partner_id = $2",
+        )
+        .bind(user.0)
+        .bind(partner.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         Ok(status.as_deref().and_then(ConsentStatus::parse))
     }
 
