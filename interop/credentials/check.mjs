@@ -29,6 +29,7 @@ import {
   registerDidMethodNetwork
 } from '@iden3/js-iden3-core';
 import { Hex, Poseidon, PublicKey, Signature } from '@iden3/js-crypto';
+import { Hash, Proof, verifyProof } from '@iden3/js-merkletree';
 import {
   W3CCredential,
   ProofType,
@@ -36,7 +37,8 @@ import {
   MerklizedRootPosition,
   calculateCoreSchemaHash,
   findCredentialType,
-  isEthereumIdentity
+  isEthereumIdentity,
+  validateTreeState
 } from '@0xpolygonid/js-sdk';
 
 // claimd's DID method (DESIGN §4, reference/iden3.md §2.3): did:air:id:test, method byte 0x04,
@@ -250,6 +252,34 @@ async function checkCredential(entry, documentLoader) {
     };
   });
 
+  // The issuer data a verifier checks next to the signature (js-sdk verifyBJJSignatureProof,
+  // short of resolving the state on chain): the state is Poseidon(claims, revocation, roots),
+  // the auth claim's MTP leads to that claims root, and the auth credential's status nonce is
+  // the auth claim's revocation nonce.
+  await run('issuerState', async () => {
+    if (!bjj) throw new Error('no BJJSignature2021 proof');
+    const data = bjj.issuerData ?? {};
+    const st = data.state;
+    if (!st || !data.mtp) throw new Error('issuerData.state or issuerData.mtp is missing');
+    const stateValid = validateTreeState({
+      state: st.value,
+      claimsTreeRoot: st.claimsTreeRoot,
+      revocationTreeRoot: st.revocationTreeRoot,
+      rootOfRoots: st.rootOfRoots
+    });
+    const auth = new Claim().fromHex(data.authCoreClaim);
+    const { hi, hv } = auth.hiHv();
+    const mtp = Proof.fromJSON(data.mtp);
+    const authInClaimsTree =
+      mtp.existence && (await verifyProof(Hash.fromHex(st.claimsTreeRoot), mtp, hi, hv));
+    const statusNonce = BigInt(data.credentialStatus?.revocationNonce ?? -1);
+    const nonceMatches = statusNonce === auth.getRevocationNonce();
+    return {
+      ok: stateValid && authInClaimsTree && nonceMatches,
+      detail: { stateValid, authInClaimsTree, nonceMatches, state: st.value }
+    };
+  });
+
   // (f) The issuer DID parses with claimd's method and is an Ethereum-controlled identity; the
   // proof names the same issuer.
   await run('issuerDid', async () => {
@@ -324,7 +354,9 @@ for (const [index, entry] of input.credentials.entries()) {
   results.push({ index, ok: Object.values(checks).every((c) => c.ok), checks });
 }
 const ok = results.every((r) => r.ok);
+// Exit only once the report is flushed: stdout to a pipe is asynchronous, and exiting right
+// after write() would cut a large report short.
 process.stdout.write(
-  JSON.stringify({ ok, credentials: results, documentsLoaded: [...requested].sort() }) + '\n'
+  JSON.stringify({ ok, credentials: results, documentsLoaded: [...requested].sort() }) + '\n',
+  () => process.exit(ok ? 0 : 1)
 );
-process.exit(ok ? 0 : 1);

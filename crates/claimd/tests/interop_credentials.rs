@@ -27,9 +27,10 @@ fn check_script() -> PathBuf {
 }
 
 /// What check.mjs verifies of the claim: merklized root, schema hash, core claim (js-sdk and
-/// field by field), subject DID, coreClaimHash, BJJ signature, issuer DID, and js-sdk's own
+/// field by field), subject DID, coreClaimHash, BJJ signature, the signature proof's issuer data
+/// (state, the auth claim's MTP, the auth status nonce), issuer DID, and js-sdk's own
 /// verifier-side "proof generated for this credential" check.
-const CLAIM_CHECKS: [&str; 9] = [
+const CLAIM_CHECKS: [&str; 10] = [
     "merklizedRoot",
     "schemaHash",
     "coreClaimJsSdk",
@@ -37,6 +38,7 @@ const CLAIM_CHECKS: [&str; 9] = [
     "subjectDid",
     "coreClaimHash",
     "signature",
+    "issuerState",
     "issuerDid",
     "jsSdkCoreClaimMatch",
 ];
@@ -654,6 +656,32 @@ async fn tampered_credentials_fail() {
             v["proof"][0]["signature"] = json!(format!("{}{last:02x}", &s[..126]));
         },
         &["signature"],
+    );
+
+    edit(
+        "issuer state value",
+        &|v| {
+            let s = v["proof"][0]["issuerData"]["state"]["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let flipped = if s.starts_with('0') { "1" } else { "0" };
+            v["proof"][0]["issuerData"]["state"]["value"] = json!(format!("{flipped}{}", &s[1..]));
+        },
+        &["issuerState"],
+    );
+    edit(
+        "issuer claims tree root",
+        &|v| {
+            let s = v["proof"][0]["issuerData"]["state"]["claimsTreeRoot"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let flipped = if s.starts_with('0') { "1" } else { "0" };
+            v["proof"][0]["issuerData"]["state"]["claimsTreeRoot"] =
+                json!(format!("{flipped}{}", &s[1..]));
+        },
+        &["issuerState"],
     );
 
     let mut batch: Vec<(Value, String)> = originals.clone();
