@@ -10,8 +10,9 @@ use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::store::{CredentialStore, IssueCommit, IssueOutcome, OnDuplicate, StoreError};
 use claimd_core::user::{Email, User};
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
 
 /// How long an idempotency key replays its first answer.
 const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -47,17 +48,20 @@ pub(crate) fn credential(r: &SqliteRow) -> Result<CredentialRecord, StoreError> 
     })
 }
 
-#[async_trait]
-impl CredentialStore for SqliteStore {
-    async fn commit_issuance(&self, c: IssueCommit) -> Result<IssueOutcome, StoreError> {
+/// One issuance inside the writer's open transaction. Any outcome but `Issued` must leave
+/// nothing behind: the caller rolls back to the savepoint taken before it.
+fn issue_in_tx<'a>(
+    conn: &'a mut SqliteConnection,
+    c: &'a IssueCommit,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<IssueOutcome, StoreError>> + Send + 'a>,
+> {
+    // Boxed: the spawned group committer needs a future whose Send-ness does not depend on
+    // higher-ranked lifetimes of sqlx's Executor impls.
+    Box::pin(async move {
         let now = ms(Utc::now());
         let cred = &c.credential;
         let partner = cred.partner_id.to_string();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
 
         if let Some((key, hash)) = &c.idempotency {
             let row = sqlx::query(
@@ -65,7 +69,7 @@ impl CredentialStore for SqliteStore {
             )
             .bind(&partner)
             .bind(key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(map_err)?;
             if let Some(row) = row {
@@ -83,7 +87,7 @@ impl CredentialStore for SqliteStore {
                 sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = ? AND key = ?")
                     .bind(&partner)
                     .bind(key)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await
                     .map_err(map_err)?;
             }
@@ -93,7 +97,7 @@ impl CredentialStore for SqliteStore {
         let existing =
             sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = ?")
                 .bind(c.user.email.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(map_err)?;
         match existing {
@@ -106,7 +110,7 @@ impl CredentialStore for SqliteStore {
                 .bind(&c.user.holder_did)
                 .bind(&c.user.holder_key)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(map_err)?;
             }
@@ -127,7 +131,7 @@ impl CredentialStore for SqliteStore {
                         .bind(&c.user.holder_did)
                         .bind(&c.user.holder_key)
                         .bind(&user_id)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await
                         .map_err(map_err)?;
                 }
@@ -138,7 +142,7 @@ impl CredentialStore for SqliteStore {
             sqlx::query_scalar("SELECT status FROM consents WHERE user_id = ? AND partner_id = ?")
                 .bind(&user_id)
                 .bind(&partner)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(map_err)?;
         if consent.as_deref() == Some("rejected") {
@@ -151,7 +155,7 @@ impl CredentialStore for SqliteStore {
         )
         .bind(cred.program_id.as_str())
         .bind(&user_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
         if let Some(hash) = live {
@@ -167,7 +171,7 @@ impl CredentialStore for SqliteStore {
                     )
                     .bind(now)
                     .bind(&hash)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await
                     .map_err(map_err)?;
                 }
@@ -179,7 +183,7 @@ impl CredentialStore for SqliteStore {
              WHERE id = ? AND (max_issuance IS NULL OR issued_count < max_issuance)",
         )
         .bind(cred.program_id.as_str())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(map_err)?;
         if counted.rows_affected() == 0 {
@@ -206,7 +210,7 @@ impl CredentialStore for SqliteStore {
         .bind(&cred.document)
         .bind(now)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await;
         match inserted {
             Ok(_) => {}
@@ -227,12 +231,25 @@ impl CredentialStore for SqliteStore {
             .bind(hash)
             .bind(&c.response)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(map_err)?;
         }
-        tx.commit().await.map_err(map_err)?;
         Ok(IssueOutcome::Issued)
+    })
+}
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn commit_issuance(&self, c: IssueCommit) -> Result<IssueOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send((c, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Internal("the SQLite writer dropped a request".into()))?
     }
 
     async fn live_credential(
@@ -270,4 +287,78 @@ impl CredentialStore for SqliteStore {
         .map(credential)
         .transpose()
     }
+}
+
+/// A request to the group committer and where to send its outcome.
+pub(crate) type Job = (
+    IssueCommit,
+    oneshot::Sender<Result<IssueOutcome, StoreError>>,
+);
+
+/// Most issuances committed by one transaction.
+const MAX_GROUP: usize = 256;
+
+/// The group committer: SQLite allows one writer at a time and every commit costs an fsync,
+/// so issuances queue here and each batch waiting is committed by ONE transaction (one
+/// fsync), each issuance inside its own savepoint so one failure or refusal undoes only
+/// itself. Nobody gets an answer before the transaction holding their credential is durable.
+pub(crate) async fn writer(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&pool, batch).await;
+    }
+}
+
+fn commit_group(
+    pool: &sqlx::SqlitePool,
+    batch: Vec<Job>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = map_err(e);
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                }
+                return;
+            }
+        };
+        let mut answers = Vec::with_capacity(batch.len());
+        for (commit, reply) in batch {
+            // A nested transaction is a savepoint: released if issued, rolled back otherwise.
+            let outcome = match sqlx::Acquire::begin(&mut *tx).await {
+                Ok(mut savepoint) => {
+                    let outcome = issue_in_tx(&mut savepoint, &commit).await;
+                    if matches!(outcome, Ok(IssueOutcome::Issued)) {
+                        savepoint.commit().await.map_err(map_err).and(outcome)
+                    } else {
+                        let _ = savepoint.rollback().await;
+                        outcome
+                    }
+                }
+                Err(e) => Err(map_err(e)),
+            };
+            answers.push((outcome, reply));
+        }
+        match tx.commit().await {
+            Ok(()) => {
+                for (outcome, reply) in answers {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                let e = map_err(e);
+                for (_, reply) in answers {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                }
+            }
+        }
+    })
 }

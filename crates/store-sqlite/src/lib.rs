@@ -20,6 +20,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Issuances go through the group committer (see `credentials::writer`).
+    writer: tokio::sync::mpsc::Sender<credentials::Job>,
 }
 
 impl SqliteStore {
@@ -38,7 +40,9 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(rows::map_err)?;
-        Ok(SqliteStore { pool })
+        let (writer, jobs) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(credentials::writer(pool.clone(), jobs));
+        Ok(SqliteStore { pool, writer })
     }
 
     /// Applies pending migrations (idempotent).
