@@ -1,0 +1,75 @@
+//! `/openapi.json` describes issue-on-behalf exactly as the Moca seed does: same path, fields,
+//! enum, default, response codes and error schema. The seed is read from
+//! `../shared/reference/issue-on-behalf.seed.md`, not copied.
+
+mod common;
+
+use common::{Backend, Server};
+use serde_json::Value;
+
+fn seed() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/issue-on-behalf.seed.md"
+    );
+    let text = std::fs::read_to_string(path).expect("the shared seed is beside the repository");
+    let start = text.find("````yaml").expect("yaml block") + "````yaml".len();
+    let body = &text[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    let end = body.find("````").unwrap();
+    serde_yaml::from_str(&body[..end]).unwrap()
+}
+
+#[tokio::test]
+async fn issue_on_behalf_operation_matches_the_seed() {
+    let server = Server::start(Backend::Sqlite).await;
+    let ours: Value = reqwest::get(format!("{}/openapi.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seed = seed();
+    assert!(ours["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(ours["servers"][0]["url"].as_str().unwrap().ends_with("/v1"));
+
+    let path = "/credentials/issue-on-behalf";
+    let (o, s) = (&ours["paths"][path]["post"], &seed["paths"][path]["post"]);
+    assert_eq!(o["operationId"], s["operationId"]);
+    assert_eq!(o["requestBody"]["required"], s["requestBody"]["required"]);
+    assert_eq!(
+        o["requestBody"]["content"]["application/json"]["schema"],
+        s["requestBody"]["content"]["application/json"]["schema"]
+    );
+    let codes = |v: &Value| {
+        let mut c: Vec<String> = v["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(codes(o), codes(s));
+    for code in codes(s) {
+        assert_eq!(
+            o["responses"][&code]["content"]["application/json"]["schema"],
+            s["responses"][&code]["content"]["application/json"]["schema"],
+            "response {code}"
+        );
+    }
+    for name in ["IssueOnBehalfRequest", "IssueOnBehalfResponse", "Error"] {
+        assert_eq!(
+            ours["components"]["schemas"][name], seed["components"]["schemas"][name],
+            "schema {name}"
+        );
+    }
+    let (os, ss) = (
+        &ours["components"]["securitySchemes"]["partnerJwt"],
+        &seed["components"]["securitySchemes"]["partnerJwt"],
+    );
+    for k in ["type", "in", "name"] {
+        assert_eq!(os[k], ss[k]);
+    }
+}
