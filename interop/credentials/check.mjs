@@ -5,7 +5,8 @@
 //            "schemaContexts": {"<context url>": <context document>, ...}}
 //   output: one JSON object on stdout:
 //           {"ok": bool, "credentials": [{"index": n, "ok": bool,
-//              "checks": {"<name>": {"ok": bool, "detail": ...}, ...}}, ...]}
+//              "checks": {"<name>": {"ok": bool, "detail": ...}, ...}}, ...],
+//            "documentsLoaded": [<url served>...], "documentsRefused": [<url refused>...]}
 //   exit:   0 when every check of every credential passed, 1 when any failed, 2 on bad input.
 //
 // Everything is recomputed from the VC with the iden3 reference stack only (js-sdk 1.45.0,
@@ -78,15 +79,17 @@ function documentLoaderFor(schemaContexts) {
   for (const [url, doc] of Object.entries(schemaContexts ?? {})) {
     docs.set(url, doc);
   }
-  const requested = new Set();
+  const served = new Set();
+  const refused = new Set();
   const loader = async (url) => {
-    requested.add(url);
     if (!docs.has(url)) {
+      refused.add(url);
       throw new Error(`offline document loader: no bundled document for ${url}`);
     }
+    served.add(url);
     return { contextUrl: null, document: structuredClone(docs.get(url)), documentUrl: url };
   };
-  return { loader, requested };
+  return { loader, served, refused };
 }
 
 const bytesToHex = (b) => Buffer.from(b).toString('hex');
@@ -347,7 +350,7 @@ async function checkCredential(entry, documentLoader) {
 }
 
 const input = readInput();
-const { loader, requested } = documentLoaderFor(input.schemaContexts);
+const { loader, served, refused } = documentLoaderFor(input.schemaContexts);
 const results = [];
 for (const [index, entry] of input.credentials.entries()) {
   const checks = await checkCredential(entry, loader);
@@ -357,6 +360,11 @@ const ok = results.every((r) => r.ok);
 // Exit only once the report is flushed: stdout to a pipe is asynchronous, and exiting right
 // after write() would cut a large report short.
 process.stdout.write(
-  JSON.stringify({ ok, credentials: results, documentsLoaded: [...requested].sort() }) + '\n',
+  JSON.stringify({
+    ok,
+    credentials: results,
+    documentsLoaded: [...served].sort(),
+    documentsRefused: [...refused].sort()
+  }) + '\n',
   () => process.exit(ok ? 0 : 1)
 );

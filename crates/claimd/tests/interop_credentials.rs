@@ -741,6 +741,14 @@ async fn tampered_credentials_fail() {
         &["issuerState"],
     );
 
+    // A context that is not bundled: the offline loader refuses it (and check.mjs reports the
+    // URL) instead of fetching it.
+    edit(
+        "unknown context",
+        &|v| v["@context"][2] = json!("https://contexts.invalid/unknown.jsonld"),
+        &["merklizedRoot", "coreClaimJsSdk", "jsSdkCoreClaimMatch"],
+    );
+
     let mut batch: Vec<(Value, String)> = originals.clone();
     batch.extend(cases.iter().map(|(_, v, _)| (v.clone(), hash.clone())));
     let contexts = f.schema_contexts(&vc).await;
@@ -767,6 +775,10 @@ async fn tampered_credentials_fail() {
         }
         summary.insert(*name, got.clone());
     }
+    assert_eq!(
+        report["documentsRefused"],
+        json!(["https://contexts.invalid/unknown.jsonld"])
+    );
     eprintln!("tampered copies and their failed checks: {summary:#?}");
 }
 
