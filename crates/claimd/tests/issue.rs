@@ -595,3 +595,57 @@ async fn issuance_sqlite() {
 async fn issuance_postgres() {
     issuance(Backend::Postgres).await;
 }
+
+/// Every 200 is durable: kill -9 right after the answers, restart on the same data, and every
+/// acknowledged credential is there.
+async fn crash_after_acknowledgement(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let fr = &f;
+    let answers = futures::future::join_all((0..24).map(|i| async move {
+        fr.issue(&format!("durable{i}@example.com"), subject())
+            .await
+    }))
+    .await;
+    let hashes: Vec<String> = answers
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v["coreClaimHash"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let Fixture {
+        server,
+        _jwks,
+        http,
+        es,
+        partner,
+        ..
+    } = f;
+    let (tmp, data_dir, pg) = server.stop(); // SIGKILL
+    let server = Server::start_in(tmp, data_dir, pg);
+    for (i, hash) in hashes.iter().enumerate() {
+        let token = es
+            .token(&partner, &format!("durable{i}@example.com"))
+            .build();
+        let r = http
+            .get(format!(
+                "{}/v1/credentials/status?coreClaimHash={hash}",
+                server.url
+            ))
+            .header("x-partner-auth", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "credential {i} lost after kill -9");
+    }
+}
+
+#[tokio::test]
+async fn crash_after_acknowledgement_sqlite() {
+    crash_after_acknowledgement(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn crash_after_acknowledgement_postgres() {
+    crash_after_acknowledgement(Backend::Postgres).await;
+}
