@@ -90,7 +90,7 @@ pub trait UserStore: Send + Sync {
 
 /// Everything the service needs from a database.
 #[async_trait]
-pub trait Store: Registry + UserStore + CredentialStore {
+pub trait Store: Registry + UserStore + CredentialStore + PublishStore {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
@@ -167,4 +167,149 @@ pub trait CredentialStore: Send + Sync {
         core_claim_hash: &str,
         partner: PartnerId,
     ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
+}
+
+/// The identity state of an issuer and the roots of its three trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityRoots {
+    pub claims_root: claimd_iden3::Fr,
+    pub revocation_root: claimd_iden3::Fr,
+    pub roots_root: claimd_iden3::Fr,
+    /// `Poseidon(claims root, revocation root, roots root)`.
+    pub state: claimd_iden3::Fr,
+}
+
+/// A credential whose claim is not yet in any computed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingClaim {
+    pub core_claim_hash: String,
+    /// The core claim, 512 hex digits (see [`crate::credential::CredentialRecord::core_claim`]).
+    pub core_claim: String,
+}
+
+/// A revoked credential whose nonce is not yet in any computed revocation tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRevocation {
+    pub core_claim_hash: String,
+    pub revocation_nonce: u64,
+}
+
+/// What is waiting to be published for one issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingWork {
+    pub claims: Vec<PendingClaim>,
+    pub revocations: Vec<PendingRevocation>,
+}
+
+impl PendingWork {
+    pub fn is_empty(&self) -> bool {
+        self.claims.is_empty() && self.revocations.is_empty()
+    }
+}
+
+/// A computed state transition, persisted before anything is signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionDraft {
+    pub issuer_id: IssuerId,
+    /// The confirmed state it starts from; `None` for the issuer's first transition (genesis
+    /// state 0).
+    pub old: Option<IdentityRoots>,
+    pub new: IdentityRoots,
+    /// Credentials whose claims it adds (`core_claim_hash`).
+    pub claims: Vec<String>,
+    /// Credentials whose nonces it revokes (`core_claim_hash`).
+    pub revocations: Vec<String>,
+    /// Tree nodes the new roots need that may not be stored yet (content-addressed).
+    pub nodes: Vec<(claimd_iden3::Fr, claimd_iden3::merkletree::Node)>,
+}
+
+/// The signed transaction of a transition, recorded before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionTx {
+    pub nonce: u64,
+    /// `0x`-prefixed hex.
+    pub tx_hash: String,
+    /// The EIP-2718 bytes, resent as they are after a crash.
+    pub raw: Vec<u8>,
+}
+
+/// A transition that is computed (and maybe signed and sent) but not confirmed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlightTransition {
+    pub id: i64,
+    pub issuer_id: IssuerId,
+    pub old: Option<IdentityRoots>,
+    pub new: IdentityRoots,
+    /// `None` until signed.
+    pub tx: Option<TransitionTx>,
+}
+
+/// The latest confirmed state of an issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedState {
+    pub roots: IdentityRoots,
+    pub tx_hash: String,
+    pub block_number: u64,
+}
+
+/// Publishing identity states: the content-addressed tree nodes, and the transition pipeline
+/// of each issuer (computed → signed → confirmed or abandoned). Each step is its own durable
+/// write, so a publisher that dies resumes from the last one.
+#[async_trait]
+pub trait PublishStore: Send + Sync {
+    /// A stored tree node by hash. Nodes are never deleted.
+    async fn tree_node(
+        &self,
+        hash: claimd_iden3::Fr,
+    ) -> Result<Option<claimd_iden3::merkletree::Node>, StoreError>;
+
+    /// Issuers with something to do: credentials not yet published or revoked on chain, or a
+    /// transition in flight.
+    async fn issuers_to_publish(&self) -> Result<Vec<IssuerId>, StoreError>;
+
+    /// Takes or renews the right to publish for `issuer` for `ttl`: `true` if `owner` holds it
+    /// now. One publisher per issuer across every instance sharing the database.
+    async fn acquire_publisher_lease(
+        &self,
+        issuer: IssuerId,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// The issuer's latest confirmed state, `None` before its first transition.
+    async fn published_state(&self, issuer: IssuerId)
+        -> Result<Option<PublishedState>, StoreError>;
+
+    /// The issuer's transition in flight, if any (at most one).
+    async fn in_flight_transition(
+        &self,
+        issuer: IssuerId,
+    ) -> Result<Option<InFlightTransition>, StoreError>;
+
+    /// Up to `limit` claims and up to `limit` revocations not yet in any transition, oldest
+    /// first. A revoked credential whose claim never reached a state appears in both.
+    async fn pending_work(&self, issuer: IssuerId, limit: u32) -> Result<PendingWork, StoreError>;
+
+    /// Persists the nodes and the computed transition and assigns the credentials to it, in
+    /// one transaction. `Conflict` when a transition is already in flight for the issuer or a
+    /// credential was taken meanwhile (nothing is written then).
+    async fn begin_transition(&self, draft: TransitionDraft) -> Result<i64, StoreError>;
+
+    /// Records the signed transaction of an in-flight transition (before it is sent).
+    async fn record_transition_tx(&self, id: i64, tx: TransitionTx) -> Result<(), StoreError>;
+
+    /// The transition is on chain: it becomes the issuer's latest state, its claims'
+    /// credentials `ONCHAIN` (unless revoked meanwhile) and its revocations `REMOVE`, all
+    /// with `tx_hash`, `block_number` and `identity_state` (the state, little-endian hex as
+    /// iden3 prints it). Returns how many credentials changed.
+    async fn confirm_transition(
+        &self,
+        id: i64,
+        tx_hash: &str,
+        block_number: u64,
+    ) -> Result<u64, StoreError>;
+
+    /// The chain refused the transition: it is closed and its credentials are pending again,
+    /// so the next transition is recomputed from the latest confirmed state.
+    async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError>;
 }

@@ -4,6 +4,9 @@
 //! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
 //! every function from their own tests, so the two backends cannot drift apart.
 
+mod publishing;
+pub use publishing::publishing;
+
 use claimd_core::issuer::SealedIssuerKeys;
 use claimd_core::page::PageRequest;
 use claimd_core::partner::{Feature, KeySource, PartnerChanges, PartnerDraft};

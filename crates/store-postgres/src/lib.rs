@@ -2,6 +2,7 @@
 //! any number of claimd instances may share one database.
 
 mod credentials;
+mod publishing;
 mod registry;
 mod rows;
 mod users;

@@ -61,7 +61,7 @@ macro_rules! contract {
     )*};
 }
 
-contract!(partners, registry, consent, health, issuance);
+contract!(partners, registry, consent, health, issuance, publishing);
 
 #[tokio::test]
 async fn migrate_is_idempotent() {

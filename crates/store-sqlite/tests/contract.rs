@@ -20,7 +20,7 @@ macro_rules! contract {
     )*};
 }
 
-contract!(partners, registry, consent, health, issuance);
+contract!(partners, registry, consent, health, issuance, publishing);
 
 #[tokio::test]
 async fn migrate_is_idempotent_and_data_survives_reopen() {

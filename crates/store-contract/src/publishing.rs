@@ -1,0 +1,248 @@
+//! The [`PublishStore`](claimd_core::store::PublishStore) contract: tree nodes, the transition
+//! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
+
+use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use claimd_core::credential::CredentialStatus;
+use claimd_core::program::ProgramDraft;
+use claimd_core::store::{
+    IdentityRoots, OnDuplicate, Store, StoreError, TransitionDraft, TransitionTx,
+};
+use claimd_core::{ProgramId, UserId};
+use claimd_iden3::merkletree::Node;
+use claimd_iden3::Fr;
+use std::time::Duration;
+
+fn roots(n: u64) -> IdentityRoots {
+    IdentityRoots {
+        claims_root: Fr::from_u64(n),
+        revocation_root: Fr::from_u64(n + 1),
+        roots_root: Fr::from_u64(n + 2),
+        state: Fr::from_u64(n + 3),
+    }
+}
+
+/// Nodes are content-addressed; transitions move credentials through their statuses; an
+/// abandoned transition gives its work back; one transition in flight per issuer; leases.
+pub async fn publishing(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    let rec = issuer_record(partner.partner_id, 7);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let id = issuer.issuer_id;
+    let program = store
+        .create_program(
+            ProgramId::new_random(),
+            ProgramDraft {
+                issuer_did: rec.issuer_did.clone(),
+                schema_id: schema.schema_id,
+                name: "p".into(),
+                accessible_from: None,
+                accessible_until: None,
+                max_issuance: None,
+                expiration_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    let p = partner.partner_id;
+
+    // Nothing to do yet.
+    assert!(store.issuers_to_publish().await.unwrap().is_empty());
+    assert!(store.published_state(id).await.unwrap().is_none());
+    assert!(store.in_flight_transition(id).await.unwrap().is_none());
+    assert!(store.pending_work(id, 10).await.unwrap().is_empty());
+
+    // Tree nodes: absent, then stored once and read back (a duplicate insert is harmless).
+    let leaf = Node::Leaf {
+        key: Fr::from_u64(5),
+        value: Fr::from_u64(6),
+    };
+    let middle = Node::Middle {
+        left: leaf.hash(),
+        right: Fr::ZERO,
+    };
+    assert_eq!(store.tree_node(leaf.hash()).await.unwrap(), None);
+
+    // First transition (genesis): only nodes, no credential.
+    let first = store
+        .begin_transition(TransitionDraft {
+            issuer_id: id,
+            old: None,
+            new: roots(10),
+            claims: vec![],
+            revocations: vec![],
+            nodes: vec![(leaf.hash(), leaf), (middle.hash(), middle)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.tree_node(leaf.hash()).await.unwrap(), Some(leaf));
+    assert_eq!(store.tree_node(middle.hash()).await.unwrap(), Some(middle));
+    assert_eq!(store.issuers_to_publish().await.unwrap(), vec![id]);
+    let flight = store.in_flight_transition(id).await.unwrap().unwrap();
+    assert_eq!(
+        (flight.id, flight.old, flight.new, flight.tx.clone()),
+        (first, None, roots(10), None)
+    );
+    // A second transition while one is in flight is refused.
+    match store
+        .begin_transition(TransitionDraft {
+            issuer_id: id,
+            old: None,
+            new: roots(20),
+            claims: vec![],
+            revocations: vec![],
+            nodes: vec![(leaf.hash(), leaf)],
+        })
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("second transition in flight: {other:?}"),
+    }
+    let signed = TransitionTx {
+        nonce: 3,
+        tx_hash: "0xabc".into(),
+        raw: vec![1, 2, 3],
+    };
+    store
+        .record_transition_tx(first, signed.clone())
+        .await
+        .unwrap();
+    let flight = store.in_flight_transition(id).await.unwrap().unwrap();
+    assert_eq!(flight.tx, Some(signed));
+    assert_eq!(
+        store.confirm_transition(first, "0xabc", 12).await.unwrap(),
+        0
+    );
+    let published = store.published_state(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            published.roots,
+            published.tx_hash.as_str(),
+            published.block_number
+        ),
+        (roots(10), "0xabc", 12)
+    );
+    assert!(store.in_flight_transition(id).await.unwrap().is_none());
+    assert!(matches!(
+        store.confirm_transition(first, "0xabc", 12).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Two credentials; then a revoke-duplicate of the first before anything is published.
+    let (alice, bob) = (UserId::new_random(), UserId::new_random());
+    let a1 = record(p, &issuer, &program, alice, 101);
+    let b1 = record(p, &issuer, &program, bob, 102);
+    for (email, user, c) in [("a@x.io", alice, &a1), ("b@x.io", bob, &b1)] {
+        store
+            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
+            .await
+            .unwrap();
+    }
+    let a2 = record(p, &issuer, &program, alice, 103);
+    store
+        .commit_issuance(commit(
+            "a@x.io",
+            alice,
+            a2.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.issuers_to_publish().await.unwrap(), vec![id]);
+    let work = store.pending_work(id, 10).await.unwrap();
+    let claims: Vec<_> = work
+        .claims
+        .iter()
+        .map(|c| c.core_claim_hash.clone())
+        .collect();
+    assert_eq!(claims.len(), 3);
+    for c in [&a1, &b1, &a2] {
+        assert!(claims.contains(&c.core_claim_hash));
+    }
+    assert!(work.claims.iter().all(|c| c.core_claim == "00".repeat(256)));
+    assert_eq!(work.revocations.len(), 1);
+    assert_eq!(work.revocations[0].core_claim_hash, a1.core_claim_hash);
+    assert_eq!(work.revocations[0].revocation_nonce, 101);
+    // The cap applies to each list.
+    assert_eq!(store.pending_work(id, 2).await.unwrap().claims.len(), 2);
+
+    // A transition taking everything; then abandoned: the work is pending again.
+    let draft = TransitionDraft {
+        issuer_id: id,
+        old: Some(roots(10)),
+        new: roots(30),
+        claims: claims.clone(),
+        revocations: vec![a1.core_claim_hash.clone()],
+        nodes: vec![],
+    };
+    let second = store.begin_transition(draft.clone()).await.unwrap();
+    assert!(store.pending_work(id, 10).await.unwrap().is_empty());
+    let flight = store.in_flight_transition(id).await.unwrap().unwrap();
+    assert_eq!((flight.old, flight.new), (Some(roots(10)), roots(30)));
+    store
+        .abandon_transition(second, "reverted: test")
+        .await
+        .unwrap();
+    assert!(store.in_flight_transition(id).await.unwrap().is_none());
+    assert_eq!(store.pending_work(id, 10).await.unwrap(), work);
+    assert_eq!(
+        store.published_state(id).await.unwrap().unwrap().roots,
+        roots(10)
+    );
+
+    // Taking a credential that is no longer pending is a conflict and writes nothing.
+    let third = store.begin_transition(draft.clone()).await.unwrap();
+    store.abandon_transition(third, "again").await.unwrap();
+    let mut stale = draft.clone();
+    stale.claims.push("f".repeat(64));
+    assert!(matches!(
+        store.begin_transition(stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.in_flight_transition(id).await.unwrap().is_none());
+    assert_eq!(store.pending_work(id, 10).await.unwrap(), work);
+
+    // Published at last: ONCHAIN for live ones, REMOVE for the revoked one.
+    let fourth = store.begin_transition(draft).await.unwrap();
+    assert_eq!(
+        store.confirm_transition(fourth, "0xdef", 15).await.unwrap(),
+        4,
+        "three claims and one revocation"
+    );
+    let state = roots(30).state.to_le_hex();
+    for (c, status) in [
+        (&a1, CredentialStatus::Remove),
+        (&b1, CredentialStatus::Onchain),
+        (&a2, CredentialStatus::Onchain),
+    ] {
+        let got = store
+            .credential_for_partner(&c.core_claim_hash, p)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.status, status, "{}", c.core_claim_hash);
+        assert_eq!(got.tx_hash.as_deref(), Some("0xdef"));
+        assert_eq!(got.block_number, Some(15));
+        assert_eq!(got.identity_state.as_deref(), Some(state.as_str()));
+    }
+    assert!(store.issuers_to_publish().await.unwrap().is_empty());
+    assert_eq!(
+        store.published_state(id).await.unwrap().unwrap().roots,
+        roots(30)
+    );
+
+    // Leases: one owner at a time, renewable by its owner, taken over once expired.
+    let ttl = Duration::from_secs(60);
+    assert!(store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+    assert!(store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+    assert!(!store.acquire_publisher_lease(id, "two", ttl).await.unwrap());
+    assert!(store
+        .acquire_publisher_lease(id, "one", Duration::from_millis(1))
+        .await
+        .unwrap());
+    // A blocking sleep: this crate has no runtime of its own, and 20 ms does not matter.
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(store.acquire_publisher_lease(id, "two", ttl).await.unwrap());
+    assert!(!store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+}
