@@ -140,7 +140,13 @@ impl Registry for SqliteStore {
         id: PartnerId,
         c: PartnerChanges,
     ) -> Result<Option<Partner>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // BEGIN IMMEDIATE: a read that later writes would otherwise fail at once ("database is
+        // locked") when the group committer or the publisher holds the write lock.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         let row = sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(&mut *tx)

@@ -39,7 +39,13 @@ const CONSENT_SELECT: &str = "SELECT c.user_id, u.email, c.partner_id, c.status,
 impl UserStore for SqliteStore {
     async fn set_consent(&self, d: ConsentDraft) -> Result<Consent, StoreError> {
         let now = ms(Utc::now());
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // BEGIN IMMEDIATE: a read that later writes would otherwise fail at once ("database is
+        // locked") when the group committer or the publisher holds the write lock.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM partners WHERE id = ?")
             .bind(d.partner_id.to_string())
             .fetch_optional(&mut *tx)
