@@ -43,6 +43,13 @@ pub struct ServeArgs {
     /// JSON-RPC endpoint of the chain; absent → the embedded chain.
     #[arg(long, env = "CLAIMD_CHAIN_RPC_URL")]
     pub chain_rpc_url: Option<String>,
+    /// Address of the IdentityState contract on the JSON-RPC chain (dev mode deploys one when
+    /// absent).
+    #[arg(long, env = "CLAIMD_CHAIN_CONTRACT")]
+    pub chain_contract: Option<String>,
+    /// Chain id of the embedded chain (default 222888, the id of `did:air:id:test`).
+    #[arg(long, env = "CLAIMD_CHAIN_ID")]
+    pub chain_id: Option<u64>,
     /// Run only the API; publishing is left to `claimd publisher` processes.
     #[arg(long)]
     pub no_publisher: bool,
@@ -61,6 +68,12 @@ struct FileConfig {
     master_key_file: Option<PathBuf>,
     public_url: Option<String>,
     chain_rpc_url: Option<String>,
+    chain_contract: Option<String>,
+    chain_id: Option<u64>,
+    /// Blocks after inclusion before a transition counts as confirmed (JSON-RPC chains).
+    chain_confirmations: Option<u64>,
+    /// Most claims (and most revocations) in one state transition.
+    publish_batch_cap: Option<u32>,
     dev: Option<bool>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
@@ -86,6 +99,10 @@ pub struct Settings {
     pub master_key: MasterKey,
     pub public_url: Option<String>,
     pub chain_rpc_url: Option<String>,
+    pub chain_contract: Option<String>,
+    pub chain_id: u64,
+    pub chain_confirmations: u64,
+    pub publish_batch_cap: u32,
     pub dev: bool,
     pub log_json: bool,
     pub max_body_bytes: usize,
@@ -219,6 +236,10 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         master_key,
         public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         chain_rpc_url,
+        chain_contract: serve.chain_contract.clone().or(file.chain_contract),
+        chain_id: serve.chain_id.or(file.chain_id).unwrap_or(222_888),
+        chain_confirmations: file.chain_confirmations.unwrap_or(1),
+        publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
         dev,
         log_json: common.log_json.or(file.log_json).unwrap_or(false),
         max_body_bytes,

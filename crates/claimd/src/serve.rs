@@ -1,11 +1,16 @@
 //! `claimd serve` and `claimd migrate`: open the backend the URL names, migrate, and serve the
-//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting.
+//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting. `serve` also runs the
+//! publisher (unless `--no-publisher`) on the embedded chain in `<data dir>/chain`, or on the
+//! JSON-RPC chain `CLAIMD_CHAIN_RPC_URL` names.
 
 use crate::config::{Database, Settings};
-use anyhow::{Context, Result};
+use alloy_primitives::Address;
+use anyhow::{bail, Context, Result};
 use claimd_api::{ApiConfig, AppState};
+use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, JsonRpcChain, TxSigner};
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;
+use claimd_publisher::{Funding, Publisher, PublisherConfig};
 use claimd_store_postgres::PgStore;
 use claimd_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -94,9 +99,17 @@ pub async fn serve(settings: Settings) -> Result<()> {
         }),
         metrics: Some(metrics),
     };
-    if settings.no_publisher {
+    let publisher = if settings.no_publisher {
         tracing::info!("publisher disabled (--no-publisher)");
-    }
+        None
+    } else {
+        let publisher = start_publisher(&settings, store.clone()).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        Some((
+            stop,
+            tokio::spawn(async move { publisher.run(stopped).await }),
+        ))
+    };
     tracing::info!(
         %addr,
         public_url = %public_url,
@@ -111,8 +124,103 @@ pub async fn serve(settings: Settings) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("HTTP server failed")?;
+    if let Some((stop, task)) = publisher {
+        // The publisher stops between steps; every step is durable, so nothing is cut short.
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Opens the chain and builds the publisher.
+async fn start_publisher(settings: &Settings, store: Arc<dyn Store>) -> Result<Publisher> {
+    let owner = format!(
+        "{}:{}",
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into()),
+        std::fs::canonicalize(&settings.data_dir)
+            .unwrap_or_else(|_| settings.data_dir.clone())
+            .display()
+    );
+    let mut config = PublisherConfig::new(owner);
+    config.batch_cap = settings.publish_batch_cap;
+    let (chain, contract): (Arc<dyn Chain>, Address) = match &settings.chain_rpc_url {
+        None => {
+            let dir = settings.data_dir.join("chain");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let embedded = EmbeddedConfig {
+                chain_id: settings.chain_id,
+                ..EmbeddedConfig::default()
+            };
+            let chain = tokio::task::spawn_blocking(move || EmbeddedChain::open(dir, embedded))
+                .await?
+                .context("cannot open the embedded chain")?;
+            // The embedded chain's dev account is its only source of gas: always fund from it.
+            config.funding = Funding::Embedded(chain.clone());
+            config.confirmations = 0;
+            let contract = chain.contract_address();
+            (Arc::new(chain), contract)
+        }
+        Some(url) => {
+            let chain: Arc<dyn Chain> = Arc::new(
+                JsonRpcChain::new(url, claimd_chain::DEFAULT_RPC_TIMEOUT)
+                    .context("invalid CLAIMD_CHAIN_RPC_URL")?,
+            );
+            config.confirmations = settings.chain_confirmations;
+            let dev = if settings.dev {
+                let chain_id = chain.chain_id().await.context("chain unreachable")?;
+                Some(TxSigner::from_private_key(
+                    &claimd_chain::embedded::DEV_PRIVATE_KEY,
+                    chain_id,
+                )?)
+            } else {
+                None
+            };
+            let contract = match (&settings.chain_contract, &dev) {
+                (Some(a), _) => a
+                    .parse::<Address>()
+                    .context("CLAIMD_CHAIN_CONTRACT must be a 0x address")?,
+                (None, Some(dev)) => dev_contract(settings, chain.as_ref(), dev).await?,
+                (None, None) => {
+                    bail!("set CLAIMD_CHAIN_CONTRACT (the IdentityState address) or run with --dev")
+                }
+            };
+            if let Some(dev) = dev {
+                config.funding = Funding::DevKey(dev);
+            }
+            (chain, contract)
+        }
+    };
+    tracing::info!(%contract, confirmations = config.confirmations, "publisher running");
+    Publisher::new(store, chain, contract, settings.master_key.clone(), config)
+        .await
+        .context("cannot start the publisher")
+}
+
+/// Dev mode on a JSON-RPC chain (anvil): the contract deployed from the dev key, once per
+/// data dir and chain; its address is kept in the data dir.
+async fn dev_contract(settings: &Settings, chain: &dyn Chain, dev: &TxSigner) -> Result<Address> {
+    let file = settings
+        .data_dir
+        .join(format!("chain-contract-{}", dev.chain_id()));
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Ok(address) = text.trim().parse::<Address>() {
+            if !chain.code(address).await?.is_empty() {
+                return Ok(address);
+            }
+        }
+    }
+    let (address, _) = claimd_chain::deploy_state_contract(chain, dev)
+        .await
+        .context("cannot deploy the IdentityState contract")?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    std::fs::write(&file, format!("{address}\n"))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    tracing::info!(%address, "deployed IdentityState (dev mode)");
+    Ok(address)
 }
 
 async fn shutdown_signal() {
