@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use claimd_core::operator::OperatorError;
 use claimd_core::store::StoreError;
+use claimd_core::verify::VerifyError;
 use claimd_core::DomainError;
 use serde_json::json;
 
@@ -96,6 +97,16 @@ impl From<OperatorError> for ApiError {
     }
 }
 
+impl From<VerifyError> for ApiError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::NotACredential(m) => ApiError::bad_request(m),
+            // "Could not check" must not read as "invalid": the client retries.
+            VerifyError::Unavailable(_) => ApiError::unavailable(&e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +119,8 @@ mod tests {
             (StoreError::Conflict("dup".into()).into(), 409),
             (StoreError::Unavailable("down".into()).into(), 503),
             (StoreError::Internal("secret detail".into()).into(), 500),
+            (VerifyError::NotACredential("no proof".into()).into(), 400),
+            (VerifyError::Unavailable("secret rpc url".into()).into(), 503),
         ];
         for (e, status) in cases {
             assert_eq!(e.status.as_u16(), status);

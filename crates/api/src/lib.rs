@@ -4,6 +4,7 @@
 //! - `routes::health`: `/healthz`, `/readyz`, `/metrics`
 //! - `routes::admin`: the operator API under `/admin/v1` (bearer admin token)
 //! - `routes::schemas`: the public schema documents under `/v1/schemas/`
+//! - `routes::verify`: `POST /v1/credentials/verify` (public credential verification)
 
 pub mod error;
 mod extract;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::schemas::router())
         .merge(routes::credentials::router())
+        .merge(routes::verify::router())
         .merge(routes::openapi::router())
         .nest("/admin/v1", routes::admin::router())
         .fallback(routes::not_found)

@@ -4,6 +4,7 @@ use claimd_auth::Authenticator;
 use claimd_core::issuance::Issuance;
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;
+use claimd_core::verify::VerifyContext;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
@@ -24,6 +25,9 @@ pub struct AppState {
     pub operator: Arc<Operator>,
     pub issuance: Arc<Issuance>,
     pub auth: Arc<Authenticator>,
+    /// What credential verification asks the outside world (schema contexts, chain states,
+    /// revocation statuses).
+    pub verifier: Arc<dyn VerifyContext>,
     pub config: Arc<ApiConfig>,
     pub metrics: Option<PrometheusHandle>,
 }

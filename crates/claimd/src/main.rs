@@ -2,6 +2,7 @@
 //! backend the database URL names, and runs the API (and later the publisher), or drives a
 //! running server's operator API from the command line.
 
+mod chain_states;
 mod cli;
 mod config;
 mod serve;
@@ -13,7 +14,7 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

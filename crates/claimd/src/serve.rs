@@ -1,15 +1,18 @@
 //! `claimd serve` and `claimd migrate`: open the backend the URL names, migrate, and serve the
-//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting. `serve` also runs the
-//! publisher (unless `--no-publisher`) on the embedded chain in `<data dir>/chain`, or on the
-//! JSON-RPC chain `CLAIMD_CHAIN_RPC_URL` names.
+//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting. `serve` opens the
+//! chain once — the embedded chain in `<data dir>/chain`, or the JSON-RPC chain
+//! `CLAIMD_CHAIN_RPC_URL` names — for credential verification and for the publisher, which it
+//! also runs unless `--no-publisher`.
 
 use crate::config::{Database, Settings};
 use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use claimd_api::{ApiConfig, AppState};
-use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, JsonRpcChain, TxSigner};
+use crate::chain_states::ContractStates;
+use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, JsonRpcChain, StateContract, TxSigner};
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;
+use claimd_core::verify::Verifier;
 use claimd_publisher::{Funding, Publisher, PublisherConfig};
 use claimd_store_postgres::PgStore;
 use claimd_store_sqlite::SqliteStore;
@@ -80,18 +83,29 @@ pub async fn serve(settings: Settings) -> Result<()> {
         Arc::new(claimd_api::partner_auth::StoreKeySource(store.clone())),
     )
     .context("invalid partner authentication settings")?;
+    let merklizer = Arc::new(claimd_merklize::Merklizer::new());
     let issuance = claimd_core::issuance::Issuance::new(
         store.clone(),
         settings.master_key.clone(),
         settings.did.clone(),
         public_url.clone(),
-        Arc::new(claimd_merklize::Merklizer::new()),
+        merklizer.clone(),
+    );
+    // Opened once: the publisher writes to it, verification reads it (also with
+    // --no-publisher).
+    let chain = open_chain(&settings).await?;
+    let verifier = Verifier::new(
+        store.clone(),
+        merklizer,
+        Arc::new(ContractStates(chain.state_contract())),
+        &public_url,
     );
     let state = AppState {
         store: store.clone(),
         operator: Arc::new(operator),
         issuance: Arc::new(issuance),
         auth: Arc::new(auth),
+        verifier: Arc::new(verifier),
         config: Arc::new(ApiConfig {
             public_url: public_url.clone(),
             admin_token: settings.admin_token.clone(),
@@ -103,7 +117,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         tracing::info!("publisher disabled (--no-publisher)");
         None
     } else {
-        let publisher = start_publisher(&settings, store.clone()).await?;
+        let publisher = start_publisher(&settings, store.clone(), &chain).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         Some((
             stop,
@@ -133,20 +147,28 @@ pub async fn serve(settings: Settings) -> Result<()> {
     Ok(())
 }
 
-/// Opens the chain and builds the publisher.
-async fn start_publisher(settings: &Settings, store: Arc<dyn Store>) -> Result<Publisher> {
-    let owner = format!(
-        "{}:{}",
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".into()),
-        std::fs::canonicalize(&settings.data_dir)
-            .unwrap_or_else(|_| settings.data_dir.clone())
-            .display()
-    );
-    let mut config = PublisherConfig::new(owner);
-    config.batch_cap = settings.publish_batch_cap;
-    let (chain, contract): (Arc<dyn Chain>, Address) = match &settings.chain_rpc_url {
+/// The chain claimd publishes to and verifies against, opened once per process.
+pub struct OpenedChain {
+    pub chain: Arc<dyn Chain>,
+    /// The IdentityState contract.
+    pub contract: Address,
+    /// How the publisher pays for issuers' transactions in dev mode.
+    pub funding: Funding,
+    /// Confirmations before a transition counts.
+    pub confirmations: u64,
+}
+
+impl OpenedChain {
+    pub fn state_contract(&self) -> StateContract {
+        StateContract::new(self.chain.clone(), self.contract)
+    }
+}
+
+/// Opens the embedded chain in `<data dir>/chain`, or the JSON-RPC chain
+/// `CLAIMD_CHAIN_RPC_URL` names (deploying the contract from the dev key in dev mode when no
+/// `CLAIMD_CHAIN_CONTRACT` is given).
+pub async fn open_chain(settings: &Settings) -> Result<OpenedChain> {
+    match &settings.chain_rpc_url {
         None => {
             let dir = settings.data_dir.join("chain");
             std::fs::create_dir_all(&dir)
@@ -158,18 +180,21 @@ async fn start_publisher(settings: &Settings, store: Arc<dyn Store>) -> Result<P
             let chain = tokio::task::spawn_blocking(move || EmbeddedChain::open(dir, embedded))
                 .await?
                 .context("cannot open the embedded chain")?;
-            // The embedded chain's dev account is its only source of gas: always fund from it.
-            config.funding = Funding::Embedded(chain.clone());
-            config.confirmations = 0;
             let contract = chain.contract_address();
-            (Arc::new(chain), contract)
+            Ok(OpenedChain {
+                contract,
+                // The embedded chain's dev account is its only source of gas: always fund
+                // from it. It mines at once and never reorganises.
+                funding: Funding::Embedded(chain.clone()),
+                confirmations: 0,
+                chain: Arc::new(chain),
+            })
         }
         Some(url) => {
             let chain: Arc<dyn Chain> = Arc::new(
                 JsonRpcChain::new(url, claimd_chain::DEFAULT_RPC_TIMEOUT)
                     .context("invalid CLAIMD_CHAIN_RPC_URL")?,
             );
-            config.confirmations = settings.chain_confirmations;
             let dev = if settings.dev {
                 let chain_id = chain.chain_id().await.context("chain unreachable")?;
                 Some(TxSigner::from_private_key(
@@ -188,16 +213,45 @@ async fn start_publisher(settings: &Settings, store: Arc<dyn Store>) -> Result<P
                     bail!("set CLAIMD_CHAIN_CONTRACT (the IdentityState address) or run with --dev")
                 }
             };
-            if let Some(dev) = dev {
-                config.funding = Funding::DevKey(dev);
-            }
-            (chain, contract)
+            Ok(OpenedChain {
+                chain,
+                contract,
+                funding: dev.map_or(Funding::Off, Funding::DevKey),
+                confirmations: settings.chain_confirmations,
+            })
         }
-    };
-    tracing::info!(%contract, confirmations = config.confirmations, "publisher running");
-    Publisher::new(store, chain, contract, settings.master_key.clone(), config)
-        .await
-        .context("cannot start the publisher")
+    }
+}
+
+/// Builds the publisher on an opened chain.
+pub async fn start_publisher(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    chain: &OpenedChain,
+) -> Result<Publisher> {
+    let owner = format!(
+        "{}:{}",
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into()),
+        std::fs::canonicalize(&settings.data_dir)
+            .unwrap_or_else(|_| settings.data_dir.clone())
+            .display()
+    );
+    let mut config = PublisherConfig::new(owner);
+    config.batch_cap = settings.publish_batch_cap;
+    config.confirmations = chain.confirmations;
+    config.funding = chain.funding.clone();
+    tracing::info!(contract = %chain.contract, confirmations = config.confirmations, "publisher running");
+    Publisher::new(
+        store,
+        chain.chain.clone(),
+        chain.contract,
+        settings.master_key.clone(),
+        config,
+    )
+    .await
+    .context("cannot start the publisher")
 }
 
 /// Dev mode on a JSON-RPC chain (anvil): the contract deployed from the dev key, once per

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod secrets;
 pub mod store;
 pub mod user;
+pub mod verify;
 
 pub use error::DomainError;
 pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};

