@@ -244,12 +244,23 @@ pub struct InFlightTransition {
     pub tx: Option<TransitionTx>,
 }
 
-/// The latest confirmed state of an issuer.
+/// Where a transition landed on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// `0x`-prefixed hex of the transaction that recorded the state.
+    pub tx_hash: String,
+    pub block_number: u64,
+    /// The block's timestamp (Unix seconds), as the contract records it.
+    pub block_timestamp: u64,
+}
+
+/// A confirmed state of an issuer and where it landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedState {
     pub roots: IdentityRoots,
     pub tx_hash: String,
     pub block_number: u64,
+    pub block_timestamp: u64,
 }
 
 /// Publishing identity states: the content-addressed tree nodes, and the transition pipeline
@@ -300,14 +311,9 @@ pub trait PublishStore: Send + Sync {
 
     /// The transition is on chain: it becomes the issuer's latest state, its claims'
     /// credentials `ONCHAIN` (unless revoked meanwhile) and its revocations `REMOVE`, all
-    /// with `tx_hash`, `block_number` and `identity_state` (the state, little-endian hex as
+    /// with the tx hash, block number and `identity_state` (the state, little-endian hex as
     /// iden3 prints it). Returns how many credentials changed.
-    async fn confirm_transition(
-        &self,
-        id: i64,
-        tx_hash: &str,
-        block_number: u64,
-    ) -> Result<u64, StoreError>;
+    async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError>;
 
     /// The chain refused the transition: it is closed and its credentials are pending again,
     /// so the next transition is recomputed from the latest confirmed state.

@@ -36,7 +36,7 @@ use claimd_core::identity;
 use claimd_core::operator::{bjj_key_label, eth_key_label};
 use claimd_core::secrets::MasterKey;
 use claimd_core::store::{
-    InFlightTransition, PendingWork, Store, StoreError, TransitionDraft, TransitionTx,
+    Confirmation, InFlightTransition, PendingWork, Store, StoreError, TransitionDraft, TransitionTx,
 };
 use claimd_core::IssuerId;
 use claimd_iden3::id::Id;
@@ -366,7 +366,12 @@ impl Publisher {
                 if head < r.block_number.saturating_add(self.config.confirmations) {
                     return Ok(Outcome::Waiting { transition: t.id });
                 }
-                self.confirm(t.id, &tx.tx_hash, r.block_number).await
+                let at = Confirmation {
+                    tx_hash: tx.tx_hash.clone(),
+                    block_number: r.block_number,
+                    block_timestamp: r.timestamp,
+                };
+                self.confirm(t.id, at).await
             }
             Some(r) => {
                 // Mined but refused: unless the state got there another way, start over.
@@ -444,24 +449,20 @@ impl Publisher {
         {
             return Ok(Some(Outcome::Waiting { transition: t.id }));
         }
-        self.confirm(t.id, tx_hash, info.created_at_block)
-            .await
-            .map(Some)
+        let at = Confirmation {
+            tx_hash: tx_hash.to_owned(),
+            block_number: info.created_at_block,
+            block_timestamp: info.created_at_timestamp,
+        };
+        self.confirm(t.id, at).await.map(Some)
     }
 
-    async fn confirm(
-        &self,
-        transition: i64,
-        tx_hash: &str,
-        block_number: u64,
-    ) -> Result<Outcome, PublishError> {
-        let credentials = self
-            .store
-            .confirm_transition(transition, tx_hash, block_number)
-            .await?;
+    async fn confirm(&self, transition: i64, at: Confirmation) -> Result<Outcome, PublishError> {
+        let credentials = self.store.confirm_transition(transition, &at).await?;
+        let block_number = at.block_number;
         tracing::info!(
             transition,
-            tx_hash,
+            tx_hash = at.tx_hash,
             block_number,
             credentials,
             "state published"

@@ -5,7 +5,7 @@ use super::{commit, issuer_record, partner_draft, record, schema_draft};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::program::ProgramDraft;
 use claimd_core::store::{
-    IdentityRoots, OnDuplicate, Store, StoreError, TransitionDraft, TransitionTx,
+    Confirmation, IdentityRoots, OnDuplicate, Store, StoreError, TransitionDraft, TransitionTx,
 };
 use claimd_core::{ProgramId, UserId};
 use claimd_iden3::merkletree::Node;
@@ -110,7 +110,10 @@ pub async fn publishing(store: &dyn Store) {
     let flight = store.in_flight_transition(id).await.unwrap().unwrap();
     assert_eq!(flight.tx, Some(signed));
     assert_eq!(
-        store.confirm_transition(first, "0xabc", 12).await.unwrap(),
+        store
+            .confirm_transition(first, &confirmation("0xabc", 12))
+            .await
+            .unwrap(),
         0
     );
     let published = store.published_state(id).await.unwrap().unwrap();
@@ -118,13 +121,16 @@ pub async fn publishing(store: &dyn Store) {
         (
             published.roots,
             published.tx_hash.as_str(),
-            published.block_number
+            published.block_number,
+            published.block_timestamp
         ),
-        (roots(10), "0xabc", 12)
+        (roots(10), "0xabc", 12, 1_700_000_012)
     );
     assert!(store.in_flight_transition(id).await.unwrap().is_none());
     assert!(matches!(
-        store.confirm_transition(first, "0xabc", 12).await,
+        store
+            .confirm_transition(first, &confirmation("0xabc", 12))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -206,7 +212,10 @@ pub async fn publishing(store: &dyn Store) {
     // Published at last: ONCHAIN for live ones, REMOVE for the revoked one.
     let fourth = store.begin_transition(draft).await.unwrap();
     assert_eq!(
-        store.confirm_transition(fourth, "0xdef", 15).await.unwrap(),
+        store
+            .confirm_transition(fourth, &confirmation("0xdef", 15))
+            .await
+            .unwrap(),
         4,
         "three claims and one revocation"
     );
@@ -245,4 +254,12 @@ pub async fn publishing(store: &dyn Store) {
     std::thread::sleep(Duration::from_millis(20));
     assert!(store.acquire_publisher_lease(id, "two", ttl).await.unwrap());
     assert!(!store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+}
+
+fn confirmation(tx_hash: &str, block_number: u64) -> Confirmation {
+    Confirmation {
+        tx_hash: tx_hash.into(),
+        block_number,
+        block_timestamp: 1_700_000_000 + block_number,
+    }
 }

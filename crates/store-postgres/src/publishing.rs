@@ -7,8 +7,8 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::Utc;
 use claimd_core::store::{
-    IdentityRoots, InFlightTransition, PendingClaim, PendingRevocation, PendingWork, PublishStore,
-    PublishedState, StoreError, TransitionDraft, TransitionTx,
+    Confirmation, IdentityRoots, InFlightTransition, PendingClaim, PendingRevocation, PendingWork,
+    PublishStore, PublishedState, StoreError, TransitionDraft, TransitionTx,
 };
 use claimd_core::IssuerId;
 use claimd_iden3::merkletree::Node;
@@ -38,6 +38,19 @@ fn roots(r: &PgRow, prefix: &str, state: &str) -> Result<Option<IdentityRoots>, 
 fn new_roots(r: &PgRow) -> Result<IdentityRoots, StoreError> {
     roots(r, "", "new_state")?
         .ok_or_else(|| StoreError::Internal("transition without new state".into()))
+}
+
+/// A confirmed transition row as [`PublishedState`].
+fn published(r: &PgRow) -> Result<PublishedState, StoreError> {
+    let block: i64 = r.get("block_number");
+    // Rows confirmed before timestamps were recorded read 0.
+    let timestamp: Option<i64> = r.get("block_timestamp");
+    Ok(PublishedState {
+        roots: new_roots(r)?,
+        tx_hash: r.get("tx_hash"),
+        block_number: block as u64,
+        block_timestamp: timestamp.unwrap_or(0) as u64,
+    })
 }
 
 fn block(n: u64) -> Result<i64, StoreError> {
@@ -109,7 +122,7 @@ impl PublishStore for PgStore {
         issuer: IssuerId,
     ) -> Result<Option<PublishedState>, StoreError> {
         let row = sqlx::query(
-            "SELECT new_state, claims_root, revocation_root, roots_root, tx_hash, block_number \
+            "SELECT new_state, claims_root, revocation_root, roots_root, tx_hash, block_number, block_timestamp \
              FROM transitions WHERE issuer_id = $1 AND status = 'CONFIRMED' ORDER BY id DESC LIMIT 1",
         )
         .bind(issuer.0)
@@ -117,12 +130,7 @@ impl PublishStore for PgStore {
         .await
         .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
-        let block: i64 = row.get("block_number");
-        Ok(Some(PublishedState {
-            roots: new_roots(&row)?,
-            tx_hash: row.get("tx_hash"),
-            block_number: block as u64,
-        }))
+        Ok(Some(published(&row)?))
     }
 
     async fn in_flight_transition(
@@ -296,23 +304,21 @@ impl PublishStore for PgStore {
         Ok(())
     }
 
-    async fn confirm_transition(
-        &self,
-        id: i64,
-        tx_hash: &str,
-        block_number: u64,
-    ) -> Result<u64, StoreError> {
+    async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
+        let tx_hash = at.tx_hash.as_str();
+        let timestamp = block(at.block_timestamp)?;
         let now = Utc::now();
-        let block = block(block_number)?;
+        let block = block(at.block_number)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let state: Option<String> = sqlx::query_scalar(
-            "UPDATE transitions SET status = 'CONFIRMED', tx_hash = $1, block_number = $2, updated_at = $3 \
-             WHERE id = $4 AND status IN ('COMPUTED', 'SIGNED') RETURNING new_state",
+            "UPDATE transitions SET status = 'CONFIRMED', tx_hash = $1, block_number = $2, updated_at = $3, \
+             block_timestamp = $5 WHERE id = $4 AND status IN ('COMPUTED', 'SIGNED') RETURNING new_state",
         )
         .bind(tx_hash)
         .bind(block)
         .bind(now)
         .bind(id)
+        .bind(timestamp)
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
