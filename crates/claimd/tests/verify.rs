@@ -196,7 +196,15 @@ fn assert_valid(report: &Value, vc: &Value) {
         .collect();
     assert_eq!(
         names,
-        ["core_claim", "signature", "issuer_state", "mtp", "revocation", "expiration"]
+        [
+            "core_claim",
+            "signature",
+            "issuer_state",
+            "mtp",
+            "revocation",
+            "expiration",
+            "issuer_record"
+        ]
     );
     let has_mtp = vc["proof"]
         .as_array()
@@ -245,6 +253,7 @@ async fn verification(backend: Backend) {
             let flipped = if s.starts_with('0') { "1" } else { "0" };
             vc["proof"][0]["signature"] = json!(format!("{flipped}{}", &s[1..]))
         }, "signature"),
+        ("credential id", |vc| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"), "issuer_record"),
         ("signature state", |vc| {
             vc["proof"][0]["issuerData"]["state"]["value"] = json!(format!("{:064x}", 7))
         }, "signature"),

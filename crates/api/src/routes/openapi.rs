@@ -99,7 +99,7 @@ pub fn document(public_url: &str) -> Value {
             "/credentials/verify": {"post": {
                 "tags": ["Credentials"],
                 "summary": "Verify a credential",
-                "description": "Checks a W3C verifiable credential with iden3 proofs: the core claim rebuilt from the document, the BJJSignature2021 proof, the issuer's state on chain, the Iden3SparseMerkleTreeProof (skipped until the credential is published), revocation and expiration. A credential that does not hold is still a 200, with `valid: false` and the failing checks.",
+                "description": "Checks a W3C verifiable credential with iden3 proofs: the core claim rebuilt from the document, the BJJSignature2021 proof, the issuer's state on chain, the Iden3SparseMerkleTreeProof (skipped until the credential is published), revocation, expiration and, for issuers this claimd hosts, that the credential is the one issued (iden3 proofs do not cover the credential's own `id`). A credential that does not hold is still a 200, with `valid: false` and the failing checks.",
                 "operationId": "verifyCredential",
                 "security": [],
                 "requestBody": {"required": true, "content": {"application/json": {

@@ -39,6 +39,17 @@ pub enum LookupError {
     Unavailable(String),
 }
 
+/// What the issuer's own records say about a credential (for issuers this service hosts).
+#[derive(Debug, Clone, PartialEq)]
+pub enum IssuedRecord {
+    /// The issuer is not one of this service's: nothing to compare with.
+    NotHosted,
+    /// The issuer is hosted here, and never issued a credential with that core claim hash.
+    Unknown,
+    /// The credential as issued (its proofs may differ: they are added as it is published).
+    Document(serde_json::Value),
+}
+
 /// Identity states as the State contract records them.
 #[async_trait]
 pub trait IdentityStates: Send + Sync {
@@ -70,6 +81,14 @@ pub trait VerifyContext: Send + Sync {
         issuer_did: &str,
         nonce: u64,
     ) -> Result<serde_json::Value, LookupError>;
+
+    /// The issuer's record of the credential whose `coreClaimHash` (big-endian hex) is
+    /// `core_claim_hash`.
+    async fn issued(
+        &self,
+        issuer_did: &str,
+        core_claim_hash: &str,
+    ) -> Result<IssuedRecord, LookupError>;
 
     /// The time expiration and state freshness are judged at.
     fn now(&self) -> DateTime<Utc> {

@@ -19,6 +19,7 @@
 //! | [`MTP`] | `Iden3SparseMerkleTreeProof`: the claim is in `claimsTreeRoot`, the state is `Poseidon(roots)` and on chain for the issuer, at the block the proof names; `skipped` while the credential is not yet published |
 //! | [`REVOCATION`] | the `SparseMerkleTreeProof` status: its state is `Poseidon(roots)`, on chain for the issuer and current (the latest, or replaced less than an hour ago); the nonce's proof against `revocationTreeRoot` says absent; the issuer's auth key is not revoked either |
 //! | [`EXPIRATION`] | `expirationDate` is absent or in the future |
+//! | [`ISSUER_RECORD`] | for an issuer this service hosts, the credential (minus `proof`) is the one it issued; `skipped` for other issuers. iden3 proofs do not cover everything: the merklized claim leaves out the credential's own `id` |
 //!
 //! Where the outside world comes in — merklization contexts, the chain, revocation statuses —
 //! is the [`VerifyContext`] port; [`Verifier`] is the service's implementation.
@@ -28,6 +29,7 @@ mod context;
 mod credential;
 mod expiration;
 mod mtp;
+mod record;
 mod proof;
 mod revocation;
 mod service;
@@ -37,27 +39,31 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use context::{ChainState, IdentityStates, LookupError, MerklizedCredential, VerifyContext};
+pub use context::{
+    ChainState, IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
+};
 pub use service::Verifier;
 
 use serde::{Deserialize, Serialize};
 
-/// [`CORE_CLAIM`] .. [`EXPIRATION`]: the names of the checks, in report order.
+/// [`CORE_CLAIM`] .. [`ISSUER_RECORD`]: the names of the checks, in report order.
 pub const CORE_CLAIM: &str = "core_claim";
 pub const SIGNATURE: &str = "signature";
 pub const ISSUER_STATE: &str = "issuer_state";
 pub const MTP: &str = "mtp";
 pub const REVOCATION: &str = "revocation";
 pub const EXPIRATION: &str = "expiration";
+pub const ISSUER_RECORD: &str = "issuer_record";
 
 /// Every check name, in the order a report lists them.
-pub const CHECK_NAMES: [&str; 6] = [
+pub const CHECK_NAMES: [&str; 7] = [
     CORE_CLAIM,
     SIGNATURE,
     ISSUER_STATE,
     MTP,
     REVOCATION,
     EXPIRATION,
+    ISSUER_RECORD,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +161,7 @@ pub async fn verify(
         mtp::check(&credential, ctx).await?,
         revocation::check(&credential, ctx, now).await?,
         expiration::check(&credential, now),
+        record::check(&credential, ctx).await?,
     ];
     Ok(VerificationReport::from_checks(checks))
 }

@@ -2,7 +2,9 @@
 //! identity states from the chain (through the [`IdentityStates`] port the binary wires), and
 //! revocation statuses from the store, exactly as the public status endpoint serves them.
 
-use super::context::{IdentityStates, LookupError, MerklizedCredential, VerifyContext};
+use super::context::{
+    IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
+};
 use crate::schema::jsonld_context_url;
 use crate::store::Store;
 use crate::SchemaId;
@@ -94,6 +96,29 @@ impl VerifyContext for Verifier {
 
     fn states(&self) -> &dyn IdentityStates {
         self.states.as_ref()
+    }
+
+    async fn issued(
+        &self,
+        issuer_did: &str,
+        core_claim_hash: &str,
+    ) -> Result<IssuedRecord, LookupError> {
+        let unavailable = |e: crate::store::StoreError| LookupError::Unavailable(e.to_string());
+        let Some(issuer) = self.store.issuer_by_did(issuer_did).await.map_err(unavailable)? else {
+            return Ok(IssuedRecord::NotHosted);
+        };
+        let record = self
+            .store
+            .credential_for_partner(core_claim_hash, issuer.partner_id)
+            .await
+            .map_err(unavailable)?
+            .filter(|r| r.issuer_id == issuer.issuer_id);
+        let Some(record) = record else {
+            return Ok(IssuedRecord::Unknown);
+        };
+        serde_json::from_str(&record.document)
+            .map(IssuedRecord::Document)
+            .map_err(|e| LookupError::Unavailable(format!("stored credential document: {e}")))
     }
 
     async fn revocation_status(&self, issuer_did: &str, nonce: u64) -> Result<Value, LookupError> {

@@ -144,6 +144,8 @@ struct TestCtx {
     states: FakeStates,
     /// The issuer's trees the revocation status is served from.
     trees: Trees,
+    /// What the issuer's records say.
+    issued: IssuedRecord,
     now: DateTime<Utc>,
 }
 
@@ -166,6 +168,20 @@ impl VerifyContext for TestCtx {
 
     async fn revocation_status(&self, _issuer: &str, nonce: u64) -> Result<Value, LookupError> {
         Ok(self.trees.revocation_status(nonce))
+    }
+
+    async fn issued(&self, _issuer: &str, hash: &str) -> Result<IssuedRecord, LookupError> {
+        Ok(match &self.issued {
+            IssuedRecord::Document(d) => {
+                let claim = Claim::from_hex(d["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
+                if claim.core_claim_hash_hex() == hash {
+                    IssuedRecord::Document(d.clone())
+                } else {
+                    IssuedRecord::Unknown
+                }
+            }
+            other => other.clone(),
+        })
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -322,14 +338,16 @@ fn issue(issuer: Issuer, expiration: Option<DateTime<Utc>>, revoked: &[u64]) -> 
         issuer,
         holder_did,
         nonce,
-        signed,
-        published: vc,
         ctx: TestCtx {
             merklizer,
             states,
             trees,
+            // On record as issued: with its signature proof only.
+            issued: IssuedRecord::Document(signed.clone()),
             now: now(),
         },
+        signed,
+        published: vc,
     }
 }
 
@@ -421,7 +439,8 @@ fn any_tampering_makes_the_credential_invalid() {
             vc.as_object_mut().unwrap().remove("expirationDate");
         }, CORE_CLAIM),
         ("issuer", |vc, _| vc["issuer"] = json!(Issuer::new(9).did), CORE_CLAIM),
-        ("vc id", |vc, _| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"), CORE_CLAIM),
+        ("vc id", |vc, _| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"), ISSUER_RECORD),
+        ("subject value (record)", |vc, _| vc["credentialSubject"]["age"] = json!(31), ISSUER_RECORD),
         ("type", |vc, _| vc["type"] = json!(["VerifiableCredential"]), CORE_CLAIM),
         ("schema url", |vc, _| vc["credentialSchema"]["id"] = json!("https://evil.test/s.json"), CORE_CLAIM),
         ("unknown context", |vc, _| vc["@context"][2] = json!("https://evil.test/ctx.jsonld"), CORE_CLAIM),
@@ -483,14 +502,18 @@ fn any_tampering_makes_the_credential_invalid() {
             vc.as_object_mut().unwrap().remove("credentialStatus");
         }, REVOCATION),
     ];
+    let mut missed = Vec::new();
     for (why, tamper, check) in cases {
         let f = fixture();
         let mut vc = f.published.clone();
         tamper(&mut vc, &f);
         assert_ne!(vc, f.published, "{why}: the row changes nothing");
         let r = run(verify(&vc, &f.ctx)).unwrap_or_else(|e| panic!("{why}: {e}"));
-        assert_failed(&r, check, why);
+        if r.valid || r.check(check).map(|c| c.status) != Some(CheckStatus::Fail) {
+            missed.push(format!("{why} ({check}): {:?}", statuses(&r)));
+        }
     }
+    assert!(missed.is_empty(), "not caught:\n{}", missed.join("\n"));
 
     // A key of the forger's own: the signature and its state hold together, but that state is
     // not the issuer's on chain.
@@ -509,6 +532,23 @@ fn any_tampering_makes_the_credential_invalid() {
     let r = run(verify(&vc, &f.ctx)).unwrap();
     assert_eq!(r.check(SIGNATURE).unwrap().status, CheckStatus::Pass);
     assert_failed(&r, ISSUER_STATE, "forger's own key");
+}
+
+/// iden3 proofs leave the credential's own `id` out of the claim (js-sdk accepts a changed one
+/// too); only the issuer's record catches it, so for an issuer hosted elsewhere it passes.
+#[test]
+fn the_credential_id_is_bound_only_by_the_issuers_record() {
+    let mut f = fixture();
+    let mut vc = f.published.clone();
+    vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000");
+    assert_failed(&run(verify(&vc, &f.ctx)).unwrap(), ISSUER_RECORD, "hosted");
+    f.ctx.issued = IssuedRecord::NotHosted;
+    let r = run(verify(&vc, &f.ctx)).unwrap();
+    assert!(r.valid, "{r:#?}");
+    assert_eq!(r.check(ISSUER_RECORD).unwrap().status, CheckStatus::Skipped);
+    // A hosted issuer that never issued this claim: a forgery, even if everything else held.
+    f.ctx.issued = IssuedRecord::Unknown;
+    assert_failed(&run(verify(&f.published, &f.ctx)).unwrap(), ISSUER_RECORD, "unknown");
 }
 
 #[test]
@@ -577,6 +617,9 @@ impl VerifyContext for LyingStatus {
         let mut v = self.0.revocation_status(issuer, nonce).await?;
         (self.1)(&mut v);
         Ok(v)
+    }
+    async fn issued(&self, issuer: &str, hash: &str) -> Result<IssuedRecord, LookupError> {
+        self.0.issued(issuer, hash).await
     }
     fn now(&self) -> DateTime<Utc> {
         self.0.now()
@@ -715,12 +758,14 @@ fn a_js_sdk_credential_verifies() {
         merklizer: Merklizer::new(),
         states,
         trees: Trees::new(),
+        issued: IssuedRecord::NotHosted,
         now: now(),
     };
     let r = run(verify(&vc, &ctx)).unwrap();
     for name in [CORE_CLAIM, SIGNATURE, ISSUER_STATE, MTP, EXPIRATION] {
         assert_eq!(r.check(name).unwrap().status, CheckStatus::Pass, "{name}: {r:#?}");
     }
+    assert_eq!(r.check(ISSUER_RECORD).unwrap().status, CheckStatus::Skipped);
     // The signature's state is the issuer's genesis state (a BJJ identity), never published.
     assert!(r.check(ISSUER_STATE).unwrap().detail.contains("genesis state"));
     // Our empty revocation tree is not that issuer's: its revocation status cannot hold.
