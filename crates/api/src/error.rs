@@ -120,7 +120,10 @@ mod tests {
             (StoreError::Unavailable("down".into()).into(), 503),
             (StoreError::Internal("secret detail".into()).into(), 500),
             (VerifyError::NotACredential("no proof".into()).into(), 400),
-            (VerifyError::Unavailable("secret rpc url".into()).into(), 503),
+            (
+                VerifyError::Unavailable("secret rpc url".into()).into(),
+                503,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(e.status.as_u16(), status);

@@ -22,8 +22,11 @@ fn state_word(state: Fr) -> U256 {
 
 fn chain_state(info: StateInfo) -> Result<ChainState, LookupError> {
     let fr = |w: U256| {
-        Fr::from_be_bytes(&w.to_be_bytes())
-            .map_err(|e| LookupError::Unavailable(format!("chain answered a state that is not a field element: {e}")))
+        Fr::from_be_bytes(&w.to_be_bytes()).map_err(|e| {
+            LookupError::Unavailable(format!(
+                "chain answered a state that is not a field element: {e}"
+            ))
+        })
     };
     Ok(ChainState {
         state: fr(info.state)?,

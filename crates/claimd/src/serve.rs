@@ -4,11 +4,11 @@
 //! `CLAIMD_CHAIN_RPC_URL` names — for credential verification and for the publisher, which it
 //! also runs unless `--no-publisher`.
 
+use crate::chain_states::ContractStates;
 use crate::config::{Database, Settings};
 use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use claimd_api::{ApiConfig, AppState};
-use crate::chain_states::ContractStates;
 use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, JsonRpcChain, StateContract, TxSigner};
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;

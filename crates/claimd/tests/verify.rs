@@ -32,26 +32,55 @@ impl Fixture {
         };
         let schema = created(
             &[
-                "schema", "create", "--title", "Membership", "--type", "Membership", "--attr",
-                "age:integer:required", "--attr", "name:string",
+                "schema",
+                "create",
+                "--title",
+                "Membership",
+                "--type",
+                "Membership",
+                "--attr",
+                "age:integer:required",
+                "--attr",
+                "name:string",
             ],
             "schemaId",
         );
         let partner = created(
             &[
-                "partner", "create", "--name", "Acme", "--jwks-url", &jwks_server.url(),
-                "--feature", "issue_on_behalf",
+                "partner",
+                "create",
+                "--name",
+                "Acme",
+                "--jwks-url",
+                &jwks_server.url(),
+                "--feature",
+                "issue_on_behalf",
             ],
             "partnerId",
         );
         let issuer_did = created(
-            &["issuer", "create", "--partner-id", &partner, "--name", "Acme issuer"],
+            &[
+                "issuer",
+                "create",
+                "--partner-id",
+                &partner,
+                "--name",
+                "Acme issuer",
+            ],
             "issuerDid",
         );
         let program = created(
             &[
-                "program", "create", "--issuer-did", &issuer_did, "--schema-id", &schema,
-                "--name", "Members", "--expiration-days", "365",
+                "program",
+                "create",
+                "--issuer-did",
+                &issuer_did,
+                "--schema-id",
+                &schema,
+                "--name",
+                "Members",
+                "--expiration-days",
+                "365",
             ],
             "credentialId",
         );
@@ -99,7 +128,10 @@ impl Fixture {
         loop {
             let st: Value = self
                 .http
-                .get(format!("{}/v1/credentials/status?coreClaimHash={hash}", self.url()))
+                .get(format!(
+                    "{}/v1/credentials/status?coreClaimHash={hash}",
+                    self.url()
+                ))
                 .header("x-partner-auth", self.token(email))
                 .send()
                 .await
@@ -212,7 +244,11 @@ fn assert_valid(report: &Value, vc: &Value) {
         .iter()
         .any(|p| p["type"] == "Iden3SparseMerkleTreeProof");
     for name in names {
-        let want = if name == "mtp" && !has_mtp { "skipped" } else { "pass" };
+        let want = if name == "mtp" && !has_mtp {
+            "skipped"
+        } else {
+            "pass"
+        };
         assert_eq!(status(report, name), want, "{name}: {report:#}");
     }
 }
@@ -221,6 +257,9 @@ fn assert_fails(report: &Value, name: &str, why: &str) {
     assert_eq!(report["valid"], false, "{why}: {report:#}");
     assert_eq!(status(report, name), "fail", "{why}: {report:#}");
 }
+
+/// One change to a credential.
+type Tamper = fn(&mut Value);
 
 async fn verification(backend: Backend) {
     let f = Fixture::new(backend).await;
@@ -240,23 +279,49 @@ async fn verification(backend: Backend) {
     );
 
     // Tampered: invalid, naming the check.
-    let tampered: Vec<(&str, fn(&mut Value), &str)> = vec![
-        ("subject value", |vc| vc["credentialSubject"]["age"] = json!(21), "core_claim"),
-        ("subject string", |vc| vc["credentialSubject"]["name"] = json!("Eve"), "core_claim"),
-        ("issuance date", |vc| vc["issuanceDate"] = json!("2020-01-01T00:00:00.000Z"), "core_claim"),
-        ("nonce", |vc| {
-            let n = vc["credentialStatus"]["revocationNonce"].as_u64().unwrap();
-            vc["credentialStatus"]["revocationNonce"] = json!(n ^ 1)
-        }, "core_claim"),
-        ("signature", |vc| {
-            let s = vc["proof"][0]["signature"].as_str().unwrap().to_owned();
-            let flipped = if s.starts_with('0') { "1" } else { "0" };
-            vc["proof"][0]["signature"] = json!(format!("{flipped}{}", &s[1..]))
-        }, "signature"),
-        ("credential id", |vc| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"), "issuer_record"),
-        ("signature state", |vc| {
-            vc["proof"][0]["issuerData"]["state"]["value"] = json!(format!("{:064x}", 7))
-        }, "signature"),
+    let tampered: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "subject value",
+            |vc| vc["credentialSubject"]["age"] = json!(21),
+            "core_claim",
+        ),
+        (
+            "subject string",
+            |vc| vc["credentialSubject"]["name"] = json!("Eve"),
+            "core_claim",
+        ),
+        (
+            "issuance date",
+            |vc| vc["issuanceDate"] = json!("2020-01-01T00:00:00.000Z"),
+            "core_claim",
+        ),
+        (
+            "nonce",
+            |vc| {
+                let n = vc["credentialStatus"]["revocationNonce"].as_u64().unwrap();
+                vc["credentialStatus"]["revocationNonce"] = json!(n ^ 1)
+            },
+            "core_claim",
+        ),
+        (
+            "signature",
+            |vc| {
+                let s = vc["proof"][0]["signature"].as_str().unwrap().to_owned();
+                let flipped = if s.starts_with('0') { "1" } else { "0" };
+                vc["proof"][0]["signature"] = json!(format!("{flipped}{}", &s[1..]))
+            },
+            "signature",
+        ),
+        (
+            "credential id",
+            |vc| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"),
+            "issuer_record",
+        ),
+        (
+            "signature state",
+            |vc| vc["proof"][0]["issuerData"]["state"]["value"] = json!(format!("{:064x}", 7)),
+            "signature",
+        ),
     ];
     for (why, tamper, name) in tampered {
         let mut bad = vc.clone();
@@ -283,11 +348,21 @@ async fn verification(backend: Backend) {
     // The CLI: exit 0 and a VALID verdict; --json prints the report.
     let (code, out, err) = f.cli(&vc.to_string(), false);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.ends_with("VALID\n") && !out.contains("NOT VALID"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("pass") && l.contains("signature")), "{out}");
+    assert!(
+        out.ends_with("VALID\n") && !out.contains("NOT VALID"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("pass") && l.contains("signature")),
+        "{out}"
+    );
     let (code, out, _) = f.cli(&vc.to_string(), true);
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), report_of(&f, &vc).await);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        report_of(&f, &vc).await
+    );
 
     // Revoke-duplicate: once the removal is on chain, the old credential is revoked.
     let a2 = f.issue("alice@x.io", 21).await;
@@ -305,7 +380,11 @@ async fn verification(backend: Backend) {
     let (code, out, err) = f.cli(&vc.to_string(), false);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.ends_with("NOT VALID\n"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("fail") && l.contains("revocation")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("fail") && l.contains("revocation")),
+        "{out}"
+    );
 
     // Not credentials: 400 in the error shape; the CLI exits 2.
     for body in ["", "nope", "[]", "{}", "{\"proof\": []}", "null", "\"vc\""] {

@@ -94,7 +94,10 @@ fn read_credential(path: &PathBuf) -> Result<Vec<u8>> {
 /// One line per check (`pass  core_claim  detail`), then the verdict.
 fn human(report: &Value) -> String {
     let mut out = String::new();
-    let checks = report["checks"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let checks = report["checks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let width = checks
         .iter()
         .filter_map(|c| c["name"].as_str())

@@ -26,7 +26,8 @@ impl<'a> Credential<'a> {
     /// `@context`, `type`, `credentialSubject` (an object), `issuer` (a DID string) and
     /// `proof` (an object or a non-empty array of objects).
     pub fn parse(vc: &'a Value) -> Result<Credential<'a>, VerifyError> {
-        let bad = |m: &str| VerifyError::NotACredential(format!("Not a verifiable credential: {m}"));
+        let bad =
+            |m: &str| VerifyError::NotACredential(format!("Not a verifiable credential: {m}"));
         let doc = vc
             .as_object()
             .ok_or_else(|| bad("the body must be a JSON object"))?;
@@ -45,9 +46,16 @@ impl<'a> Credential<'a> {
             Value::Object(p) => vec![p],
             Value::Array(items) if !items.is_empty() => items
                 .iter()
-                .map(|p| p.as_object().ok_or_else(|| bad("every proof must be an object")))
+                .map(|p| {
+                    p.as_object()
+                        .ok_or_else(|| bad("every proof must be an object"))
+                })
                 .collect::<Result<_, _>>()?,
-            _ => return Err(bad("proof must be an object or a non-empty array of objects")),
+            _ => {
+                return Err(bad(
+                    "proof must be an object or a non-empty array of objects",
+                ))
+            }
         };
         Ok(Credential {
             doc,
@@ -73,7 +81,11 @@ impl<'a> Credential<'a> {
         self.proofs
             .iter()
             .copied()
-            .filter(|p| p.get("type").and_then(Value::as_str).is_some_and(|t| types.contains(&t)))
+            .filter(|p| {
+                p.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| types.contains(&t))
+            })
             .collect()
     }
 

@@ -8,9 +8,7 @@ use chrono::{DateTime, Utc};
 pub fn check(c: &Credential<'_>, now: DateTime<Utc>) -> Check {
     match c.expiration() {
         Ok(None) => Check::pass(EXPIRATION, "no expiration"),
-        Ok(Some(t)) if t <= now => {
-            Check::fail(EXPIRATION, format!("expired at {}", iso_millis(t)))
-        }
+        Ok(Some(t)) if t <= now => Check::fail(EXPIRATION, format!("expired at {}", iso_millis(t))),
         Ok(Some(t)) => Check::pass(EXPIRATION, format!("valid until {}", iso_millis(t))),
         Err(e) => Check::fail(EXPIRATION, e),
     }

@@ -38,7 +38,11 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
             Published::Unknown => {
                 return Ok(Check::fail(
                     MTP,
-                    format!("the proof's {} for issuer {}", status.describe(state.value), c.issuer),
+                    format!(
+                        "the proof's {} for issuer {}",
+                        status.describe(state.value),
+                        c.issuer
+                    ),
                 ))
             }
         }

@@ -98,8 +98,6 @@ pub fn claim(obj: &Map<String, Value>, key: &str, what: &str) -> Result<Claim, S
 
 /// A Merkle proof member (`mtp`) in iden3 JSON.
 pub fn merkle_proof(obj: &Map<String, Value>, key: &str, what: &str) -> Result<Proof, String> {
-    let v = obj
-        .get(key)
-        .ok_or_else(|| format!("{what} has no {key}"))?;
+    let v = obj.get(key).ok_or_else(|| format!("{what} has no {key}"))?;
     serde_json::from_value(v.clone()).map_err(|e| format!("{what} {key}: {e}"))
 }

@@ -15,7 +15,10 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
         .iter()
         .find_map(|p| proof::claim(p, "coreClaim", "proof").ok())
     else {
-        return Ok(Check::skipped(ISSUER_RECORD, "no proof carries a coreClaim"));
+        return Ok(Check::skipped(
+            ISSUER_RECORD,
+            "no proof carries a coreClaim",
+        ));
     };
     let hash = claim.core_claim_hash_hex();
     let record = match ctx.issued(c.issuer, &hash).await {
@@ -30,7 +33,10 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
         ),
         IssuedRecord::Unknown => Check::fail(
             ISSUER_RECORD,
-            format!("issuer {} never issued a credential with coreClaimHash {hash}", c.issuer),
+            format!(
+                "issuer {} never issued a credential with coreClaimHash {hash}",
+                c.issuer
+            ),
         ),
         IssuedRecord::Document(issued) => {
             let presented = c.without_proof();

@@ -29,7 +29,11 @@ pub async fn check(
     };
     match status.get("type").and_then(Value::as_str) {
         Some(SMT_STATUS) => {}
-        Some(other) => return fail(format!("credentialStatus type {other} is not supported (only {SMT_STATUS})")),
+        Some(other) => {
+            return fail(format!(
+                "credentialStatus type {other} is not supported (only {SMT_STATUS})"
+            ))
+        }
         None => return fail("credentialStatus has no type".into()),
     }
     let nonce = match c.revocation_nonce() {
@@ -119,7 +123,10 @@ async fn not_revoked(
             )))
         }
     };
-    let mtp = match status.as_object().map(|o| proof::merkle_proof(o, "mtp", "revocation status")) {
+    let mtp = match status
+        .as_object()
+        .map(|o| proof::merkle_proof(o, "mtp", "revocation status"))
+    {
         Some(Ok(p)) => p,
         Some(Err(e)) => return Ok(Err(e)),
         None => return Ok(Err("the revocation status is not an object".into())),

@@ -104,7 +104,12 @@ impl VerifyContext for Verifier {
         core_claim_hash: &str,
     ) -> Result<IssuedRecord, LookupError> {
         let unavailable = |e: crate::store::StoreError| LookupError::Unavailable(e.to_string());
-        let Some(issuer) = self.store.issuer_by_did(issuer_did).await.map_err(unavailable)? else {
+        let Some(issuer) = self
+            .store
+            .issuer_by_did(issuer_did)
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(IssuedRecord::NotHosted);
         };
         let record = self

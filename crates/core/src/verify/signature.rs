@@ -67,7 +67,10 @@ fn verify_one(p: &Map<String, Value>) -> Result<StateRoots, String> {
         .ok_or_else(|| format!("{what} has no signature"))?;
     let sig = Signature::from_hex(sig_hex).map_err(|e| format!("{what} signature: {e}"))?;
     if !key.verify_poseidon(claim.core_claim_hash(), &sig) {
-        return Err("the signature does not verify over the core claim hash with the issuer's auth key".into());
+        return Err(
+            "the signature does not verify over the core claim hash with the issuer's auth key"
+                .into(),
+        );
     }
     let state = StateRoots::parse(
         data.get("state").unwrap_or(&Value::Null),
@@ -112,7 +115,11 @@ pub async fn check_issuer_state(
         if let Published::Unknown = status {
             return Ok(Check::fail(
                 ISSUER_STATE,
-                format!("issuerData.{} for issuer {}", status.describe(state), c.issuer),
+                format!(
+                    "issuerData.{} for issuer {}",
+                    status.describe(state),
+                    c.issuer
+                ),
             ));
         }
         found.push(status.describe(state));

@@ -262,7 +262,9 @@ fn issue(issuer: Issuer, expiration: Option<DateTime<Utc>>, revoked: &[u64]) -> 
             &schema.jsonld_context().to_string(),
         )
         .unwrap();
-    let holder_did = HolderIdentity::generate(&DidSettings::default()).unwrap().did;
+    let holder_did = HolderIdentity::generate(&DidSettings::default())
+        .unwrap()
+        .did;
     let nonce = 4_503_599_627_370_449;
     let mut subject = Map::new();
     subject.insert("age".into(), json!(30));
@@ -314,7 +316,10 @@ fn issue(issuer: Issuer, expiration: Option<DateTime<Utc>>, revoked: &[u64]) -> 
     let mut states = FakeStates::default();
     let mut trees = Trees::new();
     let first = trees.transition(&[ob.auth_claim], &[]);
-    assert_eq!(first, ob.state, "the onboarding state is the first transition");
+    assert_eq!(
+        first, ob.state,
+        "the onboarding state is the first transition"
+    );
     states.publish(issuer.id, first, 10, NOW as u64 - 7200);
     // Revocations of other credentials share the transition, so the tree is not empty.
     let second = trees.transition(&[claim], &[77, 4_000_000_001]);
@@ -356,7 +361,10 @@ fn fixture() -> Fixture {
 }
 
 fn statuses(r: &VerificationReport) -> Vec<(String, CheckStatus)> {
-    r.checks.iter().map(|c| (c.name.clone(), c.status)).collect()
+    r.checks
+        .iter()
+        .map(|c| (c.name.clone(), c.status))
+        .collect()
 }
 
 fn assert_failed(r: &VerificationReport, check: &str, why: &str) {
@@ -382,7 +390,10 @@ fn a_published_credential_passes_every_check() {
     let revocation = &r.check(REVOCATION).unwrap().detail;
     assert!(revocation.contains("latest state"), "{revocation}");
     assert!(revocation.contains(&f.nonce.to_string()), "{revocation}");
-    assert_eq!(r.check(EXPIRATION).unwrap().detail, format!("valid until {}", iso_millis(now() + Duration::days(365))));
+    assert_eq!(
+        r.check(EXPIRATION).unwrap().detail,
+        format!("valid until {}", iso_millis(now() + Duration::days(365)))
+    );
 }
 
 #[test]
@@ -424,83 +435,220 @@ fn any_tampering_makes_the_credential_invalid() {
     let other = Issuer::new(9);
     let other_auth = other.onboarding.auth_claim.to_hex();
     let cases: Vec<(&str, Tamper, &str)> = vec![
-        ("subject value", |vc, _| vc["credentialSubject"]["age"] = json!(31), CORE_CLAIM),
-        ("subject string", |vc, _| vc["credentialSubject"]["name"] = json!("Mallory"), CORE_CLAIM),
-        ("subject added attribute", |vc, _| vc["credentialSubject"]["age2"] = json!(1), CORE_CLAIM),
-        ("subject holder", |vc, _| {
-            vc["credentialSubject"]["id"] = json!(HolderIdentity::generate(&DidSettings::default()).unwrap().did)
-        }, CORE_CLAIM),
-        ("issuance date", |vc, _| vc["issuanceDate"] = json!("2020-01-01T00:00:00.000Z"), CORE_CLAIM),
-        ("expiration date", |vc, _| {
-            let d = vc["expirationDate"].as_str().unwrap().replace(".000Z", ".001Z");
-            vc["expirationDate"] = json!(d)
-        }, CORE_CLAIM),
-        ("expiration removed", |vc, _| {
-            vc.as_object_mut().unwrap().remove("expirationDate");
-        }, CORE_CLAIM),
-        ("issuer", |vc, _| vc["issuer"] = json!(Issuer::new(9).did), CORE_CLAIM),
-        ("vc id", |vc, _| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"), ISSUER_RECORD),
-        ("subject value (record)", |vc, _| vc["credentialSubject"]["age"] = json!(31), ISSUER_RECORD),
-        ("type", |vc, _| vc["type"] = json!(["VerifiableCredential"]), CORE_CLAIM),
-        ("schema url", |vc, _| vc["credentialSchema"]["id"] = json!("https://evil.test/s.json"), CORE_CLAIM),
-        ("unknown context", |vc, _| vc["@context"][2] = json!("https://evil.test/ctx.jsonld"), CORE_CLAIM),
-        ("nonce", |vc, f| vc["credentialStatus"]["revocationNonce"] = json!(f.nonce + 1), CORE_CLAIM),
-        ("status id", |vc, _| vc["credentialStatus"]["id"] = json!("https://evil.test/status/1"), CORE_CLAIM),
-        ("signature", |vc, _| {
-            let s = vc["proof"][0]["signature"].as_str().unwrap();
-            let flipped = if s.ends_with('0') { "1" } else { "0" };
-            vc["proof"][0]["signature"] = json!(format!("{}{flipped}", &s[..s.len() - 1]))
-        }, SIGNATURE),
-        ("signature coreClaim", |vc, _| {
-            let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
-            c.set_revocation_nonce(c.revocation_nonce() + 1);
-            vc["proof"][0]["coreClaim"] = json!(c.to_hex())
-        }, CORE_CLAIM),
-        ("signature coreClaim (signature)", |vc, _| {
-            let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
-            c.set_revocation_nonce(c.revocation_nonce() + 1);
-            vc["proof"][0]["coreClaim"] = json!(c.to_hex())
-        }, SIGNATURE),
-        ("signature state value", |vc, _| {
-            vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-        }, SIGNATURE),
-        ("signature state value (chain)", |vc, _| {
-            vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-        }, ISSUER_STATE),
-        ("signature claims root", |vc, _| {
-            vc["proof"][0]["issuerData"]["state"]["claimsTreeRoot"] = json!(Fr::from_u64(5).to_le_hex())
-        }, SIGNATURE),
-        ("auth claim mtp", |vc, _| {
-            vc["proof"][0]["issuerData"]["mtp"]["siblings"] = json!(["1"])
-        }, SIGNATURE),
-        ("signature issuer id", |vc, _| {
-            vc["proof"][0]["issuerData"]["id"] = json!(Issuer::new(9).did)
-        }, ISSUER_STATE),
-        ("mtp siblings", |vc, _| {
-            vc["proof"][1]["mtp"]["siblings"][0] = json!("12345")
-        }, MTP),
-        ("mtp siblings cut", |vc, _| {
-            vc["proof"][1]["mtp"]["siblings"] = json!([])
-        }, MTP),
-        ("mtp existence", |vc, _| vc["proof"][1]["mtp"]["existence"] = json!(false), MTP),
-        ("mtp state value", |vc, _| {
-            vc["proof"][1]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-        }, MTP),
-        ("mtp claims root", |vc, _| {
-            vc["proof"][1]["issuerData"]["state"]["claimsTreeRoot"] = json!(Fr::from_u64(5).to_le_hex())
-        }, MTP),
-        ("mtp block number", |vc, _| vc["proof"][1]["issuerData"]["state"]["blockNumber"] = json!(3), MTP),
-        ("mtp block timestamp", |vc, _| vc["proof"][1]["issuerData"]["state"]["blockTimestamp"] = json!(1), MTP),
-        ("mtp coreClaim", |vc, _| {
-            let mut c = Claim::from_hex(vc["proof"][1]["coreClaim"].as_str().unwrap()).unwrap();
-            c.set_expiration(Some(1));
-            vc["proof"][1]["coreClaim"] = json!(c.to_hex())
-        }, CORE_CLAIM),
-        ("mtp issuer", |vc, _| vc["proof"][1]["issuerData"]["id"] = json!(Issuer::new(9).did), MTP),
-        ("status type", |vc, _| vc["credentialStatus"]["type"] = json!("Iden3commRevocationStatusV1.0"), REVOCATION),
-        ("no status", |vc, _| {
-            vc.as_object_mut().unwrap().remove("credentialStatus");
-        }, REVOCATION),
+        (
+            "subject value",
+            |vc, _| vc["credentialSubject"]["age"] = json!(31),
+            CORE_CLAIM,
+        ),
+        (
+            "subject string",
+            |vc, _| vc["credentialSubject"]["name"] = json!("Mallory"),
+            CORE_CLAIM,
+        ),
+        (
+            "subject added attribute",
+            |vc, _| vc["credentialSubject"]["age2"] = json!(1),
+            CORE_CLAIM,
+        ),
+        (
+            "subject holder",
+            |vc, _| {
+                vc["credentialSubject"]["id"] = json!(
+                    HolderIdentity::generate(&DidSettings::default())
+                        .unwrap()
+                        .did
+                )
+            },
+            CORE_CLAIM,
+        ),
+        (
+            "issuance date",
+            |vc, _| vc["issuanceDate"] = json!("2020-01-01T00:00:00.000Z"),
+            CORE_CLAIM,
+        ),
+        (
+            "expiration date",
+            |vc, _| {
+                let d = vc["expirationDate"]
+                    .as_str()
+                    .unwrap()
+                    .replace(".000Z", ".001Z");
+                vc["expirationDate"] = json!(d)
+            },
+            CORE_CLAIM,
+        ),
+        (
+            "expiration removed",
+            |vc, _| {
+                vc.as_object_mut().unwrap().remove("expirationDate");
+            },
+            CORE_CLAIM,
+        ),
+        (
+            "issuer",
+            |vc, _| vc["issuer"] = json!(Issuer::new(9).did),
+            CORE_CLAIM,
+        ),
+        (
+            "vc id",
+            |vc, _| vc["id"] = json!("urn:00000000-0000-4000-8000-000000000000"),
+            ISSUER_RECORD,
+        ),
+        (
+            "subject value (record)",
+            |vc, _| vc["credentialSubject"]["age"] = json!(31),
+            ISSUER_RECORD,
+        ),
+        (
+            "type",
+            |vc, _| vc["type"] = json!(["VerifiableCredential"]),
+            CORE_CLAIM,
+        ),
+        (
+            "schema url",
+            |vc, _| vc["credentialSchema"]["id"] = json!("https://evil.test/s.json"),
+            CORE_CLAIM,
+        ),
+        (
+            "unknown context",
+            |vc, _| vc["@context"][2] = json!("https://evil.test/ctx.jsonld"),
+            CORE_CLAIM,
+        ),
+        (
+            "nonce",
+            |vc, f| vc["credentialStatus"]["revocationNonce"] = json!(f.nonce + 1),
+            CORE_CLAIM,
+        ),
+        (
+            "status id",
+            |vc, _| vc["credentialStatus"]["id"] = json!("https://evil.test/status/1"),
+            CORE_CLAIM,
+        ),
+        (
+            "signature",
+            |vc, _| {
+                let s = vc["proof"][0]["signature"].as_str().unwrap();
+                let flipped = if s.ends_with('0') { "1" } else { "0" };
+                vc["proof"][0]["signature"] = json!(format!("{}{flipped}", &s[..s.len() - 1]))
+            },
+            SIGNATURE,
+        ),
+        (
+            "signature coreClaim",
+            |vc, _| {
+                let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
+                c.set_revocation_nonce(c.revocation_nonce() + 1);
+                vc["proof"][0]["coreClaim"] = json!(c.to_hex())
+            },
+            CORE_CLAIM,
+        ),
+        (
+            "signature coreClaim (signature)",
+            |vc, _| {
+                let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
+                c.set_revocation_nonce(c.revocation_nonce() + 1);
+                vc["proof"][0]["coreClaim"] = json!(c.to_hex())
+            },
+            SIGNATURE,
+        ),
+        (
+            "signature state value",
+            |vc, _| {
+                vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
+            },
+            SIGNATURE,
+        ),
+        (
+            "signature state value (chain)",
+            |vc, _| {
+                vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
+            },
+            ISSUER_STATE,
+        ),
+        (
+            "signature claims root",
+            |vc, _| {
+                vc["proof"][0]["issuerData"]["state"]["claimsTreeRoot"] =
+                    json!(Fr::from_u64(5).to_le_hex())
+            },
+            SIGNATURE,
+        ),
+        (
+            "auth claim mtp",
+            |vc, _| vc["proof"][0]["issuerData"]["mtp"]["siblings"] = json!(["1"]),
+            SIGNATURE,
+        ),
+        (
+            "signature issuer id",
+            |vc, _| vc["proof"][0]["issuerData"]["id"] = json!(Issuer::new(9).did),
+            ISSUER_STATE,
+        ),
+        (
+            "mtp siblings",
+            |vc, _| vc["proof"][1]["mtp"]["siblings"][0] = json!("12345"),
+            MTP,
+        ),
+        (
+            "mtp siblings cut",
+            |vc, _| vc["proof"][1]["mtp"]["siblings"] = json!([]),
+            MTP,
+        ),
+        (
+            "mtp existence",
+            |vc, _| vc["proof"][1]["mtp"]["existence"] = json!(false),
+            MTP,
+        ),
+        (
+            "mtp state value",
+            |vc, _| {
+                vc["proof"][1]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
+            },
+            MTP,
+        ),
+        (
+            "mtp claims root",
+            |vc, _| {
+                vc["proof"][1]["issuerData"]["state"]["claimsTreeRoot"] =
+                    json!(Fr::from_u64(5).to_le_hex())
+            },
+            MTP,
+        ),
+        (
+            "mtp block number",
+            |vc, _| vc["proof"][1]["issuerData"]["state"]["blockNumber"] = json!(3),
+            MTP,
+        ),
+        (
+            "mtp block timestamp",
+            |vc, _| vc["proof"][1]["issuerData"]["state"]["blockTimestamp"] = json!(1),
+            MTP,
+        ),
+        (
+            "mtp coreClaim",
+            |vc, _| {
+                let mut c = Claim::from_hex(vc["proof"][1]["coreClaim"].as_str().unwrap()).unwrap();
+                c.set_expiration(Some(1));
+                vc["proof"][1]["coreClaim"] = json!(c.to_hex())
+            },
+            CORE_CLAIM,
+        ),
+        (
+            "mtp issuer",
+            |vc, _| vc["proof"][1]["issuerData"]["id"] = json!(Issuer::new(9).did),
+            MTP,
+        ),
+        (
+            "status type",
+            |vc, _| vc["credentialStatus"]["type"] = json!("Iden3commRevocationStatusV1.0"),
+            REVOCATION,
+        ),
+        (
+            "no status",
+            |vc, _| {
+                vc.as_object_mut().unwrap().remove("credentialStatus");
+            },
+            REVOCATION,
+        ),
     ];
     let mut missed = Vec::new();
     for (why, tamper, check) in cases {
@@ -548,7 +696,11 @@ fn the_credential_id_is_bound_only_by_the_issuers_record() {
     assert_eq!(r.check(ISSUER_RECORD).unwrap().status, CheckStatus::Skipped);
     // A hosted issuer that never issued this claim: a forgery, even if everything else held.
     f.ctx.issued = IssuedRecord::Unknown;
-    assert_failed(&run(verify(&f.published, &f.ctx)).unwrap(), ISSUER_RECORD, "unknown");
+    assert_failed(
+        &run(verify(&f.published, &f.ctx)).unwrap(),
+        ISSUER_RECORD,
+        "unknown",
+    );
 }
 
 #[test]
@@ -586,24 +738,35 @@ fn a_revocation_status_must_be_current_consistent_and_on_chain() {
     let mut f = fixture();
     let stale = f.ctx.trees.clone();
     f.ctx.trees.transition(&[], &[f.nonce]);
-    f.ctx.states.publish(f.issuer.id, f.ctx.trees.state(), 12, NOW as u64 - 7200);
+    f.ctx
+        .states
+        .publish(f.issuer.id, f.ctx.trees.state(), 12, NOW as u64 - 7200);
     f.ctx.trees = stale;
     let r = run(verify(&f.published, &f.ctx)).unwrap();
     assert_failed(&r, REVOCATION, "stale status");
-    assert!(r.check(REVOCATION).unwrap().detail.contains("more than an hour"));
+    assert!(r
+        .check(REVOCATION)
+        .unwrap()
+        .detail
+        .contains("more than an hour"));
 
     // ...but one replaced a minute ago still counts.
     let mut f = fixture();
     let recent = f.ctx.trees.clone();
     f.ctx.trees.transition(&[], &[999]);
-    f.ctx.states.publish(f.issuer.id, f.ctx.trees.state(), 12, NOW as u64 - 60);
+    f.ctx
+        .states
+        .publish(f.issuer.id, f.ctx.trees.state(), 12, NOW as u64 - 60);
     f.ctx.trees = recent;
     let r = run(verify(&f.published, &f.ctx)).unwrap();
     assert!(r.valid, "{r:#?}");
 }
 
+/// A change to a revocation status.
+type Lie = fn(&mut Value);
+
 /// A context whose revocation status lies about the roots.
-struct LyingStatus(TestCtx, fn(&mut Value));
+struct LyingStatus(TestCtx, Lie);
 
 #[async_trait]
 impl VerifyContext for LyingStatus {
@@ -628,8 +791,10 @@ impl VerifyContext for LyingStatus {
 
 #[test]
 fn a_revocation_status_is_checked_not_trusted() {
-    let lies: Vec<(&str, fn(&mut Value))> = vec![
-        ("state value", |v| v["issuer"]["state"] = json!(Fr::from_u64(3).to_le_hex())),
+    let lies: Vec<(&str, Lie)> = vec![
+        ("state value", |v| {
+            v["issuer"]["state"] = json!(Fr::from_u64(3).to_le_hex())
+        }),
         ("revocation root", |v| {
             v["issuer"]["revocationTreeRoot"] = json!(Fr::ZERO.to_le_hex())
         }),
@@ -718,13 +883,25 @@ fn malformed_members_fail_checks_without_panicking() {
     let cases: Vec<(&str, Value)> = vec![
         ("expirationDate", json!("tomorrow")),
         ("expirationDate", json!(5)),
-        ("credentialStatus", json!({"type": "SparseMerkleTreeProof", "revocationNonce": -1})),
-        ("credentialStatus", json!({"type": "SparseMerkleTreeProof", "revocationNonce": "1"})),
+        (
+            "credentialStatus",
+            json!({"type": "SparseMerkleTreeProof", "revocationNonce": -1}),
+        ),
+        (
+            "credentialStatus",
+            json!({"type": "SparseMerkleTreeProof", "revocationNonce": "1"}),
+        ),
         ("credentialSubject", json!({"id": 5})),
         ("credentialSubject", json!({"id": "did:air:id:test:nope"})),
         ("proof", json!([{"type": "BJJSignature2021"}])),
-        ("proof", json!([{"type": "BJJSignature2021", "coreClaim": "zz", "issuerData": 3}])),
-        ("proof", json!([{"type": "Iden3SparseMerkleTreeProof", "coreClaim": "00", "mtp": 1}])),
+        (
+            "proof",
+            json!([{"type": "BJJSignature2021", "coreClaim": "zz", "issuerData": 3}]),
+        ),
+        (
+            "proof",
+            json!([{"type": "Iden3SparseMerkleTreeProof", "coreClaim": "00", "mtp": 1}]),
+        ),
         ("proof", json!([{"type": "SomethingElse"}])),
         ("@context", json!(42)),
         ("issuer", json!("not a did")),
@@ -763,11 +940,19 @@ fn a_js_sdk_credential_verifies() {
     };
     let r = run(verify(&vc, &ctx)).unwrap();
     for name in [CORE_CLAIM, SIGNATURE, ISSUER_STATE, MTP, EXPIRATION] {
-        assert_eq!(r.check(name).unwrap().status, CheckStatus::Pass, "{name}: {r:#?}");
+        assert_eq!(
+            r.check(name).unwrap().status,
+            CheckStatus::Pass,
+            "{name}: {r:#?}"
+        );
     }
     assert_eq!(r.check(ISSUER_RECORD).unwrap().status, CheckStatus::Skipped);
     // The signature's state is the issuer's genesis state (a BJJ identity), never published.
-    assert!(r.check(ISSUER_STATE).unwrap().detail.contains("genesis state"));
+    assert!(r
+        .check(ISSUER_STATE)
+        .unwrap()
+        .detail
+        .contains("genesis state"));
     // Our empty revocation tree is not that issuer's: its revocation status cannot hold.
     assert_eq!(r.check(REVOCATION).unwrap().status, CheckStatus::Fail);
 }
