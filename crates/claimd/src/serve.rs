@@ -83,20 +83,21 @@ pub async fn serve(settings: Settings) -> Result<()> {
         Arc::new(claimd_api::partner_auth::StoreKeySource(store.clone())),
     )
     .context("invalid partner authentication settings")?;
-    let merklizer = Arc::new(claimd_merklize::Merklizer::new());
     let issuance = claimd_core::issuance::Issuance::new(
         store.clone(),
         settings.master_key.clone(),
         settings.did.clone(),
         public_url.clone(),
-        merklizer.clone(),
+        Arc::new(claimd_merklize::Merklizer::new()),
     );
     // Opened once: the publisher writes to it, verification reads it (also with
     // --no-publisher).
     let chain = open_chain(&settings).await?;
+    // Its own merklizer: the public endpoint merklizes whatever it is sent, which must not
+    // churn the caches issuance relies on.
     let verifier = Verifier::new(
         store.clone(),
-        merklizer,
+        Arc::new(claimd_merklize::Merklizer::new()),
         Arc::new(ContractStates(chain.state_contract())),
         &public_url,
     );

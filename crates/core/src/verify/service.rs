@@ -14,6 +14,9 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
+/// Schema contexts of this service looked up per document, at most.
+const MAX_SCHEMA_CONTEXTS: usize = 4;
+
 pub struct Verifier {
     store: Arc<dyn Store>,
     merklizer: Arc<Merklizer>,
@@ -49,7 +52,8 @@ impl Verifier {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
-        for url in urls {
+        // A credential names one schema context; a body naming many only costs lookups.
+        for url in urls.into_iter().take(MAX_SCHEMA_CONTEXTS) {
             let Some(id) = url
                 .strip_prefix(&prefix)
                 .and_then(|rest| rest.strip_suffix(".jsonld"))
