@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use claimd_core::operator::OperatorError;
+use claimd_core::proofs::ProofError;
 use claimd_core::store::StoreError;
 use claimd_core::verify::VerifyError;
 use claimd_core::DomainError;
@@ -103,6 +104,15 @@ impl From<VerifyError> for ApiError {
             VerifyError::NotACredential(m) => ApiError::bad_request(m),
             // "Could not check" must not read as "invalid": the client retries.
             VerifyError::Unavailable(_) => ApiError::unavailable(&e),
+        }
+    }
+}
+
+impl From<ProofError> for ApiError {
+    fn from(e: ProofError) -> Self {
+        match e {
+            ProofError::Store(s) => s.into(),
+            ProofError::Corrupt(_) => ApiError::internal(&e),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! `claimd serve` and `claimd migrate`: open the backend the URL names, migrate, and serve the
-//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting. `serve` opens the
-//! chain once — the embedded chain in `<data dir>/chain`, or the JSON-RPC chain
-//! `CLAIMD_CHAIN_RPC_URL` names — for credential verification and for the publisher, which it
-//! also runs unless `--no-publisher`.
+//! `claimd serve`, `claimd publisher` and `claimd migrate`: open the backend the URL names,
+//! migrate, and serve the API until SIGINT/SIGTERM, finishing in-flight requests before
+//! exiting. The chain — the embedded chain in `<data dir>/chain`, or the JSON-RPC chain
+//! `CLAIMD_CHAIN_RPC_URL` names — is opened once per process (`open_chain`): `serve` verifies
+//! credentials against it and runs the publisher on it (unless `--no-publisher`); `publisher`
+//! runs only the publisher (the embedded chain belongs to one process: split mode needs a
+//! JSON-RPC chain).
 
 use crate::chain_states::ContractStates;
 use crate::config::{Database, Settings};
@@ -95,16 +97,22 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let chain = open_chain(&settings).await?;
     // Its own merklizer: the public endpoint merklizes whatever it is sent, which must not
     // churn the caches issuance relies on.
+    let proofs = Arc::new(claimd_core::proofs::Proofs::new(
+        store.clone(),
+        settings.master_key.clone(),
+    ));
     let verifier = Verifier::new(
         store.clone(),
         Arc::new(claimd_merklize::Merklizer::new()),
         Arc::new(ContractStates(chain.state_contract())),
+        proofs.clone(),
         &public_url,
     );
     let state = AppState {
         store: store.clone(),
         operator: Arc::new(operator),
         issuance: Arc::new(issuance),
+        proofs,
         auth: Arc::new(auth),
         verifier: Arc::new(verifier),
         config: Arc::new(ApiConfig {
@@ -145,6 +153,21 @@ pub async fn serve(settings: Settings) -> Result<()> {
         let _ = task.await;
     }
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// `claimd publisher`: the publisher alone, until SIGINT/SIGTERM (it stops between steps;
+/// every step is durable).
+pub async fn publisher(settings: Settings) -> Result<()> {
+    let store = open_store(&settings).await?;
+    let chain = open_chain(&settings).await?;
+    let publisher = start_publisher(&settings, store, &chain).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { publisher.run(stopped).await });
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = task.await;
+    tracing::info!("publisher stopped");
     Ok(())
 }
 

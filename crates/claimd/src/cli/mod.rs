@@ -1,9 +1,9 @@
-//! Command line: `claimd serve | migrate | admin … | verify <credential.json>`.
+//! Command line: `claimd serve | publisher | migrate | admin … | verify <credential.json>`.
 
 mod admin;
 mod verify;
 
-use crate::config::{self, CommonArgs, Needs, ServeArgs};
+use crate::config::{self, ChainArgs, CommonArgs, Needs, ServeArgs};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API (and the publisher, unless --no-publisher).
     Serve(ServeArgs),
+    /// Run only the publisher (scale-out: API instances run `serve --no-publisher`; any number
+    /// of publishers share the database, one per issuer at a time).
+    Publisher(ChainArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Drive a running server's operator API (/admin/v1).
@@ -41,6 +44,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 config::load(&cli.common, &serve, Needs::Everything, &config::process_env)?;
             crate::telemetry::init(settings.log_json);
             crate::serve::serve(settings).await?;
+        }
+        Command::Publisher(chain) => {
+            let args = ServeArgs {
+                chain,
+                ..ServeArgs::default()
+            };
+            let settings =
+                config::load(&cli.common, &args, Needs::Everything, &config::process_env)?;
+            crate::telemetry::init(settings.log_json);
+            crate::serve::publisher(settings).await?;
         }
         Command::Migrate => {
             let settings = config::load(

@@ -5,8 +5,9 @@
 use super::context::{
     IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
 };
+use crate::proofs::{ProofError, Proofs};
 use crate::schema::jsonld_context_url;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::SchemaId;
 use async_trait::async_trait;
 use claimd_merklize::Merklizer;
@@ -21,6 +22,7 @@ pub struct Verifier {
     store: Arc<dyn Store>,
     merklizer: Arc<Merklizer>,
     states: Arc<dyn IdentityStates>,
+    proofs: Arc<Proofs>,
     public_url: String,
     /// Schemas whose context this verifier registered with the merklizer.
     registered: RwLock<HashSet<SchemaId>>,
@@ -31,12 +33,14 @@ impl Verifier {
         store: Arc<dyn Store>,
         merklizer: Arc<Merklizer>,
         states: Arc<dyn IdentityStates>,
+        proofs: Arc<Proofs>,
         public_url: &str,
     ) -> Verifier {
         Verifier {
             store,
             merklizer,
             states,
+            proofs,
             public_url: public_url.trim_end_matches('/').to_owned(),
             registered: RwLock::new(HashSet::new()),
         }
@@ -67,11 +71,7 @@ impl Verifier {
             {
                 continue;
             }
-            let schema = self
-                .store
-                .schema(id)
-                .await
-                .map_err(|e| LookupError::Unavailable(e.to_string()))?;
+            let schema = self.store.schema(id).await.map_err(unavailable)?;
             if let Some(schema) = schema {
                 // Schemas are immutable, so once registered the context stays right.
                 self.merklizer
@@ -107,7 +107,6 @@ impl VerifyContext for Verifier {
         issuer_did: &str,
         core_claim_hash: &str,
     ) -> Result<IssuedRecord, LookupError> {
-        let unavailable = |e: crate::store::StoreError| LookupError::Unavailable(e.to_string());
         let Some(issuer) = self
             .store
             .issuer_by_did(issuer_did)
@@ -131,9 +130,21 @@ impl VerifyContext for Verifier {
     }
 
     async fn revocation_status(&self, issuer_did: &str, nonce: u64) -> Result<Value, LookupError> {
-        let _ = (issuer_did, nonce, &self.store);
-        Err(LookupError::Failed(
-            "revocation statuses are not available yet".into(),
-        ))
+        // The same answer `credentialStatus.id` serves, read directly: the public URL may not
+        // be reachable from inside, and nothing is fetched anyway.
+        match self.proofs.revocation_status(issuer_did, nonce).await {
+            Ok(Some(status)) => serde_json::to_value(status)
+                .map_err(|e| LookupError::Unavailable(format!("revocation status: {e}"))),
+            Ok(None) => Err(LookupError::Failed(format!(
+                "issuer {issuer_did} is not hosted by this service, so its revocation status \
+                 cannot be resolved"
+            ))),
+            Err(ProofError::Store(e)) => Err(unavailable(e)),
+            Err(e @ ProofError::Corrupt(_)) => Err(LookupError::Unavailable(e.to_string())),
+        }
     }
+}
+
+fn unavailable(e: StoreError) -> LookupError {
+    LookupError::Unavailable(e.to_string())
 }
