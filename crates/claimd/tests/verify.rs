@@ -123,6 +123,27 @@ async fn verification(f: Fixture) {
         "{report:#}"
     );
 
+    // The OpenAPI document describes the operation and names exactly these checks.
+    let (code, openapi) = f.get_public("/openapi.json").await;
+    assert_eq!(code, 200);
+    let op = &openapi["paths"]["/credentials/verify"]["post"];
+    assert_eq!(op["security"], json!([]), "public: {op}");
+    for code in ["200", "400", "413", "503"] {
+        assert!(op["responses"][code].is_object(), "{code}: {op}");
+    }
+    let names: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    let documented =
+        &openapi["components"]["schemas"]["VerificationCheck"]["properties"]["name"]["enum"];
+    assert_eq!(
+        documented.as_array().unwrap().iter().collect::<Vec<_>>(),
+        names
+    );
+
     // Tampered: invalid, naming the check.
     let tampered: Vec<(&str, Tamper, &str)> = vec![
         (
