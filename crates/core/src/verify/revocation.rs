@@ -15,7 +15,8 @@ use claimd_iden3::Fr;
 use serde_json::Value;
 
 /// How long a replaced state still counts as current for revocation: a status read just
-/// before the issuer published again is not stale. One hour, the default of iden3 verifiers.
+/// before the issuer published again is not stale. One hour, js-sdk's default for proofs
+/// (`DEFAULT_PROOF_VERIFY_DELAY`, the accepted state transition delay).
 pub const STATE_MAX_AGE_SECS: i64 = 3600;
 
 pub async fn check(
