@@ -56,19 +56,17 @@ impl Verifier {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
-        // A credential names one schema context; a body naming many only costs lookups.
-        for url in urls.into_iter().take(MAX_SCHEMA_CONTEXTS) {
-            let Some(id) = url
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_suffix(".jsonld"))
-                .and_then(SchemaId::parse)
-            else {
-                continue;
-            };
+        let ours = urls.into_iter().filter_map(|url| {
+            let id = url
+                .strip_prefix(&prefix)?
+                .strip_suffix(".jsonld")
+                .and_then(SchemaId::parse)?;
             // Only the exact URL the service writes into credentials.
-            if url != jsonld_context_url(&self.public_url, id)
-                || self.registered.read().expect("lock").contains(&id)
-            {
+            (url == jsonld_context_url(&self.public_url, id)).then_some((url, id))
+        });
+        // A credential names one schema context; a body naming many only costs lookups.
+        for (url, id) in ours.take(MAX_SCHEMA_CONTEXTS) {
+            if self.registered.read().expect("lock").contains(&id) {
                 continue;
             }
             let schema = self.store.schema(id).await.map_err(unavailable)?;
