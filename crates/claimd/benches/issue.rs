@@ -12,7 +12,7 @@ mod support;
 
 use claimd_auth::testing::{jwks, JwksServer, TestKey};
 use common::{Backend, Server};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

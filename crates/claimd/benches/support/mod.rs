@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! What the benchmarks share: settings from the environment, the machine description and the
 //! date written into every results file.
 
