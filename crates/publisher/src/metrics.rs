@@ -2,6 +2,10 @@
 //! exporter). Names are stable: dashboards and alerts rely on them. See
 //! `docs/ARCHITECTURE.md` (Publishing) for what each one means.
 
+// The facade's macros, reachable as `crate::metrics::counter!` where this module shadows the
+// `metrics` crate.
+pub(crate) use ::metrics::{counter, gauge};
+
 use claimd_chain::ChainError;
 use claimd_core::store::PublishBacklog;
 use std::sync::Once;
@@ -26,7 +30,7 @@ pub const ISSUERS_FAILING: &str = "claimd_publisher_issuers_failing";
 pub(crate) fn describe() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+        use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
         describe_counter!(TRANSITIONS_CONFIRMED, "State transitions confirmed on chain.");
         describe_counter!(
             TRANSITIONS_ABANDONED,
@@ -71,21 +75,21 @@ pub(crate) fn describe() {
 }
 
 pub(crate) fn chain_error(e: &ChainError) {
-    metrics::counter!(CHAIN_ERRORS, "kind" => e.kind()).increment(1);
+    ::metrics::counter!(CHAIN_ERRORS, "kind" => e.kind()).increment(1);
 }
 
 pub(crate) fn confirmed(lag: Duration) {
-    metrics::counter!(TRANSITIONS_CONFIRMED).increment(1);
-    metrics::histogram!(PUBLISH_LAG).record(lag.as_secs_f64());
+    ::metrics::counter!(TRANSITIONS_CONFIRMED).increment(1);
+    ::metrics::histogram!(PUBLISH_LAG).record(lag.as_secs_f64());
 }
 
 pub(crate) fn backlog(b: &PublishBacklog) {
-    metrics::gauge!(PENDING_CLAIMS).set(b.pending_claims as f64);
-    metrics::gauge!(PENDING_REVOCATIONS).set(b.pending_revocations as f64);
-    metrics::gauge!(TRANSITIONS_IN_FLIGHT).set(b.in_flight as f64);
+    ::metrics::gauge!(PENDING_CLAIMS).set(b.pending_claims as f64);
+    ::metrics::gauge!(PENDING_REVOCATIONS).set(b.pending_revocations as f64);
+    ::metrics::gauge!(TRANSITIONS_IN_FLIGHT).set(b.in_flight as f64);
     let age = b
         .oldest_pending
         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
         .unwrap_or(0.0);
-    metrics::gauge!(OLDEST_PENDING).set(age);
+    ::metrics::gauge!(OLDEST_PENDING).set(age);
 }

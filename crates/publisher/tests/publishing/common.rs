@@ -485,7 +485,9 @@ pub async fn load_tree(store: &dyn Store, root: Fr) -> MemoryStore {
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("tree node {} missing", h.to_le_hex()));
-        todo.extend(node.children());
+        if let claimd_iden3::merkletree::Node::Middle { left, right } = node {
+            todo.extend([left, right]);
+        }
         nodes.put(h, node).unwrap();
     }
     nodes
