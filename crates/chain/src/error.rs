@@ -285,7 +285,10 @@ mod tests {
             assert!(format!("{got:?}").starts_with(want), "{msg} -> {got:?}");
         }
         assert!(classify_rejection("method not found").is_none());
-        assert_eq!(ChainError::ReplacementUnderpriced.kind(), "replacement_underpriced");
+        assert_eq!(
+            ChainError::ReplacementUnderpriced.kind(),
+            "replacement_underpriced"
+        );
         assert_eq!(ChainError::Transport("x".into()).kind(), "transport");
     }
 

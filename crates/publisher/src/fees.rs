@@ -5,7 +5,12 @@ use claimd_chain::{FeeSuggestion, TxParams};
 
 /// The first transaction: the chain's suggestion, capped by the ceiling (the tip never above
 /// the fee cap).
-pub(crate) fn first(nonce: u64, gas_limit: u64, suggested: FeeSuggestion, ceiling: u128) -> TxParams {
+pub(crate) fn first(
+    nonce: u64,
+    gas_limit: u64,
+    suggested: FeeSuggestion,
+    ceiling: u128,
+) -> TxParams {
     let max_fee_per_gas = suggested.max_fee_per_gas.min(ceiling);
     TxParams {
         nonce,
@@ -67,12 +72,21 @@ mod tests {
     fn the_first_transaction_takes_the_suggestion_within_the_ceiling() {
         let p = first(7, 300_000, suggestion(10, 1), 1000 * GWEI);
         assert_eq!(
-            (p.nonce, p.gas_limit, p.max_fee_per_gas, p.max_priority_fee_per_gas),
+            (
+                p.nonce,
+                p.gas_limit,
+                p.max_fee_per_gas,
+                p.max_priority_fee_per_gas
+            ),
             (7, 300_000, 21 * GWEI, GWEI)
         );
         let capped = first(7, 300_000, suggestion(10, 30), 20 * GWEI);
         assert_eq!(capped.max_fee_per_gas, 20 * GWEI);
-        assert_eq!(capped.max_priority_fee_per_gas, 20 * GWEI, "tip within the cap");
+        assert_eq!(
+            capped.max_priority_fee_per_gas,
+            20 * GWEI,
+            "tip within the cap"
+        );
     }
 
     #[test]

@@ -274,8 +274,7 @@ impl Publisher {
                                 backoff.remove(&issuer);
                             }
                             Err(()) => {
-                                let failures =
-                                    backoff.get(&issuer).map_or(0, |b| b.failures) + 1;
+                                let failures = backoff.get(&issuer).map_or(0, |b| b.failures) + 1;
                                 let pause = self
                                     .config
                                     .poll_interval
@@ -328,7 +327,9 @@ impl Publisher {
                         PublishError::Refused { .. } | PublishError::Diverged { .. } => {
                             tracing::error!(%issuer, error = %e, "publishing stalled for issuer")
                         }
-                        _ => tracing::warn!(%issuer, error = %e, "publisher step failed; will retry"),
+                        _ => {
+                            tracing::warn!(%issuer, error = %e, "publisher step failed; will retry")
+                        }
                     }
                     return Err(());
                 }

@@ -31,7 +31,10 @@ pub(crate) fn describe() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-        describe_counter!(TRANSITIONS_CONFIRMED, "State transitions confirmed on chain.");
+        describe_counter!(
+            TRANSITIONS_CONFIRMED,
+            "State transitions confirmed on chain."
+        );
         describe_counter!(
             TRANSITIONS_ABANDONED,
             "State transitions given up (label reason); their work is recomputed."
@@ -40,7 +43,10 @@ pub(crate) fn describe() {
             TRANSITIONS_ADOPTED,
             "Transitions confirmed by reconciling the store with the chain's state."
         );
-        describe_counter!(TRANSACTIONS_SIGNED, "Transition transactions signed and recorded.");
+        describe_counter!(
+            TRANSACTIONS_SIGNED,
+            "Transition transactions signed and recorded."
+        );
         describe_counter!(
             REPLACEMENTS,
             "Stuck transactions replaced with the same nonce and higher fees."
@@ -49,19 +55,28 @@ pub(crate) fn describe() {
             FEE_CEILING_REACHED,
             "Replacements skipped because the fee ceiling leaves no room."
         );
-        describe_counter!(CHAIN_ERRORS, "Chain (RPC) errors met while publishing, by kind.");
+        describe_counter!(
+            CHAIN_ERRORS,
+            "Chain (RPC) errors met while publishing, by kind."
+        );
         describe_counter!(STEP_ERRORS, "Publishing steps that failed, by kind.");
         describe_histogram!(
             PUBLISH_LAG,
             Unit::Seconds,
             "Time from a transition's computation to its confirmation."
         );
-        describe_gauge!(PENDING_CLAIMS, "Credentials whose claim is in no transition yet.");
+        describe_gauge!(
+            PENDING_CLAIMS,
+            "Credentials whose claim is in no transition yet."
+        );
         describe_gauge!(
             PENDING_REVOCATIONS,
             "Revocations whose nonce is in no transition yet."
         );
-        describe_gauge!(TRANSITIONS_IN_FLIGHT, "Transitions computed or signed, not confirmed.");
+        describe_gauge!(
+            TRANSITIONS_IN_FLIGHT,
+            "Transitions computed or signed, not confirmed."
+        );
         describe_gauge!(
             OLDEST_PENDING,
             Unit::Seconds,

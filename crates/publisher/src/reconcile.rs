@@ -37,10 +37,9 @@ impl Refusal {
             Refusal::Simulation { reason: r } => {
                 format!("the contract refuses the transition: {}", reason(r))
             }
-            Refusal::Reverted {
-                tx_hash,
-                reason: r,
-            } => format!("transaction {tx_hash} reverted: {}", reason(r)),
+            Refusal::Reverted { tx_hash, reason: r } => {
+                format!("transaction {tx_hash} reverted: {}", reason(r))
+            }
             Refusal::NonceUsed { nonce } => {
                 format!("nonce {nonce} was used by another transaction; no attempt was mined")
             }

@@ -2,9 +2,9 @@
 //! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
 
 use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use chrono::{DateTime, Utc};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::program::ProgramDraft;
-use chrono::{DateTime, Utc};
 use claimd_core::store::{
     Confirmation, IdentityRoots, OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft,
     TransitionStatus, TransitionTx,
@@ -91,7 +91,11 @@ pub async fn publishing(store: &dyn Store) {
         (first, None, roots(10), vec![])
     );
     let age = Utc::now() - flight.computed_at;
-    assert!(age.num_seconds().abs() < 60, "computed_at {}", flight.computed_at);
+    assert!(
+        age.num_seconds().abs() < 60,
+        "computed_at {}",
+        flight.computed_at
+    );
     // A second transition while one is in flight is refused.
     match store
         .begin_transition(TransitionDraft {
@@ -110,12 +114,18 @@ pub async fn publishing(store: &dyn Store) {
     // Signing is fenced by the publisher lease.
     let signed = attempt(3, "0xabc", 1);
     let ttl = Duration::from_secs(60);
-    match store.record_transition_tx(first, signed.clone(), "one").await {
+    match store
+        .record_transition_tx(first, signed.clone(), "one")
+        .await
+    {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("recorded without the lease: {other:?}"),
     }
     assert!(store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
-    match store.record_transition_tx(first, signed.clone(), "two").await {
+    match store
+        .record_transition_tx(first, signed.clone(), "two")
+        .await
+    {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("recorded under another's lease: {other:?}"),
     }
@@ -168,11 +178,17 @@ pub async fn publishing(store: &dyn Store) {
         "the mined attempt's hash"
     );
     assert_eq!(
-        store.transition_by_new_state(id, roots(10).state).await.unwrap(),
+        store
+            .transition_by_new_state(id, roots(10).state)
+            .await
+            .unwrap(),
         Some(history[0].clone())
     );
     assert_eq!(
-        store.transition_by_new_state(id, roots(11).state).await.unwrap(),
+        store
+            .transition_by_new_state(id, roots(11).state)
+            .await
+            .unwrap(),
         None
     );
     let published = store.published_state(id).await.unwrap().unwrap();
@@ -231,7 +247,11 @@ pub async fn publishing(store: &dyn Store) {
     assert_eq!(work.revocations[0].revocation_nonce, 101);
     let backlog = store.publish_backlog().await.unwrap();
     assert_eq!(
-        (backlog.pending_claims, backlog.pending_revocations, backlog.in_flight),
+        (
+            backlog.pending_claims,
+            backlog.pending_revocations,
+            backlog.in_flight
+        ),
         (3, 1, 0)
     );
     assert!(backlog.oldest_pending.is_some());

@@ -5,8 +5,8 @@
 use crate::rows::map_err;
 use crate::PgStore;
 use async_trait::async_trait;
-use chrono::Utc;
 use chrono::DateTime;
+use chrono::Utc;
 use claimd_core::store::{
     Confirmation, IdentityRoots, InFlightTransition, PendingClaim, PendingRevocation, PendingWork,
     PublishBacklog, PublishStore, PublishedState, StoreError, TransitionDraft, TransitionRecord,
@@ -200,16 +200,23 @@ async fn abandon_in(conn: &mut PgConnection, id: i64, reason: &str) -> Result<bo
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    sqlx::query("UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(
+        "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
     Ok(true)
 }
 
 /// Records that transition `id` carries a credential's claim or revocation.
-async fn member(conn: &mut PgConnection, id: i64, kind: &str, hash: &str) -> Result<(), StoreError> {
+async fn member(
+    conn: &mut PgConnection,
+    id: i64,
+    kind: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) VALUES ($1, $2, $3)",
     )
@@ -572,7 +579,11 @@ impl PublishStore for PgStore {
         // Give the transition back exactly its credentials (a no-op if it was in flight).
         for (kind, column, pending) in [
             ("CLAIM", "claim_transition", ""),
-            ("REVOCATION", "revocation_transition", " AND status = 'WAIT_REMOVE'"),
+            (
+                "REVOCATION",
+                "revocation_transition",
+                " AND status = 'WAIT_REMOVE'",
+            ),
         ] {
             let members: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM transition_credentials WHERE transition_id = $1 AND kind = $2",

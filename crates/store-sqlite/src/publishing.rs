@@ -206,11 +206,13 @@ async fn abandon_in(
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    sqlx::query("UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(
+        "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
     Ok(true)
 }
 
@@ -587,7 +589,11 @@ impl PublishStore for SqliteStore {
         // Give the transition back exactly its credentials (a no-op if it was in flight).
         for (kind, column, pending) in [
             ("CLAIM", "claim_transition", ""),
-            ("REVOCATION", "revocation_transition", " AND status = 'WAIT_REMOVE'"),
+            (
+                "REVOCATION",
+                "revocation_transition",
+                " AND status = 'WAIT_REMOVE'",
+            ),
         ] {
             let members: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM transition_credentials WHERE transition_id = ? AND kind = ?",

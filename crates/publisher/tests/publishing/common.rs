@@ -11,7 +11,7 @@ use claimd_chain::{
 };
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::identity::DidSettings;
-use claimd_core::issuance::{IssueRequest, Issuance};
+use claimd_core::issuance::{Issuance, IssueRequest};
 use claimd_core::issuer::{Issuer, NewIssuer};
 use claimd_core::operator::Operator;
 use claimd_core::partner::NewPartner;
@@ -129,9 +129,11 @@ impl Db {
             Backend::Postgres => {
                 use sqlx::Connection;
                 let admin = postgres_admin_url();
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is not reachable ({e}); run scripts/test")
-                });
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is not reachable ({e}); run scripts/test")
+                    });
                 let name = format!("claimd_pub_{}", uuid::Uuid::new_v4().simple());
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
@@ -366,7 +368,11 @@ impl Net {
     }
 
     /// An anvil test method (`evm_mine`, `evm_setAutomine`, …).
-    pub async fn anvil_rpc(&self, method: &'static str, params: serde_json::Value) -> serde_json::Value {
+    pub async fn anvil_rpc(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
         self.rpc
             .provider()
             .raw_request::<_, serde_json::Value>(method.into(), params)
@@ -379,7 +385,8 @@ impl Net {
     }
 
     pub async fn set_automine(&self, on: bool) {
-        self.anvil_rpc("evm_setAutomine", serde_json::json!([on])).await;
+        self.anvil_rpc("evm_setAutomine", serde_json::json!([on]))
+            .await;
     }
 
     pub async fn fund(&self, to: Address) {
@@ -593,7 +600,10 @@ pub async fn check_published(
     for h in credentials {
         let c = issuing.credential(h).await;
         assert!(
-            matches!(c.status, CredentialStatus::Onchain | CredentialStatus::Remove),
+            matches!(
+                c.status,
+                CredentialStatus::Onchain | CredentialStatus::Remove
+            ),
             "{h}: {:?}",
             c.status
         );

@@ -43,7 +43,10 @@ async fn issue_publish_revoke_with_restarts(backend: Backend) {
     drop(p); // after send
     let p = restart().await;
     let confirmed = p.run_once(id).await.unwrap();
-    assert!(matches!(confirmed, Outcome::Confirmed { credentials: 0, .. }), "{confirmed:?}");
+    assert!(
+        matches!(confirmed, Outcome::Confirmed { credentials: 0, .. }),
+        "{confirmed:?}"
+    );
     let onboarding = issuing.store.published_state(id).await.unwrap().unwrap();
     assert_eq!(onboarding.tx_hash, onboarding_tx);
 
@@ -52,19 +55,37 @@ async fn issue_publish_revoke_with_restarts(backend: Backend) {
         &settle(&p, &acme).await,
         &["computed", "signed", "sent", "confirmed", "idle"],
     );
-    wait_status(&issuing, &[alice.clone(), bob.clone()], CredentialStatus::Onchain, std::time::Duration::ZERO).await;
+    wait_status(
+        &issuing,
+        &[alice.clone(), bob.clone()],
+        CredentialStatus::Onchain,
+        std::time::Duration::ZERO,
+    )
+    .await;
     let carol = issuing.issue(&acme, "carol@example.com", 50).await;
     // Alice again: her first credential is revoked (onDuplicate: revoke).
     let alice2 = issuing.issue(&acme, "alice@example.com", 31).await;
-    assert_eq!(issuing.credential(&alice).await.status, CredentialStatus::WaitRemove);
+    assert_eq!(
+        issuing.credential(&alice).await.status,
+        CredentialStatus::WaitRemove
+    );
     drop(p);
     let p = restart().await;
     let steps = settle(&p, &acme).await;
     assert_kinds(&steps, &["computed", "signed", "sent", "confirmed", "idle"]);
-    assert!(matches!(steps[3], Outcome::Confirmed { credentials: 3, .. }), "two claims, one revocation: {steps:?}");
-    assert_eq!(issuing.credential(&alice).await.status, CredentialStatus::Remove);
+    assert!(
+        matches!(steps[3], Outcome::Confirmed { credentials: 3, .. }),
+        "two claims, one revocation: {steps:?}"
+    );
+    assert_eq!(
+        issuing.credential(&alice).await.status,
+        CredentialStatus::Remove
+    );
     for c in [&bob, &carol, &alice2] {
-        assert_eq!(issuing.credential(c).await.status, CredentialStatus::Onchain);
+        assert_eq!(
+            issuing.credential(c).await.status,
+            CredentialStatus::Onchain
+        );
     }
 
     let all = [alice, bob, carol, alice2];

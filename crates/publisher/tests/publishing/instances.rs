@@ -11,7 +11,12 @@ use claimd_publisher::{Funding, Publisher};
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn spawn(p: Publisher) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+async fn spawn(
+    p: Publisher,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move { p.run(stopped).await });
     (stop, task)
@@ -62,7 +67,13 @@ async fn two_instances_publish_each_transition_exactly_once() {
     }
     let stuck = issuing.issue(&poor, "someone@example.com", 99).await;
     let hashes: Vec<String> = credentials.iter().map(|(_, h)| h.clone()).collect();
-    wait_status(&issuing, &hashes, CredentialStatus::Onchain, Duration::from_secs(90)).await;
+    wait_status(
+        &issuing,
+        &hashes,
+        CredentialStatus::Onchain,
+        Duration::from_secs(90),
+    )
+    .await;
     assert_eq!(
         issuing.credential(&stuck).await.status,
         CredentialStatus::WaitOnchain,
@@ -76,14 +87,23 @@ async fn two_instances_publish_each_transition_exactly_once() {
     let late: Vec<(usize, String)> = {
         let mut v = Vec::new();
         for (n, i) in issuers.iter().enumerate() {
-            v.push((n, issuing.issue(i, &format!("late@{n}.example.com"), 70).await));
+            v.push((
+                n,
+                issuing.issue(i, &format!("late@{n}.example.com"), 70).await,
+            ));
         }
         v
     };
     net.fund(poor.address).await;
     let mut all: Vec<String> = late.iter().map(|(_, h)| h.clone()).collect();
     all.push(stuck.clone());
-    wait_status(&issuing, &all, CredentialStatus::Onchain, Duration::from_secs(90)).await;
+    wait_status(
+        &issuing,
+        &all,
+        CredentialStatus::Onchain,
+        Duration::from_secs(90),
+    )
+    .await;
     let _ = stop_b.send(true);
     task_b.await.unwrap();
 
@@ -94,7 +114,11 @@ async fn two_instances_publish_each_transition_exactly_once() {
             .filter(|(m, _)| *m == n)
             .map(|(_, h)| h.clone())
             .collect();
-        let history = issuing.store.transitions(i.issuer.issuer_id, 100).await.unwrap();
+        let history = issuing
+            .store
+            .transitions(i.issuer.issuer_id, 100)
+            .await
+            .unwrap();
         assert!(
             history
                 .iter()
@@ -104,8 +128,14 @@ async fn two_instances_publish_each_transition_exactly_once() {
         );
         check_published(&net, &issuing, i, &mine).await;
     }
-    let history = issuing.store.transitions(poor.issuer.issuer_id, 100).await.unwrap();
-    assert!(history.iter().all(|t| t.status == TransitionStatus::Confirmed));
+    let history = issuing
+        .store
+        .transitions(poor.issuer.issuer_id, 100)
+        .await
+        .unwrap();
+    assert!(history
+        .iter()
+        .all(|t| t.status == TransitionStatus::Confirmed));
     assert!(!history.is_empty());
     let _ = Arc::strong_count(&issuing.store);
     db.drop_db().await;

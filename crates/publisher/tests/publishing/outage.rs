@@ -38,9 +38,19 @@ async fn publishing_survives_a_30_second_rpc_outage() {
 
     let mut issued = Vec::new();
     for (i, to) in [&acme, &globex].into_iter().enumerate() {
-        issued.push(issuing.issue(to, &format!("before{i}@example.com"), 20).await);
+        issued.push(
+            issuing
+                .issue(to, &format!("before{i}@example.com"), 20)
+                .await,
+        );
     }
-    wait_status(&issuing, &issued, CredentialStatus::Onchain, Duration::from_secs(60)).await;
+    wait_status(
+        &issuing,
+        &issued,
+        CredentialStatus::Onchain,
+        Duration::from_secs(60),
+    )
+    .await;
 
     // Cut: work keeps arriving, at the start, in the middle and near the end of the outage.
     proxy.cut();
@@ -57,26 +67,47 @@ async fn publishing_survives_a_30_second_rpc_outage() {
     }
     // Nothing can have been published, and nothing was given up.
     for h in &during {
-        assert_eq!(issuing.credential(h).await.status, CredentialStatus::WaitOnchain);
+        assert_eq!(
+            issuing.credential(h).await.status,
+            CredentialStatus::WaitOnchain
+        );
     }
     for to in [&acme, &globex] {
-        let history = issuing.store.transitions(to.issuer.issuer_id, 100).await.unwrap();
+        let history = issuing
+            .store
+            .transitions(to.issuer.issuer_id, 100)
+            .await
+            .unwrap();
         assert!(
-            history.iter().all(|t| t.status != TransitionStatus::Abandoned),
+            history
+                .iter()
+                .all(|t| t.status != TransitionStatus::Abandoned),
             "abandoned during the outage: {history:?}"
         );
     }
     assert!(metric_sum(names::CHAIN_ERRORS, Some("transport")) > transport_errors);
 
     proxy.restore();
-    wait_status(&issuing, &during, CredentialStatus::Onchain, Duration::from_secs(60)).await;
+    wait_status(
+        &issuing,
+        &during,
+        CredentialStatus::Onchain,
+        Duration::from_secs(60),
+    )
+    .await;
     let _ = stop.send(true);
     running.await.unwrap();
 
     for (to, name) in [(&acme, "acme"), (&globex, "globex")] {
-        let history = issuing.store.transitions(to.issuer.issuer_id, 100).await.unwrap();
+        let history = issuing
+            .store
+            .transitions(to.issuer.issuer_id, 100)
+            .await
+            .unwrap();
         assert!(
-            history.iter().all(|t| t.status == TransitionStatus::Confirmed),
+            history
+                .iter()
+                .all(|t| t.status == TransitionStatus::Confirmed),
             "{name}: {history:?}"
         );
         let mine: Vec<String> = {

@@ -5,8 +5,8 @@
 use crate::common::*;
 use claimd_core::credential::CredentialStatus;
 use claimd_core::secrets::MasterKey;
-use claimd_core::store::TransitionStatus;
 use claimd_core::store::Store;
+use claimd_core::store::TransitionStatus;
 use claimd_publisher::{metrics as names, Outcome, PublishError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +25,9 @@ async fn a_transition_recorded_as_abandoned_but_on_chain_is_adopted() {
     let issuing = Issuing::new(db.open().await, master_key.clone()).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
-    let p = net.publisher(issuing.store.clone(), &master_key, config("one")).await;
+    let p = net
+        .publisher(issuing.store.clone(), &master_key, config("one"))
+        .await;
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
 
     let first = issuing.issue(&acme, "alice@example.com", 30).await;
@@ -45,13 +47,24 @@ async fn a_transition_recorded_as_abandoned_but_on_chain_is_adopted() {
         .abandon_transition(lost, "test: misread as refused")
         .await
         .unwrap();
-    assert_eq!(issuing.credential(&first).await.status, CredentialStatus::WaitOnchain);
+    assert_eq!(
+        issuing.credential(&first).await.status,
+        CredentialStatus::WaitOnchain
+    );
     let second = issuing.issue(&acme, "bob@example.com", 40).await;
 
     let steps = settle(&p, &acme).await;
     assert_kinds(
         &steps,
-        &["computed", "adopted", "computed", "signed", "sent", "confirmed", "idle"],
+        &[
+            "computed",
+            "adopted",
+            "computed",
+            "signed",
+            "sent",
+            "confirmed",
+            "idle",
+        ],
     );
     let Outcome::Computed { transition: stale } = steps[0] else {
         unreachable!()
@@ -65,12 +78,28 @@ async fn a_transition_recorded_as_abandoned_but_on_chain_is_adopted() {
     );
     let c = issuing.credential(&first).await;
     assert_eq!(c.status, CredentialStatus::Onchain);
-    assert_eq!(c.tx_hash.as_deref(), Some(mined.as_str()), "the mined transaction");
-    assert_eq!(issuing.credential(&second).await.status, CredentialStatus::Onchain);
+    assert_eq!(
+        c.tx_hash.as_deref(),
+        Some(mined.as_str()),
+        "the mined transaction"
+    );
+    assert_eq!(
+        issuing.credential(&second).await.status,
+        CredentialStatus::Onchain
+    );
     let history = issuing.store.transitions(id, 10).await.unwrap();
     let statuses: Vec<_> = history.iter().map(|t| (t.id, t.status)).collect();
-    assert_eq!(statuses[1..3], [(stale, TransitionStatus::Abandoned), (lost, TransitionStatus::Confirmed)]);
-    assert!(history[1].txs.is_empty(), "the stale transition was never signed");
+    assert_eq!(
+        statuses[1..3],
+        [
+            (stale, TransitionStatus::Abandoned),
+            (lost, TransitionStatus::Confirmed)
+        ]
+    );
+    assert!(
+        history[1].txs.is_empty(),
+        "the stale transition was never signed"
+    );
     assert_eq!(history[0].status, TransitionStatus::Confirmed);
     check_published(&net, &issuing, &acme, &[first, second]).await;
     assert!(metric_sum(names::TRANSITIONS_ADOPTED, None) >= adopted + 1.0);
@@ -89,10 +118,13 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     let (sqlite, store) = open_sqlite(&db).await;
     let issuing = Issuing::new(store.clone(), master_key.clone()).await;
     let (partner, schema) = (issuing.partner, issuing.schema.clone());
-    let reopen = |store: Arc<dyn Store>| Issuing::reopen(store, master_key.clone(), partner, schema.clone());
+    let reopen =
+        |store: Arc<dyn Store>| Issuing::reopen(store, master_key.clone(), partner, schema.clone());
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
-    let p = net.publisher(store.clone(), &master_key, config("one")).await;
+    let p = net
+        .publisher(store.clone(), &master_key, config("one"))
+        .await;
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
     let first = issuing.issue(&acme, "alice@example.com", 30).await;
     assert_kinds(&[p.run_once(id).await.unwrap()], &["computed"]);
@@ -102,9 +134,18 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     let computed_backup = backup_file(&db);
     let (sqlite, store) = open_sqlite(&db).await;
     let issuing = reopen(store.clone());
-    let p = net.publisher(store.clone(), &master_key, config("one")).await;
-    assert_kinds(&settle(&p, &acme).await, &["signed", "sent", "confirmed", "idle"]);
+    let p = net
+        .publisher(store.clone(), &master_key, config("one"))
+        .await;
+    assert_kinds(
+        &settle(&p, &acme).await,
+        &["signed", "sent", "confirmed", "idle"],
+    );
     let published = store.published_state(id).await.unwrap().unwrap();
+    assert_eq!(
+        issuing.credential(&first).await.status,
+        CredentialStatus::Onchain
+    );
 
     // Restore #1: the store believes the transition is still to be signed.
     sqlite.close().await;
@@ -112,7 +153,9 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     let (sqlite, store) = open_sqlite(&db).await;
     let issuing = reopen(store.clone());
     assert!(store.in_flight_transition(id).await.unwrap().is_some());
-    let p = net.publisher(store.clone(), &master_key, config("one")).await;
+    let p = net
+        .publisher(store.clone(), &master_key, config("one"))
+        .await;
     let steps = settle(&p, &acme).await;
     assert_kinds(&steps, &["confirmed", "idle"]);
     let again = store.published_state(id).await.unwrap().unwrap();
@@ -121,21 +164,25 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
         issuing.credential(&first).await.tx_hash,
         Some(published.tx_hash.clone())
     );
-    check_published(&net, &issuing, &acme, &[first.clone()]).await;
+    check_published(&net, &issuing, &acme, std::slice::from_ref(&first)).await;
 
     // Backup #2 now; then one more transition reaches the chain; then restore #2.
     sqlite.close().await;
     let old_backup = backup_file(&db);
     let (sqlite, store) = open_sqlite(&db).await;
     let issuing = reopen(store.clone());
-    let p = net.publisher(store.clone(), &master_key, config("one")).await;
+    let p = net
+        .publisher(store.clone(), &master_key, config("one"))
+        .await;
     issuing.issue(&acme, "bob@example.com", 40).await;
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
     sqlite.close().await;
     restore_file(&db, &old_backup);
     let (_sqlite, store) = open_sqlite(&db).await;
     let issuing = reopen(store.clone());
-    let p = net.publisher(store.clone(), &master_key, config("one")).await;
+    let p = net
+        .publisher(store.clone(), &master_key, config("one"))
+        .await;
 
     // New work on the stale base: computed, then refused, then stopped.
     let carol = issuing.issue(&acme, "carol@example.com", 50).await;
@@ -144,7 +191,9 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     assert_kinds(&[p.run_once(id).await.unwrap()], &["computed"]);
     for _ in 0..3 {
         match p.run_once(id).await {
-            Err(PublishError::Diverged { chain, store: s, .. }) => {
+            Err(PublishError::Diverged {
+                chain, store: s, ..
+            }) => {
                 assert_ne!(chain, s);
                 assert_eq!(s, again.roots.state.to_le_hex());
             }
@@ -175,7 +224,9 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
 }
 
 async fn open_sqlite(db: &Db) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {
-    let s = claimd_store_sqlite::SqliteStore::connect(&db.url).await.unwrap();
+    let s = claimd_store_sqlite::SqliteStore::connect(&db.url)
+        .await
+        .unwrap();
     s.migrate().await.unwrap();
     (s.clone(), Arc::new(s))
 }

@@ -2,7 +2,7 @@
 //! fees, and confirmed with whichever attempt gets mined.
 
 use crate::common::*;
-use claimd_chain::{Chain, TxParams};
+use claimd_chain::TxParams;
 use claimd_core::credential::CredentialStatus;
 use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
@@ -61,13 +61,21 @@ async fn stuck_then_replaced() -> Stuck {
     assert_ne!(first, second);
 
     // Both attempts recorded, same nonce, fees up by at least 12.5%.
-    let flight = issuing.store.in_flight_transition(id).await.unwrap().unwrap();
+    let flight = issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .unwrap();
     let hashes: Vec<_> = flight.txs.iter().map(|t| t.tx_hash.clone()).collect();
     assert_eq!(hashes, vec![first.clone(), second.clone()]);
     let a = TxParams::of_raw(&flight.txs[0].raw).unwrap();
     let b = TxParams::of_raw(&flight.txs[1].raw).unwrap();
     assert_eq!(a.nonce, b.nonce);
-    assert!(b.max_fee_per_gas * 1000 >= a.max_fee_per_gas * 1125, "{a:?} -> {b:?}");
+    assert!(
+        b.max_fee_per_gas * 1000 >= a.max_fee_per_gas * 1125,
+        "{a:?} -> {b:?}"
+    );
     assert!(
         b.max_priority_fee_per_gas * 1000 >= a.max_priority_fee_per_gas * 1125,
         "{a:?} -> {b:?}"
@@ -116,7 +124,13 @@ async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
         .unwrap()
         .is_none());
     s.net.set_automine(true).await;
-    check_published(&s.net, &s.issuing, &s.acme, &[s.credential.clone()]).await;
+    check_published(
+        &s.net,
+        &s.issuing,
+        &s.acme,
+        std::slice::from_ref(&s.credential),
+    )
+    .await;
     assert!(metric_sum(names::REPLACEMENTS, None) >= replacements + 1.0);
     assert!(metric_sum(names::TRANSITIONS_CONFIRMED, None) >= 2.0);
     s.db.drop_db().await;
@@ -132,7 +146,14 @@ async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
     s.net
         .anvil_rpc("anvil_dropTransaction", serde_json::json!([s.second]))
         .await;
-    let raw = s.issuing.store.in_flight_transition(id).await.unwrap().unwrap().txs[0]
+    let raw = s
+        .issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .txs[0]
         .raw
         .clone();
     s.net.chain.send_raw(raw.into()).await.unwrap();
@@ -146,7 +167,13 @@ async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
     let c = s.issuing.credential(&s.credential).await;
     assert_eq!(c.tx_hash.as_deref(), Some(s.first.as_str()));
     s.net.set_automine(true).await;
-    check_published(&s.net, &s.issuing, &s.acme, &[s.credential.clone()]).await;
+    check_published(
+        &s.net,
+        &s.issuing,
+        &s.acme,
+        std::slice::from_ref(&s.credential),
+    )
+    .await;
     s.db.drop_db().await;
 }
 
@@ -177,7 +204,12 @@ async fn replacements_stop_at_the_fee_ceiling() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(replaced, 1);
-    let flight = issuing.store.in_flight_transition(id).await.unwrap().unwrap();
+    let flight = issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(flight.txs.len(), 2);
     assert!(metric_sum(names::FEE_CEILING_REACHED, None) > ceiling);
     // Mined at last, the onboarding confirms with the replacement.
