@@ -343,10 +343,10 @@ impl Issuing {
     }
 }
 
-/// anvil with the contract deployed, and a client to it.
+/// A chain with the contract deployed: anvil over JSON-RPC, or the embedded chain.
 pub struct Net {
-    pub anvil: Anvil,
-    pub rpc: JsonRpcChain,
+    anvil: Option<(Anvil, JsonRpcChain)>,
+    embedded: Option<(claimd_chain::EmbeddedChain, tempfile::TempDir)>,
     pub chain: Arc<dyn Chain>,
     pub contract: StateContract,
 }
@@ -361,10 +361,47 @@ impl Net {
             .unwrap();
         Net {
             contract: StateContract::new(chain.clone(), address),
-            anvil,
-            rpc,
+            anvil: Some((anvil, rpc)),
+            embedded: None,
             chain,
         }
+    }
+
+    /// The embedded chain in a temp dir (mines each transaction at once, no pool).
+    pub async fn embedded() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let config = claimd_chain::EmbeddedConfig {
+            chain_id: CHAIN_ID,
+            fsync: false,
+            ..Default::default()
+        };
+        let path = dir.path().to_owned();
+        let chain =
+            tokio::task::spawn_blocking(move || claimd_chain::EmbeddedChain::open(path, config))
+                .await
+                .unwrap()
+                .unwrap();
+        let address = chain.contract_address();
+        let dyn_chain: Arc<dyn Chain> = Arc::new(chain.clone());
+        Net {
+            contract: StateContract::new(dyn_chain.clone(), address),
+            anvil: None,
+            embedded: Some((chain, dir)),
+            chain: dyn_chain,
+        }
+    }
+
+    pub fn anvil_url(&self) -> &str {
+        &self.anvil.as_ref().expect("an anvil").0.url
+    }
+
+    /// Test settings: quick polling, funding from the chain's dev account.
+    pub fn config(&self, owner: &str) -> PublisherConfig {
+        let mut c = config(owner);
+        if let Some((chain, _)) = &self.embedded {
+            c.funding = claimd_publisher::Funding::Embedded(chain.clone());
+        }
+        c
     }
 
     /// An anvil test method (`evm_mine`, `evm_setAutomine`, …).
@@ -373,8 +410,8 @@ impl Net {
         method: &'static str,
         params: serde_json::Value,
     ) -> serde_json::Value {
-        self.rpc
-            .provider()
+        let (_, rpc) = self.anvil.as_ref().expect("anvil methods need anvil");
+        rpc.provider()
             .raw_request::<_, serde_json::Value>(method.into(), params)
             .await
             .unwrap_or_else(|e| panic!("{method}: {e}"))
@@ -390,9 +427,16 @@ impl Net {
     }
 
     pub async fn fund(&self, to: Address) {
-        claimd_chain::transfer(self.chain.as_ref(), &dev_signer(), to, ether(1))
-            .await
-            .unwrap();
+        match &self.embedded {
+            Some((chain, _)) => {
+                chain.fund(to, ether(1)).await.unwrap();
+            }
+            None => {
+                claimd_chain::transfer(self.chain.as_ref(), &dev_signer(), to, ether(1))
+                    .await
+                    .unwrap();
+            }
+        }
     }
 
     pub async fn nonce(&self, a: Address) -> u64 {

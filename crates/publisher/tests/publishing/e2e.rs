@@ -7,16 +7,15 @@ use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
 use claimd_publisher::Outcome;
 
-async fn issue_publish_revoke_with_restarts(backend: Backend) {
+async fn issue_publish_revoke_with_restarts(backend: Backend, net: Net) {
     let db = Db::create(backend).await;
-    let net = Net::start().await;
     let master_key = MasterKey::generate();
     let issuing = Issuing::new(db.open().await, master_key.clone()).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     let restart = || async {
         // A new publisher over a new pool: nothing survives but the database and the chain.
-        net.publisher(db.open().await, &master_key, config("one"))
+        net.publisher(db.open().await, &master_key, net.config("one"))
             .await
     };
 
@@ -103,10 +102,15 @@ async fn issue_publish_revoke_with_restarts(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_publish_revoke_with_restarts_on_sqlite() {
-    issue_publish_revoke_with_restarts(Backend::Sqlite).await
+    issue_publish_revoke_with_restarts(Backend::Sqlite, Net::start().await).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_publish_revoke_with_restarts_on_postgres() {
-    issue_publish_revoke_with_restarts(Backend::Postgres).await
+    issue_publish_revoke_with_restarts(Backend::Postgres, Net::start().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_publish_revoke_with_restarts_on_the_embedded_chain() {
+    issue_publish_revoke_with_restarts(Backend::Sqlite, Net::embedded().await).await
 }

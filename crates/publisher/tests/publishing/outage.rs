@@ -17,7 +17,7 @@ async fn publishing_survives_a_30_second_rpc_outage() {
     let transport_errors = metric_sum(names::CHAIN_ERRORS, Some("transport"));
     let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
-    let proxy = Proxy::start(&net.anvil.url).await;
+    let proxy = Proxy::start(net.anvil_url()).await;
     let master_key = MasterKey::generate();
     let issuing = Issuing::new(db.open().await, master_key.clone()).await;
     let acme = issuing.issuer("acme").await;

@@ -18,15 +18,23 @@ use std::time::Duration;
 /// the chain, drops the stale one unsent, and publishes the remaining work on top.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transition_recorded_as_abandoned_but_on_chain_is_adopted() {
+    abandoned_but_on_chain(Net::start().await).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_recorded_as_abandoned_but_on_the_embedded_chain_is_adopted() {
+    abandoned_but_on_chain(Net::embedded().await).await
+}
+
+async fn abandoned_but_on_chain(net: Net) {
     let adopted = metric_sum(names::TRANSITIONS_ADOPTED, None);
     let db = Db::create(Backend::Sqlite).await;
-    let net = Net::start().await;
     let master_key = MasterKey::generate();
     let issuing = Issuing::new(db.open().await, master_key.clone()).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     let p = net
-        .publisher(issuing.store.clone(), &master_key, config("one"))
+        .publisher(issuing.store.clone(), &master_key, net.config("one"))
         .await;
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
 
