@@ -1,8 +1,14 @@
 // Third-party check of the credentials claimd issues (crates/claimd/tests/interop_credentials.rs).
 //
 // Usage: node interop/credentials/check.mjs < input.json
-//   input:  {"credentials": [{"vc": <W3C VC as served>, "coreClaimHash": "<64 hex>"}, ...],
-//            "schemaContexts": {"<context url>": <context document>, ...}}
+//   input:  {"credentials": [{"vc": <W3C VC as served>, "coreClaimHash": "<64 hex>",
+//                             "expectMtp"?: true, "expectRevoked"?: bool}, ...],
+//            "schemaContexts": {"<context url>": <context document>, ...},
+//            "chain"?: {"rpcUrl": "http://…", "contractAddress": "0x…", "chainId": n}}
+//   Optional checks: `expectMtp` → the Iden3SparseMerkleTreeProof (mtpProof); `expectRevoked`
+//   → the SparseMerkleTreeProof revocation status, resolved over HTTP by js-sdk's own
+//   IssuerResolver (revocation); with `chain`, the states the proofs name are read from the
+//   State contract through js-sdk's EthStateStorage (…OnChain checks).
 //   output: one JSON object on stdout:
 //           {"ok": bool, "credentials": [{"index": n, "ok": bool,
 //              "checks": {"<name>": {"ok": bool, "detail": ...}, ...}}, ...],
@@ -14,8 +20,9 @@
 // as the thing compared against. Each credential is checked independently, and a check that
 // throws is a failed check (with the error), never a crash of the run.
 //
-// Nothing is fetched: the JSON-LD loader serves the bundled contexts (contexts/index.json) and
-// the schema contexts given on stdin, and throws on any other URL.
+// No JSON-LD document is fetched: the loader serves the bundled contexts (contexts/index.json)
+// and the schema contexts given on stdin, and throws on any other URL. The only network use is
+// the optional revocation status and chain reads, at the URLs the input names.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +43,10 @@ import {
   ProofType,
   SubjectPosition,
   MerklizedRootPosition,
+  EthStateStorage,
+  IssuerResolver,
   calculateCoreSchemaHash,
+  defaultEthConnectionConfig,
   findCredentialType,
   isEthereumIdentity,
   validateTreeState
@@ -127,7 +137,18 @@ function coreClaimHashOf(claim) {
   return Poseidon.hash([hi, hv]);
 }
 
-async function checkCredential(entry, documentLoader) {
+// The issuer's ID as the State contract's uint256 (iden3: the ID bytes read little-endian).
+const issuerIdOf = (did) => DID.idFromDID(DID.parse(did)).bigInt();
+
+// A state (64-hex little-endian, iden3's Hash.hex()) the State contract records for `id`.
+async function stateOnChain(stateStorage, did, stateHex) {
+  const id = issuerIdOf(did);
+  const state = Hash.fromHex(stateHex).bigInt();
+  const info = await stateStorage.getStateInfoByIdAndState(id, state);
+  return { ok: info.state === state && info.id === id, info };
+}
+
+async function checkCredential(entry, documentLoader, stateStorage) {
   const checks = {};
   const run = async (name, fn) => {
     try {
@@ -346,14 +367,101 @@ async function checkCredential(entry, documentLoader) {
     }
   });
 
+  const mtpProof = proofs.find((p) => p?.type === 'Iden3SparseMerkleTreeProof');
+  if (entry.expectMtp) {
+    // The Iden3SparseMerkleTreeProof: the core claim the JS stack computed is in the claims
+    // tree whose root the proof names, and that root belongs to the proof's state.
+    await run('mtpProof', async () => {
+      if (!mtpProof) throw new Error('no Iden3SparseMerkleTreeProof');
+      if (!sdkClaim) throw new Error('js-sdk could not build the core claim');
+      const st = mtpProof.issuerData?.state ?? {};
+      const stateValid = validateTreeState({
+        state: st.value,
+        claimsTreeRoot: st.claimsTreeRoot,
+        revocationTreeRoot: st.revocationTreeRoot,
+        rootOfRoots: st.rootOfRoots
+      });
+      const { hi, hv } = sdkClaim.hiHv();
+      const mtp = Proof.fromJSON(mtpProof.mtp);
+      const inClaimsTree =
+        mtp.existence && (await verifyProof(Hash.fromHex(st.claimsTreeRoot), mtp, hi, hv));
+      const sameClaim = mtpProof.coreClaim === sdkClaim.hex();
+      const sameIssuer = mtpProof.issuerData?.id === vc.issuer;
+      const chainFacts =
+        /^0x[0-9a-f]{64}$/.test(st.txId ?? '') &&
+        Number.isInteger(st.blockNumber) &&
+        Number.isInteger(st.blockTimestamp);
+      return {
+        ok: stateValid && inClaimsTree && sameClaim && sameIssuer && chainFacts,
+        detail: { stateValid, inClaimsTree, sameClaim, sameIssuer, chainFacts, state: st.value }
+      };
+    });
+    if (stateStorage) {
+      // The MTP's state is on chain for the issuer, in the block the proof names.
+      await run('mtpStateOnChain', async () => {
+        if (!mtpProof) throw new Error('no Iden3SparseMerkleTreeProof');
+        const st = mtpProof.issuerData.state;
+        const { ok, info } = await stateOnChain(stateStorage, vc.issuer, st.value);
+        const block = Number(info.createdAtBlock);
+        return {
+          ok: ok && block === st.blockNumber,
+          detail: { createdAtBlock: block, proofBlock: st.blockNumber }
+        };
+      });
+      // The state the BJJ signature's issuer data names (the issuer's first state) is on chain.
+      await run('signatureStateOnChain', async () => {
+        if (!bjj) throw new Error('no BJJSignature2021 proof');
+        const { ok, info } = await stateOnChain(stateStorage, vc.issuer, bjj.issuerData.state.value);
+        return { ok, detail: { createdAtBlock: Number(info.createdAtBlock) } };
+      });
+    }
+  }
+  if (typeof entry.expectRevoked === 'boolean') {
+    // js-sdk resolves the SparseMerkleTreeProof status from credentialStatus.id; the nonce's
+    // (non-)membership proof must hold against the revocation root of a valid state, which
+    // must be the issuer's latest state on chain.
+    await run('revocation', async () => {
+      const status = await new IssuerResolver().resolve(vc.credentialStatus);
+      const nonce = BigInt(vc.credentialStatus.revocationNonce);
+      const stateValid = validateTreeState(status.issuer);
+      const proofValid = await verifyProof(
+        Hash.fromHex(status.issuer.revocationTreeRoot),
+        status.mtp,
+        nonce,
+        0n
+      );
+      const revoked = status.mtp.existence;
+      let latestOnChain = null;
+      if (stateStorage) {
+        const latest = await stateStorage.getLatestStateById(issuerIdOf(vc.issuer));
+        latestOnChain = latest.state === Hash.fromHex(status.issuer.state).bigInt();
+      }
+      return {
+        ok: stateValid && proofValid && revoked === entry.expectRevoked && latestOnChain !== false,
+        detail: { stateValid, proofValid, revoked, expected: entry.expectRevoked, latestOnChain }
+      };
+    });
+  }
+
   return checks;
 }
 
 const input = readInput();
+const stateStorage = input.chain
+  ? new EthStateStorage(
+      {
+        ...defaultEthConnectionConfig,
+        url: input.chain.rpcUrl,
+        contractAddress: input.chain.contractAddress,
+        chainId: input.chain.chainId
+      },
+      { disableCache: true }
+    )
+  : null;
 const { loader, served, refused } = documentLoaderFor(input.schemaContexts);
 const results = [];
 for (const [index, entry] of input.credentials.entries()) {
-  const checks = await checkCredential(entry, loader);
+  const checks = await checkCredential(entry, loader, stateStorage);
   results.push({ index, ok: Object.values(checks).every((c) => c.ok), checks });
 }
 const ok = results.every((r) => r.ok);

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use claimd_core::operator::OperatorError;
+use claimd_core::proofs::ProofError;
 use claimd_core::store::StoreError;
 use claimd_core::DomainError;
 use serde_json::json;
@@ -92,6 +93,15 @@ impl From<OperatorError> for ApiError {
             OperatorError::Invalid(d) => d.into(),
             OperatorError::Store(s) => s.into(),
             OperatorError::Internal(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<ProofError> for ApiError {
+    fn from(e: ProofError) -> Self {
+        match e {
+            ProofError::Store(s) => s.into(),
+            ProofError::Corrupt(_) => ApiError::internal(&e),
         }
     }
 }

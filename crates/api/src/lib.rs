@@ -4,6 +4,7 @@
 //! - `routes::health`: `/healthz`, `/readyz`, `/metrics`
 //! - `routes::admin`: the operator API under `/admin/v1` (bearer admin token)
 //! - `routes::schemas`: the public schema documents under `/v1/schemas/`
+//! - `routes::issuers`: public revocation status and issuer state
 
 pub mod error;
 mod extract;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::schemas::router())
         .merge(routes::credentials::router())
+        .merge(routes::issuers::router())
         .merge(routes::openapi::router())
         .nest("/admin/v1", routes::admin::router())
         .fallback(routes::not_found)

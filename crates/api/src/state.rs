@@ -3,6 +3,7 @@
 use claimd_auth::Authenticator;
 use claimd_core::issuance::Issuance;
 use claimd_core::operator::Operator;
+use claimd_core::proofs::Proofs;
 use claimd_core::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub operator: Arc<Operator>,
     pub issuance: Arc<Issuance>,
+    pub proofs: Arc<Proofs>,
     pub auth: Arc<Authenticator>,
     pub config: Arc<ApiConfig>,
     pub metrics: Option<PrometheusHandle>,

@@ -79,6 +79,8 @@ mod jsonrpc;
 pub mod ops;
 mod signer;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use chain::{CallRequest, Chain, ChainLog, FeeSuggestion, LogFilter, NonceKind, Receipt};
 pub use embedded::{BlockClock, EmbeddedChain, EmbeddedConfig};

@@ -8,19 +8,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use claimd_auth::testing::{jwks, JwksServer, TestKey};
 use common::{Backend, Server};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Outcome {
     backend: &'static str,
@@ -187,23 +181,10 @@ async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
     }
 }
 
-fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| {
-        c.lines()
-            .find(|l| l.starts_with("model name"))
-            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-    });
-    json!({
-        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cpu": cpu,
-        "os": std::env::consts::OS,
-    })
-}
-
 #[tokio::main]
 async fn main() {
-    let requests = env_usize("BENCH_REQUESTS", 3000);
-    let concurrency = env_usize("BENCH_CONCURRENCY", 32);
+    let requests = support::env_usize("BENCH_REQUESTS", 3000);
+    let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let mut results = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let o = run(backend, requests, concurrency).await;
@@ -220,24 +201,11 @@ async fn main() {
     let out = json!({
         "benchmark": "issue-on-behalf throughput (server and load generator on the same machine)",
         "command": "cargo bench -p claimd --bench issue",
-        "date": chrono_like_now(),
-        "machine": machine(),
+        "date": support::now(),
+        "machine": support::machine(),
         "concurrency": concurrency,
         "token": "ES256, one distinct user per request (each request creates a user and holder identity)",
         "results": results,
     });
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../bench/results/issue-on-behalf.json"
-    );
-    std::fs::write(path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
-    println!("wrote {path}");
-}
-
-fn chrono_like_now() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
+    support::write_results("issue-on-behalf.json", &out);
 }

@@ -40,6 +40,16 @@ pub struct ServeArgs {
     /// External base URL written into credentials and schema URLs (default http://<listen>).
     #[arg(long, env = "CLAIMD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Run only the API; publishing is left to `claimd publisher` processes.
+    #[arg(long, env = "CLAIMD_NO_PUBLISHER")]
+    pub no_publisher: bool,
+}
+
+/// Where credentials are published (`claimd serve` and `claimd publisher`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ChainArgs {
     /// JSON-RPC endpoint of the chain; absent → the embedded chain.
     #[arg(long, env = "CLAIMD_CHAIN_RPC_URL")]
     pub chain_rpc_url: Option<String>,
@@ -50,9 +60,6 @@ pub struct ServeArgs {
     /// Chain id of the embedded chain (default 222888, the id of `did:air:id:test`).
     #[arg(long, env = "CLAIMD_CHAIN_ID")]
     pub chain_id: Option<u64>,
-    /// Run only the API; publishing is left to `claimd publisher` processes.
-    #[arg(long)]
-    pub no_publisher: bool,
 }
 
 /// The `claimd.toml` file; every key is optional.
@@ -181,7 +188,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             bail!("CLAIMD_PUBLIC_URL must be an http:// or https:// URL (got {u:?})");
         }
     }
-    let chain_rpc_url = serve.chain_rpc_url.clone().or(file.chain_rpc_url);
+    let chain_rpc_url = serve.chain.chain_rpc_url.clone().or(file.chain_rpc_url);
     let max_body_bytes = file.max_body_bytes.unwrap_or(64 * 1024);
     if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
         bail!("max_body_bytes must be between 1024 and 16777216");
@@ -236,8 +243,8 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         master_key,
         public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         chain_rpc_url,
-        chain_contract: serve.chain_contract.clone().or(file.chain_contract),
-        chain_id: serve.chain_id.or(file.chain_id).unwrap_or(222_888),
+        chain_contract: serve.chain.chain_contract.clone().or(file.chain_contract),
+        chain_id: serve.chain.chain_id.or(file.chain_id).unwrap_or(222_888),
         chain_confirmations: file.chain_confirmations.unwrap_or(1),
         publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
         dev,

@@ -1,7 +1,9 @@
-//! `claimd serve` and `claimd migrate`: open the backend the URL names, migrate, and serve the
-//! API until SIGINT/SIGTERM, finishing in-flight requests before exiting. `serve` also runs the
-//! publisher (unless `--no-publisher`) on the embedded chain in `<data dir>/chain`, or on the
-//! JSON-RPC chain `CLAIMD_CHAIN_RPC_URL` names.
+//! `claimd serve`, `claimd publisher` and `claimd migrate`: open the backend the URL names,
+//! migrate, and serve the API until SIGINT/SIGTERM, finishing in-flight requests before
+//! exiting. `serve` also runs the publisher (unless `--no-publisher`) on the embedded chain in
+//! `<data dir>/chain`, or on the JSON-RPC chain `CLAIMD_CHAIN_RPC_URL` names; `publisher` runs
+//! only the publisher (the embedded chain belongs to one process: split mode needs a JSON-RPC
+//! chain).
 
 use crate::config::{Database, Settings};
 use alloy_primitives::Address;
@@ -91,6 +93,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
         store: store.clone(),
         operator: Arc::new(operator),
         issuance: Arc::new(issuance),
+        proofs: Arc::new(claimd_core::proofs::Proofs::new(
+            store.clone(),
+            settings.master_key.clone(),
+        )),
         auth: Arc::new(auth),
         config: Arc::new(ApiConfig {
             public_url: public_url.clone(),
@@ -130,6 +136,20 @@ pub async fn serve(settings: Settings) -> Result<()> {
         let _ = task.await;
     }
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// `claimd publisher`: the publisher alone, until SIGINT/SIGTERM (it stops between steps;
+/// every step is durable).
+pub async fn publisher(settings: Settings) -> Result<()> {
+    let store = open_store(&settings).await?;
+    let publisher = start_publisher(&settings, store).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { publisher.run(stopped).await });
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = task.await;
+    tracing::info!("publisher stopped");
     Ok(())
 }
 

@@ -15,16 +15,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn check_script() -> PathBuf {
-    repo_root().join("interop/credentials/check.mjs")
 }
 
 /// What check.mjs verifies of the claim: merklized root, schema hash, core claim (js-sdk and
@@ -53,12 +47,6 @@ fn all_checks() -> impl Iterator<Item = &'static str> {
 /// Runs check.mjs on `{credentials, schemaContexts}`; returns its report. Fails (never skips)
 /// when Node or the npm packages are missing.
 fn run_check(credentials: &[(Value, String)], schema_contexts: &Map<String, Value>) -> Value {
-    let modules = repo_root().join("interop/node_modules/@0xpolygonid/js-sdk");
-    assert!(
-        modules.exists(),
-        "{} is missing: run `npm ci --prefix interop` in the repository root",
-        modules.display()
-    );
     let input = json!({
         "credentials": credentials
             .iter()
@@ -66,32 +54,7 @@ fn run_check(credentials: &[(Value, String)], schema_contexts: &Map<String, Valu
             .collect::<Vec<_>>(),
         "schemaContexts": schema_contexts,
     });
-    let mut child = Command::new("node")
-        .arg(check_script())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run `node`: install Node.js (>= 18) to run the interop tests");
-    let mut stdin = child.stdin.take().unwrap();
-    let body = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(body.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check.mjs printed no report ({e}); exit {:?}; stderr:\n{stderr}",
-            out.status.code()
-        )
-    });
-    // The exit status and the report must agree.
-    let all_ok = report["ok"].as_bool().expect("report.ok");
-    assert_eq!(
-        out.status.code(),
-        Some(if all_ok { 0 } else { 1 }),
-        "check.mjs exit status disagrees with its report; stderr:\n{stderr}"
-    );
+    let report = common::fixture::node_check(&input);
     let results = report["credentials"]
         .as_array()
         .expect("report.credentials");

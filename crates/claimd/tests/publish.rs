@@ -1,188 +1,153 @@
-//! Publishing, black box: credentials issued over HTTP reach `ONCHAIN` on the embedded chain,
-//! a revoked one reaches `REMOVE`, a restart (SIGKILL) loses and repeats nothing, and the
-//! issuer's state on chain is the one the credentials report — on SQLite and PostgreSQL.
+//! Publishing, black box, on the embedded chain: credentials issued over HTTP reach `ONCHAIN`,
+//! a revoked one (duplicate or by the operator) reaches `REMOVE`, a restart (SIGKILL) loses
+//! and repeats nothing, documents gain an `Iden3SparseMerkleTreeProof` that verifies against
+//! the state on chain, and the public revocation status and issuer state agree with the chain
+//! — on SQLite and PostgreSQL, and on anvil over JSON-RPC (contract deployed by `serve --dev`,
+//! the iden3 reference stack reading the states from the contract).
 
 mod common;
 
 use alloy_primitives::U256;
-use claimd_auth::testing::{jwks, JwksServer, TestKey};
-use claimd_chain::{EmbeddedChain, EmbeddedConfig, StateContract};
-use claimd_iden3::id::Id;
+use claimd_chain::testing::Anvil;
+use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, StateContract};
+use claimd_iden3::claim::Claim;
+use claimd_iden3::id::{identity_state, Id};
+use claimd_iden3::merkletree::Proof;
 use claimd_iden3::Fr;
+use common::fixture::{node_check, Fixture};
 use common::{Backend, Server};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-struct Fixture {
-    server: Option<Server>,
-    _jwks: JwksServer,
-    http: reqwest::Client,
-    key: TestKey,
-    partner: String,
-    issuer_did: String,
-    program: String,
+/// Where the server publishes.
+enum OnChain {
+    Embedded,
+    Anvil(Anvil),
 }
 
-impl Fixture {
-    async fn new(backend: Backend) -> Fixture {
-        let server = Server::start(backend).await;
-        let key = TestKey::es256("es-1");
-        let jwks_server = JwksServer::start(jwks(&[&key])).await;
-        let schema = server.admin_ok(&[
-            "schema",
-            "create",
-            "--title",
-            "Membership",
-            "--type",
-            "Membership",
-            "--attr",
-            "age:integer:required",
-        ])["schemaId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let partner = server.admin_ok(&[
-            "partner",
-            "create",
-            "--name",
-            "Acme",
-            "--jwks-url",
-            &jwks_server.url(),
-            "--feature",
-            "issue_on_behalf",
-        ])["partnerId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let issuer_did = server.admin_ok(&[
-            "issuer",
-            "create",
-            "--partner-id",
-            &partner,
-            "--name",
-            "Acme issuer",
-        ])["issuerDid"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let program = server.admin_ok(&[
-            "program",
-            "create",
-            "--issuer-did",
-            &issuer_did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Members",
-        ])["credentialId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        Fixture {
-            server: Some(server),
-            _jwks: jwks_server,
-            http: reqwest::Client::new(),
-            key,
-            partner,
-            issuer_did,
-            program,
+impl OnChain {
+    fn env(&self) -> Vec<(String, String)> {
+        match self {
+            OnChain::Embedded => vec![],
+            OnChain::Anvil(a) => vec![("CLAIMD_CHAIN_RPC_URL".into(), a.url.clone())],
         }
     }
+}
 
-    fn url(&self) -> &str {
-        &self.server.as_ref().unwrap().url
-    }
+/// The State contract the server publishes to. Dev mode on anvil deploys it and keeps its
+/// address in the data dir.
+fn anvil_contract(f: &Fixture, anvil: &Anvil) -> StateContract {
+    let file = f.server().data_dir.join("chain-contract-31337");
+    let address = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    StateContract::new(Arc::new(anvil.chain()), address)
+}
 
-    fn token(&self, email: &str) -> String {
-        self.key.token(&self.partner, email).build()
-    }
-
-    async fn issue(&self, email: &str, age: u32) -> String {
-        let r = self
-            .http
-            .post(format!("{}/v1/credentials/issue-on-behalf", self.url()))
-            .header("x-partner-auth", self.token(email))
-            .json(&json!({
-                "issuerDid": self.issuer_did,
-                "credentialId": self.program,
-                "credentialSubject": {"age": age},
-                "onDuplicate": "revoke",
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let body: Value = r.json().await.unwrap();
-        body["coreClaimHash"].as_str().unwrap().to_owned()
-    }
-
-    async fn status(&self, email: &str, hash: &str) -> Value {
-        let r = self
-            .http
-            .get(format!(
-                "{}/v1/credentials/status?coreClaimHash={hash}",
-                self.url()
-            ))
-            .header("x-partner-auth", self.token(email))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
-    }
-
-    /// Polls until the credential reads `want` (60 s at most) and checks the chain facts.
-    async fn wait_for(&self, email: &str, hash: &str, want: &str) -> Value {
-        let start = Instant::now();
-        loop {
-            let st = self.status(email, hash).await;
-            if st["vcStatus"] == want {
-                let tx = st["txHash"].as_str().unwrap();
-                assert!(tx.starts_with("0x") && tx.len() == 66, "{st}");
-                st["blockNumber"].as_str().unwrap().parse::<u64>().unwrap();
-                Fr::from_le_hex(st["identityState"].as_str().unwrap()).unwrap();
-                return st;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "{hash} did not reach {want} within 60 s: {st}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+/// The issuer's latest state on chain, and whether each of `states` is recorded. The embedded
+/// chain is locked by the server's process, so the server is stopped to read it and started
+/// again.
+async fn chain_states(f: &mut Fixture, on: &OnChain, states: &[Fr]) -> (U256, Vec<bool>) {
+    match on {
+        OnChain::Anvil(anvil) => {
+            let contract = anvil_contract(f, anvil);
+            read_states(&contract, &f.issuer_did, states).await
+        }
+        OnChain::Embedded => {
+            let (tmp, dir, pg) = f.server.take().unwrap().stop();
+            let config = EmbeddedConfig {
+                chain_id: 222_888,
+                ..EmbeddedConfig::default()
+            };
+            let chain = EmbeddedChain::open(dir.join("chain"), config).unwrap();
+            let contract = StateContract::new(Arc::new(chain.clone()), chain.contract_address());
+            let found = read_states(&contract, &f.issuer_did, states).await;
+            drop((contract, chain));
+            f.server = Some(Server::start_in(tmp, dir, pg));
+            found
         }
     }
-
-    fn restart(&mut self) {
-        let (tmp, dir, pg) = self.server.take().unwrap().stop();
-        self.server = Some(Server::start_in(tmp, dir, pg));
-    }
-
-    /// The issuer's latest state on the embedded chain (the server must be stopped: the chain
-    /// is locked by its process while it runs).
-    async fn state_on_chain(&self, data_dir: &std::path::Path) -> U256 {
-        let config = EmbeddedConfig {
-            chain_id: 222_888,
-            ..EmbeddedConfig::default()
-        };
-        let chain = EmbeddedChain::open(data_dir.join("chain"), config).unwrap();
-        let contract = StateContract::new(Arc::new(chain.clone()), chain.contract_address());
-        let id = Id::from_base58(self.issuer_did.rsplit(':').next().unwrap()).unwrap();
-        let info = contract
-            .state_info(U256::from_le_slice(id.as_bytes()))
-            .await
-            .unwrap()
-            .expect("the issuer has a state on chain");
-        info.state
-    }
 }
 
-fn state_of(status: &Value) -> U256 {
-    let fr = Fr::from_le_hex(status["identityState"].as_str().unwrap()).unwrap();
-    U256::from_be_bytes(fr.to_be_bytes())
+async fn read_states(
+    contract: &StateContract,
+    issuer_did: &str,
+    states: &[Fr],
+) -> (U256, Vec<bool>) {
+    let id = issuer_id(issuer_did);
+    let latest = contract
+        .state_info(id)
+        .await
+        .unwrap()
+        .expect("the issuer has a state on chain")
+        .state;
+    let mut known = Vec::new();
+    for s in states {
+        known.push(
+            contract
+                .state_info_by_state(id, u256(*s))
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    (latest, known)
 }
 
-async fn publishing(backend: Backend) {
-    let mut f = Fixture::new(backend).await;
+pub fn issuer_id(did: &str) -> U256 {
+    let id = Id::from_base58(did.rsplit(':').next().unwrap()).unwrap();
+    U256::from_le_slice(id.as_bytes())
+}
+
+fn u256(f: Fr) -> U256 {
+    U256::from_be_bytes(f.to_be_bytes())
+}
+
+fn state_of(status: &Value) -> Fr {
+    Fr::from_le_hex(status["identityState"].as_str().unwrap()).unwrap()
+}
+
+fn hex_fr(v: &Value) -> Fr {
+    Fr::from_le_hex(v.as_str().unwrap()).unwrap()
+}
+
+/// Checks a document's `Iden3SparseMerkleTreeProof` with claimd-iden3: the claim's MTP leads
+/// to the claims root, the roots hash to the state. Returns the state.
+fn check_mtp(doc: &Value, status: &Value) -> Fr {
+    let proofs = doc["proof"].as_array().unwrap();
+    assert_eq!(proofs[0]["type"], "BJJSignature2021");
+    let mtp = proofs
+        .iter()
+        .find(|p| p["type"] == "Iden3SparseMerkleTreeProof")
+        .unwrap_or_else(|| panic!("no MTP proof in {doc}"));
+    let st = &mtp["issuerData"]["state"];
+    let roots = [
+        hex_fr(&st["claimsTreeRoot"]),
+        hex_fr(&st["revocationTreeRoot"]),
+        hex_fr(&st["rootOfRoots"]),
+    ];
+    let state = hex_fr(&st["value"]);
+    assert_eq!(identity_state(roots[0], roots[1], roots[2]), state);
+    assert_eq!(mtp["coreClaim"], proofs[0]["coreClaim"]);
+    assert_eq!(mtp["issuerData"]["id"], doc["issuer"]);
+    let claim = Claim::from_hex(mtp["coreClaim"].as_str().unwrap()).unwrap();
+    let (hi, hv) = claim.hi_hv();
+    let proof: Proof = serde_json::from_value(mtp["mtp"].clone()).unwrap();
+    assert!(proof.existence && proof.verify(roots[0], hi, hv), "{mtp}");
+    // The chain facts are those of the transition that published the claim.
+    assert_eq!(st["txId"], status["txHash"]);
+    assert_eq!(
+        st["blockNumber"].as_u64().unwrap().to_string(),
+        status["blockNumber"].as_str().unwrap()
+    );
+    assert!(st["blockTimestamp"].as_u64().unwrap() > 1_600_000_000);
+    state
+}
+
+async fn publishing(backend: Backend, on: OnChain) {
+    let mut f = Fixture::with_env(backend, on.env()).await;
 
     let a1 = f.issue("alice@x.io", 20).await;
     let b1 = f.issue("bob@x.io", 30).await;
@@ -206,19 +171,304 @@ async fn publishing(backend: Backend) {
     assert_eq!(f.status("alice@x.io", &a2).await, a2_on);
     assert_eq!(f.status("bob@x.io", &b1).await, b1_on);
 
-    // The chain holds exactly the latest state the credentials report.
-    let (tmp, dir, pg) = f.server.take().unwrap().stop();
-    assert_eq!(f.state_on_chain(&dir).await, state_of(&c1_on));
-    f.server = Some(Server::start_in(tmp, dir, pg));
+    // Documents carry the MTP at the state that published them.
+    let mut mtp_states = Vec::new();
+    for (email, hash, st) in [
+        ("alice@x.io", &a1, &a1_on),
+        ("alice@x.io", &a2, &a2_on),
+        ("bob@x.io", &b1, &b1_on),
+        ("carol@x.io", &c1, &c1_on),
+    ] {
+        let doc = f.document(email, hash).await;
+        mtp_states.push(check_mtp(&doc, st));
+    }
+    assert_eq!(mtp_states[3], state_of(&c1_on));
+
+    // The operator revokes Bob's: WAIT_REMOVE at once, then REMOVE; the document keeps its
+    // MTP (the claim was published); revoking again changes nothing; unknown → 404.
+    let revoked = f.server().admin_ok(&["credential", "revoke", &b1]);
+    assert_eq!(revoked["vcStatus"], "WAIT_REMOVE");
+    let b1_removed = f.wait_for("bob@x.io", &b1, "REMOVE").await;
+    assert_eq!(
+        f.server().admin_ok(&["credential", "revoke", &b1])["vcStatus"],
+        "REMOVE"
+    );
+    let (ok, _, err) = f
+        .server()
+        .admin(&["credential", "revoke", &"ab".repeat(32)]);
+    assert!(!ok && err.contains("404"), "{err}");
+
+    // Public issuer state = the latest state every credential reports.
+    let (code, state) = f
+        .get_public(&format!("/v1/issuers/{}/state", f.issuer_did))
+        .await;
+    assert_eq!(code, 200, "{state}");
+    let latest = state_of(&b1_removed);
+    assert_eq!(hex_fr(&state["state"]), latest);
+    assert_eq!(state["txHash"], b1_removed["txHash"]);
+    assert_eq!(
+        state["blockNumber"].as_u64().unwrap().to_string(),
+        b1_removed["blockNumber"].as_str().unwrap()
+    );
+    assert_eq!(
+        identity_state(
+            hex_fr(&state["claimsTreeRoot"]),
+            hex_fr(&state["revocationTreeRoot"]),
+            hex_fr(&state["rootOfRoots"])
+        ),
+        latest
+    );
+
+    // Public revocation status: revoked nonces are in the revocation tree of that state.
+    for (email, hash, revoked) in [
+        ("alice@x.io", &a1, true),
+        ("alice@x.io", &a2, false),
+        ("bob@x.io", &b1, true),
+        ("carol@x.io", &c1, false),
+    ] {
+        let doc = f.document(email, hash).await;
+        let status_url = doc["credentialStatus"]["id"].as_str().unwrap();
+        let path = status_url.strip_prefix(f.url()).unwrap();
+        let (code, rs) = f.get_public(path).await;
+        assert_eq!(code, 200, "{rs}");
+        assert_eq!(hex_fr(&rs["issuer"]["state"]), latest);
+        let proof: Proof = serde_json::from_value(rs["mtp"].clone()).unwrap();
+        let nonce = Fr::from_u64(doc["credentialStatus"]["revocationNonce"].as_u64().unwrap());
+        assert_eq!(proof.existence, revoked, "{hash}: {rs}");
+        assert!(proof.verify(hex_fr(&rs["issuer"]["revocationTreeRoot"]), nonce, Fr::ZERO));
+    }
+    // Errors in the documented shape.
+    let (code, body) = f
+        .get_public(&format!("/v1/{}/claims/revocation/status/x", f.issuer_did))
+        .await;
+    assert_eq!((code, body["error"].as_u64()), (400, Some(400)));
+    let (code, _) = f
+        .get_public("/v1/did:air:id:test:nobody/claims/revocation/status/1")
+        .await;
+    assert_eq!(code, 404);
+    let (code, _) = f
+        .get_public("/v1/issuers/did:air:id:test:nobody/state")
+        .await;
+    assert_eq!(code, 404);
+
+    // The operator's publishing view: confirmed state, nothing pending, the transitions.
+    let view = f
+        .server()
+        .admin_ok(&["issuer", "publishing", &f.issuer_did]);
+    assert_eq!(hex_fr(&view["published"]["state"]), latest);
+    assert_eq!(view["pending"], json!({"claims": 0, "revocations": 0}));
+    assert!(view["inFlight"].is_null());
+    let transitions = view["transitions"].as_array().unwrap();
+    assert!(transitions.len() >= 4, "{view}");
+    assert_eq!(transitions[0]["status"], "CONFIRMED");
+
+    // The iden3 reference stack agrees: MTPs and revocation statuses (resolved over HTTP by
+    // js-sdk's IssuerResolver).
+    let mut entries = Vec::new();
+    for (email, hash, revoked) in [
+        ("alice@x.io", &a1, true),
+        ("alice@x.io", &a2, false),
+        ("bob@x.io", &b1, true),
+        ("carol@x.io", &c1, false),
+    ] {
+        let doc = f.document(email, hash).await;
+        entries.push(
+            json!({"vc": doc, "coreClaimHash": hash, "expectMtp": true, "expectRevoked": revoked}),
+        );
+    }
+    let contexts = schema_contexts(&f, &entries).await;
+    let mut input = json!({"credentials": entries, "schemaContexts": contexts});
+    if let OnChain::Anvil(anvil) = &on {
+        // With the chain: js-sdk's EthStateStorage reads every state from the contract.
+        let contract = anvil_contract(&f, anvil);
+        let chain_id = anvil.chain().chain_id().await.unwrap();
+        input["chain"] = json!({
+            "rpcUrl": anvil.url,
+            "contractAddress": contract.address().to_string(),
+            "chainId": chain_id,
+        });
+    }
+    let report = node_check(&input);
+    assert_eq!(report["ok"], true, "{report:#}");
+    if matches!(on, OnChain::Anvil(_)) {
+        for c in report["credentials"].as_array().unwrap() {
+            for check in ["mtpStateOnChain", "signatureStateOnChain", "revocation"] {
+                assert_eq!(c["checks"][check]["ok"], true, "{check}: {c}");
+            }
+        }
+    }
+
+    // The chain holds exactly the latest state, and every MTP's state.
+    let (on_chain, known) = chain_states(&mut f, &on, &mtp_states).await;
+    assert_eq!(on_chain, u256(latest));
+    assert!(known.iter().all(|k| *k), "{known:?}");
     assert_eq!(f.status("carol@x.io", &c1).await, c1_on);
+}
+
+/// The schema contexts the VCs name, as served by claimd (the Node loader is offline).
+pub async fn schema_contexts(f: &Fixture, entries: &[Value]) -> serde_json::Map<String, Value> {
+    let mut contexts = serde_json::Map::new();
+    for e in entries {
+        let url = e["vc"]["@context"][2].as_str().unwrap().to_owned();
+        if !contexts.contains_key(&url) {
+            let path = url.strip_prefix(f.url()).unwrap().to_owned();
+            let (code, doc) = f.get_public(&path).await;
+            assert_eq!(code, 200);
+            contexts.insert(url, doc);
+        }
+    }
+    contexts
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publishing_on_sqlite() {
-    publishing(Backend::Sqlite).await;
+    publishing(Backend::Sqlite, OnChain::Embedded).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publishing_on_postgres() {
-    publishing(Backend::Postgres).await;
+    publishing(Backend::Postgres, OnChain::Embedded).await;
+}
+
+/// anvil mines a block every second, so the default one confirmation arrives.
+async fn anvil() -> OnChain {
+    let a = tokio::task::spawn_blocking(|| Anvil::start_with(&["--block-time", "1"]))
+        .await
+        .unwrap();
+    OnChain::Anvil(a)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_on_anvil_with_sqlite() {
+    publishing(Backend::Sqlite, anvil().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_on_anvil_with_postgres() {
+    publishing(Backend::Postgres, anvil().await).await;
+}
+
+/// A `claimd publisher` process in production mode (its own data dir; secrets from the
+/// environment; no dev funding), killed on drop.
+struct PublisherProcess(std::process::Child);
+
+impl PublisherProcess {
+    fn start(data_dir: &std::path::Path, env: &[(&str, String)]) -> PublisherProcess {
+        let child = std::process::Command::new(common::claimd_bin())
+            .args(["publisher", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("CLAIMD_DEV")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start claimd publisher");
+        PublisherProcess(child)
+    }
+}
+
+impl Drop for PublisherProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Scale-out: the API runs without its publisher (`serve --no-publisher`) and two `claimd
+/// publisher` processes share its PostgreSQL database and the chain (anvil, contract deployed
+/// and issuers funded by the operator). Two issuers publish; every credential reaches the
+/// chain, and each transition is sent and recorded exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
+    use claimd_chain::{deploy_state_contract, embedded::DEV_PRIVATE_KEY, transfer, TxSigner};
+    let anvil = tokio::task::spawn_blocking(|| Anvil::start_with(&["--block-time", "1"]))
+        .await
+        .unwrap();
+    let rpc = anvil.chain();
+    let dev = TxSigner::from_private_key(&DEV_PRIVATE_KEY, rpc.chain_id().await.unwrap()).unwrap();
+    let (contract, _) = deploy_state_contract(&rpc, &dev).await.unwrap();
+    let f = Fixture::with_env(
+        Backend::Postgres,
+        vec![
+            ("CLAIMD_CHAIN_RPC_URL".into(), anvil.url.clone()),
+            ("CLAIMD_CHAIN_CONTRACT".into(), contract.to_string()),
+            ("CLAIMD_NO_PUBLISHER".into(), "true".into()),
+        ],
+    )
+    .await;
+    let (did2, eth2, program2) = f.another_issuer("Second issuer");
+    let eth1 = f.server().admin_ok(&["issuer", "get", &f.issuer_did])["ethAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Production publishers do not fund issuers: the operator does.
+    let ether = U256::from(10u64).pow(U256::from(18u64));
+    for eth in [&eth1, &eth2] {
+        transfer(&rpc, &dev, eth.parse().unwrap(), ether).await.unwrap();
+    }
+
+    // Issued before any publisher runs: accepted, waiting.
+    let mut issued = Vec::new();
+    for i in 0..6 {
+        let (did, program) = if i % 2 == 0 {
+            (f.issuer_did.as_str(), f.program.as_str())
+        } else {
+            (did2.as_str(), program2.as_str())
+        };
+        let email = format!("user{i}@x.io");
+        issued.push((email.clone(), f.issue_to(did, program, &email, 20 + i).await));
+    }
+    assert_eq!(f.status(&issued[0].0, &issued[0].1).await["vcStatus"], "WAIT_ONCHAIN");
+
+    let server = f.server();
+    let env = vec![
+        ("CLAIMD_DATABASE_URL", server.database_url().unwrap().to_owned()),
+        ("CLAIMD_CHAIN_RPC_URL", anvil.url.clone()),
+        ("CLAIMD_CHAIN_CONTRACT", contract.to_string()),
+        (
+            "CLAIMD_MASTER_KEY",
+            std::fs::read_to_string(server.data_path("master.key"))
+                .unwrap()
+                .trim()
+                .to_owned(),
+        ),
+        ("CLAIMD_ADMIN_TOKEN", server.admin_token.clone()),
+    ];
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let _publishers: Vec<_> = dirs
+        .iter()
+        .map(|d| PublisherProcess::start(d.path(), &env))
+        .collect();
+
+    // More work while both run.
+    for i in 6..12 {
+        let (did, program) = if i % 2 == 0 {
+            (f.issuer_did.as_str(), f.program.as_str())
+        } else {
+            (did2.as_str(), program2.as_str())
+        };
+        let email = format!("user{i}@x.io");
+        issued.push((email.clone(), f.issue_to(did, program, &email, 20 + i).await));
+    }
+    for (email, hash) in &issued {
+        f.wait_for_within(email, hash, "ONCHAIN", std::time::Duration::from_secs(120))
+            .await;
+    }
+
+    // Per issuer: every transition confirmed once, none abandoned, and the contract recorded
+    // exactly those states (plus the genesis state 0).
+    let state = StateContract::new(Arc::new(rpc.clone()), contract);
+    for did in [&f.issuer_did, &did2] {
+        let view = f.server().admin_ok(&["issuer", "publishing", did]);
+        let transitions = view["transitions"].as_array().unwrap();
+        assert!(
+            transitions.iter().all(|t| t["status"] == "CONFIRMED"),
+            "{view:#}"
+        );
+        let history = state.history_length(issuer_id(did)).await.unwrap();
+        assert_eq!(history, transitions.len() as u64 + 1, "{view:#}");
+        let latest = state.state_info(issuer_id(did)).await.unwrap().unwrap().state;
+        assert_eq!(latest, u256(hex_fr(&view["published"]["state"])));
+    }
 }

@@ -16,6 +16,7 @@ pub mod operator;
 pub mod page;
 pub mod partner;
 pub mod program;
+pub mod proofs;
 pub mod schema;
 pub mod secrets;
 pub mod store;

@@ -90,7 +90,7 @@ pub trait UserStore: Send + Sync {
 
 /// Everything the service needs from a database.
 #[async_trait]
-pub trait Store: Registry + UserStore + CredentialStore + PublishStore {
+pub trait Store: Registry + UserStore + CredentialStore + PublishStore + PublicationView {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
@@ -160,6 +160,18 @@ pub trait CredentialStore: Send + Sync {
         &self,
         program: &ProgramId,
         user: crate::UserId,
+    ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
+    /// A credential by `coreClaimHash`, whoever issued it (operators, public proofs).
+    async fn credential(
+        &self,
+        core_claim_hash: &str,
+    ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
+    /// Revokes a live credential (`WAIT_ONCHAIN`/`ONCHAIN` → `WAIT_REMOVE`); the publisher
+    /// puts its nonce in the next transition. A credential already revoked is left as it is.
+    /// Returns the credential as it is now, `None` if no credential has that hash.
+    async fn revoke_credential(
+        &self,
+        core_claim_hash: &str,
     ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
     /// A credential by `coreClaimHash`, only if `partner` issued it.
     async fn credential_for_partner(
@@ -442,4 +454,55 @@ pub trait PublishStore: Send + Sync {
 
     /// Counts of what waits to be published, over all issuers.
     async fn publish_backlog(&self) -> Result<PublishBacklog, StoreError>;
+}
+
+/// One transition as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionSummary {
+    pub id: i64,
+    /// `COMPUTED`, `SIGNED`, `CONFIRMED` or `ABANDONED`.
+    pub status: String,
+    pub new_state: claimd_iden3::Fr,
+    pub tx_hash: Option<String>,
+    pub tx_nonce: Option<u64>,
+    pub block_number: Option<u64>,
+    /// Why it was abandoned.
+    pub failure: Option<String>,
+    /// Credentials whose claim it carries, and whose revocation.
+    pub claims: u64,
+    pub revocations: u64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where an issuer's publishing stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishingOverview {
+    pub published: Option<PublishedState>,
+    pub in_flight: Option<TransitionSummary>,
+    /// Credentials whose claim is in no transition yet.
+    pub pending_claims: u64,
+    /// Revoked credentials whose nonce is in no transition yet.
+    pub pending_revocations: u64,
+    /// The latest transitions, newest first.
+    pub recent: Vec<TransitionSummary>,
+}
+
+/// Read side of publishing: what proofs and operators need to know about confirmed states.
+#[async_trait]
+pub trait PublicationView: Send + Sync {
+    /// The confirmed state whose claims tree first holds the credential's claim, `None` while
+    /// its claim is not confirmed on chain.
+    async fn claim_publication(
+        &self,
+        core_claim_hash: &str,
+    ) -> Result<Option<PublishedState>, StoreError>;
+
+    /// The issuer's publishing: latest confirmed state, transition in flight, pending work and
+    /// the `recent` latest transitions.
+    async fn publishing_overview(
+        &self,
+        issuer: IssuerId,
+        recent: u32,
+    ) -> Result<PublishingOverview, StoreError>;
 }

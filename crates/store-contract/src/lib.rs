@@ -4,7 +4,9 @@
 //! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
 //! every function from their own tests, so the two backends cannot drift apart.
 
+mod publication;
 mod publishing;
+pub use publication::publication;
 pub use publishing::publishing;
 
 use claimd_core::issuer::SealedIssuerKeys;

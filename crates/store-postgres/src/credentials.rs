@@ -267,6 +267,37 @@ impl CredentialStore for PgStore {
         .transpose()
     }
 
+    async fn credential(
+        &self,
+        core_claim_hash: &str,
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        sqlx::query(&format!("{CREDENTIAL_SELECT} WHERE c.core_claim_hash = $1"))
+            .bind(core_claim_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(credential)
+            .transpose()
+    }
+
+    async fn revoke_credential(
+        &self,
+        core_claim_hash: &str,
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        // One statement: atomic against a concurrent revoke-duplicate or confirmation.
+        sqlx::query(
+            "UPDATE credentials SET status = 'WAIT_REMOVE', updated_at = $1 \
+             WHERE core_claim_hash = $2 AND status IN ('WAIT_ONCHAIN', 'ONCHAIN')",
+        )
+        .bind(Utc::now())
+        .bind(core_claim_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        self.credential(core_claim_hash).await
+    }
+
     async fn credential_for_partner(
         &self,
         core_claim_hash: &str,

@@ -2,6 +2,7 @@
 //! any number of claimd instances may share one database.
 
 mod credentials;
+mod publication;
 mod publishing;
 mod registry;
 mod rows;

@@ -61,7 +61,15 @@ macro_rules! contract {
     )*};
 }
 
-contract!(partners, registry, consent, health, issuance, publishing);
+contract!(
+    partners,
+    registry,
+    consent,
+    health,
+    issuance,
+    publishing,
+    publication
+);
 
 #[tokio::test]
 async fn migrate_is_idempotent() {

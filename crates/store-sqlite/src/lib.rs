@@ -5,6 +5,7 @@
 //! the shared contract suite (`claimd-store-contract`), which the PostgreSQL adapter runs too.
 
 mod credentials;
+mod publication;
 mod publishing;
 mod registry;
 mod rows;

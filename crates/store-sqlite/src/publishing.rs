@@ -16,7 +16,7 @@ use claimd_iden3::Fr;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-fn fr(s: &str) -> Result<Fr, StoreError> {
+pub(crate) fn fr(s: &str) -> Result<Fr, StoreError> {
     Fr::from_le_hex(s).map_err(|e| StoreError::Internal(format!("bad field element {s:?}: {e}")))
 }
 
@@ -41,7 +41,7 @@ fn new_roots(r: &SqliteRow) -> Result<IdentityRoots, StoreError> {
 }
 
 /// A confirmed transition row as [`PublishedState`].
-fn published(r: &SqliteRow) -> Result<PublishedState, StoreError> {
+pub(crate) fn published(r: &SqliteRow) -> Result<PublishedState, StoreError> {
     let block: i64 = r.get("block_number");
     // Rows confirmed before timestamps were recorded read 0.
     let timestamp: Option<i64> = r.get("block_timestamp");

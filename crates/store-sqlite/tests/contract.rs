@@ -20,7 +20,15 @@ macro_rules! contract {
     )*};
 }
 
-contract!(partners, registry, consent, health, issuance, publishing);
+contract!(
+    partners,
+    registry,
+    consent,
+    health,
+    issuance,
+    publishing,
+    publication
+);
 
 #[tokio::test]
 async fn migrate_is_idempotent_and_data_survives_reopen() {

@@ -148,14 +148,14 @@ async fn status(
     Ok(Json(record.status_view(chrono::Utc::now())))
 }
 
-/// `GET /v1/credentials/{coreClaimHash}`: the W3C VC with its proofs, for the partner that
-/// issued it and the token's recipient only.
+/// `GET /v1/credentials/{coreClaimHash}`: the W3C VC with its proofs (the
+/// `Iden3SparseMerkleTreeProof` once its state is confirmed), for the partner that issued it
+/// and the token's recipient only.
 async fn document(
     State(s): State<AppState>,
     partner: PartnerAuth,
     axum::extract::Path(hash): axum::extract::Path<String>,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
+) -> Result<Json<Value>, ApiError> {
     let not_found = || ApiError::not_found("No credential found for the given hash.");
     let hash = hash.to_ascii_lowercase();
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -171,12 +171,8 @@ async fn document(
     if user.map(|u| u.user_uuid) != Some(record.user_id) {
         return Err(not_found());
     }
-    // Stored as JSON text, returned byte for byte (key order as issued).
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        record.document,
-    )
-        .into_response())
+    // Keys keep the order they were issued in (serde_json preserve_order).
+    Ok(Json(s.proofs.document(&record).await?))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod credentials;
 pub mod health;
+pub mod issuers;
 pub mod openapi;
 pub mod schemas;
 

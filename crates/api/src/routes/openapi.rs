@@ -106,6 +106,43 @@ pub fn document(public_url: &str) -> Value {
                     "404": error_response("Unknown schema.", "No schema found for the given id.", 404)
                 }
             }},
+            "/credentials/{coreClaimHash}": {"get": {
+                "tags": ["Credentials"],
+                "summary": "The W3C credential with its proofs (BJJSignature2021; Iden3SparseMerkleTreeProof once ONCHAIN)",
+                "operationId": "getCredential",
+                "parameters": [{"name": "coreClaimHash", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The credential.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "401": error_response("Invalid or expired Partner JWT, or JWKS mismatch.", "Invalid or expired Partner JWT, or JWKS mismatch.", 401),
+                    "404": error_response("No credential with this hash for this partner and user.", "No credential found for the given hash.", 404)
+                }
+            }},
+            "/{issuerDid}/claims/revocation/status/{nonce}": {"get": {
+                "tags": ["Verification"],
+                "summary": "Revocation status of a nonce (SparseMerkleTreeProof): the issuer's latest confirmed state and the nonce's proof in its revocation tree; mtp.existence means revoked",
+                "security": [],
+                "parameters": [
+                    {"name": "issuerDid", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "nonce", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}
+                ],
+                "responses": {
+                    "200": {"description": "Revocation status.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevocationStatus"}}}},
+                    "400": error_response("The nonce is not a non-negative integer.", "Invalid revocation nonce: must be a non-negative integer", 400),
+                    "404": error_response("Unknown issuer.", "No issuer found for the given DID.", 404)
+                }
+            }},
+            "/issuers/{issuerDid}/state": {"get": {
+                "tags": ["Verification"],
+                "summary": "The issuer's latest confirmed state: roots, transaction and block",
+                "security": [],
+                "parameters": [{"name": "issuerDid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "Latest confirmed state.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssuerState"}}}},
+                    "404": error_response("Unknown issuer, or no confirmed state yet.", "No issuer found for the given DID.", 404)
+                }
+            }},
+            "/credentials/{coreClaimHash}/revoke": {"servers": [{"url": admin_url}], "post": admin_op("Revoke a credential (status WAIT_REMOVE until the revocation is on chain)", false)},
+            "/issuers/{issuerDid}/publishing": {"servers": [{"url": admin_url}], "get": admin_op("An issuer's publishing: latest state, transition in flight, pending work, recent transitions", false)},
             "/partners": {"servers": [{"url": admin_url}], "get": admin_op("List partners", false), "post": admin_op("Register a partner", true)},
             "/schemas": {"servers": [{"url": admin_url}], "get": admin_op("List schemas", false), "post": admin_op("Register a schema", true)},
             "/issuers": {"servers": [{"url": admin_url}], "get": admin_op("List issuers", false), "post": admin_op("Create an issuer", true)},
@@ -159,6 +196,41 @@ pub fn document(public_url: &str) -> Value {
                         "blockNumber": {"type": "string"},
                         "identityState": {"type": "string"}
                     }
+                },
+                "StateRoots": {
+                    "type": "object",
+                    "description": "Field elements as 64 hex digits, little-endian (iden3's Hash.hex()).",
+                    "properties": {
+                        "state": {"type": "string"},
+                        "claimsTreeRoot": {"type": "string"},
+                        "revocationTreeRoot": {"type": "string"},
+                        "rootOfRoots": {"type": "string"}
+                    }
+                },
+                "RevocationStatus": {
+                    "type": "object",
+                    "properties": {
+                        "issuer": {"$ref": "#/components/schemas/StateRoots"},
+                        "mtp": {
+                            "type": "object",
+                            "properties": {
+                                "existence": {"type": "boolean"},
+                                "siblings": {"type": "array", "items": {"type": "string"}},
+                                "node_aux": {"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}}}
+                            }
+                        }
+                    }
+                },
+                "IssuerState": {
+                    "allOf": [{"$ref": "#/components/schemas/StateRoots"}, {
+                        "type": "object",
+                        "properties": {
+                            "issuerDid": {"type": "string"},
+                            "txHash": {"type": "string"},
+                            "blockNumber": {"type": "integer"},
+                            "blockTimestamp": {"type": "integer"}
+                        }
+                    }]
                 },
                 "Error": {
                     "type": "object",

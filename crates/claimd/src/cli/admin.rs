@@ -47,6 +47,9 @@ enum Resource {
     /// Users.
     #[command(subcommand)]
     User(UserCmd),
+    /// Issued credentials.
+    #[command(subcommand)]
+    Credential(CredentialCmd),
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -136,6 +139,18 @@ enum IssuerCmd {
         issuer: String,
     },
     List(Paging),
+    /// Latest confirmed state, transition in flight, pending work, recent transitions.
+    Publishing {
+        issuer: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CredentialCmd {
+    /// Status of a credential by coreClaimHash.
+    Get { core_claim_hash: String },
+    /// Revoke a credential: WAIT_REMOVE until the revocation is on chain.
+    Revoke { core_claim_hash: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,6 +344,9 @@ fn call_for(resource: Resource) -> Result<Call> {
             ),
             IssuerCmd::Get { issuer } => get(format!("/admin/v1/issuers/{issuer}")),
             IssuerCmd::List(p) => list("/admin/v1/issuers", p),
+            IssuerCmd::Publishing { issuer } => {
+                get(format!("/admin/v1/issuers/{issuer}/publishing"))
+            }
         },
         Resource::Program(cmd) => match cmd {
             ProgramCmd::Create {
@@ -362,6 +380,16 @@ fn call_for(resource: Resource) -> Result<Call> {
             ConsentCmd::List(p) => list("/admin/v1/users/consent", p),
         },
         Resource::User(UserCmd::List(p)) => list("/admin/v1/users", p),
+        Resource::Credential(cmd) => match cmd {
+            CredentialCmd::Get { core_claim_hash } => {
+                get(format!("/admin/v1/credentials/{core_claim_hash}"))
+            }
+            CredentialCmd::Revoke { core_claim_hash } => send(
+                Method::POST,
+                &format!("/admin/v1/credentials/{core_claim_hash}/revoke"),
+                json!({}),
+            ),
+        },
     })
 }
 

@@ -1,8 +1,8 @@
-//! Command line: `claimd serve | migrate | admin …`.
+//! Command line: `claimd serve | publisher | migrate | admin …`.
 
 mod admin;
 
-use crate::config::{self, CommonArgs, Needs, ServeArgs};
+use crate::config::{self, ChainArgs, CommonArgs, Needs, ServeArgs};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API (and the publisher, unless --no-publisher).
     Serve(ServeArgs),
+    /// Run only the publisher (scale-out: API instances run `serve --no-publisher`; any number
+    /// of publishers share the database, one per issuer at a time).
+    Publisher(ChainArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Drive a running server's operator API (/admin/v1).
@@ -36,6 +39,20 @@ pub async fn run(cli: Cli) -> Result<()> {
                 config::load(&cli.common, &serve, Needs::Everything, &config::process_env)?;
             crate::telemetry::init(settings.log_json);
             crate::serve::serve(settings).await
+        }
+        Command::Publisher(chain) => {
+            let args = ServeArgs {
+                chain,
+                ..ServeArgs::default()
+            };
+            let settings = config::load(
+                &cli.common,
+                &args,
+                Needs::Everything,
+                &config::process_env,
+            )?;
+            crate::telemetry::init(settings.log_json);
+            crate::serve::publisher(settings).await
         }
         Command::Migrate => {
             let settings = config::load(

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,6 +70,8 @@ pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
     pub admin_token: String,
+    /// Extra environment (e.g. the chain settings), kept for restarts.
+    pub env: Vec<(String, String)>,
     _tmp: tempfile::TempDir,
     _pg: Option<PgDb>,
 }
@@ -78,23 +82,40 @@ pub fn claimd_bin() -> &'static str {
 
 impl Server {
     pub async fn start(backend: Backend) -> Server {
+        Server::start_with(backend, Vec::new()).await
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub async fn start_with(backend: Backend, env: Vec<(String, String)>) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         let pg = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDb::create().await),
         };
         let data_dir = tmp.path().join("data");
-        Server::start_in(tmp, data_dir, pg)
+        Server::start_in_with(tmp, data_dir, pg, env)
     }
 
     /// Starts on an existing data dir (a restart), keeping `tmp` alive as long as the server.
     pub fn start_in(tmp: tempfile::TempDir, data_dir: PathBuf, pg: Option<PgDb>) -> Server {
+        Server::start_in_with(tmp, data_dir, pg, Vec::new())
+    }
+
+    pub fn start_in_with(
+        tmp: tempfile::TempDir,
+        data_dir: PathBuf,
+        pg: Option<PgDb>,
+        env: Vec<(String, String)>,
+    ) -> Server {
         let mut cmd = Command::new(claimd_bin());
         cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .env_remove("CLAIMD_ADMIN_TOKEN")
             .env_remove("CLAIMD_MASTER_KEY")
             .env_remove("CLAIMD_DATABASE_URL")
+            .env_remove("CLAIMD_CHAIN_RPC_URL")
+            .env_remove("CLAIMD_CHAIN_CONTRACT")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -123,6 +144,7 @@ impl Server {
             url,
             data_dir,
             admin_token,
+            env,
             _tmp: tmp,
             _pg: pg,
         }
@@ -148,6 +170,11 @@ impl Server {
         json
     }
 
+    /// The PostgreSQL database's URL, for a PostgreSQL server.
+    pub fn database_url(&self) -> Option<&str> {
+        self._pg.as_ref().map(|p| p.url.as_str())
+    }
+
     pub fn data_path(&self, name: &str) -> PathBuf {
         self.data_dir.join(name)
     }
@@ -164,6 +191,13 @@ impl Server {
         let _ = self.child.wait();
         let tmp = std::mem::replace(&mut self._tmp, tempfile::tempdir().unwrap());
         (tmp, self.data_dir.clone(), self._pg.take())
+    }
+
+    /// SIGKILL and start again on the same data dir, database and environment.
+    pub fn restart(self) -> Server {
+        let env = self.env.clone();
+        let (tmp, dir, pg) = self.stop();
+        Server::start_in_with(tmp, dir, pg, env)
     }
 }
 

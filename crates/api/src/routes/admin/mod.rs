@@ -2,13 +2,14 @@
 //! token through the [`crate::extract::Admin`] extractor.
 
 mod consent;
+mod credentials;
 mod issuers;
 mod partners;
 mod programs;
 mod schemas;
 
 use crate::state::AppState;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
@@ -19,6 +20,9 @@ pub fn router() -> Router<AppState> {
         .route("/schemas/{id}", get(schemas::get))
         .route("/issuers", get(issuers::list).post(issuers::create))
         .route("/issuers/{did}", get(issuers::get))
+        .route("/issuers/{did}/publishing", get(issuers::publishing))
+        .route("/credentials/{hash}", get(credentials::get))
+        .route("/credentials/{hash}/revoke", post(credentials::revoke))
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{id}", get(programs::get))
         .route("/users", get(consent::list_users))

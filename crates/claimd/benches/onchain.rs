@@ -1,0 +1,260 @@
+//! Request → `ONCHAIN`, end to end: N credentials issued over HTTP to a running `claimd serve
+//! --dev` (release build, SQLite, publisher in the same process) until every one reads
+//! `ONCHAIN`, on the embedded chain and on anvil (JSON-RPC, a block every second) in the same
+//! run. Writes credentials per second end to end, transactions used, and the time from each
+//! credential's acceptance to its confirmation (p50/p99) to `bench/results/onchain.json`.
+//!
+//! `cargo bench -p claimd --bench onchain` (env: `BENCH_ONCHAIN_N`, comma-separated counts,
+//! default `10000,100000`; `BENCH_ONCHAIN_CHAINS`, default `embedded,anvil`;
+//! `BENCH_CONCURRENCY`, default 32).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use claimd_chain::testing::Anvil;
+use common::fixture::Fixture;
+use common::Backend;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn unix_ms(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
+}
+
+/// Issues `n` credentials (one new user each) at `concurrency`; returns each accepted
+/// credential's hash with the wall-clock time its 200 arrived.
+async fn issue_all(f: &Fixture, n: usize, concurrency: usize) -> Vec<(String, f64)> {
+    let tokens: Arc<Vec<String>> = Arc::new(
+        (0..n)
+            .map(|i| f.token(&format!("user{i}@onchain.example")))
+            .collect(),
+    );
+    let body = Arc::new(
+        json!({"issuerDid": f.issuer_did, "credentialId": f.program,
+               "credentialSubject": {"age": 30}})
+        .to_string(),
+    );
+    let url = Arc::new(format!("{}/v1/credentials/issue-on-behalf", f.url()));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, body, tokens, next) = (
+                http.clone(),
+                url.clone(),
+                body.clone(),
+                tokens.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let mut accepted = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= tokens.len() {
+                        break;
+                    }
+                    let r = http
+                        .post(url.as_str())
+                        .header("x-partner-auth", &tokens[i])
+                        .header("content-type", "application/json")
+                        .body(body.as_str().to_owned())
+                        .send()
+                        .await;
+                    if let Ok(r) = r {
+                        if r.status() == 200 {
+                            let at = unix_ms(SystemTime::now());
+                            let v: Value = r.json().await.unwrap_or(Value::Null);
+                            if let Some(h) = v["coreClaimHash"].as_str() {
+                                accepted.push((h.to_owned(), at));
+                            }
+                        }
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all
+}
+
+/// The operator's publishing view of the fixture's issuer, with up to `limit` transitions.
+async fn publishing(f: &Fixture, limit: usize) -> Value {
+    let server = f.server();
+    f.http
+        .get(format!(
+            "{}/admin/v1/issuers/{}/publishing?limit={limit}",
+            server.url, f.issuer_did
+        ))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn parse_ms(rfc3339: &str) -> f64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis() as f64
+}
+
+async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
+    let anvil = (chain == "anvil").then(|| Anvil::start_with(&["--block-time", "1"]));
+    let env = anvil
+        .as_ref()
+        .map(|a| vec![("CLAIMD_CHAIN_RPC_URL".to_owned(), a.url.clone())])
+        .unwrap_or_default();
+    let f = Fixture::with_env(Backend::Sqlite, env).await;
+    // The issuer's first transition (its auth claim) is not part of the measurement.
+    f.issue("warmup@onchain.example", 1).await;
+    let before = loop {
+        let v = publishing(&f, 10).await;
+        if v["pending"]["claims"] == 0 && v["inFlight"].is_null() && !v["published"].is_null() {
+            break v["transitions"].as_array().unwrap().len();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let started = Instant::now();
+    let t0 = unix_ms(SystemTime::now());
+    let accepted = issue_all(&f, n, concurrency).await;
+    let issue_seconds = started.elapsed().as_secs_f64();
+    let view = loop {
+        let v = publishing(&f, 10_000).await;
+        if v["pending"]["claims"] == 0 && v["inFlight"].is_null() {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let total_seconds = started.elapsed().as_secs_f64();
+
+    // Each credential's confirmation time is that of the transition holding its claim.
+    let transitions: Vec<&Value> = view["transitions"].as_array().unwrap().iter().collect();
+    let confirmed: HashMap<String, f64> = transitions
+        .iter()
+        .filter(|t| t["status"] == "CONFIRMED")
+        .map(|t| {
+            (
+                t["txHash"].as_str().unwrap().to_owned(),
+                parse_ms(t["updatedAt"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    let measured: Vec<&Value> = transitions[..transitions.len() - before].to_vec();
+    let used = measured
+        .iter()
+        .filter(|t| t["status"] == "CONFIRMED")
+        .count();
+    let abandoned = measured
+        .iter()
+        .filter(|t| t["status"] == "ABANDONED")
+        .count();
+    let last_confirmed = measured
+        .iter()
+        .filter(|t| t["status"] == "CONFIRMED")
+        .map(|t| parse_ms(t["updatedAt"].as_str().unwrap()))
+        .fold(t0, f64::max);
+
+    // Statuses tell which transaction published each credential.
+    let status_http = reqwest::Client::new();
+    let mut latencies = Vec::with_capacity(accepted.len());
+    let mut onchain = 0usize;
+    for (i, (hash, at)) in accepted.iter().enumerate() {
+        let st: Value = status_http
+            .get(format!(
+                "{}/v1/credentials/status?coreClaimHash={hash}",
+                f.url()
+            ))
+            .header(
+                "x-partner-auth",
+                f.token(&format!("user{i}@onchain.example")),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if st["vcStatus"] == "ONCHAIN" {
+            onchain += 1;
+        }
+        if let Some(c) = st["txHash"].as_str().and_then(|h| confirmed.get(h)) {
+            latencies.push((c - at).max(0.0) / 1000.0);
+        }
+    }
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let end_to_end = (last_confirmed - t0) / 1000.0;
+    let out = json!({
+        "chain": chain,
+        "backend": "sqlite",
+        "credentials": n,
+        "accepted": accepted.len(),
+        "onchain": onchain,
+        "issue_seconds": issue_seconds,
+        "accepted_per_second": accepted.len() as f64 / issue_seconds,
+        "end_to_end_seconds": end_to_end,
+        "onchain_per_second": onchain as f64 / end_to_end,
+        "observed_seconds": total_seconds,
+        "transactions": used,
+        "abandoned_transitions": abandoned,
+        "credentials_per_transaction": onchain as f64 / used.max(1) as f64,
+        "acceptance_to_onchain_seconds": {
+            "p50": support::quantile(&latencies, 0.50),
+            "p90": support::quantile(&latencies, 0.90),
+            "p99": support::quantile(&latencies, 0.99),
+            "max": latencies.last().copied().unwrap_or(f64::NAN),
+        },
+    });
+    println!("{out}");
+    drop(f);
+    drop(anvil);
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let counts: Vec<usize> = std::env::var("BENCH_ONCHAIN_N")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("BENCH_ONCHAIN_N: comma-separated counts")
+        })
+        .collect();
+    let chains: Vec<String> = std::env::var("BENCH_ONCHAIN_CHAINS")
+        .unwrap_or_else(|_| "embedded,anvil".into())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
+    let mut results = Vec::new();
+    for &n in &counts {
+        for chain in &chains {
+            results.push(run(chain, n, concurrency).await);
+        }
+    }
+    let out = json!({
+        "benchmark": "issue-on-behalf to ONCHAIN, end to end (server, publisher, chain and load generator on the same machine)",
+        "command": "cargo bench -p claimd --bench onchain",
+        "date": support::now(),
+        "machine": support::machine(),
+        "concurrency": concurrency,
+        "setup": "claimd serve --dev, SQLite, publisher in process (batch cap 1000 per transition); anvil with --block-time 1 and 1 confirmation; embedded chain mines on demand (0 confirmations); one new user per credential",
+        "results": results,
+    });
+    support::write_results("onchain.json", &out);
+}

@@ -1,0 +1,44 @@
+//! What the benchmarks share: settings from the environment, the machine description and the
+//! date written into every results file.
+
+use serde_json::{json, Value};
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| {
+        c.lines()
+            .find(|l| l.starts_with("model name"))
+            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+    });
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": cpu,
+        "os": std::env::consts::OS,
+    })
+}
+
+/// UTC now, ISO 8601 to the second.
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Writes `out` to `bench/results/<name>`.
+pub fn write_results(name: &str, out: &Value) {
+    let path = format!("{}/../../bench/results/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(&path, serde_json::to_string_pretty(out).unwrap() + "\n").unwrap();
+    println!("wrote {path}");
+}
+
+/// The `q`-quantile of sorted values.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}

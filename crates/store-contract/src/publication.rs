@@ -1,0 +1,180 @@
+//! The [`PublicationView`](claimd_core::store::PublicationView) contract and operator
+//! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
+//! and `revoke_credential`.
+
+use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use claimd_core::credential::CredentialStatus;
+use claimd_core::program::ProgramDraft;
+use claimd_core::store::{Confirmation, IdentityRoots, OnDuplicate, Store, TransitionDraft};
+use claimd_core::{ProgramId, UserId};
+use claimd_iden3::Fr;
+
+fn roots(n: u64) -> IdentityRoots {
+    IdentityRoots {
+        claims_root: Fr::from_u64(n),
+        revocation_root: Fr::from_u64(n + 1),
+        roots_root: Fr::from_u64(n + 2),
+        state: Fr::from_u64(n + 3),
+    }
+}
+
+fn draft(issuer: claimd_core::IssuerId, old: Option<u64>, new: u64) -> TransitionDraft {
+    TransitionDraft {
+        issuer_id: issuer,
+        old: old.map(roots),
+        new: roots(new),
+        claims: vec![],
+        revocations: vec![],
+        nodes: vec![],
+    }
+}
+
+pub async fn publication(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    let rec = issuer_record(partner.partner_id, 9);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let id = issuer.issuer_id;
+    let program = store
+        .create_program(
+            ProgramId::new_random(),
+            ProgramDraft {
+                issuer_did: rec.issuer_did.clone(),
+                schema_id: schema.schema_id,
+                name: "p".into(),
+                accessible_from: None,
+                accessible_until: None,
+                max_issuance: None,
+                expiration_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    let p = partner.partner_id;
+
+    let empty = store.publishing_overview(id, 10).await.unwrap();
+    assert_eq!(
+        (empty.published, empty.in_flight, empty.recent.len()),
+        (None, None, 0)
+    );
+    assert_eq!((empty.pending_claims, empty.pending_revocations), (0, 0));
+
+    let (alice, bob) = (UserId::new_random(), UserId::new_random());
+    let a = record(p, &issuer, &program, alice, 201);
+    let b = record(p, &issuer, &program, bob, 202);
+    for (email, user, c) in [("a@x.io", alice, &a), ("b@x.io", bob, &b)] {
+        store
+            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
+            .await
+            .unwrap();
+    }
+    // Any partner's credential is visible to operators; unknown hashes are not.
+    assert_eq!(
+        store
+            .credential(&a.core_claim_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .vc_id,
+        a.vc_id
+    );
+    assert!(store.credential(&"0".repeat(64)).await.unwrap().is_none());
+    assert!(store
+        .revoke_credential(&"0".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .publishing_overview(id, 10)
+            .await
+            .unwrap()
+            .pending_claims,
+        2
+    );
+
+    // Genesis confirmed, then a transition with both claims in flight.
+    let genesis = store.begin_transition(draft(id, None, 10)).await.unwrap();
+    let at = Confirmation {
+        tx_hash: "0x01".into(),
+        block_number: 5,
+        block_timestamp: 1_700_000_005,
+    };
+    store.confirm_transition(genesis, &at).await.unwrap();
+    let mut next = draft(id, Some(10), 20);
+    next.claims = vec![a.core_claim_hash.clone(), b.core_claim_hash.clone()];
+    let second = store.begin_transition(next).await.unwrap();
+    assert!(store
+        .claim_publication(&a.core_claim_hash)
+        .await
+        .unwrap()
+        .is_none());
+    let o = store.publishing_overview(id, 10).await.unwrap();
+    assert_eq!(o.published.as_ref().unwrap().roots, roots(10));
+    assert_eq!(o.published.as_ref().unwrap().block_timestamp, 1_700_000_005);
+    let flight = o.in_flight.unwrap();
+    assert_eq!(
+        (flight.id, flight.status.as_str(), flight.claims),
+        (second, "COMPUTED", 2)
+    );
+    assert_eq!((o.pending_claims, o.pending_revocations), (0, 0));
+    assert_eq!(
+        o.recent.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![second, genesis]
+    );
+    assert_eq!(
+        store.publishing_overview(id, 1).await.unwrap().recent.len(),
+        1
+    );
+
+    // Confirmed: each credential's claim publication is that state.
+    let at2 = Confirmation {
+        tx_hash: "0x02".into(),
+        block_number: 9,
+        block_timestamp: 1_700_000_009,
+    };
+    store.confirm_transition(second, &at2).await.unwrap();
+    let published = store
+        .claim_publication(&b.core_claim_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            published.roots,
+            published.tx_hash.as_str(),
+            published.block_number,
+            published.block_timestamp
+        ),
+        (roots(20), "0x02", 9, 1_700_000_009)
+    );
+
+    // Operator revocation: live → WAIT_REMOVE, pending until a transition takes it; again
+    // changes nothing. The claim stays provable at the state it was published in.
+    let revoked = store
+        .revoke_credential(&a.core_claim_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.status, CredentialStatus::WaitRemove);
+    let again = store
+        .revoke_credential(&a.core_claim_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, CredentialStatus::WaitRemove);
+    let o = store.publishing_overview(id, 10).await.unwrap();
+    assert_eq!((o.pending_claims, o.pending_revocations), (0, 1));
+    let work = store.pending_work(id, 10).await.unwrap();
+    assert_eq!(work.revocations.len(), 1);
+    assert_eq!(work.revocations[0].revocation_nonce, 201);
+    assert_eq!(
+        store
+            .claim_publication(&a.core_claim_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .roots,
+        roots(20)
+    );
+}
