@@ -405,7 +405,9 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
     // Production publishers do not fund issuers: the operator does.
     let ether = U256::from(10u64).pow(U256::from(18u64));
     for eth in [&eth1, &eth2] {
-        transfer(&rpc, &dev, eth.parse().unwrap(), ether).await.unwrap();
+        transfer(&rpc, &dev, eth.parse().unwrap(), ether)
+            .await
+            .unwrap();
     }
 
     // Issued before any publisher runs: accepted, waiting.
@@ -417,13 +419,22 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
             (did2.as_str(), program2.as_str())
         };
         let email = format!("user{i}@x.io");
-        issued.push((email.clone(), f.issue_to(did, program, &email, 20 + i).await));
+        issued.push((
+            email.clone(),
+            f.issue_to(did, program, &email, 20 + i).await,
+        ));
     }
-    assert_eq!(f.status(&issued[0].0, &issued[0].1).await["vcStatus"], "WAIT_ONCHAIN");
+    assert_eq!(
+        f.status(&issued[0].0, &issued[0].1).await["vcStatus"],
+        "WAIT_ONCHAIN"
+    );
 
     let server = f.server();
     let env = vec![
-        ("CLAIMD_DATABASE_URL", server.database_url().unwrap().to_owned()),
+        (
+            "CLAIMD_DATABASE_URL",
+            server.database_url().unwrap().to_owned(),
+        ),
         ("CLAIMD_CHAIN_RPC_URL", anvil.url.clone()),
         ("CLAIMD_CHAIN_CONTRACT", contract.to_string()),
         (
@@ -449,7 +460,10 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
             (did2.as_str(), program2.as_str())
         };
         let email = format!("user{i}@x.io");
-        issued.push((email.clone(), f.issue_to(did, program, &email, 20 + i).await));
+        issued.push((
+            email.clone(),
+            f.issue_to(did, program, &email, 20 + i).await,
+        ));
     }
     for (email, hash) in &issued {
         f.wait_for_within(email, hash, "ONCHAIN", std::time::Duration::from_secs(120))
@@ -468,7 +482,12 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
         );
         let history = state.history_length(issuer_id(did)).await.unwrap();
         assert_eq!(history, transitions.len() as u64 + 1, "{view:#}");
-        let latest = state.state_info(issuer_id(did)).await.unwrap().unwrap().state;
+        let latest = state
+            .state_info(issuer_id(did))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
         assert_eq!(latest, u256(hex_fr(&view["published"]["state"])));
     }
 }

@@ -45,12 +45,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 chain,
                 ..ServeArgs::default()
             };
-            let settings = config::load(
-                &cli.common,
-                &args,
-                Needs::Everything,
-                &config::process_env,
-            )?;
+            let settings =
+                config::load(&cli.common, &args, Needs::Everything, &config::process_env)?;
             crate::telemetry::init(settings.log_json);
             crate::serve::publisher(settings).await
         }

@@ -233,7 +233,11 @@ impl Fixture {
             .as_str()
             .unwrap()
             .to_owned();
-        (did, issuer["ethAddress"].as_str().unwrap().to_owned(), program)
+        (
+            did,
+            issuer["ethAddress"].as_str().unwrap().to_owned(),
+            program,
+        )
     }
 
     /// SIGKILL and restart on the same data, database and environment.

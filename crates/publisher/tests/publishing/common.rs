@@ -6,6 +6,7 @@
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
+use claimd_chain::testing::Anvil;
 use claimd_chain::{
     deploy_state_contract, Chain, JsonRpcChain, NonceKind, StateContract, TxSigner,
 };
@@ -25,75 +26,11 @@ use claimd_iden3::id::{identity_state, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, NodeStore, IDEN3_DEPTH};
 use claimd_iden3::Fr;
 use claimd_publisher::{Outcome, Publisher, PublisherConfig};
-use std::net::{TcpListener as StdListener, TcpStream as StdStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const CHAIN_ID: u64 = 31_337;
-
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A throwaway anvil on a free loopback port, stopped (by its PID) on drop.
-pub struct Anvil {
-    child: Child,
-    pub url: String,
-}
-
-impl Anvil {
-    pub fn start() -> Anvil {
-        let bin = repo_root().join("interop/node_modules/.bin/anvil");
-        assert!(
-            bin.exists(),
-            "anvil not found at {}: run scripts/setup-test-deps",
-            bin.display()
-        );
-        let port = StdListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--chain-id", &CHAIN_ID.to_string(), "--hardfork", "cancun"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let anvil = Anvil {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while StdStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "anvil did not start on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anvil
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        // `.bin/anvil` is a node wrapper that forwards SIGTERM to the real binary; SIGKILL
-        // would orphan it. So: TERM by PID, wait, and only then KILL.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Where the store lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
