@@ -25,7 +25,7 @@
 //! # Reconciliation
 //! When the chain refuses a transition (its simulation reverts, its transaction reverts, or
 //! its nonce is used by another transaction) the publisher compares the issuer's latest state
-//! on chain with the store's ([`reconcile`]):
+//! on chain with the store's:
 //! - the chain holds the transition's own new state: confirmed, with the transaction found by
 //!   its `StateUpdated` event when none of the recorded ones was mined;
 //! - the chain holds the store's state: the refusal is about the transition itself. A mined
@@ -47,7 +47,7 @@
 //! - [`config`] — [`PublisherConfig`], [`Funding`];
 //! - `fees` — the fee policy of first transactions and replacements (pure);
 //! - `advance` — signing, sending, replacing and confirming an in-flight transition;
-//! - [`reconcile`] — comparing a refused transition with the chain, adopting the chain's state;
+//! - `reconcile` — comparing a refused transition with the chain, adopting the chain's state;
 //! - `tree` — computing the next identity state from the stored trees;
 //! - [`metrics`] — metric names.
 
@@ -55,7 +55,7 @@ mod advance;
 pub mod config;
 mod fees;
 pub mod metrics;
-pub mod reconcile;
+mod reconcile;
 mod tree;
 
 pub use config::{Funding, PublisherConfig, GWEI};

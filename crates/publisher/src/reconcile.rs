@@ -18,7 +18,7 @@ const MAX_ADOPTED: usize = 64;
 
 /// How the chain refused a transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Its simulation (gas estimate) reverted: nothing was sent.
     Simulation { reason: Option<String> },
     /// A transaction of it was mined and reverted.

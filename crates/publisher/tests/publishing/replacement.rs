@@ -219,3 +219,117 @@ async fn replacements_stop_at_the_fee_ceiling() {
     assert_eq!(published.tx_hash, flight.txs[1].tx_hash);
     db.drop_db().await;
 }
+
+/// Another transaction of the issuer's key takes the nonce with far higher fees (an operator
+/// using the key by hand): replacements are refused as underpriced and raised again, and once
+/// the other transaction is mined the transition is abandoned and its work signed afresh with
+/// the next nonce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nonce_taken_by_another_transaction_is_reconciled() {
+    let underpriced = metric_sum(names::CHAIN_ERRORS, Some("replacement_underpriced"));
+    let db = Db::create(Backend::Sqlite).await;
+    let net = Net::start().await;
+    let master_key = MasterKey::generate();
+    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let acme = issuing.issuer("acme").await;
+    let id = acme.issuer.issuer_id;
+    net.fund(acme.address).await;
+    let mut cfg = config("one");
+    cfg.funding = claimd_publisher::Funding::Off;
+    cfg.replace_after = Duration::from_millis(300);
+    let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
+    assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
+
+    let credential = issuing.issue(&acme, "alice@example.com", 30).await;
+    net.set_automine(false).await;
+    let steps = [
+        publisher.run_once(id).await.unwrap(),
+        publisher.run_once(id).await.unwrap(),
+        publisher.run_once(id).await.unwrap(),
+    ];
+    assert_kinds(&steps, &["computed", "signed", "sent"]);
+    let ours = issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .unwrap();
+    let params = TxParams::of_raw(&ours.txs[0].raw).unwrap();
+
+    // The same key, the same nonce, ten times the fees.
+    let sealed = issuing.store.issuer_keys(id).await.unwrap().unwrap();
+    let key = master_key
+        .open(&claimd_core::operator::eth_key_label(id), &sealed.eth_key)
+        .unwrap();
+    let key = alloy_primitives::B256::from_slice(&key);
+    let hand = claimd_chain::TxSigner::from_private_key(&key, CHAIN_ID).unwrap();
+    let foreign = hand
+        .sign_transfer(
+            acme.address,
+            alloy_primitives::U256::ZERO,
+            TxParams {
+                gas_limit: claimd_chain::TRANSFER_GAS_LIMIT,
+                max_fee_per_gas: params.max_fee_per_gas * 10,
+                max_priority_fee_per_gas: params.max_priority_fee_per_gas * 10,
+                ..params
+            },
+        )
+        .unwrap();
+    net.chain.send_raw(foreign.raw.clone()).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let o = publisher.run_once(id).await.unwrap();
+    assert!(matches!(o, Outcome::Waiting { .. }), "{o:?}");
+    let flight = issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(flight.txs.len() > 2, "raised again after each refusal");
+    let fees: Vec<u128> = flight
+        .txs
+        .iter()
+        .map(|t| TxParams::of_raw(&t.raw).unwrap().max_fee_per_gas)
+        .collect();
+    assert!(fees.windows(2).all(|w| w[1] > w[0]), "{fees:?}");
+    assert!(metric_sum(names::CHAIN_ERRORS, Some("replacement_underpriced")) > underpriced);
+
+    // The other transaction is mined: our nonce is gone.
+    net.mine().await;
+    assert!(net
+        .chain
+        .receipt(foreign.hash)
+        .await
+        .unwrap()
+        .is_some_and(|r| r.status));
+    net.set_automine(true).await;
+    let steps = settle(&publisher, &acme).await;
+    assert_kinds(
+        &steps,
+        &[
+            "abandoned",
+            "computed",
+            "signed",
+            "sent",
+            "confirmed",
+            "idle",
+        ],
+    );
+    let history = issuing.store.transitions(id, 10).await.unwrap();
+    assert_eq!(history[1].status, TransitionStatus::Abandoned);
+    assert!(
+        history[1].failure.as_deref().unwrap().contains("nonce"),
+        "{:?}",
+        history[1].failure
+    );
+    assert_eq!(
+        TxParams::of_raw(&history[0].txs[0].raw).unwrap().nonce,
+        params.nonce + 1
+    );
+    assert_eq!(
+        issuing.credential(&credential).await.status,
+        CredentialStatus::Onchain
+    );
+    db.drop_db().await;
+}
