@@ -32,6 +32,12 @@ impl Anvil {
 
     /// Like [`Anvil::start`], with extra command-line arguments (e.g. `--no-mining`).
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_on_chain(31_337, extra)
+    }
+
+    /// Like [`Anvil::start_with`], with another chain id (e.g. 222888, the chain of
+    /// `did:air:id:test`, so that iden3 tools resolving a DID's chain find this one).
+    pub fn start_on_chain(chain_id: u64, extra: &[&str]) -> Self {
         let bin = anvil_bin();
         assert!(
             bin.exists(),
@@ -44,7 +50,7 @@ impl Anvil {
             .port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--chain-id", "31337", "--hardfork", "cancun"])
+            .args(["--chain-id", &chain_id.to_string(), "--hardfork", "cancun"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -34,10 +34,17 @@ impl OnChain {
     }
 }
 
+/// anvil runs as the chain of `did:air:id:test` (222888), as Moca testnet would: iden3 tools
+/// pick the chain to read an issuer's state from by the chain id its DID names.
+const DID_CHAIN_ID: u64 = 222_888;
+
 /// The State contract the server publishes to. Dev mode on anvil deploys it and keeps its
 /// address in the data dir.
 fn anvil_contract(f: &Fixture, anvil: &Anvil) -> StateContract {
-    let file = f.server().data_dir.join("chain-contract-31337");
+    let file = f
+        .server()
+        .data_dir
+        .join(format!("chain-contract-{DID_CHAIN_ID}"));
     let address = std::fs::read_to_string(&file)
         .unwrap()
         .trim()
@@ -56,6 +63,7 @@ async fn chain_states(f: &mut Fixture, on: &OnChain, states: &[Fr]) -> (U256, Ve
             read_states(&contract, &f.issuer_did, states).await
         }
         OnChain::Embedded => {
+            let env = f.server().env.clone();
             let (tmp, dir, pg) = f.server.take().unwrap().stop();
             let config = EmbeddedConfig {
                 chain_id: 222_888,
@@ -65,7 +73,7 @@ async fn chain_states(f: &mut Fixture, on: &OnChain, states: &[Fr]) -> (U256, Ve
             let contract = StateContract::new(Arc::new(chain.clone()), chain.contract_address());
             let found = read_states(&contract, &f.issuer_did, states).await;
             drop((contract, chain));
-            f.server = Some(Server::start_in(tmp, dir, pg));
+            f.server = Some(Server::start_in_with(tmp, dir, pg, env));
             found
         }
     }
@@ -332,9 +340,10 @@ async fn publishing_on_postgres() {
 
 /// anvil mines a block every second, so the default one confirmation arrives.
 async fn anvil() -> OnChain {
-    let a = tokio::task::spawn_blocking(|| Anvil::start_with(&["--block-time", "1"]))
-        .await
-        .unwrap();
+    let a =
+        tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, &["--block-time", "1"]))
+            .await
+            .unwrap();
     OnChain::Anvil(a)
 }
 
@@ -382,9 +391,10 @@ impl Drop for PublisherProcess {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
     use claimd_chain::{deploy_state_contract, embedded::DEV_PRIVATE_KEY, transfer, TxSigner};
-    let anvil = tokio::task::spawn_blocking(|| Anvil::start_with(&["--block-time", "1"]))
-        .await
-        .unwrap();
+    let anvil =
+        tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, &["--block-time", "1"]))
+            .await
+            .unwrap();
     let rpc = anvil.chain();
     let dev = TxSigner::from_private_key(&DEV_PRIVATE_KEY, rpc.chain_id().await.unwrap()).unwrap();
     let (contract, _) = deploy_state_contract(&rpc, &dev).await.unwrap();

@@ -85,8 +85,16 @@ impl Server {
         Server::start_with(backend, Vec::new()).await
     }
 
-    /// Like [`Server::start`], with extra environment variables.
-    pub async fn start_with(backend: Backend, env: Vec<(String, String)>) -> Server {
+    /// Like [`Server::start`], with extra environment variables. The port is chosen here and
+    /// kept in the environment, so a restart serves at the same URL (documents carry it).
+    pub async fn start_with(backend: Backend, mut env: Vec<(String, String)>) -> Server {
+        if !env.iter().any(|(k, _)| k == "CLAIMD_LISTEN") {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            env.push(("CLAIMD_LISTEN".into(), format!("127.0.0.1:{port}")));
+        }
         let tmp = tempfile::tempdir().unwrap();
         let pg = match backend {
             Backend::Sqlite => None,
@@ -108,9 +116,11 @@ impl Server {
         env: Vec<(String, String)>,
     ) -> Server {
         let mut cmd = Command::new(claimd_bin());
-        cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
-            .env_remove("CLAIMD_ADMIN_TOKEN")
+        cmd.args(["serve", "--dev", "--data-dir"]).arg(&data_dir);
+        if !env.iter().any(|(k, _)| k == "CLAIMD_LISTEN") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.env_remove("CLAIMD_ADMIN_TOKEN")
             .env_remove("CLAIMD_MASTER_KEY")
             .env_remove("CLAIMD_DATABASE_URL")
             .env_remove("CLAIMD_CHAIN_RPC_URL")
