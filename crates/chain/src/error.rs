@@ -147,6 +147,30 @@ impl ChainError {
         matches!(self, Self::Transport(_) | Self::Timeout(_))
     }
 
+    /// A short stable name of the variant, for metrics labels and logs (`"transport"`,
+    /// `"timeout"`, `"reverted"`, `"nonce_too_low"`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Transport(_) => "transport",
+            Self::Timeout(_) => "timeout",
+            Self::Reverted { .. } => "reverted",
+            Self::NonceTooLow { .. } => "nonce_too_low",
+            Self::NonceTooHigh { .. } => "nonce_too_high",
+            Self::ReplacementUnderpriced => "replacement_underpriced",
+            Self::AlreadyKnown => "already_known",
+            Self::FeeTooLow(_) => "fee_too_low",
+            Self::InsufficientFunds(_) => "insufficient_funds",
+            Self::GasLimit(_) => "gas_limit",
+            Self::InvalidTransaction(_) => "invalid_transaction",
+            Self::Rpc { .. } => "rpc",
+            Self::Decode { .. } => "decode",
+            Self::Contract(_) => "contract",
+            Self::Signer(_) => "signer",
+            Self::Io { .. } => "io",
+            Self::Journal { .. } => "journal",
+        }
+    }
+
     /// The revert reason, if this is a revert with a decoded reason.
     pub fn revert_reason(&self) -> Option<&str> {
         match self {
@@ -261,6 +285,11 @@ mod tests {
             assert!(format!("{got:?}").starts_with(want), "{msg} -> {got:?}");
         }
         assert!(classify_rejection("method not found").is_none());
+        assert_eq!(
+            ChainError::ReplacementUnderpriced.kind(),
+            "replacement_underpriced"
+        );
+        assert_eq!(ChainError::Transport("x".into()).kind(), "transport");
     }
 
     #[test]

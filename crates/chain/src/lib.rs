@@ -14,10 +14,12 @@
 //!   [`history_length`](StateContract::history_length),
 //!   [`simulate_transit`](StateContract::simulate_transit) (revert reason before sending),
 //!   [`estimate_transit`](StateContract::estimate_transit),
-//!   [`state_updates`](StateContract::state_updates) (decode `StateUpdated` from a receipt).
+//!   [`state_updates`](StateContract::state_updates) (decode `StateUpdated` from a receipt),
+//!   [`state_tx`](StateContract::state_tx) (the transaction that recorded a state).
 //! - [`TxSigner`] — builds and signs EIP-1559 transactions with a local key for a given nonce
 //!   and fees: [`sign_transit`](TxSigner::sign_transit), [`sign_deploy`](TxSigner::sign_deploy),
-//!   [`sign_transfer`](TxSigner::sign_transfer); [`TxParams::bumped`] for replacements.
+//!   [`sign_transfer`](TxSigner::sign_transfer); [`TxParams::bumped_permille`] for replacements,
+//!   [`TxParams::of_raw`] to read a signed transaction's nonce and fees back.
 //! - [`EmbeddedChain`] — revm (spec [`embedded::SPEC`], pinned) executing the same signed
 //!   transactions; one block per transaction, mined on demand; deploys the contract from
 //!   [`embedded::DEV_PRIVATE_KEY`] at first start; [`EmbeddedChain::fund`] for dev mode;
@@ -27,7 +29,8 @@
 //! - [`ChainError`] — typed errors: [`Reverted`](ChainError::Reverted) (with reason) vs
 //!   [`Transport`](ChainError::Transport)/[`Timeout`](ChainError::Timeout) (transient) vs
 //!   [`NonceTooLow`](ChainError::NonceTooLow)/[`ReplacementUnderpriced`](ChainError::ReplacementUnderpriced)/
-//!   [`AlreadyKnown`](ChainError::AlreadyKnown) (reconcile), and more.
+//!   [`AlreadyKnown`](ChainError::AlreadyKnown) (reconcile), and more; [`ChainError::kind`] names
+//!   the variant for metrics.
 //!
 //! # Conventions
 //! - An identity's `uint256 id` is its 31 ID bytes read **little-endian**

@@ -50,11 +50,17 @@ impl TxParams {
         }
     }
 
-    /// The same transaction with both fees raised by `percent` (at least +1 wei each), e.g. 12.5
+    /// The same transaction with both fees raised by `percent` (at least +1 wei each), e.g. 13
     /// for a replacement that geth (+10%) and most pools accept.
     pub fn bumped(self, percent: u32) -> Self {
+        self.bumped_permille(percent.saturating_mul(10))
+    }
+
+    /// The same transaction with both fees raised by `permille` thousandths, rounded up (at
+    /// least +1 wei each): 125 is the +12.5% a replacement needs on most pools (geth: +10%).
+    pub fn bumped_permille(self, permille: u32) -> Self {
         let bump = |v: u128| {
-            let extra = v.saturating_mul(u128::from(percent)).div_ceil(100).max(1);
+            let extra = v.saturating_mul(u128::from(permille)).div_ceil(1000).max(1);
             v.saturating_add(extra)
         };
         Self {
@@ -62,6 +68,29 @@ impl TxParams {
             max_priority_fee_per_gas: bump(self.max_priority_fee_per_gas),
             ..self
         }
+    }
+}
+
+impl TxParams {
+    /// Nonce, gas limit and fees of a signed EIP-2718 transaction (a legacy or EIP-2930 one
+    /// reads its gas price as both fees), e.g. to replace it with higher fees.
+    ///
+    /// # Errors
+    /// [`ChainError::Decode`] if the bytes are not a transaction.
+    pub fn of_raw(raw: &[u8]) -> Result<Self> {
+        use alloy::consensus::Transaction as _;
+        use alloy::eips::eip2718::Decodable2718;
+        let mut buf = raw;
+        let env = TxEnvelope::decode_2718(&mut buf)
+            .map_err(|e| ChainError::decode("signed transaction", e))?;
+        Ok(Self {
+            nonce: env.nonce(),
+            gas_limit: env.gas_limit(),
+            max_fee_per_gas: env.max_fee_per_gas(),
+            max_priority_fee_per_gas: env
+                .max_priority_fee_per_gas()
+                .unwrap_or_else(|| env.max_fee_per_gas()),
+        })
     }
 }
 
@@ -232,6 +261,8 @@ mod tests {
             max_priority_fee_per_gas: 1_000_000_000,
         };
         let signed = signer.sign_transit(contract, &t, params).unwrap();
+        assert_eq!(TxParams::of_raw(&signed.raw).unwrap(), params);
+        assert!(TxParams::of_raw(&[1, 2, 3]).is_err());
         let env = TxEnvelope::decode_2718(&mut signed.raw.as_ref()).unwrap();
         assert_eq!(*env.tx_hash(), signed.hash);
         assert_eq!(env.recover_signer().unwrap(), signer.address());
@@ -255,5 +286,14 @@ mod tests {
         assert_eq!(b.max_fee_per_gas, 112);
         assert_eq!(b.max_priority_fee_per_gas, 1);
         assert_eq!(b.nonce, 0);
+        // 12.5%, rounded up.
+        let p = TxParams {
+            max_fee_per_gas: 1_000_000_001,
+            max_priority_fee_per_gas: 8,
+            ..p
+        };
+        let b = p.bumped_permille(125);
+        assert_eq!(b.max_fee_per_gas, 1_125_000_002);
+        assert_eq!(b.max_priority_fee_per_gas, 9);
     }
 }

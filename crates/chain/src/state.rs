@@ -291,13 +291,37 @@ impl StateContract {
     /// # Errors
     /// Transport errors, [`ChainError::Decode`].
     pub async fn state_update_logs(&self, from_block: u64) -> Result<Vec<(StateUpdate, ChainLog)>> {
+        self.state_update_logs_in(from_block, None).await
+    }
+
+    /// The transaction that recorded `state` for `id` in block `block` (as
+    /// [`StateInfo::created_at_block`] reports it), found by its `StateUpdated` event: how a
+    /// transition that reached the chain without its hash being known is confirmed.
+    /// `None` if no such event is in that block.
+    ///
+    /// # Errors
+    /// Transport errors, [`ChainError::Decode`].
+    pub async fn state_tx(&self, id: U256, state: U256, block: u64) -> Result<Option<ChainLog>> {
+        Ok(self
+            .state_update_logs_in(block, Some(block))
+            .await?
+            .into_iter()
+            .find(|(u, _)| u.id == id && u.state == state)
+            .map(|(_, log)| log))
+    }
+
+    async fn state_update_logs_in(
+        &self,
+        from_block: u64,
+        to_block: Option<u64>,
+    ) -> Result<Vec<(StateUpdate, ChainLog)>> {
         let logs = self
             .chain
             .logs(&LogFilter {
                 address: self.address,
                 topic0: Some(IdentityState::StateUpdated::SIGNATURE_HASH),
                 from_block,
-                to_block: None,
+                to_block,
             })
             .await?;
         logs.into_iter()

@@ -235,14 +235,18 @@ pub struct TransitionDraft {
     pub nodes: Vec<(claimd_iden3::Fr, claimd_iden3::merkletree::Node)>,
 }
 
-/// The signed transaction of a transition, recorded before it is sent.
+/// A signed transaction of a transition, recorded before it is sent. A transition may have
+/// several: the first and its replacements, all with the same nonce and rising fees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransitionTx {
     pub nonce: u64,
     /// `0x`-prefixed hex.
     pub tx_hash: String,
-    /// The EIP-2718 bytes, resent as they are after a crash.
+    /// The EIP-2718 bytes, resent as they are after a crash. Fees are read back from them.
     pub raw: Vec<u8>,
+    /// When it was signed and recorded (the publisher's clock); a replacement is due once the
+    /// newest attempt has waited long enough.
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A transition that is computed (and maybe signed and sent) but not confirmed yet.
@@ -252,8 +256,92 @@ pub struct InFlightTransition {
     pub issuer_id: IssuerId,
     pub old: Option<IdentityRoots>,
     pub new: IdentityRoots,
-    /// `None` until signed.
-    pub tx: Option<TransitionTx>,
+    /// When the transition was computed (for the publish lag).
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    /// Every signed attempt, oldest first; empty until signed. Any of them may be the one
+    /// that gets mined.
+    pub txs: Vec<TransitionTx>,
+}
+
+impl InFlightTransition {
+    /// The newest attempt (the one with the highest fees), if signed.
+    pub fn latest_tx(&self) -> Option<&TransitionTx> {
+        self.txs.last()
+    }
+}
+
+/// Where a transition is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransitionStatus {
+    /// Computed and persisted, not signed yet.
+    Computed,
+    /// At least one transaction signed and recorded.
+    Signed,
+    /// On chain: the issuer's state.
+    Confirmed,
+    /// Refused or superseded; its credentials went back to pending.
+    Abandoned,
+}
+
+impl TransitionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitionStatus::Computed => "COMPUTED",
+            TransitionStatus::Signed => "SIGNED",
+            TransitionStatus::Confirmed => "CONFIRMED",
+            TransitionStatus::Abandoned => "ABANDONED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "COMPUTED" => TransitionStatus::Computed,
+            "SIGNED" => TransitionStatus::Signed,
+            "CONFIRMED" => TransitionStatus::Confirmed,
+            "ABANDONED" => TransitionStatus::Abandoned,
+            _ => return None,
+        })
+    }
+
+    /// Computed or signed: the issuer's one transition in flight.
+    pub fn in_flight(self) -> bool {
+        matches!(self, TransitionStatus::Computed | TransitionStatus::Signed)
+    }
+}
+
+/// Any transition of an issuer, whatever its status (history, reconciliation with the chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRecord {
+    pub id: i64,
+    pub issuer_id: IssuerId,
+    pub status: TransitionStatus,
+    pub old: Option<IdentityRoots>,
+    pub new: IdentityRoots,
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    /// Every signed attempt, oldest first.
+    pub txs: Vec<TransitionTx>,
+    /// Set once confirmed.
+    pub confirmation: Option<Confirmation>,
+    /// Why it was abandoned.
+    pub failure: Option<String>,
+    /// How many credentials' claims it carries.
+    pub claims: u64,
+    /// How many credentials' revocations it carries.
+    pub revocations: u64,
+}
+
+/// What is waiting to be published, over all issuers (for metrics and operators).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishBacklog {
+    /// Credentials whose claim is in no transition yet.
+    pub pending_claims: u64,
+    /// Revoked credentials whose nonce is in no transition yet.
+    pub pending_revocations: u64,
+    /// Transitions computed or signed, not confirmed.
+    pub in_flight: u64,
+    /// When the oldest claim or revocation that is in no transition yet was issued or
+    /// revoked, if any.
+    pub oldest_pending: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where a transition landed on chain.
@@ -318,8 +406,17 @@ pub trait PublishStore: Send + Sync {
     /// credential was taken meanwhile (nothing is written then).
     async fn begin_transition(&self, draft: TransitionDraft) -> Result<i64, StoreError>;
 
-    /// Records the signed transaction of an in-flight transition (before it is sent).
-    async fn record_transition_tx(&self, id: i64, tx: TransitionTx) -> Result<(), StoreError>;
+    /// Records a signed transaction of an in-flight transition before it is sent: the first
+    /// one or a replacement (appended; earlier attempts are kept). Fenced by the lease: only
+    /// while `owner` holds the issuer's publisher lease, so two instances never sign for one
+    /// issuer at once. `Conflict` when the lease is not held or the nonce differs from the
+    /// earlier attempts'; `NotFound` when the transition is not in flight.
+    async fn record_transition_tx(
+        &self,
+        id: i64,
+        tx: TransitionTx,
+        owner: &str,
+    ) -> Result<(), StoreError>;
 
     /// The transition is on chain: it becomes the issuer's latest state, its claims'
     /// credentials `ONCHAIN` (unless revoked meanwhile) and its revocations `REMOVE`, all
@@ -330,6 +427,33 @@ pub trait PublishStore: Send + Sync {
     /// The chain refused the transition: it is closed and its credentials are pending again,
     /// so the next transition is recomputed from the latest confirmed state.
     async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError>;
+
+    /// The chain holds the new state of a transition the store had abandoned, or has in
+    /// flight: reconcile the store with it. Any other transition in flight for the issuer is
+    /// abandoned (its base is stale), then this one is confirmed as by
+    /// [`PublishStore::confirm_transition`] with exactly the credentials it was computed with.
+    /// `Conflict` if one of them has meanwhile been taken by another transition or its
+    /// transition does not start from the issuer's latest confirmed state; `NotFound` if it is
+    /// already confirmed or does not exist. Returns how many credentials changed.
+    async fn adopt_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError>;
+
+    /// The issuer's newest transition (in flight first) whose new state is `state`, whatever
+    /// its status. The same state can be computed again after an abandon.
+    async fn transition_by_new_state(
+        &self,
+        issuer: IssuerId,
+        state: claimd_iden3::Fr,
+    ) -> Result<Option<TransitionRecord>, StoreError>;
+
+    /// The issuer's last `limit` transitions, newest first.
+    async fn transitions(
+        &self,
+        issuer: IssuerId,
+        limit: u32,
+    ) -> Result<Vec<TransitionRecord>, StoreError>;
+
+    /// Counts of what waits to be published, over all issuers.
+    async fn publish_backlog(&self) -> Result<PublishBacklog, StoreError>;
 }
 
 /// One transition as operators see it.

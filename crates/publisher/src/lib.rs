@@ -9,40 +9,70 @@
 //!    claims root (roots tree). Nodes and the transition are persisted together and the
 //!    credentials assigned to it;
 //! 2. **sign** — with the issuer's own Ethereum key (method 1 of `transitStateGeneric`), after
-//!    simulating the call; the raw transaction, its nonce (the chain's pending nonce) and hash
-//!    are persisted *before* sending;
-//! 3. **send / resend** the same bytes until a receipt appears;
-//! 4. **confirm** once the receipt has enough confirmations: credentials become `ONCHAIN` /
-//!    `REMOVE` with the tx hash, block and state.
+//!    estimating the call (which also simulates it); the raw transaction, its nonce (the
+//!    chain's pending nonce) and hash are persisted, fenced by the issuer's lease;
+//! 3. **send** the recorded bytes, and again whenever the node's pool lost them; a transaction
+//!    not mined within [`PublisherConfig::replace_after`] is **replaced**: signed again with
+//!    the same nonce and fees raised by at least [`PublisherConfig::fee_bump_permille`] (up to
+//!    [`PublisherConfig::max_fee_per_gas`]), recorded before it is sent. Every attempt is kept;
+//!    whichever gets mined is the one confirmed;
+//! 4. **confirm** once the mined receipt has enough confirmations: credentials become
+//!    `ONCHAIN` / `REMOVE` with the mined transaction's hash, block and state.
 //!
-//! After a crash the next call resumes at the persisted step. If the chain already holds the
-//! new state the transition is confirmed; if the chain refuses it (revert, or its nonce used
-//! by another transaction) it is abandoned and its work recomputed from the last confirmed
-//! state. A lease in the store gives each issuer one publisher across instances.
+//! After a crash the next call resumes at the persisted step. Errors reaching the chain are
+//! retried, never a reason to give a transition up.
+//!
+//! # Reconciliation
+//! When the chain refuses a transition (its simulation reverts, its transaction reverts, or
+//! its nonce is used by another transaction) the publisher compares the issuer's latest state
+//! on chain with the store's:
+//! - the chain holds the transition's own new state: confirmed, with the transaction found by
+//!   its `StateUpdated` event when none of the recorded ones was mined;
+//! - the chain holds the store's state: the refusal is about the transition itself. A mined
+//!   revert or a lost nonce abandons it (its work is recomputed and signed afresh); a
+//!   simulation that reverts is [`PublishError::Refused`] — recomputing would give the same
+//!   transition, so nothing is abandoned, nothing is sent, and the issuer backs off;
+//! - the chain moved past the store's state to states of transitions the store knows
+//!   (abandoned, or in flight; e.g. restored from a backup): they are **adopted** in order and
+//!   whatever was in flight on the stale base is abandoned and recomputed on the chain's state;
+//! - the chain holds a state the store does not know: [`PublishError::Diverged`], reported
+//!   and retried with backoff, with no transaction sent.
+//!
+//! A lease in the store gives each issuer one publisher across instances.
 //!
 //! [`Publisher::run`] loops over issuers with work until shut down; it never sleeps inside a
-//! step.
+//! step. Metrics are listed in [`metrics`].
+//!
+//! # Layout
+//! - [`config`] — [`PublisherConfig`], [`Funding`];
+//! - `fees` — the fee policy of first transactions and replacements (pure);
+//! - `advance` — signing, sending, replacing and confirming an in-flight transition;
+//! - `reconcile` — comparing a refused transition with the chain, adopting the chain's state;
+//! - `tree` — computing the next identity state from the stored trees;
+//! - [`metrics`] — metric names.
 
+mod advance;
+pub mod config;
+mod fees;
+pub mod metrics;
+mod reconcile;
 mod tree;
 
+pub use config::{Funding, PublisherConfig, GWEI};
 pub use tree::TreeError;
 
 use alloy_primitives::{Address, B256, U256};
-use claimd_chain::{
-    Chain, ChainError, EmbeddedChain, NonceKind, StateContract, Transition, TxParams, TxSigner,
-    DEFAULT_TRANSIT_GAS_LIMIT,
-};
+use claimd_chain::{Chain, ChainError, StateContract, TxSigner};
 use claimd_core::identity;
 use claimd_core::operator::{bjj_key_label, eth_key_label};
 use claimd_core::secrets::MasterKey;
-use claimd_core::store::{
-    Confirmation, InFlightTransition, PendingWork, Store, StoreError, TransitionDraft, TransitionTx,
-};
+use claimd_core::store::{PendingWork, Store, StoreError, TransitionDraft};
 use claimd_core::IssuerId;
 use claimd_iden3::id::Id;
 use claimd_iden3::Fr;
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// What can stop a publishing step. Every error leaves the persisted state consistent: the
@@ -59,49 +89,43 @@ pub enum PublishError {
     UnknownIssuer(IssuerId),
     #[error("issuer {issuer}: {detail}")]
     Keys { issuer: IssuerId, detail: String },
+    /// The chain agrees with the store on the issuer's state yet refuses the transition on
+    /// top of it (e.g. the contract does not accept the identity's type, or the key does not
+    /// own the identity). Recomputing would give the same transition: nothing is sent until an
+    /// operator fixes the cause.
+    #[error("issuer {issuer}: the chain refuses transition {transition}: {reason}")]
+    Refused {
+        issuer: IssuerId,
+        transition: i64,
+        reason: String,
+    },
+    /// The issuer's latest state on chain is neither the store's nor the result of a
+    /// transition the store knows (e.g. the database was restored from a backup older than
+    /// transitions published since). Nothing is sent until an operator reconciles them.
+    #[error(
+        "issuer {issuer}: the chain's state {chain} is not one the store knows (store: {store}); \
+         not publishing until they are reconciled"
+    )]
+    Diverged {
+        issuer: IssuerId,
+        chain: String,
+        store: String,
+    },
 }
 
-/// How dev mode pays for issuers' transactions.
-#[derive(Debug, Clone)]
-pub enum Funding {
-    /// Issuers are funded by the operator.
-    Off,
-    /// From the embedded chain's dev account.
-    Embedded(EmbeddedChain),
-    /// A transfer from a funded dev key (anvil).
-    DevKey(TxSigner),
-}
-
-#[derive(Debug, Clone)]
-pub struct PublisherConfig {
-    /// Most claims and most revocations in one transition.
-    pub batch_cap: u32,
-    /// Blocks after the one that includes the transaction before it counts as confirmed.
-    pub confirmations: u64,
-    /// Pause between rounds when nothing progressed.
-    pub poll_interval: Duration,
-    /// How long a publisher keeps an issuer after its last step.
-    pub lease_ttl: Duration,
-    /// Who this publisher is, for leases. Stable across restarts of one instance, so a
-    /// restarted process takes its issuers back at once.
-    pub owner: String,
-    pub gas_limit: u64,
-    pub funding: Funding,
-    /// Amount sent when an issuer's balance cannot pay one transaction (dev mode).
-    pub funding_amount: U256,
-}
-
-impl PublisherConfig {
-    pub fn new(owner: impl Into<String>) -> Self {
-        PublisherConfig {
-            batch_cap: 1000,
-            confirmations: 0,
-            poll_interval: Duration::from_millis(500),
-            lease_ttl: Duration::from_secs(30),
-            owner: owner.into(),
-            gas_limit: DEFAULT_TRANSIT_GAS_LIMIT,
-            funding: Funding::Off,
-            funding_amount: U256::from(10u64).pow(U256::from(18u64)),
+impl PublishError {
+    /// A short stable name, for the step-errors metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PublishError::Store(StoreError::Unavailable(_)) => "store_unavailable",
+            PublishError::Store(_) => "store",
+            PublishError::Chain(e) if e.is_transient() => "chain_unreachable",
+            PublishError::Chain(_) => "chain",
+            PublishError::Tree(_) => "tree",
+            PublishError::UnknownIssuer(_) => "unknown_issuer",
+            PublishError::Keys { .. } => "keys",
+            PublishError::Refused { .. } => "refused",
+            PublishError::Diverged { .. } => "diverged",
         }
     }
 }
@@ -115,8 +139,12 @@ pub enum Outcome {
     Busy,
     /// A transition was computed and persisted.
     Computed { transition: i64 },
-    /// Its transaction was signed, recorded and sent (or resent).
+    /// Its first transaction was signed and recorded (not sent yet).
+    Signed { transition: i64, tx_hash: String },
+    /// The recorded transaction was sent (or sent again).
     Sent { transition: i64, tx_hash: String },
+    /// The transaction was stuck: a replacement with higher fees was recorded and sent.
+    Replaced { transition: i64, tx_hash: String },
     /// Sent; waiting for it to be mined or confirmed.
     Waiting { transition: i64 },
     /// On chain: the credentials moved on.
@@ -125,6 +153,9 @@ pub enum Outcome {
         block_number: u64,
         credentials: u64,
     },
+    /// The chain had moved on to the new state of a transition the store had abandoned or
+    /// left in flight: it was confirmed (`transition` is the newest adopted).
+    Adopted { transition: i64, credentials: u64 },
     /// The chain refused it; its work is pending again.
     Abandoned { transition: i64, reason: String },
 }
@@ -135,18 +166,23 @@ impl Outcome {
         matches!(
             self,
             Outcome::Computed { .. }
+                | Outcome::Signed { .. }
                 | Outcome::Sent { .. }
+                | Outcome::Replaced { .. }
                 | Outcome::Confirmed { .. }
+                | Outcome::Adopted { .. }
                 | Outcome::Abandoned { .. }
         )
     }
 }
 
 /// An issuer's identity and keys, opened for one step.
-struct IssuerCtx {
-    id: U256,
-    signer: TxSigner,
-    bjj: claimd_iden3::babyjubjub::PrivateKey,
+pub(crate) struct IssuerCtx {
+    pub(crate) issuer: IssuerId,
+    /// The identity as the contract's `uint256 id`.
+    pub(crate) id: U256,
+    pub(crate) signer: TxSigner,
+    pub(crate) bjj: claimd_iden3::babyjubjub::PrivateKey,
 }
 
 pub struct Publisher {
@@ -158,13 +194,29 @@ pub struct Publisher {
     config: PublisherConfig,
 }
 
-fn u256(f: Fr) -> U256 {
+/// A state (field element) as the contract's integer.
+pub(crate) fn u256(f: Fr) -> U256 {
     U256::from_be_bytes(f.to_be_bytes())
 }
 
-fn hash_hex(h: B256) -> String {
+/// A state from the contract as a field element.
+pub(crate) fn fr(v: U256) -> Result<Fr, PublishError> {
+    Fr::from_be_bytes(&v.to_be_bytes::<32>())
+        .map_err(|e| ChainError::Contract(format!("state {v} is not a field element: {e}")).into())
+}
+
+pub(crate) fn hash_hex(h: B256) -> String {
     format!("{h:#x}")
 }
+
+/// How long until an issuer whose steps keep failing is tried again.
+struct Backoff {
+    failures: u32,
+    until: Instant,
+}
+
+/// How often the backlog gauges are refreshed (they count rows).
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
 impl Publisher {
     /// A publisher for `contract` on `chain`. Asks the chain its id once.
@@ -175,7 +227,8 @@ impl Publisher {
         master_key: MasterKey,
         config: PublisherConfig,
     ) -> Result<Publisher, PublishError> {
-        let chain_id = chain.chain_id().await?;
+        metrics::describe();
+        let chain_id = chain.chain_id().await.inspect_err(metrics::chain_error)?;
         Ok(Publisher {
             contract: StateContract::new(chain.clone(), contract),
             store,
@@ -186,21 +239,67 @@ impl Publisher {
         })
     }
 
+    pub fn config(&self) -> &PublisherConfig {
+        &self.config
+    }
+
     /// Runs rounds over every issuer with work until `shutdown` turns `true`. Errors are
-    /// logged and retried next round.
+    /// logged, counted and retried with a per-issuer backoff.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff: HashMap<IssuerId, Backoff> = HashMap::new();
+        let mut backlog_at: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
+            if backlog_at.is_none_or(|t| t.elapsed() >= BACKLOG_EVERY) {
+                match self.store.publish_backlog().await {
+                    Ok(b) => metrics::backlog(&b),
+                    Err(e) => tracing::warn!(error = %e, "publisher: cannot count the backlog"),
+                }
+                backlog_at = Some(Instant::now());
+            }
             match self.store.issuers_to_publish().await {
                 Ok(issuers) => {
+                    backoff.retain(|i, _| issuers.contains(i));
                     for issuer in issuers {
-                        self.drive(issuer).await;
+                        if backoff
+                            .get(&issuer)
+                            .is_some_and(|b| b.until > Instant::now())
+                        {
+                            continue;
+                        }
+                        match self.drive(issuer).await {
+                            Ok(()) => {
+                                backoff.remove(&issuer);
+                            }
+                            Err(()) => {
+                                let failures = backoff.get(&issuer).map_or(0, |b| b.failures) + 1;
+                                let pause = self
+                                    .config
+                                    .poll_interval
+                                    .saturating_mul(1 << failures.min(16))
+                                    .min(self.config.max_error_backoff);
+                                backoff.insert(
+                                    issuer,
+                                    Backoff {
+                                        failures,
+                                        until: Instant::now() + pause,
+                                    },
+                                );
+                            }
+                        }
+                        if *shutdown.borrow() {
+                            return;
+                        }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "publisher: cannot list issuers"),
+                Err(e) => {
+                    metrics::counter!(metrics::STEP_ERRORS, "kind" => "store").increment(1);
+                    tracing::warn!(error = %e, "publisher: cannot list issuers");
+                }
             }
+            metrics::gauge!(metrics::ISSUERS_FAILING).set(backoff.len() as f64);
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
                 _ = shutdown.changed() => {}
@@ -209,28 +308,41 @@ impl Publisher {
     }
 
     /// Steps one issuer while steps make progress (bounded, so one issuer cannot starve
-    /// the others).
-    async fn drive(&self, issuer: IssuerId) {
+    /// the others). `Err` when a step failed.
+    async fn drive(&self, issuer: IssuerId) -> Result<(), ()> {
         for _ in 0..16 {
             match self.run_once(issuer).await {
                 Ok(outcome) => {
                     tracing::debug!(%issuer, ?outcome, "publisher step");
-                    if let Outcome::Abandoned { reason, .. } = &outcome {
-                        tracing::warn!(%issuer, %reason, "transition abandoned; recomputing");
-                    }
                     if !outcome.progressed() {
-                        return;
+                        return Ok(());
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(%issuer, error = %e, "publisher step failed; will retry");
-                    return;
+                    metrics::counter!(metrics::STEP_ERRORS, "kind" => e.kind()).increment(1);
+                    if let PublishError::Chain(c) = &e {
+                        metrics::chain_error(c);
+                    }
+                    match &e {
+                        PublishError::Refused { .. } | PublishError::Diverged { .. } => {
+                            tracing::error!(%issuer, error = %e, "publishing stalled for issuer")
+                        }
+                        _ => {
+                            tracing::warn!(%issuer, error = %e, "publisher step failed; will retry")
+                        }
+                    }
+                    return Err(());
                 }
             }
         }
+        Ok(())
     }
 
     /// One durable step for `issuer` (see the crate docs).
+    ///
+    /// # Errors
+    /// Store and chain errors (retry later), [`PublishError::Refused`] and
+    /// [`PublishError::Diverged`] (an operator must look), key errors.
     pub async fn run_once(&self, issuer: IssuerId) -> Result<Outcome, PublishError> {
         let lease = self
             .store
@@ -243,6 +355,12 @@ impl Publisher {
         if let Some(t) = self.store.in_flight_transition(issuer).await? {
             return self.advance(&ctx, t).await;
         }
+        self.compute(&ctx).await
+    }
+
+    /// Computes and persists the issuer's next transition from its latest confirmed state.
+    async fn compute(&self, ctx: &IssuerCtx) -> Result<Outcome, PublishError> {
+        let issuer = ctx.issuer;
         let published = self.store.published_state(issuer).await?;
         let work = match &published {
             Some(_) => {
@@ -339,214 +457,10 @@ impl Publisher {
             ));
         }
         Ok(IssuerCtx {
+            issuer,
             id: U256::from_le_slice(id.as_bytes()),
             signer,
             bjj,
         })
-    }
-
-    async fn advance(
-        &self,
-        ctx: &IssuerCtx,
-        t: InFlightTransition,
-    ) -> Result<Outcome, PublishError> {
-        let transition = match t.old {
-            None => Transition::genesis(ctx.id, u256(t.new.state)),
-            Some(old) => Transition::next(ctx.id, u256(old.state), u256(t.new.state)),
-        };
-        let Some(tx) = t.tx.clone() else {
-            return self.sign_and_send(ctx, t.id, &transition).await;
-        };
-        let hash: B256 = tx.tx_hash.parse().map_err(|_| {
-            StoreError::Internal(format!("bad tx hash {:?} in the store", tx.tx_hash))
-        })?;
-        match self.chain.receipt(hash).await? {
-            Some(r) if r.status => {
-                let head = self.chain.block_number().await?;
-                if head < r.block_number.saturating_add(self.config.confirmations) {
-                    return Ok(Outcome::Waiting { transition: t.id });
-                }
-                let at = Confirmation {
-                    tx_hash: tx.tx_hash.clone(),
-                    block_number: r.block_number,
-                    block_timestamp: r.timestamp,
-                };
-                self.confirm(t.id, at).await
-            }
-            Some(r) => {
-                // Mined but refused: unless the state got there another way, start over.
-                if let Some(o) = self.already_on_chain(ctx, &t, &tx.tx_hash).await? {
-                    return Ok(o);
-                }
-                let reason = format!(
-                    "transaction {} reverted: {}",
-                    tx.tx_hash,
-                    r.revert_reason.as_deref().unwrap_or("no reason")
-                );
-                self.store.abandon_transition(t.id, &reason).await?;
-                Ok(Outcome::Abandoned {
-                    transition: t.id,
-                    reason,
-                })
-            }
-            None => {
-                if let Some(o) = self.already_on_chain(ctx, &t, &tx.tx_hash).await? {
-                    return Ok(o);
-                }
-                let mined = self
-                    .chain
-                    .nonce(ctx.signer.address(), NonceKind::Latest)
-                    .await?;
-                if mined > tx.nonce {
-                    // Re-check the receipt: it may have been mined since we asked.
-                    if self.chain.receipt(hash).await?.is_some() {
-                        return Ok(Outcome::Waiting { transition: t.id });
-                    }
-                    let reason = format!(
-                        "nonce {} was used by another transaction; {} never mined",
-                        tx.nonce, tx.tx_hash
-                    );
-                    self.store.abandon_transition(t.id, &reason).await?;
-                    return Ok(Outcome::Abandoned {
-                        transition: t.id,
-                        reason,
-                    });
-                }
-                // Not mined (a restart, or a node that lost it): the very same bytes again.
-                match self.chain.send_raw(tx.raw.clone().into()).await {
-                    Ok(_) | Err(ChainError::AlreadyKnown) => {
-                        Ok(Outcome::Waiting { transition: t.id })
-                    }
-                    Err(ChainError::NonceTooLow { .. }) => {
-                        Ok(Outcome::Waiting { transition: t.id })
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            }
-        }
-    }
-
-    /// The chain already records the transition's new state (e.g. mined while we crashed):
-    /// confirm it with the block the contract recorded.
-    async fn already_on_chain(
-        &self,
-        ctx: &IssuerCtx,
-        t: &InFlightTransition,
-        tx_hash: &str,
-    ) -> Result<Option<Outcome>, PublishError> {
-        let Some(info) = self
-            .contract
-            .state_info_by_state(ctx.id, u256(t.new.state))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let head = self.chain.block_number().await?;
-        if head
-            < info
-                .created_at_block
-                .saturating_add(self.config.confirmations)
-        {
-            return Ok(Some(Outcome::Waiting { transition: t.id }));
-        }
-        let at = Confirmation {
-            tx_hash: tx_hash.to_owned(),
-            block_number: info.created_at_block,
-            block_timestamp: info.created_at_timestamp,
-        };
-        self.confirm(t.id, at).await.map(Some)
-    }
-
-    async fn confirm(&self, transition: i64, at: Confirmation) -> Result<Outcome, PublishError> {
-        let credentials = self.store.confirm_transition(transition, &at).await?;
-        let block_number = at.block_number;
-        tracing::info!(
-            transition,
-            tx_hash = at.tx_hash,
-            block_number,
-            credentials,
-            "state published"
-        );
-        Ok(Outcome::Confirmed {
-            transition,
-            block_number,
-            credentials,
-        })
-    }
-
-    async fn sign_and_send(
-        &self,
-        ctx: &IssuerCtx,
-        id: i64,
-        transition: &Transition,
-    ) -> Result<Outcome, PublishError> {
-        let from = ctx.signer.address();
-        match self.contract.simulate_transit(from, transition).await {
-            Ok(()) => {}
-            Err(ChainError::Reverted { reason, .. }) => {
-                let reason = format!(
-                    "the contract refuses the transition: {}",
-                    reason.as_deref().unwrap_or("no reason")
-                );
-                self.store.abandon_transition(id, &reason).await?;
-                return Ok(Outcome::Abandoned {
-                    transition: id,
-                    reason,
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let fees = self.chain.fees().await?;
-        let params = TxParams::new(
-            self.chain.nonce(from, NonceKind::Pending).await?,
-            self.config.gas_limit,
-            fees,
-        );
-        self.ensure_funds(from, &params).await?;
-        let signed = ctx
-            .signer
-            .sign_transit(self.contract.address(), transition, params)?;
-        let tx_hash = hash_hex(signed.hash);
-        self.store
-            .record_transition_tx(
-                id,
-                TransitionTx {
-                    nonce: signed.nonce,
-                    tx_hash: tx_hash.clone(),
-                    raw: signed.raw.to_vec(),
-                },
-            )
-            .await?;
-        match self.chain.send_raw(signed.raw).await {
-            Ok(_) | Err(ChainError::AlreadyKnown) => {}
-            // Recorded: the next step looks for the receipt, the state or the nonce.
-            Err(e) if e.is_transient() => {}
-            Err(ChainError::NonceTooLow { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(Outcome::Sent {
-            transition: id,
-            tx_hash,
-        })
-    }
-
-    /// Dev mode: tops up an issuer that cannot pay for one transaction.
-    async fn ensure_funds(&self, from: Address, params: &TxParams) -> Result<(), PublishError> {
-        let need = U256::from(params.gas_limit) * U256::from(params.max_fee_per_gas);
-        if matches!(self.config.funding, Funding::Off) || self.chain.balance(from).await? >= need {
-            return Ok(());
-        }
-        let amount = self.config.funding_amount.max(need);
-        match &self.config.funding {
-            Funding::Off => {}
-            Funding::Embedded(chain) => {
-                chain.fund(from, amount).await?;
-            }
-            Funding::DevKey(dev) => {
-                claimd_chain::transfer(self.chain.as_ref(), dev, from, amount).await?;
-            }
-        }
-        tracing::info!(address = %from, %amount, "funded issuer (dev mode)");
-        Ok(())
     }
 }

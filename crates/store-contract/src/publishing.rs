@@ -2,10 +2,12 @@
 //! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
 
 use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use chrono::{DateTime, Utc};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::program::ProgramDraft;
 use claimd_core::store::{
-    Confirmation, IdentityRoots, OnDuplicate, Store, StoreError, TransitionDraft, TransitionTx,
+    Confirmation, IdentityRoots, OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft,
+    TransitionStatus, TransitionTx,
 };
 use claimd_core::{ProgramId, UserId};
 use claimd_iden3::merkletree::Node;
@@ -48,6 +50,11 @@ pub async fn publishing(store: &dyn Store) {
 
     // Nothing to do yet.
     assert!(store.issuers_to_publish().await.unwrap().is_empty());
+    assert_eq!(
+        store.publish_backlog().await.unwrap(),
+        PublishBacklog::default()
+    );
+    assert!(store.transitions(id, 10).await.unwrap().is_empty());
     assert!(store.published_state(id).await.unwrap().is_none());
     assert!(store.in_flight_transition(id).await.unwrap().is_none());
     assert!(store.pending_work(id, 10).await.unwrap().is_empty());
@@ -80,8 +87,14 @@ pub async fn publishing(store: &dyn Store) {
     assert_eq!(store.issuers_to_publish().await.unwrap(), vec![id]);
     let flight = store.in_flight_transition(id).await.unwrap().unwrap();
     assert_eq!(
-        (flight.id, flight.old, flight.new, flight.tx.clone()),
-        (first, None, roots(10), None)
+        (flight.id, flight.old, flight.new, flight.txs.clone()),
+        (first, None, roots(10), vec![])
+    );
+    let age = Utc::now() - flight.computed_at;
+    assert!(
+        age.num_seconds().abs() < 60,
+        "computed_at {}",
+        flight.computed_at
     );
     // A second transition while one is in flight is refused.
     match store
@@ -98,23 +111,85 @@ pub async fn publishing(store: &dyn Store) {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("second transition in flight: {other:?}"),
     }
-    let signed = TransitionTx {
-        nonce: 3,
-        tx_hash: "0xabc".into(),
-        raw: vec![1, 2, 3],
-    };
+    // Signing is fenced by the publisher lease.
+    let signed = attempt(3, "0xabc", 1);
+    let ttl = Duration::from_secs(60);
+    match store
+        .record_transition_tx(first, signed.clone(), "one")
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("recorded without the lease: {other:?}"),
+    }
+    assert!(store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+    match store
+        .record_transition_tx(first, signed.clone(), "two")
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("recorded under another's lease: {other:?}"),
+    }
     store
-        .record_transition_tx(first, signed.clone())
+        .record_transition_tx(first, signed.clone(), "one")
         .await
         .unwrap();
+    // The same bytes again change nothing; a replacement is appended; another nonce is refused.
+    store
+        .record_transition_tx(first, signed.clone(), "one")
+        .await
+        .unwrap();
+    let replacement = attempt(3, "0xabd", 2);
+    store
+        .record_transition_tx(first, replacement.clone(), "one")
+        .await
+        .unwrap();
+    match store
+        .record_transition_tx(first, attempt(4, "0xabe", 3), "one")
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("another nonce: {other:?}"),
+    }
     let flight = store.in_flight_transition(id).await.unwrap().unwrap();
-    assert_eq!(flight.tx, Some(signed));
+    assert_eq!(flight.txs, vec![signed.clone(), replacement.clone()]);
+    assert_eq!(flight.latest_tx(), Some(&replacement));
+    assert_eq!(
+        store.publish_backlog().await.unwrap(),
+        PublishBacklog {
+            in_flight: 1,
+            ..PublishBacklog::default()
+        }
+    );
+    // Confirmed with the attempt that was mined: the first one.
     assert_eq!(
         store
             .confirm_transition(first, &confirmation("0xabc", 12))
             .await
             .unwrap(),
         0
+    );
+    let history = store.transitions(id, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].status, TransitionStatus::Confirmed);
+    assert_eq!(history[0].txs, vec![signed.clone(), replacement]);
+    assert_eq!(
+        history[0].confirmation,
+        Some(confirmation("0xabc", 12)),
+        "the mined attempt's hash"
+    );
+    assert_eq!(
+        store
+            .transition_by_new_state(id, roots(10).state)
+            .await
+            .unwrap(),
+        Some(history[0].clone())
+    );
+    assert_eq!(
+        store
+            .transition_by_new_state(id, roots(11).state)
+            .await
+            .unwrap(),
+        None
     );
     let published = store.published_state(id).await.unwrap().unwrap();
     assert_eq!(
@@ -170,6 +245,16 @@ pub async fn publishing(store: &dyn Store) {
     assert_eq!(work.revocations.len(), 1);
     assert_eq!(work.revocations[0].core_claim_hash, a1.core_claim_hash);
     assert_eq!(work.revocations[0].revocation_nonce, 101);
+    let backlog = store.publish_backlog().await.unwrap();
+    assert_eq!(
+        (
+            backlog.pending_claims,
+            backlog.pending_revocations,
+            backlog.in_flight
+        ),
+        (3, 1, 0)
+    );
+    assert!(backlog.oldest_pending.is_some());
     // The cap applies to each list.
     assert_eq!(store.pending_work(id, 2).await.unwrap().claims.len(), 2);
 
@@ -209,16 +294,75 @@ pub async fn publishing(store: &dyn Store) {
     assert!(store.in_flight_transition(id).await.unwrap().is_none());
     assert_eq!(store.pending_work(id, 10).await.unwrap(), work);
 
-    // Published at last: ONCHAIN for live ones, REMOVE for the revoked one.
-    let fourth = store.begin_transition(draft).await.unwrap();
+    // The chain recorded an abandoned transition after all (the third): adopting it
+    // supersedes the one in flight and confirms exactly the abandoned one's credentials.
+    let abandoned = store
+        .transition_by_new_state(id, roots(30).state)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(abandoned.id, third, "the newest with that state");
+    assert_eq!(abandoned.status, TransitionStatus::Abandoned);
+    assert_eq!((abandoned.claims, abandoned.revocations), (3, 1));
+    assert_eq!(abandoned.failure.as_deref(), Some("again"));
+    let partial = store
+        .begin_transition(TransitionDraft {
+            claims: vec![b1.core_claim_hash.clone()],
+            revocations: vec![],
+            new: roots(40),
+            ..draft.clone()
+        })
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .confirm_transition(fourth, &confirmation("0xdef", 15))
+            .transition_by_new_state(id, roots(40).state)
+            .await
+            .unwrap()
+            .map(|t| (t.id, t.status, t.claims)),
+        Some((partial, TransitionStatus::Computed, 1))
+    );
+    // Published at last: ONCHAIN for live ones, REMOVE for the revoked one.
+    assert_eq!(
+        store
+            .adopt_transition(third, &confirmation("0xdef", 15))
             .await
             .unwrap(),
         4,
         "three claims and one revocation"
     );
+    let history = store.transitions(id, 10).await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|t| (t.id, t.status)).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (partial, TransitionStatus::Abandoned),
+            (third, TransitionStatus::Confirmed),
+            (second, TransitionStatus::Abandoned),
+            (first, TransitionStatus::Confirmed),
+        ]
+    );
+    assert!(history[0]
+        .failure
+        .as_deref()
+        .unwrap()
+        .contains("superseded"));
+    assert_eq!(history[1].failure, None);
+    assert_eq!(history[1].confirmation, Some(confirmation("0xdef", 15)));
+    assert!(store.in_flight_transition(id).await.unwrap().is_none());
+    // Already confirmed: nothing to adopt. Not from the latest confirmed state: refused.
+    assert!(matches!(
+        store
+            .adopt_transition(third, &confirmation("0xdef", 15))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .adopt_transition(second, &confirmation("0xdef", 15))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
     let state = roots(30).state.to_le_hex();
     for (c, status) in [
         (&a1, CredentialStatus::Remove),
@@ -254,6 +398,17 @@ pub async fn publishing(store: &dyn Store) {
     std::thread::sleep(Duration::from_millis(20));
     assert!(store.acquire_publisher_lease(id, "two", ttl).await.unwrap());
     assert!(!store.acquire_publisher_lease(id, "one", ttl).await.unwrap());
+}
+
+fn attempt(nonce: u64, tx_hash: &str, n: u8) -> TransitionTx {
+    TransitionTx {
+        nonce,
+        tx_hash: tx_hash.into(),
+        raw: vec![1, 2, n],
+        // Whole milliseconds: both backends keep that precision.
+        recorded_at: DateTime::<Utc>::from_timestamp_millis(1_700_000_000_000 + i64::from(n))
+            .unwrap(),
+    }
 }
 
 fn confirmation(tx_hash: &str, block_number: u64) -> Confirmation {

@@ -1,19 +1,20 @@
 //! [`PublishStore`] on SQLite: tree nodes, transitions and publisher leases. SQLite has one
 //! writer, so every multi-row step is one `BEGIN IMMEDIATE` transaction.
 
-use crate::rows::{map_err, ms, uuid};
+use crate::rows::{map_err, ms, time, uuid};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
 use claimd_core::store::{
     Confirmation, IdentityRoots, InFlightTransition, PendingClaim, PendingRevocation, PendingWork,
-    PublishStore, PublishedState, StoreError, TransitionDraft, TransitionTx,
+    PublishBacklog, PublishStore, PublishedState, StoreError, TransitionDraft, TransitionRecord,
+    TransitionStatus, TransitionTx,
 };
 use claimd_core::IssuerId;
 use claimd_iden3::merkletree::Node;
 use claimd_iden3::Fr;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 pub(crate) fn fr(s: &str) -> Result<Fr, StoreError> {
     Fr::from_le_hex(s).map_err(|e| StoreError::Internal(format!("bad field element {s:?}: {e}")))
@@ -54,6 +55,165 @@ pub(crate) fn published(r: &SqliteRow) -> Result<PublishedState, StoreError> {
 
 fn block(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Internal(format!("block number {n} too large")))
+}
+
+/// Columns of a [`TransitionRecord`], with the numbers of credentials it carries.
+const RECORD_COLUMNS: &str = "t.*, \
+    (SELECT count(*) FROM transition_credentials c WHERE c.transition_id = t.id AND c.kind = 'CLAIM') AS n_claims, \
+    (SELECT count(*) FROM transition_credentials c WHERE c.transition_id = t.id AND c.kind = 'REVOCATION') AS n_revocations";
+
+/// Every attempt of a transition, oldest first.
+async fn attempts(conn: &mut SqliteConnection, id: i64) -> Result<Vec<TransitionTx>, StoreError> {
+    sqlx::query(
+        "SELECT nonce, tx_hash, raw_tx, recorded_at FROM transition_txs \
+         WHERE transition_id = ? ORDER BY attempt",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(|r| {
+        let nonce: i64 = r.get("nonce");
+        Ok(TransitionTx {
+            nonce: nonce as u64,
+            tx_hash: r.get("tx_hash"),
+            raw: r.get("raw_tx"),
+            recorded_at: time(r.get("recorded_at"))?,
+        })
+    })
+    .collect()
+}
+
+fn status(r: &SqliteRow) -> Result<TransitionStatus, StoreError> {
+    let s: String = r.get("status");
+    TransitionStatus::parse(&s)
+        .ok_or_else(|| StoreError::Internal(format!("unknown transition status {s:?}")))
+}
+
+/// A row selected with [`RECORD_COLUMNS`] as [`TransitionRecord`].
+async fn record(
+    conn: &mut SqliteConnection,
+    r: &SqliteRow,
+) -> Result<TransitionRecord, StoreError> {
+    let id: i64 = r.get("id");
+    let status = status(r)?;
+    let confirmation = if status == TransitionStatus::Confirmed {
+        let block: Option<i64> = r.get("block_number");
+        let timestamp: Option<i64> = r.get("block_timestamp");
+        Some(Confirmation {
+            tx_hash: r.get::<Option<String>, _>("tx_hash").unwrap_or_default(),
+            block_number: block.unwrap_or(0) as u64,
+            block_timestamp: timestamp.unwrap_or(0) as u64,
+        })
+    } else {
+        None
+    };
+    let issuer: String = r.get("issuer_id");
+    let claims: i64 = r.get("n_claims");
+    let revocations: i64 = r.get("n_revocations");
+    Ok(TransitionRecord {
+        id,
+        issuer_id: IssuerId(uuid(&issuer)?),
+        status,
+        old: roots(r, "old_", "old_state")?,
+        new: new_roots(r)?,
+        computed_at: time(r.get("created_at"))?,
+        txs: attempts(conn, id).await?,
+        confirmation,
+        failure: r.get("failure"),
+        claims: claims as u64,
+        revocations: revocations as u64,
+    })
+}
+
+/// Marks transition `id` confirmed if its status is one of `from`, and its credentials
+/// `ONCHAIN` / `REMOVE`; `None` if it was not in one of those statuses.
+async fn confirm_in(
+    conn: &mut SqliteConnection,
+    id: i64,
+    at: &Confirmation,
+    from: &str,
+) -> Result<Option<u64>, StoreError> {
+    let tx_hash = at.tx_hash.as_str();
+    let timestamp = block(at.block_timestamp)?;
+    let now = ms(Utc::now());
+    let block = block(at.block_number)?;
+    let state: Option<String> = sqlx::query_scalar(&format!(
+        "UPDATE transitions SET status = 'CONFIRMED', tx_hash = ?, block_number = ?, block_timestamp = ?, \
+         failure = NULL, updated_at = ? WHERE id = ? AND status IN ({from}) RETURNING new_state"
+    ))
+    .bind(tx_hash)
+    .bind(block)
+    .bind(timestamp)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let Some(state) = state else {
+        return Ok(None);
+    };
+    let claims = sqlx::query(
+        "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
+         tx_hash = ?, block_number = ?, identity_state = ?, updated_at = ? WHERE claim_transition = ?",
+    )
+    .bind(tx_hash)
+    .bind(block)
+    .bind(&state)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let revoked = sqlx::query(
+        "UPDATE credentials SET status = 'REMOVE', tx_hash = ?, block_number = ?, identity_state = ?, \
+         updated_at = ? WHERE revocation_transition = ? AND status = 'WAIT_REMOVE'",
+    )
+    .bind(tx_hash)
+    .bind(block)
+    .bind(&state)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(Some(claims.rows_affected() + revoked.rows_affected()))
+}
+
+/// Closes in-flight transition `id` as abandoned and gives its credentials back to pending;
+/// `false` if it was not in flight.
+async fn abandon_in(
+    conn: &mut SqliteConnection,
+    id: i64,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE transitions SET status = 'ABANDONED', failure = ?, updated_at = ? \
+         WHERE id = ? AND status IN ('COMPUTED', 'SIGNED')",
+    )
+    .bind(reason)
+    .bind(ms(Utc::now()))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query(
+        "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -139,31 +299,23 @@ impl PublishStore for SqliteStore {
         &self,
         issuer: IssuerId,
     ) -> Result<Option<InFlightTransition>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let row = sqlx::query(
             "SELECT * FROM transitions WHERE issuer_id = ? AND status IN ('COMPUTED', 'SIGNED')",
         )
         .bind(issuer.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
-        let nonce: Option<i64> = row.get("tx_nonce");
-        let hash: Option<String> = row.get("tx_hash");
-        let raw: Option<Vec<u8>> = row.get("raw_tx");
-        let tx = match (nonce, hash, raw) {
-            (Some(nonce), Some(tx_hash), Some(raw)) => Some(TransitionTx {
-                nonce: nonce as u64,
-                tx_hash,
-                raw,
-            }),
-            _ => None,
-        };
+        let id: i64 = row.get("id");
         Ok(Some(InFlightTransition {
-            id: row.get("id"),
+            id,
             issuer_id: issuer,
             old: roots(&row, "old_", "old_state")?,
             new: new_roots(&row)?,
-            tx,
+            computed_at: time(row.get("created_at"))?,
+            txs: attempts(&mut conn, id).await?,
         }))
     }
 
@@ -267,6 +419,7 @@ impl PublishStore for SqliteStore {
                     "claim of {hash} is not pending"
                 )));
             }
+            member(&mut tx, id, "CLAIM", hash).await?;
         }
         for hash in &d.revocations {
             let done = sqlx::query(
@@ -284,83 +437,99 @@ impl PublishStore for SqliteStore {
                     "revocation of {hash} is not pending"
                 )));
             }
+            member(&mut tx, id, "REVOCATION", hash).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(id)
     }
 
-    async fn record_transition_tx(&self, id: i64, t: TransitionTx) -> Result<(), StoreError> {
+    async fn record_transition_tx(
+        &self,
+        id: i64,
+        t: TransitionTx,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         let nonce = i64::try_from(t.nonce)
             .map_err(|_| StoreError::Internal(format!("nonce {} too large", t.nonce)))?;
-        let done = sqlx::query(
-            "UPDATE transitions SET status = 'SIGNED', tx_nonce = ?, tx_hash = ?, raw_tx = ?, updated_at = ? \
-             WHERE id = ? AND status IN ('COMPUTED', 'SIGNED')",
-        )
-        .bind(nonce)
-        .bind(&t.tx_hash)
-        .bind(&t.raw)
-        .bind(ms(Utc::now()))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("transition in flight"));
-        }
-        Ok(())
-    }
-
-    async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let tx_hash = at.tx_hash.as_str();
-        let timestamp = block(at.block_timestamp)?;
         let now = ms(Utc::now());
-        let block = block(at.block_number)?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)?;
-        let state: Option<String> = sqlx::query_scalar(
-            "UPDATE transitions SET status = 'CONFIRMED', tx_hash = ?, block_number = ?, block_timestamp = ?, updated_at = ? \
-             WHERE id = ? AND status IN ('COMPUTED', 'SIGNED') RETURNING new_state",
+        let lease: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT l.owner FROM transitions t LEFT JOIN publisher_leases l \
+             ON l.issuer_id = t.issuer_id AND l.owner = ? AND l.expires_at > ? \
+             WHERE t.id = ? AND t.status IN ('COMPUTED', 'SIGNED')",
         )
-        .bind(tx_hash)
-        .bind(block)
-        .bind(timestamp)
+        .bind(owner)
         .bind(now)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        let Some(state) = state else {
-            return Err(StoreError::NotFound("transition in flight"));
-        };
-        let claims = sqlx::query(
-            "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
-             tx_hash = ?, block_number = ?, identity_state = ?, updated_at = ? WHERE claim_transition = ?",
+        match lease {
+            None => return Err(StoreError::NotFound("transition in flight")),
+            Some(None) => {
+                return Err(StoreError::Conflict(format!(
+                    "{owner} does not hold the publisher lease of transition {id}'s issuer"
+                )))
+            }
+            Some(Some(_)) => {}
+        }
+        let earlier = attempts(&mut tx, id).await?;
+        if earlier.iter().any(|a| a.tx_hash == t.tx_hash) {
+            // The same signed bytes again (signing is deterministic): already recorded.
+            return Ok(());
+        }
+        if let Some(first) = earlier.first() {
+            if first.nonce != t.nonce {
+                return Err(StoreError::Conflict(format!(
+                    "transition {id} was signed with nonce {}, not {}",
+                    first.nonce, t.nonce
+                )));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO transition_txs (transition_id, attempt, nonce, tx_hash, raw_tx, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(tx_hash)
-        .bind(block)
-        .bind(&state)
-        .bind(now)
         .bind(id)
+        .bind(earlier.len() as i64)
+        .bind(nonce)
+        .bind(&t.tx_hash)
+        .bind(&t.raw)
+        .bind(ms(t.recorded_at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let revoked = sqlx::query(
-            "UPDATE credentials SET status = 'REMOVE', tx_hash = ?, block_number = ?, identity_state = ?, \
-             updated_at = ? WHERE revocation_transition = ? AND status = 'WAIT_REMOVE'",
+        sqlx::query(
+            "UPDATE transitions SET status = 'SIGNED', tx_nonce = ?, tx_hash = ?, raw_tx = ?, updated_at = ? \
+             WHERE id = ?",
         )
-        .bind(tx_hash)
-        .bind(block)
-        .bind(&state)
+        .bind(nonce)
+        .bind(&t.tx_hash)
+        .bind(&t.raw)
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        Ok(claims.rows_affected() + revoked.rows_affected())
+        Ok(())
+    }
+
+    async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
+        let changed = confirm_in(&mut tx, id, at, "'COMPUTED', 'SIGNED'")
+            .await?
+            .ok_or(StoreError::NotFound("transition in flight"))?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
     }
 
     async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError> {
@@ -369,32 +538,182 @@ impl PublishStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE transitions SET status = 'ABANDONED', failure = ?, updated_at = ? \
-             WHERE id = ? AND status IN ('COMPUTED', 'SIGNED')",
-        )
-        .bind(reason)
-        .bind(ms(Utc::now()))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if !abandon_in(&mut tx, id, reason).await? {
             return Err(StoreError::NotFound("transition in flight"));
         }
-        sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?")
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn adopt_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
+        let row = sqlx::query(
+            "SELECT issuer_id, status, old_state FROM transitions WHERE id = ? AND status <> 'CONFIRMED'",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StoreError::NotFound("transition to adopt"))?;
+        let issuer: String = row.get("issuer_id");
+        let old: Option<String> = row.get("old_state");
+        let latest: Option<String> = sqlx::query_scalar(
+            "SELECT new_state FROM transitions WHERE issuer_id = ? AND status = 'CONFIRMED' \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&issuer)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if old != latest {
+            return Err(StoreError::Conflict(format!(
+                "transition {id} does not start from the issuer's latest confirmed state"
+            )));
+        }
+        let others: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM transitions WHERE issuer_id = ? AND id <> ? AND status IN ('COMPUTED', 'SIGNED')",
+        )
+        .bind(&issuer)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for other in others {
+            let reason = format!("superseded: the chain recorded transition {id}");
+            abandon_in(&mut tx, other, &reason).await?;
+        }
+        // Give the transition back exactly its credentials (a no-op if it was in flight).
+        for (kind, column, pending) in [
+            ("CLAIM", "claim_transition", ""),
+            (
+                "REVOCATION",
+                "revocation_transition",
+                " AND status = 'WAIT_REMOVE'",
+            ),
+        ] {
+            let members: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM transition_credentials WHERE transition_id = ? AND kind = ?",
+            )
+            .bind(id)
+            .bind(kind)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let linked = sqlx::query(&format!(
+                "UPDATE credentials SET {column} = ? WHERE core_claim_hash IN \
+                 (SELECT core_claim_hash FROM transition_credentials WHERE transition_id = ? AND kind = ?) \
+                 AND ({column} IS NULL OR {column} = ?){pending}"
+            ))
+            .bind(id)
+            .bind(id)
+            .bind(kind)
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?",
-        )
-        .bind(id)
-        .execute(&mut *tx)
+            if linked.rows_affected() != members as u64 {
+                return Err(StoreError::Conflict(format!(
+                    "a credential of transition {id} was taken by another transition"
+                )));
+            }
+        }
+        let changed = confirm_in(&mut tx, id, at, "'COMPUTED', 'SIGNED', 'ABANDONED'")
+            .await?
+            .ok_or(StoreError::NotFound("transition to adopt"))?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
+    }
+
+    async fn transition_by_new_state(
+        &self,
+        issuer: IssuerId,
+        state: Fr,
+    ) -> Result<Option<TransitionRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM transitions t WHERE t.issuer_id = ? AND t.new_state = ? \
+             ORDER BY t.status IN ('COMPUTED', 'SIGNED') DESC, t.id DESC LIMIT 1"
+        ))
+        .bind(issuer.to_string())
+        .bind(state.to_le_hex())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(())
+        match row {
+            Some(row) => Ok(Some(record(&mut conn, &row).await?)),
+            None => Ok(None),
+        }
     }
+
+    async fn transitions(
+        &self,
+        issuer: IssuerId,
+        limit: u32,
+    ) -> Result<Vec<TransitionRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM transitions t WHERE t.issuer_id = ? ORDER BY t.id DESC LIMIT ?"
+        ))
+        .bind(issuer.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(record(&mut conn, row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn publish_backlog(&self) -> Result<PublishBacklog, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT count(*) FROM credentials WHERE claim_transition IS NULL) AS claims, \
+               (SELECT count(*) FROM credentials WHERE status = 'WAIT_REMOVE' AND revocation_transition IS NULL) AS revocations, \
+               (SELECT count(*) FROM transitions WHERE status IN ('COMPUTED', 'SIGNED')) AS in_flight, \
+               (SELECT min(created_at) FROM credentials WHERE claim_transition IS NULL) AS oldest_claim, \
+               (SELECT min(updated_at) FROM credentials WHERE status = 'WAIT_REMOVE' AND revocation_transition IS NULL) AS oldest_revocation",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let count = |c: &str| -> u64 { row.get::<i64, _>(c) as u64 };
+        let oldest = [
+            row.get::<Option<i64>, _>("oldest_claim"),
+            row.get::<Option<i64>, _>("oldest_revocation"),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        Ok(PublishBacklog {
+            pending_claims: count("claims"),
+            pending_revocations: count("revocations"),
+            in_flight: count("in_flight"),
+            oldest_pending: oldest.map(time).transpose()?,
+        })
+    }
+}
+
+/// Records that transition `id` carries a credential's claim or revocation.
+async fn member(
+    conn: &mut SqliteConnection,
+    id: i64,
+    kind: &str,
+    hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) VALUES (?, ?, ?)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }

@@ -249,6 +249,21 @@ async fn genesis_then_second_transition_are_recorded(b: &Backend) {
     assert_eq!(states, vec![U256::ZERO, s1, s2]);
     assert_eq!(logs[2].1.tx_hash, r2.tx_hash);
     assert_eq!(logs[2].1.block_number, r2.block_number);
+    // And the transaction of a state by the block the contract recorded for it.
+    let found = b
+        .contract
+        .state_tx(id, s2, latest.created_at_block)
+        .await
+        .unwrap()
+        .expect("the StateUpdated event of s2");
+    assert_eq!(found.tx_hash, r2.tx_hash);
+    assert_eq!(
+        b.contract
+            .state_tx(id, s1, latest.created_at_block)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn a_wrong_sender_is_refused_with_the_reason(b: &Backend) {
