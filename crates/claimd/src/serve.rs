@@ -57,7 +57,16 @@ pub async fn migrate(settings: Settings) -> Result<()> {
 
 pub async fn serve(settings: Settings) -> Result<()> {
     let store = open_store(&settings).await?;
+    // Publish lag as a histogram (buckets in seconds) rather than a summary, so instances can
+    // be aggregated.
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(
+                "claimd_publisher_publish_lag_seconds".into(),
+            ),
+            &[1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0],
+        )
+        .context("invalid metric buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
