@@ -139,7 +139,7 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
 
     // Backup #1: the transition computed, not signed.
     sqlite.close().await;
-    let computed_backup = backup_file(&db);
+    let computed_backup = backup_file(&db.dir.path().join("claimd.db"));
     let (sqlite, store) = open_sqlite(&db).await;
     let issuing = reopen(store.clone());
     let p = net
@@ -157,8 +157,7 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
 
     // Restore #1: the store believes the transition is still to be signed.
     sqlite.close().await;
-    restore_file(&db, &computed_backup);
-    let (sqlite, store) = open_sqlite(&db).await;
+    let (sqlite, store) = open_sqlite_at(&computed_backup).await;
     let issuing = reopen(store.clone());
     assert!(store.in_flight_transition(id).await.unwrap().is_some());
     let p = net
@@ -176,8 +175,8 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
 
     // Backup #2 now; then one more transition reaches the chain; then restore #2.
     sqlite.close().await;
-    let old_backup = backup_file(&db);
-    let (sqlite, store) = open_sqlite(&db).await;
+    let old_backup = backup_file(&computed_backup);
+    let (sqlite, store) = open_sqlite_at(&computed_backup).await;
     let issuing = reopen(store.clone());
     let p = net
         .publisher(store.clone(), &master_key, config("one"))
@@ -185,8 +184,7 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     issuing.issue(&acme, "bob@example.com", 40).await;
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
     sqlite.close().await;
-    restore_file(&db, &old_backup);
-    let (_sqlite, store) = open_sqlite(&db).await;
+    let (_sqlite, store) = open_sqlite_at(&old_backup).await;
     let issuing = reopen(store.clone());
     let p = net
         .publisher(store.clone(), &master_key, config("one"))
@@ -232,7 +230,15 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
 }
 
 async fn open_sqlite(db: &Db) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {
-    let s = claimd_store_sqlite::SqliteStore::connect(&db.url)
+    open_url(&db.url).await
+}
+
+async fn open_sqlite_at(path: &Path) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {
+    open_url(&format!("sqlite://{}", path.display())).await
+}
+
+async fn open_url(url: &str) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {
+    let s = claimd_store_sqlite::SqliteStore::connect(url)
         .await
         .unwrap();
     s.migrate().await.unwrap();
@@ -246,30 +252,29 @@ fn side_file(path: &Path, ext: &str) -> PathBuf {
     ))
 }
 
-/// Copies the (closed) SQLite database aside: a backup.
-fn backup_file(db: &Db) -> PathBuf {
-    let path = db.dir.path().join("claimd.db");
-    let copy = db
-        .dir
-        .path()
-        .join(format!("backup-{}.db", uuid::Uuid::new_v4().simple()));
-    std::fs::copy(&path, &copy).unwrap();
+/// Copies the (closed) SQLite database at `path` aside: a backup. Restoring one opens a store
+/// on the copy (a fresh path), so connections of the closed store that sqlx is still shutting
+/// down cannot write into it.
+fn backup_file(path: &Path) -> PathBuf {
+    wait_for_checkpoint(path);
+    let copy = path.with_file_name(format!("backup-{}.db", uuid::Uuid::new_v4().simple()));
+    std::fs::copy(path, &copy).unwrap();
     for ext in ["-wal", "-shm"] {
-        if side_file(&path, ext).exists() {
-            std::fs::copy(side_file(&path, ext), side_file(&copy, ext)).unwrap();
+        if side_file(path, ext).exists() {
+            std::fs::copy(side_file(path, ext), side_file(&copy, ext)).unwrap();
         }
     }
     copy
 }
 
-/// Puts a backup back in place of the (closed) database.
-fn restore_file(db: &Db, copy: &Path) {
-    let path = db.dir.path().join("claimd.db");
-    std::fs::copy(copy, &path).unwrap();
-    for ext in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(side_file(&path, ext));
-        if side_file(copy, ext).exists() {
-            std::fs::copy(side_file(copy, ext), side_file(&path, ext)).unwrap();
+/// sqlx closes SQLite connections on their worker threads after `close()` returns; the last
+/// one checkpoints the WAL into the main file and deletes it. Wait for that (2 s at most; a WAL
+/// that stays is copied with the file).
+fn wait_for_checkpoint(path: &Path) {
+    for _ in 0..100 {
+        if !side_file(path, "-wal").exists() {
+            return;
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
