@@ -81,6 +81,11 @@ struct FileConfig {
     chain_confirmations: Option<u64>,
     /// Most claims (and most revocations) in one state transition.
     publish_batch_cap: Option<u32>,
+    /// Seconds a transition's transaction may stay unmined before it is replaced with higher
+    /// fees.
+    publish_replace_after_secs: Option<u64>,
+    /// Ceiling of maxFeePerGas, in gwei, for transitions and their replacements.
+    chain_max_fee_per_gas_gwei: Option<u64>,
     dev: Option<bool>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
@@ -110,6 +115,10 @@ pub struct Settings {
     pub chain_id: u64,
     pub chain_confirmations: u64,
     pub publish_batch_cap: u32,
+    /// `None`: the publisher's default.
+    pub publish_replace_after: Option<std::time::Duration>,
+    /// In wei; `None`: the publisher's default.
+    pub chain_max_fee_per_gas: Option<u128>,
     pub dev: bool,
     pub log_json: bool,
     pub max_body_bytes: usize,
@@ -247,6 +256,14 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         chain_id: serve.chain.chain_id.or(file.chain_id).unwrap_or(222_888),
         chain_confirmations: file.chain_confirmations.unwrap_or(1),
         publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
+        publish_replace_after: match file.publish_replace_after_secs {
+            Some(0) => bail!("publish_replace_after_secs must be at least 1"),
+            s => s.map(std::time::Duration::from_secs),
+        },
+        chain_max_fee_per_gas: match file.chain_max_fee_per_gas_gwei {
+            Some(0) => bail!("chain_max_fee_per_gas_gwei must be at least 1"),
+            g => g.map(|g| u128::from(g) * claimd_publisher::GWEI),
+        },
         dev,
         log_json: common.log_json.or(file.log_json).unwrap_or(false),
         max_body_bytes,
@@ -427,5 +444,38 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{e:#}").contains("listne"), "{e:#}");
+    }
+
+    #[test]
+    fn publisher_fee_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claimd.toml");
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let load_file = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load(&common, &ServeArgs::default(), Needs::Database, &no_env)
+        };
+        let s = load_file("").unwrap();
+        assert_eq!(
+            (s.publish_replace_after, s.chain_max_fee_per_gas),
+            (None, None)
+        );
+        let s =
+            load_file("publish_replace_after_secs = 5\nchain_max_fee_per_gas_gwei = 50\n").unwrap();
+        assert_eq!(
+            s.publish_replace_after,
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(s.chain_max_fee_per_gas, Some(50_000_000_000));
+        for bad in [
+            "publish_replace_after_secs = 0\n",
+            "chain_max_fee_per_gas_gwei = 0\n",
+        ] {
+            let e = load_file(bad).err().unwrap();
+            assert!(e.to_string().contains("at least 1"), "{e}");
+        }
     }
 }

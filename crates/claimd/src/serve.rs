@@ -273,6 +273,12 @@ pub async fn start_publisher(
     );
     let mut config = PublisherConfig::new(owner);
     config.batch_cap = settings.publish_batch_cap;
+    if let Some(after) = settings.publish_replace_after {
+        config.replace_after = after;
+    }
+    if let Some(ceiling) = settings.chain_max_fee_per_gas {
+        config.max_fee_per_gas = ceiling;
+    }
     config.confirmations = chain.confirmations;
     config.funding = chain.funding.clone();
     tracing::info!(contract = %chain.contract, confirmations = config.confirmations, "publisher running");
