@@ -582,3 +582,44 @@ pub async fn issuance(store: &dyn Store) {
         .unwrap()
         .is_none());
 }
+
+/// Distinct identity roots for transition tests: `n` to `n + 3`.
+fn roots(n: u64) -> claimd_core::store::IdentityRoots {
+    claimd_core::store::IdentityRoots {
+        claims_root: claimd_iden3::Fr::from_u64(n),
+        revocation_root: claimd_iden3::Fr::from_u64(n + 1),
+        roots_root: claimd_iden3::Fr::from_u64(n + 2),
+        state: claimd_iden3::Fr::from_u64(n + 3),
+    }
+}
+
+/// A partner, an issuer of it (`issuer_record(_, n)`) and a program of that issuer.
+async fn issuer_with_program(
+    store: &dyn Store,
+    n: u8,
+) -> (
+    PartnerId,
+    claimd_core::issuer::Issuer,
+    claimd_core::program::Program,
+) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    let rec = issuer_record(partner.partner_id, n);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let program = store
+        .create_program(
+            ProgramId::new_random(),
+            ProgramDraft {
+                issuer_did: rec.issuer_did,
+                schema_id: schema.schema_id,
+                name: "p".into(),
+                accessible_from: None,
+                accessible_until: None,
+                max_issuance: None,
+                expiration_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    (partner.partner_id, issuer, program)
+}

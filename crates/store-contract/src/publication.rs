@@ -2,21 +2,10 @@
 //! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
 //! and `revoke_credential`.
 
-use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use super::{commit, issuer_with_program, record, roots};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::program::ProgramDraft;
-use claimd_core::store::{Confirmation, IdentityRoots, OnDuplicate, Store, TransitionDraft};
-use claimd_core::{ProgramId, UserId};
-use claimd_iden3::Fr;
-
-fn roots(n: u64) -> IdentityRoots {
-    IdentityRoots {
-        claims_root: Fr::from_u64(n),
-        revocation_root: Fr::from_u64(n + 1),
-        roots_root: Fr::from_u64(n + 2),
-        state: Fr::from_u64(n + 3),
-    }
-}
+use claimd_core::store::{Confirmation, OnDuplicate, Store, TransitionDraft};
+use claimd_core::UserId;
 
 fn draft(issuer: claimd_core::IssuerId, old: Option<u64>, new: u64) -> TransitionDraft {
     TransitionDraft {
@@ -30,27 +19,8 @@ fn draft(issuer: claimd_core::IssuerId, old: Option<u64>, new: u64) -> Transitio
 }
 
 pub async fn publication(store: &dyn Store) {
-    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
-    let schema = store.create_schema(schema_draft()).await.unwrap();
-    let rec = issuer_record(partner.partner_id, 9);
-    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let (p, issuer, program) = issuer_with_program(store, 9).await;
     let id = issuer.issuer_id;
-    let program = store
-        .create_program(
-            ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did.clone(),
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
-        )
-        .await
-        .unwrap();
-    let p = partner.partner_id;
 
     let empty = store.publishing_overview(id, 10).await.unwrap();
     assert_eq!(

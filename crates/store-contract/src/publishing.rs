@@ -1,52 +1,23 @@
 //! The [`PublishStore`](claimd_core::store::PublishStore) contract: tree nodes, the transition
 //! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
 
-use super::{commit, issuer_record, partner_draft, record, schema_draft};
+use super::{commit, issuer_with_program, record, roots};
 use chrono::{DateTime, Utc};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::program::ProgramDraft;
 use claimd_core::store::{
-    Confirmation, IdentityRoots, OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft,
+    Confirmation, OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft,
     TransitionStatus, TransitionTx,
 };
-use claimd_core::{ProgramId, UserId};
+use claimd_core::UserId;
 use claimd_iden3::merkletree::Node;
 use claimd_iden3::Fr;
 use std::time::Duration;
 
-fn roots(n: u64) -> IdentityRoots {
-    IdentityRoots {
-        claims_root: Fr::from_u64(n),
-        revocation_root: Fr::from_u64(n + 1),
-        roots_root: Fr::from_u64(n + 2),
-        state: Fr::from_u64(n + 3),
-    }
-}
-
 /// Nodes are content-addressed; transitions move credentials through their statuses; an
 /// abandoned transition gives its work back; one transition in flight per issuer; leases.
 pub async fn publishing(store: &dyn Store) {
-    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
-    let schema = store.create_schema(schema_draft()).await.unwrap();
-    let rec = issuer_record(partner.partner_id, 7);
-    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let (p, issuer, program) = issuer_with_program(store, 7).await;
     let id = issuer.issuer_id;
-    let program = store
-        .create_program(
-            ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did.clone(),
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
-        )
-        .await
-        .unwrap();
-    let p = partner.partner_id;
 
     // Nothing to do yet.
     assert!(store.issuers_to_publish().await.unwrap().is_empty());
