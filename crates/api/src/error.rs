@@ -18,6 +18,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 and 503 answers that know when to come back).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,7 +27,29 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// 429: a rate limit was hit; `what` names it.
+    pub fn too_many_requests(what: &str, wait: std::time::Duration) -> Self {
+        let secs = crate::limits::retry_after_secs(wait);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Rate limit exceeded ({what}); retry after {secs} s"),
+        )
+        .retry_after(secs)
+    }
+
+    /// 503 because claimd itself is at a limit (not a dependency), with when to retry.
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message).retry_after(1)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -55,13 +79,19 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "Service temporarily unavailable. Retry with exponential backoff.",
         )
+        .retry_after(1)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": self.status.as_u16(), "message": self.message});
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

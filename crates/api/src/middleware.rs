@@ -1,13 +1,16 @@
-//! Cross-cutting layers: request ids, tracing spans, body size limit, panic → 500 in our error
+//! Cross-cutting layers: request ids, tracing spans, admission (per-IP rate limit, concurrency
+//! limit, request timeout; see [`crate::limits`]), body size limit, panic → 500 in our error
 //! shape, and per-route request metrics.
 
 use crate::error::ApiError;
+use crate::limits::Admission;
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::sync::Arc;
 use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -21,6 +24,10 @@ pub fn wrap(app: Router, state: &AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal(&"handler panicked").into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.admission.clone(),
+            admit,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
@@ -33,6 +40,42 @@ pub fn wrap(app: Router, state: &AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Per-IP rate limit, then a slot among the requests handled at once, then the request
+/// timeout. Refusals are counted by reason.
+async fn admit(
+    axum::extract::State(admission): axum::extract::State<Arc<Admission>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let (Some(limiter), Some(peer)) = (&admission.per_ip, crate::server::peer(req.extensions()))
+    {
+        if let Err(wait) = limiter.check(&peer.ip()) {
+            metrics::counter!("claimd_http_refused_total", "reason" => "ip_rate").increment(1);
+            return ApiError::too_many_requests("per client address", wait).into_response();
+        }
+    }
+    let Ok(_slot) = admission.in_flight.try_acquire() else {
+        metrics::counter!("claimd_http_refused_total", "reason" => "concurrency").increment(1);
+        return ApiError::busy(format!(
+            "Server busy: more than {} requests in progress",
+            admission.limits.max_concurrent_requests
+        ))
+        .into_response();
+    };
+    let timeout = admission.limits.request_timeout;
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            metrics::counter!("claimd_http_refused_total", "reason" => "timeout").increment(1);
+            ApiError::busy(format!(
+                "Request took longer than {} s and was abandoned",
+                timeout.as_secs_f64()
+            ))
+            .into_response()
+        }
+    }
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

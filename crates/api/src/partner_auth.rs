@@ -37,6 +37,15 @@ impl FromRequestParts<AppState> for PartnerAuth {
         // The key source only knows UUID partner ids, so a verified id always parses.
         let partner_id = PartnerId::parse(&verified.partner_id)
             .ok_or_else(|| ApiError::unauthorized("Unknown partner"))?;
+        // Limited only once the partner is proven: an unverified claim must not spend
+        // another partner's budget.
+        if let Some(limiter) = &state.admission.per_partner {
+            if let Err(wait) = limiter.check(&partner_id.0) {
+                metrics::counter!("claimd_http_refused_total", "reason" => "partner_rate")
+                    .increment(1);
+                return Err(ApiError::too_many_requests("per partner", wait));
+            }
+        }
         Ok(PartnerAuth {
             partner_id,
             email: verified.email,

@@ -18,6 +18,9 @@ pub struct ApiConfig {
     pub admin_token: String,
     /// Largest request body accepted, in bytes (larger → 413).
     pub max_body_bytes: usize,
+    /// `/readyz` and `/metrics` are served on a separate operator address
+    /// ([`crate::ops_router`]), not on the public one.
+    pub ops_separate: bool,
 }
 
 #[derive(Clone)]
@@ -31,5 +34,7 @@ pub struct AppState {
     /// revocation statuses).
     pub verifier: Arc<dyn VerifyContext>,
     pub config: Arc<ApiConfig>,
+    /// Rate limits, concurrency limit and request timeout ([`crate::limits`]).
+    pub admission: Arc<crate::limits::Admission>,
     pub metrics: Option<PrometheusHandle>,
 }

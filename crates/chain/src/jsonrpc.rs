@@ -162,15 +162,42 @@ pub(crate) fn map_rpc_error(e: RpcError<TransportErrorKind>, timeout: Duration) 
     }
 }
 
+/// The error and its causes, with any URL removed: reqwest names the request's URL, and an RPC
+/// URL often carries an API key in its path or credentials in its authority.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
+    let mut s = without_urls(&e.to_string());
     let mut source = e.source();
     while let Some(inner) = source {
         s.push_str(": ");
-        s.push_str(&inner.to_string());
+        s.push_str(&without_urls(&inner.to_string()));
         source = inner.source();
     }
     s
+}
+
+/// Replaces every `for url (…)` (reqwest's wording) and every bare `http(s)://…` word.
+fn without_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" for url (") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " for url (".len()..];
+        match after.find(')') {
+            Some(j) => rest = &after[j + 1..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out.split(' ')
+        .map(|w| {
+            if w.contains("http://") || w.contains("https://") {
+                "<url>"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[async_trait]
@@ -354,6 +381,24 @@ mod tests {
         assert!(d.contains("https://rpc.example.org:8443"), "{d}");
         assert!(!d.contains("SECRETKEY"), "{d}");
         assert!(JsonRpcChain::new("ws://x", DEFAULT_RPC_TIMEOUT).is_err());
+    }
+
+    #[tokio::test]
+    async fn errors_never_carry_the_rpc_url() {
+        // Nothing listens on port 9 of loopback: the connection is refused at once.
+        let c = JsonRpcChain::new(
+            "http://user:hunter2@127.0.0.1:9/v3/SECRETKEY?k=SECRETQUERY",
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let e = c.chain_id().await.unwrap_err().to_string();
+        for secret in ["hunter2", "SECRETKEY", "SECRETQUERY", "user:"] {
+            assert!(!e.contains(secret), "{e}");
+        }
+        assert_eq!(
+            without_urls("error sending request for url (http://a/b?c) oops https://x/y z"),
+            "error sending request oops <url> z"
+        );
     }
 
     #[tokio::test]

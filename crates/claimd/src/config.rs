@@ -42,6 +42,10 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub chain: ChainArgs,
+    /// address:port for `/readyz` and `/metrics` on an operator network; when set they leave
+    /// the public listener.
+    #[arg(long, env = "CLAIMD_OPS_LISTEN")]
+    pub ops_listen: Option<String>,
     /// Run only the API; publishing is left to `claimd publisher` processes.
     #[arg(long, env = "CLAIMD_NO_PUBLISHER")]
     pub no_publisher: bool,
@@ -89,6 +93,19 @@ struct FileConfig {
     dev: Option<bool>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
+    ops_listen: Option<String>,
+    /// Seconds a client has to send a request's headers (slow-loris defence).
+    http_header_read_timeout_secs: Option<u64>,
+    /// Seconds a request may take, body included.
+    http_request_timeout_secs: Option<u64>,
+    http_max_connections: Option<usize>,
+    http_max_concurrent_requests: Option<usize>,
+    /// Requests per second per client IP (0: unlimited), and the burst above it.
+    rate_limit_ip_per_sec: Option<f64>,
+    rate_limit_ip_burst: Option<f64>,
+    /// Requests per second per partner (0: unlimited), and the burst above it.
+    rate_limit_partner_per_sec: Option<f64>,
+    rate_limit_partner_burst: Option<f64>,
     database_max_connections: Option<u32>,
     did_method: Option<String>,
     did_blockchain: Option<String>,
@@ -122,6 +139,9 @@ pub struct Settings {
     pub dev: bool,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// Where `/readyz` and `/metrics` are served instead of the public listener.
+    pub ops_listen: Option<String>,
+    pub http_limits: claimd_api::limits::HttpLimits,
     pub did: claimd_core::identity::DidSettings,
     pub no_publisher: bool,
 }
@@ -165,6 +185,7 @@ pub enum Needs {
 
 pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> Result<Settings> {
     let file = read_file(common.config.as_deref())?;
+    let http_limits = http_limits(&file)?;
     let dev = common.dev.or(file.dev).unwrap_or(false);
     let data_dir = common
         .data_dir
@@ -188,9 +209,23 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         .clone()
         .or(file.listen)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    listen.parse::<SocketAddr>().with_context(|| {
+    let listen_addr = listen.parse::<SocketAddr>().with_context(|| {
         format!("CLAIMD_LISTEN must be address:port, e.g. 127.0.0.1:8080 (got {listen:?})")
     })?;
+    // Dev mode allows http JWKS on loopback and keeps generated secrets beside the data: it
+    // must not be reachable from a network.
+    if dev && !listen_addr.ip().is_loopback() {
+        bail!("dev mode listens on loopback only (got CLAIMD_LISTEN {listen}); drop --dev to serve on a network");
+    }
+    let ops_listen = serve.ops_listen.clone().or(file.ops_listen.clone());
+    if let Some(o) = &ops_listen {
+        let a = o.parse::<SocketAddr>().with_context(|| {
+            format!("CLAIMD_OPS_LISTEN must be address:port, e.g. 10.0.0.5:9090 (got {o:?})")
+        })?;
+        if dev && !a.ip().is_loopback() {
+            bail!("dev mode listens on loopback only (got CLAIMD_OPS_LISTEN {o})");
+        }
+    }
     let public_url = serve.public_url.clone().or(file.public_url);
     if let Some(u) = &public_url {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
@@ -208,6 +243,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             "CLAIMD_ADMIN_TOKEN",
             file.admin_token,
             file.admin_token_file,
+            dev,
             env,
         )?;
         let token = match token {
@@ -224,6 +260,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             "CLAIMD_MASTER_KEY",
             file.master_key,
             file.master_key_file,
+            dev,
             env,
         )?;
         let key = match key {
@@ -267,6 +304,8 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         dev,
         log_json: common.log_json.or(file.log_json).unwrap_or(false),
         max_body_bytes,
+        ops_listen,
+        http_limits,
         did: claimd_core::identity::DidSettings {
             method: file.did_method.unwrap_or(defaults.method),
             blockchain: file.did_blockchain.unwrap_or(defaults.blockchain),
@@ -287,11 +326,80 @@ fn read_file(explicit: Option<&Path>) -> Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
-/// A secret from `NAME`, then `NAME_FILE`, then the config file's value or file.
+fn http_limits(file: &FileConfig) -> Result<claimd_api::limits::HttpLimits> {
+    use claimd_api::limits::{HttpLimits, Rate};
+    let d = HttpLimits::default();
+    let secs = |name: &str, v: Option<u64>, default: std::time::Duration| match v {
+        Some(0) => bail!("{name} must be at least 1"),
+        Some(s) => Ok(std::time::Duration::from_secs(s)),
+        None => Ok(default),
+    };
+    let count = |name: &str, v: Option<usize>, default: usize| match v {
+        Some(0) => bail!("{name} must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let rate = |name: &str, per_sec: Option<f64>, burst: Option<f64>, default: Option<Rate>| {
+        let per_second = match (per_sec, default) {
+            (Some(r), _) if !(r.is_finite() && r >= 0.0) => {
+                bail!("{name}_per_sec must be a number ≥ 0 (0: unlimited)")
+            }
+            (Some(r), _) if r == 0.0 => return Ok(None),
+            (Some(r), _) => r,
+            (None, Some(d)) => d.per_second,
+            (None, None) => return Ok(None),
+        };
+        let burst = burst.unwrap_or((per_second * 2.0).max(1.0));
+        if !(burst.is_finite() && burst >= 1.0) {
+            bail!("{name}_burst must be a number ≥ 1");
+        }
+        Ok(Some(Rate { per_second, burst }))
+    };
+    Ok(HttpLimits {
+        header_read_timeout: secs(
+            "http_header_read_timeout_secs",
+            file.http_header_read_timeout_secs,
+            d.header_read_timeout,
+        )?,
+        request_timeout: secs(
+            "http_request_timeout_secs",
+            file.http_request_timeout_secs,
+            d.request_timeout,
+        )?,
+        max_connections: count(
+            "http_max_connections",
+            file.http_max_connections,
+            d.max_connections,
+        )?,
+        max_concurrent_requests: count(
+            "http_max_concurrent_requests",
+            file.http_max_concurrent_requests,
+            d.max_concurrent_requests,
+        )?,
+        per_ip: rate(
+            "rate_limit_ip",
+            file.rate_limit_ip_per_sec,
+            file.rate_limit_ip_burst,
+            d.per_ip,
+        )?,
+        per_partner: rate(
+            "rate_limit_partner",
+            file.rate_limit_partner_per_sec,
+            file.rate_limit_partner_burst,
+            d.per_partner,
+        )?,
+        max_tracked_keys: d.max_tracked_keys,
+    })
+}
+
+/// A secret from `NAME`, then `NAME_FILE`, then the config file's value or file. A secret file
+/// others can read is refused outside dev mode (and warned about in it): the secret would be
+/// only as safe as every account on the machine.
 fn secret(
     name: &str,
     file_value: Option<String>,
     file_path: Option<PathBuf>,
+    dev: bool,
     env: Env,
 ) -> Result<Option<String>> {
     if let Some(v) = env(name) {
@@ -301,11 +409,75 @@ fn secret(
         .map(PathBuf::from)
         .or(file_path);
     if let Some(p) = path {
+        check_private(name, &p, dev)?;
         let v = std::fs::read_to_string(&p)
             .with_context(|| format!("cannot read {name} from {}", p.display()))?;
         return Ok(Some(v.trim().to_owned()));
     }
     Ok(file_value.map(|v| v.trim().to_owned()))
+}
+
+/// Refuses (or, in dev mode, warns about) a secret file readable by group or others.
+fn check_private(name: &str, path: &Path, dev: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {name} from {}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            let msg = format!(
+                "{name} file {} is readable by group or others (mode {mode:o}); chmod 600 it",
+                path.display()
+            );
+            if !dev {
+                bail!(msg);
+            }
+            tracing::warn!("{msg}");
+        }
+    }
+    let _ = (name, path, dev);
+    Ok(())
+}
+
+/// Creates the data directory (or tightens an existing one) with mode 0700: it holds the
+/// database, the embedded chain and, in dev mode, the secrets.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot chmod 700 the data dir {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `path` exist with mode 0600 (creating it empty, or tightening it), so that files
+/// SQLite derives from it (`-wal`, `-shm`, which take its mode) are private too.
+pub fn private_file(path: &Path) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        opts.open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode != 0o600 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot chmod 600 {}", path.display()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    opts.open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(())
 }
 
 /// Dev mode: a secret kept in a 0600 file in the data dir, generated on first start.
@@ -314,8 +486,7 @@ fn dev_secret(data_dir: &Path, file: &str, generate: impl FnOnce() -> String) ->
     if let Ok(v) = std::fs::read_to_string(&path) {
         return Ok(v.trim().to_owned());
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    private_dir(data_dir)?;
     let value = generate();
     write_private(&path, &value)?;
     if file == "admin-token" {

@@ -24,9 +24,10 @@ use std::sync::Arc;
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     match &settings.database {
         Database::Sqlite(url) => {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!("cannot create data dir {}", settings.data_dir.display())
-            })?;
+            crate::config::private_dir(&settings.data_dir)?;
+            if let Some(path) = sqlite_path(url) {
+                crate::config::private_file(&path)?;
+            }
             let store = SqliteStore::connect(url)
                 .await
                 .with_context(|| format!("cannot open SQLite database {url}"))?;
@@ -47,6 +48,15 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
     }
+}
+
+/// The file of a `sqlite:` URL, `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 pub async fn migrate(settings: Settings) -> Result<()> {
@@ -128,8 +138,29 @@ pub async fn serve(settings: Settings) -> Result<()> {
             public_url: public_url.clone(),
             admin_token: settings.admin_token.clone(),
             max_body_bytes: settings.max_body_bytes,
+            ops_separate: settings.ops_listen.is_some(),
         }),
+        admission: Arc::new(claimd_api::limits::Admission::new(
+            settings.http_limits.clone(),
+            claimd_clock::SystemClock::shared(),
+        )),
         metrics: Some(metrics),
+    };
+    let ops = match &settings.ops_listen {
+        Some(ops_addr) => {
+            let ops_listener = tokio::net::TcpListener::bind(ops_addr)
+                .await
+                .with_context(|| format!("cannot listen on {ops_addr} (ops_listen)"))?;
+            let ops_addr = ops_listener.local_addr()?;
+            let app = claimd_api::ops_router(state.clone());
+            let limits = settings.http_limits.clone();
+            tracing::info!(%ops_addr, "readiness and metrics on the operator address");
+            println!("operator endpoints on http://{ops_addr}");
+            Some(tokio::spawn(async move {
+                claimd_api::server::serve(ops_listener, app, &limits, shutdown_signal()).await
+            }))
+        }
+        None => None,
     };
     let publisher = if settings.no_publisher {
         tracing::info!("publisher disabled (--no-publisher)");
@@ -152,10 +183,16 @@ pub async fn serve(settings: Settings) -> Result<()> {
     // A machine-readable line on stdout, so scripts and tests using port 0 learn the port.
     println!("listening on http://{addr}");
 
-    axum::serve(listener, claimd_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+    claimd_api::server::serve(
+        listener,
+        claimd_api::router(state),
+        &settings.http_limits,
+        shutdown_signal(),
+    )
+    .await;
+    if let Some(ops) = ops {
+        let _ = ops.await;
+    }
     if let Some((stop, task)) = publisher {
         // The publisher stops between steps; every step is durable, so nothing is cut short.
         let _ = stop.send(true);

@@ -9,11 +9,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+/// `/healthz`, `/readyz` and `/metrics`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
+    liveness()
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+}
+
+/// `/healthz` alone: what the public listener keeps when readiness and metrics are served on
+/// the operator address instead.
+pub fn liveness() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// The process is up and serving HTTP.
