@@ -41,12 +41,29 @@ async fn issue_on_behalf(
         }
     })?;
     let req = parse_issue_request(&body)?;
-    let idempotency = idempotency_key(&headers)?.map(|k| (k, hex(&Sha256::digest(&body))));
+    let idempotency =
+        idempotency_key(&headers)?.map(|k| (k, request_fingerprint(&partner.email, &body)));
     s.issuance
         .issue(partner.partner_id, &partner.email, req, idempotency)
         .await
         .map(Json)
         .map_err(issue_error)
+}
+
+/// What an idempotency key is bound to: the recipient (the token's `email`, normalised as the
+/// domain normalises it) and the body. A key reused for another recipient with the same body
+/// is another request, not a replay: replaying would hand one user's `coreClaimHash` to
+/// another.
+fn request_fingerprint(email: &str, body: &[u8]) -> String {
+    let email = claimd_core::user::Email::parse(email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| email.to_owned());
+    let mut h = Sha256::new();
+    // Length-prefixed, so no (email, body) pair can collide with another by moving bytes.
+    h.update((email.len() as u64).to_be_bytes());
+    h.update(email.as_bytes());
+    h.update(body);
+    hex(&h.finalize())
 }
 
 /// Parses the body with the seed's messages (`Missing required field: issuerDid`); unknown
