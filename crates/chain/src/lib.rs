@@ -81,6 +81,7 @@ mod signer;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod words;
 
 pub use chain::{CallRequest, Chain, ChainLog, FeeSuggestion, LogFilter, NonceKind, Receipt};
 pub use embedded::{BlockClock, EmbeddedChain, EmbeddedConfig};

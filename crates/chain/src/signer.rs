@@ -9,9 +9,7 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxHash, TxKind, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
 
-use crate::abi::IdentityState;
 use crate::chain::FeeSuggestion;
 use crate::error::{ChainError, Result};
 use crate::state::Transition;
@@ -220,20 +218,6 @@ impl TxSigner {
     pub fn sign_transfer(&self, to: Address, value: U256, params: TxParams) -> Result<SignedTx> {
         self.sign(TxKind::Call(to), value, Bytes::new(), params)
     }
-}
-
-/// ABI-encodes a `transitStateGeneric` call with method 1 and empty params.
-pub(crate) fn transit_calldata(t: &Transition) -> Bytes {
-    IdentityState::transitStateGenericCall {
-        id: t.id,
-        oldState: t.old_state,
-        newState: t.new_state,
-        isOldStateGenesis: t.is_old_state_genesis,
-        methodId: U256::from(crate::abi::METHOD_ETH_IDENTITY),
-        methodParams: Bytes::new(),
-    }
-    .abi_encode()
-    .into()
 }
 
 #[cfg(test)]

@@ -49,9 +49,18 @@ impl Transition {
         }
     }
 
-    /// The ABI-encoded calldata.
+    /// The ABI-encoded `transitStateGeneric` call (method 1, empty params).
     pub fn calldata(&self) -> Bytes {
-        crate::signer::transit_calldata(self)
+        IdentityState::transitStateGenericCall {
+            id: self.id,
+            oldState: self.old_state,
+            newState: self.new_state,
+            isOldStateGenesis: self.is_old_state_genesis,
+            methodId: U256::from(crate::abi::METHOD_ETH_IDENTITY),
+            methodParams: Bytes::new(),
+        }
+        .abi_encode()
+        .into()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use alloy_primitives::U256;
 use async_trait::async_trait;
+use claimd_chain::words::{id_word, state_from_word, state_word};
 use claimd_chain::{StateContract, StateInfo};
 use claimd_core::verify::{ChainState, IdentityStates, LookupError};
 use claimd_iden3::id::Id;
@@ -10,19 +11,9 @@ use claimd_iden3::Fr;
 
 pub struct ContractStates(pub StateContract);
 
-/// The contract's conventions: an ID is its 31 bytes read little-endian, a state the field
-/// element's integer value.
-fn id_word(id: &Id) -> U256 {
-    U256::from_le_slice(id.as_bytes())
-}
-
-fn state_word(state: Fr) -> U256 {
-    U256::from_be_bytes(state.to_be_bytes())
-}
-
 fn chain_state(info: StateInfo) -> Result<ChainState, LookupError> {
     let fr = |w: U256| {
-        Fr::from_be_bytes(&w.to_be_bytes()).map_err(|e| {
+        state_from_word(w).map_err(|e| {
             LookupError::Unavailable(format!(
                 "chain answered a state that is not a field element: {e}"
             ))

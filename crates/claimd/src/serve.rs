@@ -12,6 +12,7 @@ use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use claimd_api::{ApiConfig, AppState};
 use claimd_chain::{Chain, EmbeddedChain, EmbeddedConfig, JsonRpcChain, StateContract, TxSigner};
+use claimd_clock::SystemClock;
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;
 use claimd_core::verify::Verifier;
@@ -89,11 +90,15 @@ pub async fn serve(settings: Settings) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
+    // One clock for the domain: the issuance window and dates, consent and revocation times,
+    // and verification's "now" all read it.
+    let clock = SystemClock::shared();
     let operator = Operator::new(
         store.clone(),
         settings.master_key.clone(),
         settings.did.clone(),
-    );
+    )
+    .with_clock(clock.clone());
     let auth_config = if settings.dev {
         claimd_auth::AuthConfig::dev()
     } else {
@@ -110,7 +115,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
         settings.did.clone(),
         public_url.clone(),
         Arc::new(claimd_merklize::Merklizer::new()),
-    );
+    )
+    .with_clock(clock.clone());
     // Opened once: the publisher writes to it, verification reads it (also with
     // --no-publisher).
     let chain = open_chain(&settings).await?;
@@ -126,7 +132,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
         Arc::new(ContractStates(chain.state_contract())),
         proofs.clone(),
         &public_url,
-    );
+    )
+    .with_clock(clock.clone());
     let state = AppState {
         store: store.clone(),
         operator: Arc::new(operator),

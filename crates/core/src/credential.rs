@@ -38,12 +38,21 @@ impl CredentialStatus {
         })
     }
 
+    /// A status read back from a store; anything else there is corruption.
+    pub fn from_stored(s: &str) -> Result<Self, crate::store::StoreError> {
+        Self::parse(s).ok_or_else(|| {
+            crate::store::StoreError::Internal(format!("bad credential status {s:?}"))
+        })
+    }
+
+    /// The live statuses: a live credential counts as a duplicate of a new one for the same
+    /// (program, user), and can be revoked. Adapters select and update by exactly these.
+    pub const LIVE: [CredentialStatus; 2] =
+        [CredentialStatus::WaitOnchain, CredentialStatus::Onchain];
+
     /// Live credentials count as duplicates and can be revoked.
     pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            CredentialStatus::WaitOnchain | CredentialStatus::Onchain
-        )
+        Self::LIVE.contains(&self)
     }
 }
 

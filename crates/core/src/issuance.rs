@@ -1,10 +1,13 @@
 //! Issue on behalf (DESIGN §2 steps 1–8): checks, user resolution, the credential built as
-//! the iden3 reference stack builds it, and one atomic commit.
+//! the iden3 reference stack builds it, and one atomic commit (whose rules are
+//! [`crate::commit::issue`]). Time (the program window, the credential dates) comes from the
+//! injected clock.
 //!
 //! The request path does the work the answer depends on — the merklized root gives the claim,
 //! the claim gives `coreClaimHash` — and the BJJ signature, so the stored document is complete
 //! the moment it becomes visible.
 
+use crate::commit;
 use crate::credential::{CredentialRecord, CredentialStatus};
 use crate::identity::{self, DidSettings, HolderIdentity};
 use crate::issuer::Issuer;
@@ -13,9 +16,10 @@ use crate::program::Program;
 use crate::schema::{json_schema_url, jsonld_context_url, Schema};
 use crate::secrets::MasterKey;
 use crate::store::{IssueCommit, IssueOutcome, NewUser, OnDuplicate, Store, StoreError};
-use crate::user::{Email, User};
+use crate::user::{ConsentStatus, Email, User};
 use crate::{DomainError, IssuerId, PartnerId, ProgramId, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
+use claimd_clock::{SharedClock, SystemClock};
 use claimd_iden3::babyjubjub::PrivateKey;
 use claimd_iden3::claim::{Claim, SchemaHash};
 use claimd_iden3::id::DidRegistry;
@@ -71,6 +75,7 @@ pub enum IssueError {
 }
 
 pub const NOT_FOUND: &str = "Unknown issuer DID or issuance program.";
+const CONSENT_REJECTED: &str = "Consent rejected by user";
 
 /// Decrypted issuer signing keys, cached: unsealing on every request would cost more than the
 /// signature.
@@ -88,6 +93,8 @@ pub struct Issuance {
     signers: RwLock<HashMap<IssuerId, Arc<IssuerSigner>>>,
     /// Schema ids whose JSON-LD context is registered with the merklizer.
     contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
+    /// The program window and the credential dates are read from it.
+    clock: SharedClock,
 }
 
 impl Issuance {
@@ -106,7 +113,15 @@ impl Issuance {
             merklizer,
             signers: RwLock::new(HashMap::new()),
             contexts: RwLock::new(Default::default()),
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads time from `clock` instead of the system clock (the binary passes its clock, tests
+    /// a `ManualClock`).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn merklizer(&self) -> &Arc<Merklizer> {
@@ -134,7 +149,7 @@ impl Issuance {
         let (issuer, program, schema) = self.resolve(&partner, &req).await?;
         // 3. Window (the cap is enforced in the commit).
         program
-            .check_window(Utc::now())
+            .check_window(self.clock.now())
             .map_err(|e| IssueError::Forbidden(e.to_string()))?;
         // 4. Subject.
         schema.validate_subject(&req.credential_subject)?;
@@ -142,30 +157,31 @@ impl Issuance {
         let email = Email::parse(email)?;
         let mut user = self.store.user_by_email(&email).await?;
 
-        // Consent (authoritative again inside the commit), then `ignore` with a live
-        // credential answers without building anything.
+        // Consent and duplicate answered before building and signing anything, with the rules
+        // of the commit (which decides again, authoritatively, inside its transaction).
         if let Some(u) = &user {
-            if self
+            let consent = self
                 .store
                 .consent_status(u.user_uuid, partner.partner_id)
-                .await?
-                == Some(crate::user::ConsentStatus::Rejected)
-            {
-                return Err(IssueError::Conflict("Consent rejected by user".into()));
+                .await?;
+            if !ConsentStatus::allows_issuance(consent) {
+                return Err(IssueError::Conflict(CONSENT_REJECTED.into()));
             }
-        }
-        if req.on_duplicate == OnDuplicate::Ignore {
-            if let Some(u) = &user {
+            if req.on_duplicate == OnDuplicate::Ignore {
                 if let Some(c) = self
                     .store
                     .live_credential(&program.credential_id, u.user_uuid)
                     .await?
                 {
-                    return Ok(response(
-                        &c.core_claim_hash,
-                        &program.credential_id,
-                        u.user_uuid,
-                    ));
+                    if let Some(IssueOutcome::Existing { core_claim_hash }) =
+                        commit::on_live_duplicate(req.on_duplicate, &c.core_claim_hash)
+                    {
+                        return Ok(response(
+                            &core_claim_hash,
+                            &program.credential_id,
+                            u.user_uuid,
+                        ));
+                    }
                 }
             }
         }
@@ -210,6 +226,7 @@ impl Issuance {
                     identity_state: None,
                 },
                 response: response_json,
+                at: self.clock.now(),
             };
             match self.store.commit_issuance(commit).await? {
                 IssueOutcome::Issued => return Ok(resp),
@@ -225,7 +242,7 @@ impl Issuance {
                     })
                 }
                 IssueOutcome::ConsentRejected => {
-                    return Err(IssueError::Conflict("Consent rejected by user".into()))
+                    return Err(IssueError::Conflict(CONSENT_REJECTED.into()))
                 }
                 IssueOutcome::CapReached => {
                     return Err(IssueError::Forbidden(
@@ -308,14 +325,9 @@ impl Issuance {
             .issuer_keys(issuer.issuer_id)
             .await?
             .ok_or_else(|| IssueError::Internal("issuer without keys".into()))?;
-        let seed = self
-            .master_key
-            .open(
-                &crate::operator::bjj_key_label(issuer.issuer_id),
-                &sealed.bjj_key,
-            )
-            .map_err(|e| IssueError::Internal(format!("issuer key: {e}")))?;
-        let key = identity::bjj_key(&seed).map_err(IssueError::Internal)?;
+        let key = sealed
+            .open_bjj(&self.master_key, issuer.issuer_id)
+            .map_err(IssueError::Internal)?;
         let onboarding = identity::onboarding_state(&key).map_err(IssueError::Internal)?;
         let signer = Arc::new(IssuerSigner { onboarding, key });
         self.signers
@@ -373,7 +385,7 @@ impl Issuance {
         subject: &Map<String, Value>,
         signer: &IssuerSigner,
     ) -> Result<Built, IssueError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         // Millisecond precision: the VC prints milliseconds and the database keeps them.
         let issuance_date = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         let expiration_date = program.expiration_for(issuance_date);

@@ -1,7 +1,9 @@
 //! Issuers: iden3 identities owned by a partner, with an Ethereum key (whose address is the
 //! genesis of the identity's ID) and a Baby Jubjub key (whose auth claim signs credentials).
 
+use crate::operator::{bjj_key_label, eth_key_label};
 use crate::partner::validate_name;
+use crate::secrets::MasterKey;
 use crate::{DomainError, IssuerId, PartnerId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,31 @@ pub struct Issuer {
 pub struct SealedIssuerKeys {
     pub eth_key: Vec<u8>,
     pub bjj_key: Vec<u8>,
+}
+
+impl SealedIssuerKeys {
+    /// Opens the Baby Jubjub key of `issuer` (the one that signs credentials and whose auth
+    /// claim is in every state). The error says which key failed and why.
+    pub fn open_bjj(
+        &self,
+        master: &MasterKey,
+        issuer: IssuerId,
+    ) -> Result<claimd_iden3::babyjubjub::PrivateKey, String> {
+        let seed = master
+            .open(&bjj_key_label(issuer), &self.bjj_key)
+            .map_err(|e| format!("cannot open the Baby Jubjub key of issuer {issuer}: {e}"))?;
+        crate::identity::bjj_key(&seed)
+    }
+
+    /// Opens the Ethereum private key of `issuer` (the one that signs state transitions).
+    pub fn open_eth(&self, master: &MasterKey, issuer: IssuerId) -> Result<[u8; 32], String> {
+        let key = master
+            .open(&eth_key_label(issuer), &self.eth_key)
+            .map_err(|e| format!("cannot open the Ethereum key of issuer {issuer}: {e}"))?;
+        key.as_slice()
+            .try_into()
+            .map_err(|_| format!("the Ethereum key of issuer {issuer} is not 32 bytes"))
+    }
 }
 
 /// `POST /admin/v1/issuers` body.

@@ -3,9 +3,12 @@
 //! adapters implement.
 //!
 //! Nothing here does I/O: validation lives in the `New*` types' `validate` methods, storage is
-//! reached only through the traits in [`store`], and the HTTP layer maps [`DomainError`] and
+//! reached only through the traits in [`store`] (the rules decided inside a store transaction
+//! are in [`commit`], over the adapters' primitives), time comes from the injected
+//! `claimd_clock::SharedClock`, and the HTTP layer maps [`DomainError`] and
 //! [`store::StoreError`] to responses once.
 
+pub mod commit;
 pub mod credential;
 pub mod error;
 pub mod identity;

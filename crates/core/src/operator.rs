@@ -1,6 +1,7 @@
 //! The operator's use cases: registering partners, schemas, issuers and programs, and
 //! recording consent. Handlers of the operator API (and through it the CLI) call these.
 
+use crate::credential::CredentialRecord;
 use crate::issuer::{Issuer, NewIssuer, SealedIssuerKeys};
 use crate::partner::{NewPartner, Partner, PartnerPatch};
 use crate::program::{NewProgram, Program};
@@ -9,6 +10,7 @@ use crate::secrets::MasterKey;
 use crate::store::{IssuerRecord, Store, StoreError};
 use crate::user::{Consent, ConsentRequest};
 use crate::{identity, DomainError, IssuerId, PartnerId, ProgramId};
+use claimd_clock::{SharedClock, SystemClock};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,7 @@ pub struct Operator {
     store: Arc<dyn Store>,
     master_key: MasterKey,
     did: identity::DidSettings,
+    clock: SharedClock,
 }
 
 impl Operator {
@@ -42,7 +45,14 @@ impl Operator {
             store,
             master_key,
             did,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads time from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn master_key(&self) -> &MasterKey {
@@ -101,6 +111,18 @@ impl Operator {
     }
 
     pub async fn set_consent(&self, req: ConsentRequest) -> Result<Consent, OperatorError> {
-        Ok(self.store.set_consent(req.validate()?).await?)
+        Ok(self
+            .store
+            .set_consent(req.validate()?, self.clock.now())
+            .await?)
+    }
+
+    /// Revokes a live credential (see [`crate::commit::revoke`]): the credential as it is now,
+    /// `None` if no credential has that hash.
+    pub async fn revoke_credential(
+        &self,
+        core_claim_hash: &str,
+    ) -> Result<Option<CredentialRecord>, OperatorError> {
+        Ok(crate::commit::revoke(self.store.as_ref(), core_claim_hash, self.clock.now()).await?)
     }
 }

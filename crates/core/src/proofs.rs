@@ -7,7 +7,6 @@
 
 use crate::credential::CredentialRecord;
 use crate::identity;
-use crate::operator::bjj_key_label;
 use crate::secrets::MasterKey;
 use crate::store::{IdentityRoots, PublishedState, Store, StoreError};
 use claimd_iden3::claim::Claim;
@@ -166,11 +165,9 @@ impl Proofs {
             .issuer_keys(issuer)
             .await?
             .ok_or(StoreError::NotFound("issuer keys"))?;
-        let seed = self
-            .master_key
-            .open(&bjj_key_label(issuer), &sealed.bjj_key)
-            .map_err(|e| ProofError::Corrupt(format!("issuer {issuer}: BJJ key: {e}")))?;
-        let key = identity::bjj_key(&seed).map_err(ProofError::Corrupt)?;
+        let key = sealed
+            .open_bjj(&self.master_key, issuer)
+            .map_err(ProofError::Corrupt)?;
         let ob = identity::onboarding_state(&key).map_err(ProofError::Corrupt)?;
         Ok(IdentityRoots {
             claims_root: ob.claims_root,

@@ -1,6 +1,8 @@
 //! Storage ports. Each method names a business operation, so each backend (SQLite, PostgreSQL)
 //! implements it in its best form; `claimd-store-sqlite` and `claimd-store-postgres` hold the
-//! implementations and run one shared contract suite.
+//! implementations and run one shared contract suite. Operations whose rules decide something
+//! inside a transaction (issuance, consent, revocation) apply the rules of [`crate::commit`]
+//! over the adapter's [`crate::commit::StoreTx`].
 
 use crate::issuer::{Issuer, SealedIssuerKeys};
 use crate::page::{Page, PageRequest};
@@ -75,8 +77,13 @@ pub trait Registry: Send + Sync {
 /// Users and their consent records.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Records consent, creating the user when the email is new.
-    async fn set_consent(&self, draft: ConsentDraft) -> Result<Consent, StoreError>;
+    /// Records consent at `at`, creating the user when the email is new: the adapter applies
+    /// [`crate::commit::set_consent`] on one transaction.
+    async fn set_consent(
+        &self,
+        draft: ConsentDraft,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Consent, StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// The user's recorded consent for a partner, if any.
     async fn consent_status(
@@ -128,6 +135,9 @@ pub struct IssueCommit {
     pub credential: crate::credential::CredentialRecord,
     /// The JSON answer, kept for idempotent replays.
     pub response: String,
+    /// When the issuance happens (the service's clock): rows are stamped with it and
+    /// idempotency keys are judged by it.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,9 +163,11 @@ pub enum IssueOutcome {
 /// Issuance and the credentials it produces.
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
-    /// Commits one issuance atomically; see [`IssueCommit`] and [`IssueOutcome`].
+    /// Commits one issuance atomically; see [`IssueCommit`] and [`IssueOutcome`]. The adapter
+    /// opens the transaction and applies [`crate::commit::issue`] on it.
     async fn commit_issuance(&self, commit: IssueCommit) -> Result<IssueOutcome, StoreError>;
-    /// The live credential of a (program, user), if any.
+    /// The live credential (see [`crate::credential::CredentialStatus::LIVE`]) of a
+    /// (program, user), if any.
     async fn live_credential(
         &self,
         program: &ProgramId,
@@ -166,13 +178,16 @@ pub trait CredentialStore: Send + Sync {
         &self,
         core_claim_hash: &str,
     ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
-    /// Revokes a live credential (`WAIT_ONCHAIN`/`ONCHAIN` → `WAIT_REMOVE`); the publisher
-    /// puts its nonce in the next transition. A credential already revoked is left as it is.
-    /// Returns the credential as it is now, `None` if no credential has that hash.
-    async fn revoke_credential(
+    /// Sets the credential's status to `to` if it is one of `from`, in one statement (atomic
+    /// against concurrent changes): `true` if it changed. Revocation ([`crate::commit::revoke`])
+    /// is built on it.
+    async fn change_credential_status(
         &self,
         core_claim_hash: &str,
-    ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
+        from: &[crate::credential::CredentialStatus],
+        to: crate::credential::CredentialStatus,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
     /// A credential by `coreClaimHash`, only if `partner` issued it.
     async fn credential_for_partner(
         &self,

@@ -86,6 +86,18 @@ impl ConsentStatus {
             _ => None,
         }
     }
+
+    /// A status read back from a store; anything else there is corruption.
+    pub fn from_stored(s: &str) -> Result<Self, crate::store::StoreError> {
+        Self::parse(s)
+            .ok_or_else(|| crate::store::StoreError::Internal(format!("bad consent status {s:?}")))
+    }
+
+    /// Whether a partner may issue on the user's behalf. No record means it may: consent is
+    /// recorded to refuse, or to undo a refusal.
+    pub fn allows_issuance(status: Option<ConsentStatus>) -> bool {
+        status != Some(ConsentStatus::Rejected)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

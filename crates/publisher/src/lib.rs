@@ -64,7 +64,6 @@ pub use tree::TreeError;
 use alloy_primitives::{Address, B256, U256};
 use claimd_chain::{Chain, ChainError, StateContract, TxSigner};
 use claimd_core::identity;
-use claimd_core::operator::{bjj_key_label, eth_key_label};
 use claimd_core::secrets::MasterKey;
 use claimd_core::store::{PendingWork, Store, StoreError, TransitionDraft};
 use claimd_core::IssuerId;
@@ -195,13 +194,11 @@ pub struct Publisher {
 }
 
 /// A state (field element) as the contract's integer.
-pub(crate) fn u256(f: Fr) -> U256 {
-    U256::from_be_bytes(f.to_be_bytes())
-}
+pub(crate) use claimd_chain::words::state_word as u256;
 
 /// A state from the contract as a field element.
 pub(crate) fn fr(v: U256) -> Result<Fr, PublishError> {
-    Fr::from_be_bytes(&v.to_be_bytes::<32>())
+    claimd_chain::words::state_from_word(v)
         .map_err(|e| ChainError::Contract(format!("state {v} is not a field element: {e}")).into())
 }
 
@@ -429,20 +426,13 @@ impl Publisher {
             .issuer_keys(issuer)
             .await?
             .ok_or(PublishError::UnknownIssuer(issuer))?;
-        let eth = self
-            .master_key
-            .open(&eth_key_label(issuer), &sealed.eth_key)
-            .map_err(|e| keys_err(format!("cannot open the Ethereum key: {e}")))?;
-        let eth: [u8; 32] = eth
-            .as_slice()
-            .try_into()
-            .map_err(|_| keys_err("the Ethereum key is not 32 bytes".into()))?;
+        let eth = sealed
+            .open_eth(&self.master_key, issuer)
+            .map_err(keys_err)?;
         let signer = TxSigner::from_private_key(&B256::from(eth), self.chain_id)?;
-        let seed = self
-            .master_key
-            .open(&bjj_key_label(issuer), &sealed.bjj_key)
-            .map_err(|e| keys_err(format!("cannot open the Baby Jubjub key: {e}")))?;
-        let bjj = identity::bjj_key(&seed).map_err(keys_err)?;
+        let bjj = sealed
+            .open_bjj(&self.master_key, issuer)
+            .map_err(keys_err)?;
         // The DID's last segment is the base58 ID; it must be the Ethereum identity of the key
         // that signs, or the contract would refuse every transition.
         let id = record
@@ -458,7 +448,7 @@ impl Publisher {
         }
         Ok(IssuerCtx {
             issuer,
-            id: U256::from_le_slice(id.as_bytes()),
+            id: claimd_chain::words::id_word(&id),
             signer,
             bjj,
         })

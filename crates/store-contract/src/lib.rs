@@ -244,28 +244,38 @@ pub async fn consent(store: &dyn Store) {
     let email = Email::parse("Holder@Example.com").unwrap();
     assert!(store.user_by_email(&email).await.unwrap().is_none());
 
+    let at = now_ms();
     let c = store
-        .set_consent(ConsentDraft {
-            email: email.clone(),
-            partner_id: partner.partner_id,
-            status: ConsentStatus::Rejected,
-        })
+        .set_consent(
+            ConsentDraft {
+                email: email.clone(),
+                partner_id: partner.partner_id,
+                status: ConsentStatus::Rejected,
+            },
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(c.status, ConsentStatus::Rejected);
+    assert_eq!(c.updated_at, at, "stamped with the caller's time");
     assert_eq!(c.email.as_str(), "holder@example.com");
     let user = store.user_by_email(&email).await.unwrap().expect("created");
     assert_eq!(user.user_uuid, c.user_uuid);
 
+    let later = at + chrono::Duration::minutes(5);
     let c2 = store
-        .set_consent(ConsentDraft {
-            email: email.clone(),
-            partner_id: partner.partner_id,
-            status: ConsentStatus::Granted,
-        })
+        .set_consent(
+            ConsentDraft {
+                email: email.clone(),
+                partner_id: partner.partner_id,
+                status: ConsentStatus::Granted,
+            },
+            later,
+        )
         .await
         .unwrap();
     assert_eq!(c2.status, ConsentStatus::Granted);
+    assert_eq!(c2.updated_at, later);
     assert_eq!(
         store
             .consent_status(c2.user_uuid, partner.partner_id)
@@ -286,11 +296,14 @@ pub async fn consent(store: &dyn Store) {
     assert_eq!(store.list_consents(p).await.unwrap().total, 1);
 
     match store
-        .set_consent(ConsentDraft {
-            email,
-            partner_id: PartnerId::new_random(),
-            status: ConsentStatus::Granted,
-        })
+        .set_consent(
+            ConsentDraft {
+                email,
+                partner_id: PartnerId::new_random(),
+                status: ConsentStatus::Granted,
+            },
+            now_ms(),
+        )
         .await
     {
         Err(StoreError::NotFound("partner")) => {}
@@ -298,10 +311,18 @@ pub async fn consent(store: &dyn Store) {
     }
 }
 
-/// `ping` answers on a healthy store.
-pub async fn health(store: &dyn Store) {
+/// `ping` answers on a healthy store, and the store names the backend it is connected to:
+/// each adapter's test passes the backend its database really is (`expected`), so an adapter
+/// reporting another backend's name fails.
+pub async fn health(store: &dyn Store, expected: &str) {
     store.ping().await.unwrap();
-    assert!(["sqlite", "postgres"].contains(&store.backend()));
+    assert_eq!(store.backend(), expected);
+}
+
+/// Now, at the millisecond (what both backends keep).
+fn now_ms() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap()
 }
 
 fn record(
@@ -311,8 +332,7 @@ fn record(
     user: claimd_core::UserId,
     nonce: u64,
 ) -> claimd_core::credential::CredentialRecord {
-    let now = chrono::Utc::now();
-    let now = chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap();
+    let now = now_ms();
     claimd_core::credential::CredentialRecord {
         core_claim_hash: format!("{}{:032x}", user.0.simple(), nonce),
         vc_id: format!("urn:{}-{nonce}", user.0.simple()),
@@ -352,6 +372,7 @@ fn commit(
         idempotency: idempotency.map(|(k, h)| (k.to_owned(), h.to_owned())),
         response: format!("{{\"coreClaimHash\":\"{}\"}}", credential.core_claim_hash),
         credential,
+        at: now_ms(),
     }
 }
 
@@ -558,11 +579,14 @@ pub async fn issuance(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .set_consent(ConsentDraft {
-            email: Email::parse("alice@x.io").unwrap(),
-            partner_id: p,
-            status: ConsentStatus::Rejected,
-        })
+        .set_consent(
+            ConsentDraft {
+                email: Email::parse("alice@x.io").unwrap(),
+                partner_id: p,
+                status: ConsentStatus::Rejected,
+            },
+            now_ms(),
+        )
         .await
         .unwrap();
     let out = store
@@ -581,6 +605,53 @@ pub async fn issuance(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+
+    // An idempotency key lives IDEMPOTENCY_TTL from its first use, judged at the time of the
+    // commit: just before, another body still conflicts; from then on the key is free, and
+    // answers for the request that took it again.
+    use claimd_core::commit::IDEMPOTENCY_TTL;
+    let t0 = now_ms();
+    let at = |n: u64, t: chrono::DateTime<chrono::Utc>, hash: &str| {
+        let mut c = commit(
+            "bob@x.io",
+            bob,
+            record(p, &issuer, &program2, bob, n),
+            OnDuplicate::Revoke,
+            Some(("k2", hash)),
+        );
+        c.at = t;
+        c
+    };
+    let out = store.commit_issuance(at(11, t0, "h1")).await.unwrap();
+    assert_eq!(out, IssueOutcome::Issued);
+    let almost = t0 + IDEMPOTENCY_TTL - chrono::Duration::seconds(1);
+    let out = store.commit_issuance(at(12, almost, "h2")).await.unwrap();
+    assert_eq!(out, IssueOutcome::IdempotencyConflict);
+    let out = store
+        .commit_issuance(at(13, t0 + IDEMPOTENCY_TTL, "h2"))
+        .await
+        .unwrap();
+    assert_eq!(out, IssueOutcome::Issued, "an expired key is free again");
+    let out = store
+        .commit_issuance(at(
+            14,
+            t0 + IDEMPOTENCY_TTL * 2 - chrono::Duration::seconds(1),
+            "h2",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        IssueOutcome::Replay {
+            response: format!("{{\"coreClaimHash\":\"{}{:032x}\"}}", bob.0.simple(), 13)
+        }
+    );
+    let written = store
+        .credential(&format!("{}{:032x}", bob.0.simple(), 13))
+        .await
+        .unwrap()
+        .expect("issued");
+    assert_eq!(written.status, CredentialStatus::WaitOnchain);
 }
 
 /// Distinct identity roots for transition tests: `n` to `n + 3`.

@@ -1,6 +1,6 @@
 //! The [`PublicationView`](claimd_core::store::PublicationView) contract and operator
 //! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
-//! and `revoke_credential`.
+//! and revocation (`claimd_core::commit::revoke` over `change_credential_status`).
 
 use super::{commit, issuer_with_program, record, roots};
 use claimd_core::credential::CredentialStatus;
@@ -49,11 +49,12 @@ pub async fn publication(store: &dyn Store) {
         a.vc_id
     );
     assert!(store.credential(&"0".repeat(64)).await.unwrap().is_none());
-    assert!(store
-        .revoke_credential(&"0".repeat(64))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        claimd_core::commit::revoke(store, &"0".repeat(64), chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         store
             .publishing_overview(id, 10)
@@ -121,18 +122,28 @@ pub async fn publication(store: &dyn Store) {
 
     // Operator revocation: live → WAIT_REMOVE, pending until a transition takes it; again
     // changes nothing. The claim stays provable at the state it was published in.
-    let revoked = store
-        .revoke_credential(&a.core_claim_hash)
+    let revoked = claimd_core::commit::revoke(store, &a.core_claim_hash, chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(revoked.status, CredentialStatus::WaitRemove);
-    let again = store
-        .revoke_credential(&a.core_claim_hash)
+    let again = claimd_core::commit::revoke(store, &a.core_claim_hash, chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(again.status, CredentialStatus::WaitRemove);
+    assert!(
+        !store
+            .change_credential_status(
+                &a.core_claim_hash,
+                &CredentialStatus::LIVE,
+                CredentialStatus::WaitRemove,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap(),
+        "a revoked credential is not live: the compare-and-set changes nothing"
+    );
     let o = store.publishing_overview(id, 10).await.unwrap();
     assert_eq!((o.pending_claims, o.pending_revocations), (0, 1));
     let work = store.pending_work(id, 10).await.unwrap();

@@ -1,9 +1,12 @@
-//! [`UserStore`] on PostgreSQL: users by normalised email, and consent records.
+//! [`UserStore`] on PostgreSQL: users by normalised email, and consent records (recorded by
+//! core's [`commit::set_consent`] on a transaction).
 
 use crate::rows::map_err;
+use crate::tx::PgTx;
 use crate::PgStore;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use claimd_core::commit;
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{StoreError, UserStore};
 use claimd_core::user::{Consent, ConsentDraft, ConsentStatus, Email, User};
@@ -11,7 +14,7 @@ use claimd_core::{PartnerId, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-fn user(r: &PgRow) -> Result<User, StoreError> {
+pub(crate) fn user(r: &PgRow) -> Result<User, StoreError> {
     Ok(User {
         user_uuid: UserId(r.get("id")),
         email: Email::from_stored(r.get("email")),
@@ -20,69 +23,28 @@ fn user(r: &PgRow) -> Result<User, StoreError> {
     })
 }
 
-fn consent(r: &PgRow) -> Result<Consent, StoreError> {
+pub(crate) fn consent(r: &PgRow) -> Result<Consent, StoreError> {
     let status: String = r.get("status");
     Ok(Consent {
         user_uuid: UserId(r.get("user_id")),
         email: Email::from_stored(r.get("email")),
         partner_id: PartnerId(r.get("partner_id")),
-        status: ConsentStatus::parse(&status)
-            .ok_or_else(|| StoreError::Internal(format!("bad consent status {status:?}")))?,
+        status: ConsentStatus::from_stored(&status)?,
         updated_at: r.get("updated_at"),
     })
 }
 
-const CONSENT_SELECT: &str = "SELECT c.user_id, u.email, c.partner_id, c.status, c.updated_at \
+pub(crate) const CONSENT_SELECT: &str =
+    "SELECT c.user_id, u.email, c.partner_id, c.status, c.updated_at \
      FROM consents c JOIN users u ON u.id = c.user_id";
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn set_consent(&self, d: ConsentDraft) -> Result<Consent, StoreError> {
-        let now = Utc::now();
+    async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let known: Option<i32> = sqlx::query_scalar("SELECT 1 FROM partners WHERE id = $1")
-            .bind(d.partner_id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("partner"));
-        }
-        sqlx::query(
-            "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING",
-        )
-        .bind(UserId::new_random().0)
-        .bind(d.email.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let user_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(d.email.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO consents (user_id, partner_id, status, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, partner_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-        )
-        .bind(user_id)
-        .bind(d.partner_id.0)
-        .bind(d.status.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let row = sqlx::query(&format!(
-            "{CONSENT_SELECT} WHERE c.user_id = $1 AND c.partner_id = $2"
-        ))
-        .bind(user_id)
-        .bind(d.partner_id.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let consent = commit::set_consent(&mut PgTx(&mut tx), &d, at).await?;
         tx.commit().await.map_err(map_err)?;
-        consent(&row)
+        Ok(consent)
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
@@ -109,7 +71,10 @@ impl UserStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(status.as_deref().and_then(ConsentStatus::parse))
+        status
+            .as_deref()
+            .map(ConsentStatus::from_stored)
+            .transpose()
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {

@@ -65,15 +65,61 @@ contract!(
     partners,
     registry,
     consent,
-    health,
     issuance,
     publishing,
     publication
 );
 
+/// The migrations applied to a database: version, description, checksum.
+async fn applied(db: &TestDb) -> Vec<(i64, String, Vec<u8>)> {
+    let admin = admin_url();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let mut conn = sqlx::PgConnection::connect(&format!("{base}/{}", db.name))
+        .await
+        .unwrap();
+    sqlx::query_as("SELECT version, description, checksum FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn migrate_is_idempotent() {
     let db = TestDb::new().await;
+    let before = applied(&db).await;
+    assert!(
+        !before.is_empty(),
+        "the first migrate applied the migrations"
+    );
+    let p = claimd_core::store::Registry::create_partner(
+        &db.store,
+        claimd_store_contract::partner_draft("Acme"),
+    )
+    .await
+    .unwrap();
     db.store.migrate().await.unwrap();
+    assert_eq!(
+        applied(&db).await,
+        before,
+        "a second migrate applies nothing"
+    );
+    let read = claimd_core::store::Registry::partner(&db.store, p.partner_id)
+        .await
+        .unwrap();
+    assert_eq!(read, Some(p), "data survives a second migrate");
+    db.drop_db().await;
+}
+
+/// The store names the backend the server really is.
+#[tokio::test]
+async fn health() {
+    let db = TestDb::new().await;
+    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    let version: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(version.starts_with("PostgreSQL"), "{version}");
+    claimd_store_contract::health(&db.store, "postgres").await;
     db.drop_db().await;
 }

@@ -1,21 +1,20 @@
 //! [`CredentialStore`] on SQLite. Issuance runs in one `BEGIN IMMEDIATE` transaction: SQLite
 //! has one writer at a time, so taking the write lock up front avoids lock-upgrade deadlocks and
-//! makes the duplicate, cap and consent checks race-free.
+//! makes the duplicate, cap and consent checks race-free. The checks themselves are core's
+//! ([`commit::issue`]); this module runs them on its transaction through [`crate::tx`].
 
 use crate::rows::{map_err, ms, opt_time, time, uuid};
+use crate::tx::{placeholders, SqliteTx};
 use crate::SqliteStore;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use claimd_core::commit;
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
-use claimd_core::store::{CredentialStore, IssueCommit, IssueOutcome, OnDuplicate, StoreError};
-use claimd_core::user::{Email, User};
+use claimd_core::store::{CredentialStore, IssueCommit, IssueOutcome, StoreError};
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
-
-/// How long an idempotency key replays its first answer.
-const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 
 const CREDENTIAL_SELECT: &str = "SELECT c.core_claim_hash, c.vc_id, c.partner_id, c.issuer_id, \
      i.did AS issuer_did, c.program_id, c.schema_id, c.user_id, c.revocation_nonce, c.status, \
@@ -36,8 +35,7 @@ pub(crate) fn credential(r: &SqliteRow) -> Result<CredentialRecord, StoreError> 
         schema_id: SchemaId(uuid(r.get("schema_id"))?),
         user_id: UserId(uuid(r.get("user_id"))?),
         revocation_nonce: nonce as u64,
-        status: CredentialStatus::parse(&status)
-            .ok_or_else(|| StoreError::Internal(format!("bad credential status {status:?}")))?,
+        status: CredentialStatus::from_stored(&status)?,
         issuance_date: time(r.get("issuance_date"))?,
         expiration_date: opt_time(r.get("expiration_date"))?,
         core_claim: r.get("core_claim"),
@@ -48,8 +46,9 @@ pub(crate) fn credential(r: &SqliteRow) -> Result<CredentialRecord, StoreError> 
     })
 }
 
-/// One issuance inside the writer's open transaction. Any outcome but `Issued` must leave
-/// nothing behind: the caller rolls back to the savepoint taken before it.
+/// One issuance inside the writer's open transaction: the rules of [`commit::issue`] on this
+/// connection. Any outcome but `Issued` must leave nothing behind: the caller rolls back to the
+/// savepoint taken before it.
 fn issue_in_tx<'a>(
     conn: &'a mut SqliteConnection,
     c: &'a IssueCommit,
@@ -58,185 +57,7 @@ fn issue_in_tx<'a>(
 > {
     // Boxed: the spawned group committer needs a future whose Send-ness does not depend on
     // higher-ranked lifetimes of sqlx's Executor impls.
-    Box::pin(async move {
-        let now = ms(Utc::now());
-        let cred = &c.credential;
-        let partner = cred.partner_id.to_string();
-
-        if let Some((key, hash)) = &c.idempotency {
-            let row = sqlx::query(
-                "SELECT request_hash, response, created_at FROM idempotency_keys WHERE partner_id = ? AND key = ?",
-            )
-            .bind(&partner)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            if let Some(row) = row {
-                let created: i64 = row.get("created_at");
-                if now - created < IDEMPOTENCY_TTL_MS {
-                    let stored: String = row.get("request_hash");
-                    return Ok(if &stored == hash {
-                        IssueOutcome::Replay {
-                            response: row.get("response"),
-                        }
-                    } else {
-                        IssueOutcome::IdempotencyConflict
-                    });
-                }
-                sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = ? AND key = ?")
-                    .bind(&partner)
-                    .bind(key)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-            }
-        }
-
-        let user_id = c.user.user_id.to_string();
-        let existing =
-            sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = ?")
-                .bind(c.user.email.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        match existing {
-            None => {
-                sqlx::query(
-                    "INSERT INTO users (id, email, holder_did, holder_key, created_at) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&user_id)
-                .bind(c.user.email.as_str())
-                .bind(&c.user.holder_did)
-                .bind(&c.user.holder_key)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            }
-            Some(row) => {
-                let id: String = row.get("id");
-                let holder: Option<String> = row.get("holder_did");
-                if id != user_id || holder.as_deref().is_some_and(|h| h != c.user.holder_did) {
-                    return Ok(IssueOutcome::UserChanged(User {
-                        user_uuid: UserId(uuid(&id)?),
-                        email: Email::from_stored(row.get("email")),
-                        holder_did: holder,
-                        created_at: time(row.get("created_at"))?,
-                    }));
-                }
-                if holder.is_none() {
-                    // Known from a consent record, first credential: give it its holder identity.
-                    sqlx::query("UPDATE users SET holder_did = ?, holder_key = ? WHERE id = ?")
-                        .bind(&c.user.holder_did)
-                        .bind(&c.user.holder_key)
-                        .bind(&user_id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(map_err)?;
-                }
-            }
-        }
-
-        let consent: Option<String> =
-            sqlx::query_scalar("SELECT status FROM consents WHERE user_id = ? AND partner_id = ?")
-                .bind(&user_id)
-                .bind(&partner)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        if consent.as_deref() == Some("rejected") {
-            return Ok(IssueOutcome::ConsentRejected);
-        }
-
-        let live: Option<String> = sqlx::query_scalar(
-            "SELECT core_claim_hash FROM credentials WHERE program_id = ? AND user_id = ? \
-             AND status IN ('WAIT_ONCHAIN', 'ONCHAIN')",
-        )
-        .bind(cred.program_id.as_str())
-        .bind(&user_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_err)?;
-        if let Some(hash) = live {
-            match c.on_duplicate {
-                OnDuplicate::Ignore => {
-                    return Ok(IssueOutcome::Existing {
-                        core_claim_hash: hash,
-                    })
-                }
-                OnDuplicate::Revoke => {
-                    sqlx::query(
-                        "UPDATE credentials SET status = 'WAIT_REMOVE', updated_at = ? WHERE core_claim_hash = ?",
-                    )
-                    .bind(now)
-                    .bind(&hash)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-                }
-            }
-        }
-
-        let counted = sqlx::query(
-            "UPDATE programs SET issued_count = issued_count + 1 \
-             WHERE id = ? AND (max_issuance IS NULL OR issued_count < max_issuance)",
-        )
-        .bind(cred.program_id.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-        if counted.rows_affected() == 0 {
-            return Ok(IssueOutcome::CapReached);
-        }
-
-        let inserted = sqlx::query(
-            "INSERT INTO credentials (core_claim_hash, vc_id, partner_id, issuer_id, program_id, schema_id, \
-             user_id, revocation_nonce, status, issuance_date, expiration_date, core_claim, document, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&cred.core_claim_hash)
-        .bind(&cred.vc_id)
-        .bind(&partner)
-        .bind(cred.issuer_id.to_string())
-        .bind(cred.program_id.as_str())
-        .bind(cred.schema_id.to_string())
-        .bind(&user_id)
-        .bind(cred.revocation_nonce as i64)
-        .bind(CredentialStatus::WaitOnchain.as_str())
-        .bind(ms(cred.issuance_date))
-        .bind(cred.expiration_date.map(ms))
-        .bind(&cred.core_claim)
-        .bind(&cred.document)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *conn)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(db))
-                if db.is_unique_violation() && db.message().contains("revocation_nonce") =>
-            {
-                return Ok(IssueOutcome::NonceTaken);
-            }
-            Err(e) => return Err(map_err(e)),
-        }
-
-        if let Some((key, hash)) = &c.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (partner_id, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&partner)
-            .bind(key)
-            .bind(hash)
-            .bind(&c.response)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
-        }
-        Ok(IssueOutcome::Issued)
-    })
+    Box::pin(async move { commit::issue(&mut SqliteTx(conn), c).await })
 }
 
 #[async_trait]
@@ -257,11 +78,14 @@ impl CredentialStore for SqliteStore {
         program: &ProgramId,
         user: UserId,
     ) -> Result<Option<CredentialRecord>, StoreError> {
+        let [live1, live2] = CredentialStatus::LIVE;
         sqlx::query(&format!(
-            "{CREDENTIAL_SELECT} WHERE c.program_id = ? AND c.user_id = ? AND c.status IN ('WAIT_ONCHAIN', 'ONCHAIN')"
+            "{CREDENTIAL_SELECT} WHERE c.program_id = ? AND c.user_id = ? AND c.status IN (?, ?)"
         ))
         .bind(program.as_str())
         .bind(user.to_string())
+        .bind(live1.as_str())
+        .bind(live2.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?
@@ -284,21 +108,26 @@ impl CredentialStore for SqliteStore {
             .transpose()
     }
 
-    async fn revoke_credential(
+    async fn change_credential_status(
         &self,
         core_claim_hash: &str,
-    ) -> Result<Option<CredentialRecord>, StoreError> {
-        // One statement: atomic against a concurrent revoke-duplicate or confirmation.
-        sqlx::query(
-            "UPDATE credentials SET status = 'WAIT_REMOVE', updated_at = ? \
-             WHERE core_claim_hash = ? AND status IN ('WAIT_ONCHAIN', 'ONCHAIN')",
-        )
-        .bind(ms(Utc::now()))
-        .bind(core_claim_hash)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.credential(core_claim_hash).await
+        from: &[CredentialStatus],
+        to: CredentialStatus,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE credentials SET status = ?, updated_at = ? WHERE core_claim_hash = ? AND status IN ({})",
+            placeholders(from.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(to.as_str())
+            .bind(ms(at))
+            .bind(core_claim_hash);
+        for s in from {
+            q = q.bind(s.as_str());
+        }
+        let done = q.execute(&self.pool).await.map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn credential_for_partner(

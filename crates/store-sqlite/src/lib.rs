@@ -9,6 +9,7 @@ mod publication;
 mod publishing;
 mod registry;
 mod rows;
+mod tx;
 mod users;
 
 use async_trait::async_trait;

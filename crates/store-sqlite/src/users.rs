@@ -1,9 +1,12 @@
-//! [`UserStore`] on SQLite: users by normalised email, and consent records.
+//! [`UserStore`] on SQLite: users by normalised email, and consent records (recorded by core's
+//! [`commit::set_consent`] on a transaction).
 
-use crate::rows::{map_err, ms, time, uuid};
+use crate::rows::{map_err, time, uuid};
+use crate::tx::SqliteTx;
 use crate::SqliteStore;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use claimd_core::commit;
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{StoreError, UserStore};
 use claimd_core::user::{Consent, ConsentDraft, ConsentStatus, Email, User};
@@ -11,7 +14,7 @@ use claimd_core::{PartnerId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-fn user(r: &SqliteRow) -> Result<User, StoreError> {
+pub(crate) fn user(r: &SqliteRow) -> Result<User, StoreError> {
     Ok(User {
         user_uuid: UserId(uuid(r.get("id"))?),
         email: Email::from_stored(r.get("email")),
@@ -20,25 +23,24 @@ fn user(r: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
-fn consent(r: &SqliteRow) -> Result<Consent, StoreError> {
+pub(crate) fn consent(r: &SqliteRow) -> Result<Consent, StoreError> {
     let status: String = r.get("status");
     Ok(Consent {
         user_uuid: UserId(uuid(r.get("user_id"))?),
         email: Email::from_stored(r.get("email")),
         partner_id: PartnerId(uuid(r.get("partner_id"))?),
-        status: ConsentStatus::parse(&status)
-            .ok_or_else(|| StoreError::Internal(format!("bad consent status {status:?}")))?,
+        status: ConsentStatus::from_stored(&status)?,
         updated_at: time(r.get("updated_at"))?,
     })
 }
 
-const CONSENT_SELECT: &str = "SELECT c.user_id, u.email, c.partner_id, c.status, c.updated_at \
+pub(crate) const CONSENT_SELECT: &str =
+    "SELECT c.user_id, u.email, c.partner_id, c.status, c.updated_at \
      FROM consents c JOIN users u ON u.id = c.user_id";
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn set_consent(&self, d: ConsentDraft) -> Result<Consent, StoreError> {
-        let now = ms(Utc::now());
+    async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
         // BEGIN IMMEDIATE: a read that later writes would otherwise fail at once ("database is
         // locked") when the group committer or the publisher holds the write lock.
         let mut tx = self
@@ -46,49 +48,9 @@ impl UserStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)?;
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM partners WHERE id = ?")
-            .bind(d.partner_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("partner"));
-        }
-        sqlx::query(
-            "INSERT INTO users (id, email, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING",
-        )
-        .bind(UserId::new_random().to_string())
-        .bind(d.email.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let user_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
-            .bind(d.email.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO consents (user_id, partner_id, status, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (user_id, partner_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-        )
-        .bind(&user_id)
-        .bind(d.partner_id.to_string())
-        .bind(d.status.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let row = sqlx::query(&format!(
-            "{CONSENT_SELECT} WHERE c.user_id = ? AND c.partner_id = ?"
-        ))
-        .bind(&user_id)
-        .bind(d.partner_id.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let consent = commit::set_consent(&mut SqliteTx(&mut tx), &d, at).await?;
         tx.commit().await.map_err(map_err)?;
-        consent(&row)
+        Ok(consent)
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
@@ -114,7 +76,10 @@ impl UserStore for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
-        Ok(status.as_deref().and_then(ConsentStatus::parse))
+        status
+            .as_deref()
+            .map(ConsentStatus::from_stored)
+            .transpose()
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {

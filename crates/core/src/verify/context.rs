@@ -90,8 +90,6 @@ pub trait VerifyContext: Send + Sync {
         core_claim_hash: &str,
     ) -> Result<IssuedRecord, LookupError>;
 
-    /// The time expiration and state freshness are judged at.
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
+    /// The time expiration and state freshness are judged at (the service's clock).
+    fn now(&self) -> DateTime<Utc>;
 }

@@ -10,6 +10,7 @@ use crate::schema::jsonld_context_url;
 use crate::store::{Store, StoreError};
 use crate::SchemaId;
 use async_trait::async_trait;
+use claimd_clock::{SharedClock, SystemClock};
 use claimd_merklize::Merklizer;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -26,6 +27,8 @@ pub struct Verifier {
     public_url: String,
     /// Schemas whose context this verifier registered with the merklizer.
     registered: RwLock<HashSet<SchemaId>>,
+    /// Expiration and state freshness are judged by it.
+    clock: SharedClock,
 }
 
 impl Verifier {
@@ -43,7 +46,14 @@ impl Verifier {
             proofs,
             public_url: public_url.trim_end_matches('/').to_owned(),
             registered: RwLock::new(HashSet::new()),
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads time from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Registers the generated context of every schema of this service the document names.
@@ -84,6 +94,10 @@ impl Verifier {
 
 #[async_trait]
 impl VerifyContext for Verifier {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
         self.register_schema_contexts(document).await?;
         let m = self

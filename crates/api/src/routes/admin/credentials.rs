@@ -44,7 +44,7 @@ pub async fn revoke(
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
     let record = s
-        .store
+        .operator
         .revoke_credential(&hash(&raw)?)
         .await?
         .ok_or_else(not_found)?;
