@@ -10,7 +10,8 @@ use crate::schema::jsonld_context_url;
 use crate::store::{Store, StoreError};
 use crate::SchemaId;
 use async_trait::async_trait;
-use claimd_merklize::Merklizer;
+use super::VerifyLimits;
+use claimd_merklize::{MerklizeError, Merklizer};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -26,6 +27,7 @@ pub struct Verifier {
     public_url: String,
     /// Schemas whose context this verifier registered with the merklizer.
     registered: RwLock<HashSet<SchemaId>>,
+    limits: VerifyLimits,
 }
 
 impl Verifier {
@@ -43,7 +45,15 @@ impl Verifier {
             proofs,
             public_url: public_url.trim_end_matches('/').to_owned(),
             registered: RwLock::new(HashSet::new()),
+            limits: VerifyLimits::DEFAULT,
         }
+    }
+
+    /// The same verifier with other work limits (the merklizer's own limits are set on the
+    /// merklizer, `claimd_merklize::Merklizer::with_limits`).
+    pub fn with_limits(mut self, limits: VerifyLimits) -> Verifier {
+        self.limits = limits;
+        self
     }
 
     /// Registers the generated context of every schema of this service the document names.
@@ -86,10 +96,12 @@ impl Verifier {
 impl VerifyContext for Verifier {
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
         self.register_schema_contexts(document).await?;
-        let m = self
-            .merklizer
-            .merklize(document)
-            .map_err(|e| LookupError::Failed(e.to_string()))?;
+        let m = self.merklizer.merklize(document).map_err(|e| match e {
+            MerklizeError::LimitExceeded { limit, detail } => {
+                LookupError::LimitExceeded { limit, detail }
+            }
+            e => LookupError::Failed(e.to_string()),
+        })?;
         Ok(MerklizedCredential {
             root: m.root(),
             type_iri: m.credential_type_iri().map(str::to_owned),
@@ -98,6 +110,10 @@ impl VerifyContext for Verifier {
 
     fn states(&self) -> &dyn IdentityStates {
         self.states.as_ref()
+    }
+
+    fn limits(&self) -> VerifyLimits {
+        self.limits
     }
 
     async fn issued(
