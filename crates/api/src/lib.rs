@@ -13,8 +13,10 @@ mod middleware;
 pub mod partner_auth;
 mod routes;
 mod state;
+pub mod verify_pool;
 
 pub use state::{ApiConfig, AppState};
+pub use verify_pool::{VerifyPool, VerifyPoolConfig};
 
 use axum::Router;
 

@@ -66,11 +66,18 @@ fn mutually_referencing_blank_nodes_are_refused_before_canonicalisation() {
     for n in [6, 8, 12, 40] {
         let vc = all_referencing(n);
         let started = Instant::now();
-        assert_eq!(limit_of(mz.merklize(&vc)), "max_normalization_work", "n = {n}");
+        assert_eq!(
+            limit_of(mz.merklize(&vc)),
+            "max_normalization_work",
+            "n = {n}"
+        );
         assert_eq!(limit_of(mz.merklize_generic(&vc)), "max_normalization_work");
         assert_quick(started, &format!("refusing {n} nodes"));
         let e = mz.merklize(&vc).unwrap_err().to_string();
-        assert!(e.contains("max_normalization_work") && e.contains("cannot be told apart"), "{e}");
+        assert!(
+            e.contains("max_normalization_work") && e.contains("cannot be told apart"),
+            "{e}"
+        );
     }
 }
 
@@ -79,7 +86,9 @@ fn a_few_ambiguous_blank_nodes_are_within_the_budget() {
     let mz = Merklizer::new();
     // Identical objects (ambiguous, but each relates only to its parent): merklized.
     let mut vc = sample_vc();
-    vc["evidence"] = (0..50).map(|_| json!({"https://example.org/v": "same"})).collect();
+    vc["evidence"] = (0..50)
+        .map(|_| json!({"https://example.org/v": "same"}))
+        .collect();
     let started = Instant::now();
     let m = mz.merklize(&vc).unwrap();
     assert_quick(started, "50 identical objects");
@@ -123,7 +132,10 @@ fn blank_node_and_statement_counts_are_capped() {
     assert_eq!(mz.limits(), limits);
     mz.merklize(&distinct_blank_nodes(19)).unwrap();
     let started = Instant::now();
-    assert_eq!(limit_of(mz.merklize(&distinct_blank_nodes(21))), "max_rdf_blank_nodes");
+    assert_eq!(
+        limit_of(mz.merklize(&distinct_blank_nodes(21))),
+        "max_rdf_blank_nodes"
+    );
     assert_quick(started, "refusing 21 blank nodes");
 
     let mz = Merklizer::with_limits(CanonLimits {
@@ -131,7 +143,9 @@ fn blank_node_and_statement_counts_are_capped() {
         ..CanonLimits::DEFAULT
     });
     let mut vc = sample_vc();
-    vc["evidence"] = (0..50).map(|i| json!({"@id": format!("urn:e:{i}")})).collect();
+    vc["evidence"] = (0..50)
+        .map(|i| json!({"@id": format!("urn:e:{i}")}))
+        .collect();
     assert_eq!(limit_of(mz.merklize_generic(&vc)), "max_statements");
     // The fast path handles this document (no blank nodes), and the limit still holds there.
     assert_eq!(limit_of(mz.merklize(&vc)), "max_statements");
@@ -146,9 +160,7 @@ fn identical_subtrees_are_refused_when_their_permutations_explode() {
     // Two identical parents, each with ten identical children: each parent's children are
     // permuted (10! orders), recursing into each child.
     let mz = Merklizer::new();
-    let parent = || {
-        json!({"https://example.org/child": (0..10).map(|_| json!({"https://example.org/v": "x"})).collect::<Vec<_>>()})
-    };
+    let parent = || json!({"https://example.org/child": (0..10).map(|_| json!({"https://example.org/v": "x"})).collect::<Vec<_>>()});
     let mut vc = sample_vc();
     vc["evidence"] = json!([parent(), parent()]);
     let started = Instant::now();

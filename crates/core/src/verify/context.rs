@@ -39,10 +39,7 @@ pub enum LookupError {
     Unavailable(String),
     /// The document is over a work limit of the source (the merklizer's): refused unread.
     #[error("{detail}")]
-    LimitExceeded {
-        limit: &'static str,
-        detail: String,
-    },
+    LimitExceeded { limit: &'static str, detail: String },
 }
 
 /// What the issuer's own records say about a credential (for issuers this service hosts).

@@ -223,9 +223,15 @@ mod tests {
         }
         // Deeper than serde_json's own recursion limit: refused before parsing.
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(limit(check_raw_depth(deep.as_bytes(), l.max_depth)), MAX_DEPTH);
         assert_eq!(
-            limit(check_raw_depth(nested(17).to_string().as_bytes(), l.max_depth)),
+            limit(check_raw_depth(deep.as_bytes(), l.max_depth)),
+            MAX_DEPTH
+        );
+        assert_eq!(
+            limit(check_raw_depth(
+                nested(17).to_string().as_bytes(),
+                l.max_depth
+            )),
             MAX_DEPTH
         );
         // Brackets inside strings (escaped quotes included) are not nesting.
@@ -260,7 +266,9 @@ mod tests {
             MAX_BLANK_NODES
         );
         // With an id they are not blank; `_:` ids are, once per label.
-        let ids: Vec<Value> = (0..10).map(|i| json!({"id": format!("urn:x:{i}")})).collect();
+        let ids: Vec<Value> = (0..10)
+            .map(|i| json!({"id": format!("urn:x:{i}")}))
+            .collect();
         check(&json!({"evidence": ids}), &l).unwrap();
         let labelled = |n: usize| -> Vec<Value> {
             (0..n)

@@ -5,12 +5,12 @@
 use super::context::{
     IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
 };
+use super::VerifyLimits;
 use crate::proofs::{ProofError, Proofs};
 use crate::schema::jsonld_context_url;
 use crate::store::{Store, StoreError};
 use crate::SchemaId;
 use async_trait::async_trait;
-use super::VerifyLimits;
 use claimd_merklize::{MerklizeError, Merklizer};
 use serde_json::Value;
 use std::collections::HashSet;

@@ -17,9 +17,9 @@ use claimd_iden3::Fr;
 use claimd_merklize::{MerklizeError, Merklizer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::future::Future;
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 const PUBLIC_URL: &str = "https://issuer.test";
@@ -1024,8 +1024,10 @@ fn bodies_over_a_work_limit_are_refused_naming_it() {
     let (limit, _) = limit_of(run(verify(&all_referencing(&f.published, 40), &f.ctx)));
     assert_eq!(limit, limits::MAX_BLANK_NODES);
     let mut deep = f.published.clone();
-    deep["credentialSubject"]["deep"] =
-        (0..20).fold(json!(1), |inner, _| json!({ "https://example.org/d": inner }));
+    deep["credentialSubject"]["deep"] = (0..20).fold(
+        json!(1),
+        |inner, _| json!({ "https://example.org/d": inner }),
+    );
     assert_eq!(limit_of(run(verify(&deep, &f.ctx))).0, limits::MAX_DEPTH);
     let mut proofs = f.published.clone();
     let one = proofs["proof"][0].clone();
