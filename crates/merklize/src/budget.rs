@@ -249,7 +249,7 @@ fn estimate(
                         None => g.leaves += mult,
                     }
                 }
-                g.ambiguous.sort_by(|x, y| y.1.cmp(&x.1));
+                g.ambiguous.sort_by_key(|m| std::cmp::Reverse(m.1));
                 g
             })
             .collect();

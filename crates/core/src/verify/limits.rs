@@ -171,12 +171,12 @@ impl<'a> Scan<'a> {
                     self.walk(item, depth + 1, region)?;
                 }
             }
-            Value::String(s) if region == Region::Document && s.starts_with("_:") => {
-                // A blank node label, as an `id` or as a reference: distinct labels are
-                // distinct nodes.
-                if self.labels.insert(s) {
-                    self.blank_node()?;
-                }
+            // A blank node label, as an `id` or as a reference: distinct labels are distinct
+            // nodes.
+            Value::String(s)
+                if region == Region::Document && s.starts_with("_:") && self.labels.insert(s) =>
+            {
+                self.blank_node()?;
             }
             _ => {}
         }
