@@ -132,6 +132,11 @@ impl From<VerifyError> for ApiError {
     fn from(e: VerifyError) -> Self {
         match e {
             VerifyError::NotACredential(m) => ApiError::bad_request(m),
+            // Well-formed, but more work than a public endpoint does for anyone; the message
+            // names the limit.
+            e @ VerifyError::LimitExceeded { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
             // "Could not check" must not read as "invalid": the client retries.
             VerifyError::Unavailable(_) => ApiError::unavailable(&e),
         }
@@ -160,6 +165,14 @@ mod tests {
             (StoreError::Unavailable("down".into()).into(), 503),
             (StoreError::Internal("secret detail".into()).into(), 500),
             (VerifyError::NotACredential("no proof".into()).into(), 400),
+            (
+                VerifyError::LimitExceeded {
+                    limit: "max_depth",
+                    detail: "too deep".into(),
+                }
+                .into(),
+                422,
+            ),
             (
                 VerifyError::Unavailable("secret rpc url".into()).into(),
                 503,

@@ -17,8 +17,10 @@ pub mod partner_auth;
 mod routes;
 pub mod server;
 mod state;
+pub mod verify_pool;
 
 pub use state::{ApiConfig, AppState};
+pub use verify_pool::{VerifyPool, VerifyPoolConfig};
 
 use axum::Router;
 

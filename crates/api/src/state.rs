@@ -33,6 +33,8 @@ pub struct AppState {
     /// What credential verification asks the outside world (schema contexts, chain states,
     /// revocation statuses).
     pub verifier: Arc<dyn VerifyContext>,
+    /// Where verifications run (blocking pool, bounded concurrency, deadline).
+    pub verify_pool: Arc<crate::VerifyPool>,
     pub config: Arc<ApiConfig>,
     /// Rate limits, concurrency limit and request timeout ([`crate::limits`]).
     pub admission: Arc<crate::limits::Admission>,

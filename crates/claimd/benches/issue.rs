@@ -3,8 +3,14 @@
 //! the same run, and writes accepted requests per second and latency percentiles to
 //! `bench/results/issue-on-behalf.json`.
 //!
+//! Each backend is measured twice: alone, and with hostile verify traffic beside it
+//! (`BENCH_HOSTILE_WORKERS` clients, default 4, each posting one after another to
+//! `POST /v1/credentials/verify` a genuine credential whose `evidence` holds 8 blank nodes that
+//! all reference each other — 16.6 s of CPU each before the verify limits). Both figures go to
+//! the results file, with the hostile answers' statuses and latencies.
+//!
 //! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`, default 3000;
-//! `BENCH_CONCURRENCY`, default 32; `CLAIMD_TEST_POSTGRES_URL`).
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_HOSTILE_WORKERS`; `CLAIMD_TEST_POSTGRES_URL`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,9 +31,83 @@ struct Outcome {
     p90_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// The hostile verify traffic that ran beside, if any.
+    hostile: Option<Hostile>,
 }
 
-async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
+/// What the hostile verify clients saw.
+struct Hostile {
+    workers: usize,
+    requests: usize,
+    /// HTTP status → count.
+    statuses: std::collections::BTreeMap<u16, usize>,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+const EVIDENCE: &str = "https://www.w3.org/2018/credentials#evidence";
+
+/// A genuine credential with `n` blank nodes in `evidence`, each referencing all the others.
+fn hostile_body(vc: &serde_json::Value, n: usize) -> String {
+    let mut vc = vc.clone();
+    vc["evidence"] = (0..n)
+        .map(|i| {
+            let others: Vec<serde_json::Value> = (0..n)
+                .filter(|j| *j != i)
+                .map(|j| json!({"@id": format!("_:n{j}")}))
+                .collect();
+            json!({"@id": format!("_:n{i}"), EVIDENCE: others})
+        })
+        .collect();
+    vc.to_string()
+}
+
+/// Posts `body` to the verify endpoint from `workers` clients until `stop`.
+fn start_hostile(
+    http: &reqwest::Client,
+    base: &str,
+    body: String,
+    workers: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<(u16, Duration)>>> {
+    let body = Arc::new(body);
+    (0..workers)
+        .map(|_| {
+            let (http, url, body, stop) = (
+                http.clone(),
+                format!("{base}/v1/credentials/verify"),
+                body.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    let status = match http
+                        .post(url.as_str())
+                        .header("content-type", "application/json")
+                        .body(body.as_str().to_owned())
+                        .send()
+                        .await
+                    {
+                        Ok(r) => r.status().as_u16(),
+                        Err(_) => 0,
+                    };
+                    seen.push((status, t0.elapsed()));
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+async fn run(
+    backend: Backend,
+    requests: usize,
+    concurrency: usize,
+    hostile_workers: usize,
+) -> Outcome {
     let server = Server::start(backend).await;
     let key = TestKey::es256("bench-1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
@@ -109,15 +189,45 @@ async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
         .unwrap();
 
     // Warm up: first use of the schema context, issuer key, connection pools.
+    let mut first_hash = None;
     for t in tokens.iter().take(5) {
-        let _ = http
+        let r = http
             .post(url.as_str())
             .header("x-partner-auth", t)
             .header("content-type", "application/json")
             .body(body.as_str().to_owned())
             .send()
             .await;
+        if let Ok(r) = r {
+            if let Ok(v) = r.json::<serde_json::Value>().await {
+                first_hash = first_hash.or(v["coreClaimHash"].as_str().map(str::to_owned));
+            }
+        }
     }
+    // The hostile traffic starts before the measured load and stops after it.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hostile = if hostile_workers > 0 {
+        let hash = first_hash.expect("the warm-up issued a credential");
+        let vc: serde_json::Value = http
+            .get(format!("{}/v1/credentials/{hash}", server.url))
+            .header("x-partner-auth", &tokens[0])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(vc["proof"].is_array(), "a credential: {vc}");
+        Some(start_hostile(
+            &http,
+            &server.url,
+            hostile_body(&vc, 8),
+            hostile_workers,
+            stop.clone(),
+        ))
+    } else {
+        None
+    };
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(5));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
@@ -162,6 +272,31 @@ async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
         lat.extend(l);
     }
     let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let hostile = match hostile {
+        None => None,
+        Some(workers) => {
+            let n = workers.len();
+            let mut seen = Vec::new();
+            for w in workers {
+                seen.extend(w.await.unwrap());
+            }
+            let mut statuses = std::collections::BTreeMap::new();
+            for (status, _) in &seen {
+                *statuses.entry(*status).or_insert(0) += 1;
+            }
+            let mut ms: Vec<f64> = seen.iter().map(|(_, d)| d.as_secs_f64() * 1000.0).collect();
+            ms.sort_by(f64::total_cmp);
+            Some(Hostile {
+                workers: n,
+                requests: seen.len(),
+                statuses,
+                p50_ms: support::quantile(&ms, 0.50),
+                p99_ms: support::quantile(&ms, 0.99),
+                max_ms: ms.last().copied().unwrap_or(f64::NAN),
+            })
+        }
+    };
     lat.sort();
     let pct =
         |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0;
@@ -178,6 +313,7 @@ async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
         p90_ms: pct(0.90),
         p99_ms: pct(0.99),
         max_ms: lat.last().unwrap().as_secs_f64() * 1000.0,
+        hostile,
     }
 }
 
@@ -185,18 +321,39 @@ async fn run(backend: Backend, requests: usize, concurrency: usize) -> Outcome {
 async fn main() {
     let requests = support::env_usize("BENCH_REQUESTS", 3000);
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
+    let hostile_workers = support::env_usize("BENCH_HOSTILE_WORKERS", 4);
     let mut results = Vec::new();
+    let mut beside_hostile = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let o = run(backend, requests, concurrency).await;
-        println!(
-            "{:<8} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            o.backend, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms
-        );
-        results.push(json!({
-            "backend": o.backend, "requests": o.requests, "accepted": o.accepted, "seconds": o.seconds,
-            "accepted_per_second": o.accepted as f64 / o.seconds,
-            "latency_ms": {"p50": o.p50_ms, "p90": o.p90_ms, "p99": o.p99_ms, "max": o.max_ms},
-        }));
+        for workers in [0, hostile_workers] {
+            let o = run(backend, requests, concurrency, workers).await;
+            println!(
+                "{:<8} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                o.backend, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms
+            );
+            let mut row = json!({
+                "backend": o.backend, "requests": o.requests, "accepted": o.accepted, "seconds": o.seconds,
+                "accepted_per_second": o.accepted as f64 / o.seconds,
+                "latency_ms": {"p50": o.p50_ms, "p90": o.p90_ms, "p99": o.p99_ms, "max": o.max_ms},
+            });
+            match &o.hostile {
+                None => results.push(row),
+                Some(h) => {
+                    println!(
+                        "         beside {} hostile verify clients: {} verify requests ({:?}), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                        h.workers, h.requests, h.statuses, h.p50_ms, h.p99_ms, h.max_ms
+                    );
+                    row["hostile_verify"] = json!({
+                        "workers": h.workers,
+                        "body": "genuine credential + 8 mutually referencing blank nodes in evidence",
+                        "requests": h.requests,
+                        "statuses": h.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                        "latency_ms": {"p50": h.p50_ms, "p99": h.p99_ms, "max": h.max_ms},
+                    });
+                    beside_hostile.push(row);
+                }
+            }
+        }
     }
     let out = json!({
         "benchmark": "issue-on-behalf throughput (server and load generator on the same machine)",
@@ -206,6 +363,7 @@ async fn main() {
         "concurrency": concurrency,
         "token": "ES256, one distinct user per request (each request creates a user and holder identity)",
         "results": results,
+        "with_hostile_verify": beside_hostile,
     });
     support::write_results("issue-on-behalf.json", &out);
 }

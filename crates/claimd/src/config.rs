@@ -110,6 +110,108 @@ struct FileConfig {
     did_method: Option<String>,
     did_blockchain: Option<String>,
     did_network: Option<String>,
+    /// `[verify]`: the public verification endpoint's work limits and budgets.
+    verify: Option<VerifyFile>,
+}
+
+/// `[verify]` in `claimd.toml`; every key optional (defaults in [`VerifySettings::default`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyFile {
+    max_depth: Option<usize>,
+    max_values: Option<usize>,
+    max_blank_nodes: Option<usize>,
+    max_proofs: Option<usize>,
+    max_statements: Option<usize>,
+    max_rdf_blank_nodes: Option<usize>,
+    max_normalization_work: Option<u64>,
+    concurrency: Option<usize>,
+    queue_wait_ms: Option<u64>,
+    deadline_ms: Option<u64>,
+    chain_cache_ttl_ms: Option<u64>,
+    chain_concurrency: Option<usize>,
+    chain_wait_ms: Option<u64>,
+}
+
+/// What bounds `POST /v1/credentials/verify`: the body's limits (core), the merklizer's
+/// canonicalisation limits, the pool verifications run in, and verification's chain budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VerifySettings {
+    pub limits: claimd_core::verify::VerifyLimits,
+    pub canon: claimd_merklize::CanonLimits,
+    pub pool: claimd_api::VerifyPoolConfig,
+    pub chain: crate::chain_states::ChainBudget,
+}
+
+impl VerifyFile {
+    fn settings(self) -> Result<VerifySettings> {
+        let d = VerifySettings::default();
+        let at_least =
+            |name: &str, v: Option<usize>, min: usize, default: usize| -> Result<usize> {
+                match v {
+                    Some(v) if v < min => bail!("[verify] {name} must be at least {min}"),
+                    v => Ok(v.unwrap_or(default)),
+                }
+            };
+        let millis = |name: &str,
+                      v: Option<u64>,
+                      default: std::time::Duration|
+         -> Result<std::time::Duration> {
+            match v {
+                Some(0) => bail!("[verify] {name} must be at least 1"),
+                v => Ok(v.map_or(default, std::time::Duration::from_millis)),
+            }
+        };
+        Ok(VerifySettings {
+            limits: claimd_core::verify::VerifyLimits {
+                // A credential with its proofs nests 6 deep.
+                max_depth: at_least("max_depth", self.max_depth, 8, d.limits.max_depth)?,
+                max_values: at_least("max_values", self.max_values, 64, d.limits.max_values)?,
+                max_blank_nodes: at_least(
+                    "max_blank_nodes",
+                    self.max_blank_nodes,
+                    0,
+                    d.limits.max_blank_nodes,
+                )?,
+                max_proofs: at_least("max_proofs", self.max_proofs, 1, d.limits.max_proofs)?,
+            },
+            canon: claimd_merklize::CanonLimits {
+                max_statements: at_least(
+                    "max_statements",
+                    self.max_statements,
+                    16,
+                    d.canon.max_statements,
+                )?,
+                max_blank_nodes: at_least(
+                    "max_rdf_blank_nodes",
+                    self.max_rdf_blank_nodes,
+                    0,
+                    d.canon.max_blank_nodes,
+                )?,
+                max_work: self.max_normalization_work.unwrap_or(d.canon.max_work),
+            },
+            pool: claimd_api::VerifyPoolConfig {
+                concurrency: at_least("concurrency", self.concurrency, 1, d.pool.concurrency)?,
+                queue_wait: self
+                    .queue_wait_ms
+                    .map_or(d.pool.queue_wait, std::time::Duration::from_millis),
+                deadline: millis("deadline_ms", self.deadline_ms, d.pool.deadline)?,
+                retry_after_secs: d.pool.retry_after_secs,
+            },
+            chain: crate::chain_states::ChainBudget {
+                cache_ttl: self
+                    .chain_cache_ttl_ms
+                    .map_or(d.chain.cache_ttl, std::time::Duration::from_millis),
+                concurrency: at_least(
+                    "chain_concurrency",
+                    self.chain_concurrency,
+                    1,
+                    d.chain.concurrency,
+                )?,
+                wait: millis("chain_wait_ms", self.chain_wait_ms, d.chain.wait)?,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +246,7 @@ pub struct Settings {
     pub http_limits: claimd_api::limits::HttpLimits,
     pub did: claimd_core::identity::DidSettings,
     pub no_publisher: bool,
+    pub verify: VerifySettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -312,6 +415,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             network: file.did_network.unwrap_or(defaults.network),
         },
         no_publisher: serve.no_publisher,
+        verify: file.verify.unwrap_or_default().settings()?,
     })
 }
 
@@ -615,6 +719,67 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{e:#}").contains("listne"), "{e:#}");
+    }
+
+    #[test]
+    fn verify_limits_have_safe_defaults_and_can_be_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claimd.toml");
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let load_file = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load(&common, &ServeArgs::default(), Needs::Database, &no_env)
+        };
+        let s = load_file("").unwrap();
+        assert_eq!(s.verify, VerifySettings::default());
+        assert_eq!(s.verify.limits, claimd_core::verify::VerifyLimits::DEFAULT);
+        assert_eq!(s.verify.canon, claimd_merklize::CanonLimits::DEFAULT);
+        assert!(s.verify.pool.concurrency >= 1);
+        let s = load_file(
+            "[verify]\nmax_depth = 10\nmax_proofs = 2\nmax_normalization_work = 1000\n\
+             concurrency = 3\ndeadline_ms = 2500\nchain_cache_ttl_ms = 100\nchain_concurrency = 2\n",
+        )
+        .unwrap();
+        assert_eq!(s.verify.limits.max_depth, 10);
+        assert_eq!(s.verify.limits.max_proofs, 2);
+        assert_eq!(
+            s.verify.limits.max_values, 4096,
+            "unset keys keep their defaults"
+        );
+        assert_eq!(s.verify.canon.max_work, 1000);
+        assert_eq!(s.verify.pool.concurrency, 3);
+        assert_eq!(
+            s.verify.pool.deadline,
+            std::time::Duration::from_millis(2500)
+        );
+        assert_eq!(
+            s.verify.chain.cache_ttl,
+            std::time::Duration::from_millis(100)
+        );
+        assert_eq!(s.verify.chain.concurrency, 2);
+        for (bad, says) in [
+            ("[verify]\nmax_depth = 2\n", "max_depth must be at least 8"),
+            (
+                "[verify]\nmax_proofs = 0\n",
+                "max_proofs must be at least 1",
+            ),
+            (
+                "[verify]\nconcurrency = 0\n",
+                "concurrency must be at least 1",
+            ),
+            (
+                "[verify]\ndeadline_ms = 0\n",
+                "deadline_ms must be at least 1",
+            ),
+        ] {
+            let e = load_file(bad).err().unwrap();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+        let e = load_file("[verify]\nmax_dpeth = 3\n").err().unwrap();
+        assert!(format!("{e:#}").contains("max_dpeth"), "{e:#}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! runs only the publisher (the embedded chain belongs to one process: split mode needs a
 //! JSON-RPC chain).
 
-use crate::chain_states::ContractStates;
+use crate::chain_states::{BudgetedStates, ContractStates};
 use crate::config::{Database, Settings};
 use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
@@ -126,14 +126,23 @@ pub async fn serve(settings: Settings) -> Result<()> {
         store.clone(),
         settings.master_key.clone(),
     ));
+    // Verification's chain reads go through their own cache and budget, so a flood of
+    // public verifications can never take the publisher's RPC capacity.
     let verifier = Verifier::new(
         store.clone(),
-        Arc::new(claimd_merklize::Merklizer::new()),
-        Arc::new(ContractStates(chain.state_contract())),
+        Arc::new(claimd_merklize::Merklizer::with_limits(
+            settings.verify.canon,
+        )),
+        Arc::new(BudgetedStates::new(
+            ContractStates(chain.state_contract()),
+            settings.verify.chain,
+            claimd_clock::SystemClock::shared(),
+        )),
         proofs.clone(),
         &public_url,
     )
-    .with_clock(clock.clone());
+    .with_clock(clock.clone())
+    .with_limits(settings.verify.limits);
     let state = AppState {
         store: store.clone(),
         operator: Arc::new(operator),
@@ -141,6 +150,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         proofs,
         auth: Arc::new(auth),
         verifier: Arc::new(verifier),
+        verify_pool: Arc::new(claimd_api::VerifyPool::new(settings.verify.pool)),
         config: Arc::new(ApiConfig {
             public_url: public_url.clone(),
             admin_token: settings.admin_token.clone(),

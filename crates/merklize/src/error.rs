@@ -50,6 +50,16 @@ pub enum MerklizeError {
     /// A document path (`credentialSubject.age`) that cannot be resolved.
     #[error("cannot resolve document path: {0}")]
     Path(String),
+    /// The document exceeds one of the [`crate::CanonLimits`] (too many statements or blank
+    /// nodes, or canonicalisation could take too long): refused before the work starts.
+    #[error("{detail} (limit {limit})")]
+    LimitExceeded {
+        /// The limit's name: `max_statements`, `max_rdf_blank_nodes` or
+        /// `max_normalization_work`.
+        limit: &'static str,
+        /// What the document has, and what is accepted.
+        detail: String,
+    },
     /// Poseidon or the sparse Merkle tree refused an input.
     #[error("hashing failed: {0}")]
     Hash(String),

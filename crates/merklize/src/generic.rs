@@ -13,6 +13,7 @@ use json_ld::{ExpandError, JsonLdProcessor, LoadError, Loader, Options, RemoteDo
 use json_ld::{Iri, IriBuf};
 use rdf_types::{Id, LexicalQuad, Literal, LiteralType, Quad as RdfQuad, Term as RdfTerm};
 
+use crate::budget::{self, CanonLimits};
 use crate::contexts::ContextStore;
 use crate::error::MerklizeError;
 use crate::jsnum::{js_canonical_double, js_parse_float};
@@ -48,6 +49,7 @@ impl Loader for StoreLoader<'_> {
 pub(crate) fn canonical_quads(
     store: &ContextStore,
     doc: &serde_json::Value,
+    limits: &CanonLimits,
 ) -> Result<CanonicalQuads, MerklizeError> {
     // serde_json prints every number so that it parses back to the same value; json-syntax
     // keeps the lexical form and json-ld turns it into a JS double, as jsonld.js does.
@@ -131,6 +133,9 @@ pub(crate) fn canonical_quads(
             }
         }
     }
+    // URDNA2015 is factorial in blank nodes it cannot tell apart, and cannot be interrupted:
+    // refuse what could exceed the budget before it starts.
+    budget::check(&lexical, limits)?;
     let normalized = ssi_rdf::urdna2015::normalize(lexical.iter().map(|q| q.as_lexical_quad_ref()));
     let mut quads: Vec<Quad> = normalized.map(convert_quad).collect();
     dedup_like_jsonld_js(&mut quads)?;

@@ -52,7 +52,16 @@
 //! * `xsd:dateTime` accepts the RFC 3339 forms listed in `datetime`; exotic forms that
 //!   `Date.parse` and `Temporal` both happen to accept (extended `±YYYYYY` years) are refused.
 //! * Contexts are never fetched: an unknown URL is [`MerklizeError::UnknownContext`].
+//!
+//! # Work limits
+//! URDNA2015 is factorial in blank nodes that cannot be told apart by their own statements,
+//! and the canonicaliser (`ssi-rdf`) cannot be interrupted. So the generic pipeline checks its
+//! input against [`CanonLimits`] first — statements, blank nodes, and an upper bound of the
+//! canonicalisation's steps computed from the graph's shape (see `budget`) — and refuses with
+//! [`MerklizeError::LimitExceeded`] before any of that work starts. With the defaults the
+//! worst accepted document canonicalises in milliseconds; ordinary credentials are far below.
 
+mod budget;
 mod contexts;
 mod datetime;
 mod entries;
@@ -74,6 +83,7 @@ pub use claimd_iden3::Fr;
 
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
 
+pub use budget::CanonLimits;
 pub use entries::PathPart;
 pub use error::MerklizeError;
 pub use rdf::{Quad, Term};
@@ -108,6 +118,8 @@ pub struct Merklizer {
     /// String value → its byte-sponge hash. Type, issuer and schema IRIs (and many attribute
     /// values) repeat across credentials, and the 16-wide sponge is the costliest hash here.
     string_cache: RwLock<HashMap<String, Fr>>,
+    /// Bounds on what the generic pipeline canonicalises.
+    limits: CanonLimits,
 }
 
 impl Default for Merklizer {
@@ -243,7 +255,22 @@ impl Merklizer {
             fast_count: AtomicU64::new(0),
             generic_count: AtomicU64::new(0),
             disabled_count: AtomicU64::new(0),
+            limits: CanonLimits::DEFAULT,
         }
+    }
+
+    /// Like [`Merklizer::new`], with other bounds on canonicalisation (a public verifier may
+    /// want tighter ones than issuance).
+    pub fn with_limits(limits: CanonLimits) -> Self {
+        Merklizer {
+            limits,
+            ..Self::new()
+        }
+    }
+
+    /// The bounds on canonicalisation this merklizer enforces.
+    pub fn limits(&self) -> CanonLimits {
+        self.limits
     }
 
     /// Serves `json` (a JSON-LD context document) for `url` from now on, replacing any
@@ -262,7 +289,12 @@ impl Merklizer {
             Ok((quads, trust)) => {
                 if !trust.is_confirmed() {
                     // First document of this context set: cross-check with the generic path.
-                    let generic = generic::canonical_quads(&self.store, doc);
+                    let generic = generic::canonical_quads(&self.store, doc, &self.limits);
+                    // Over the limits says nothing about the fast path's correctness: refuse
+                    // the document, as the generic pipeline would, and keep the trust pending.
+                    if let Err(e @ MerklizeError::LimitExceeded { .. }) = generic {
+                        return Err(e);
+                    }
                     let equal = matches!(&generic, Ok(g) if g.to_nquads() == quads.to_nquads());
                     trust.record(equal);
                     if !equal {
@@ -333,13 +365,13 @@ impl Merklizer {
 
     /// Merklizes with the generic JSON-LD pipeline only (reference for the fast path).
     pub fn merklize_generic(&self, doc: &serde_json::Value) -> Result<Merklized, MerklizeError> {
-        let quads = generic::canonical_quads(&self.store, doc)?;
+        let quads = generic::canonical_quads(&self.store, doc, &self.limits)?;
         self.finish(quads, None)
     }
 
     /// Canonical N-Quads of `doc` from the generic pipeline (what `jsonld.canonize` returns).
     pub fn canonize(&self, doc: &serde_json::Value) -> Result<String, MerklizeError> {
-        Ok(generic::canonical_quads(&self.store, doc)?.to_nquads())
+        Ok(generic::canonical_quads(&self.store, doc, &self.limits)?.to_nquads())
     }
 
     fn finish(

@@ -16,6 +16,10 @@ async fn openapi(State(s): State<AppState>) -> Json<Value> {
     Json(document(&s.config.public_url))
 }
 
+/// The 422 of `POST /v1/credentials/verify`: every work limit, its default, and where it is
+/// checked (the operator sets them under `[verify]` in `claimd.toml`).
+const VERIFY_LIMITS: &str = "The body exceeds a work limit; the message names it (`Verification limit <name> exceeded: …`). Checked before merklization, the chain or the database are touched, in this order: `max_depth` (default 16: nesting of arrays and objects, measured on the raw body before parsing); `max_proofs` (default 4: entries of `proof`); `max_values` (default 4096: JSON values in the body); `max_blank_nodes` (default 32: objects without `id`/`@id` plus distinct `_:` labels in the credential outside `proof` and `@context`); then, on the RDF statements the credential expands to, before URDNA2015 canonicalisation: `max_statements` (default 10000), `max_rdf_blank_nodes` (default 512) and `max_normalization_work` (default 1000000: an upper bound of the canonicalisation's steps, which grow factorially with blank nodes that cannot be told apart, e.g. objects without an id that all reference each other).";
+
 fn error_response(description: &str, example: &str, status: u16) -> Value {
     json!({
         "description": description,
@@ -107,9 +111,17 @@ pub fn document(public_url: &str) -> Value {
                 }}},
                 "responses": {
                     "200": {"description": "The verification report.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerificationReport"}}}},
-                    "400": error_response("The body is not a verifiable credential.", "Not a verifiable credential: missing proof", 400),
-                    "413": error_response("The body is larger than the server accepts.", "Request body is too large", 413),
-                    "503": error_response("The chain or the database cannot be reached; nothing was concluded.", "Service temporarily unavailable. Retry with exponential backoff.", 503)
+                    "400": error_response("The body is not JSON, or not a verifiable credential (no `@context`, `type`, `credentialSubject` object, `issuer` string or `proof`). Checked before any other work.", "Not a verifiable credential: missing proof", 400),
+                    "413": error_response("The body is larger than the server accepts (`max_body_bytes`, default 64 KiB).", "Request body is too large", 413),
+                    "422": error_response(VERIFY_LIMITS, "Verification limit max_normalization_work exceeded: 8 blank nodes cannot be told apart by their own statements (e.g. objects without an id that reference each other); canonicalising them could take more than 10^19 steps, at most 1000000 are accepted", 422),
+                    "503": {
+                        "description": "Nothing was concluded: the chain or the database cannot be reached, every verification slot stayed busy for the queue wait (`[verify] concurrency`, default one per core; `queue_wait_ms`, default 500), or the verification ran past its deadline (`deadline_ms`, default 10 000). Busy and deadline answers carry `Retry-After` (seconds).",
+                        "headers": {"Retry-After": {"description": "Seconds to wait before retrying (busy and deadline answers).", "schema": {"type": "integer"}}},
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"},
+                            "example": {"error": 503, "message": "Verification is busy: every slot is taken. Retry after 1 s."}
+                        }}
+                    }
                 }
             }},
             "/schemas/{file}": {"get": {

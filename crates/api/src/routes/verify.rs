@@ -1,16 +1,19 @@
 //! `POST /v1/credentials/verify` (public): the body is a credential, the answer its
 //! verification report. A credential that does not hold is a 200 with `valid: false`; only a
-//! body that is not a credential is a 400.
+//! body that is not a credential is a 400, one over a work limit a 422 naming the limit, and a
+//! busy verifier a 503 with `Retry-After`.
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::verify_pool::PoolError;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
-use claimd_core::verify::{verify, VerificationReport};
+use claimd_core::verify::limits::check_raw_depth;
 use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
@@ -20,7 +23,7 @@ pub fn router() -> Router<AppState> {
 async fn verify_credential(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<VerificationReport>, ApiError> {
+) -> Result<Response, ApiError> {
     // Read as bytes, not `Json`: a missing or wrong Content-Type should not stop a verifier
     // that posts a credential file as it is.
     let body = body.map_err(|e| {
@@ -30,7 +33,35 @@ async fn verify_credential(
             ApiError::bad_request("Cannot read the request body")
         }
     })?;
+    // Before parsing: the parser's own recursion limit would answer a bare syntax error.
+    check_raw_depth(&body, s.verifier.limits().max_depth)?;
     let vc: Value = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("Request body is not valid JSON"))?;
-    Ok(Json(verify(&vc, s.verifier.as_ref()).await?))
+    match s.verify_pool.verify(vc, s.verifier.clone()).await {
+        Ok(report) => Ok(Json(report).into_response()),
+        Err(PoolError::Verify(e)) => Err(e.into()),
+        Err(PoolError::Busy { retry_after_secs }) => Ok(retry_later(
+            retry_after_secs,
+            format!("Verification is busy: every slot is taken. Retry after {retry_after_secs} s."),
+        )),
+        Err(PoolError::Deadline(d)) => {
+            tracing::warn!(deadline = ?d, "verification ran past its deadline");
+            Ok(retry_later(
+                s.verify_pool.config().retry_after_secs,
+                format!(
+                    "Verification did not finish within its deadline ({} ms). Retry later.",
+                    d.as_millis()
+                ),
+            ))
+        }
+        Err(e @ PoolError::Crashed(_)) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// 503 in the error shape, with `Retry-After`.
+fn retry_later(secs: u64, message: String) -> Response {
+    let mut resp = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }

@@ -28,14 +28,8 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
     if claims.is_empty() {
         return fail("no proof carries a coreClaim".into());
     }
-    let merklized = match ctx.merklize(&c.without_proof()).await {
-        Ok(m) => m,
-        Err(LookupError::Failed(e)) => return fail(format!("cannot merklize the credential: {e}")),
-        Err(LookupError::Unavailable(e)) => return Err(VerifyError::Unavailable(e)),
-    };
-    let Some(type_iri) = merklized.type_iri else {
-        return fail("the credential's type has no expanded IRI (no schema hash)".into());
-    };
+    // The members read directly come first: merklizing is the expensive step, and a
+    // credential whose subject, expiration or nonce is unreadable fails without it.
     let subject = match c.subject_did() {
         Ok(Some(did)) => match DidRegistry::default().id_from_did(did) {
             Ok(id) => Some(id),
@@ -53,6 +47,17 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
     let nonce = match c.revocation_nonce() {
         Ok(n) => n,
         Err(e) => return fail(e),
+    };
+    let merklized = match ctx.merklize(&c.without_proof()).await {
+        Ok(m) => m,
+        Err(LookupError::Failed(e)) => return fail(format!("cannot merklize the credential: {e}")),
+        Err(LookupError::Unavailable(e)) => return Err(VerifyError::Unavailable(e)),
+        Err(LookupError::LimitExceeded { limit, detail }) => {
+            return Err(VerifyError::LimitExceeded { limit, detail })
+        }
+    };
+    let Some(type_iri) = merklized.type_iri else {
+        return fail("the credential's type has no expanded IRI (no schema hash)".into());
     };
     let schema = SchemaHash::from_type_iri(&type_iri);
 

@@ -37,6 +37,9 @@ pub enum LookupError {
     /// The source could not be asked (database or chain down): verification cannot conclude.
     #[error("{0}")]
     Unavailable(String),
+    /// The document is over a work limit of the source (the merklizer's): refused unread.
+    #[error("{detail}")]
+    LimitExceeded { limit: &'static str, detail: String },
 }
 
 /// What the issuer's own records say about a credential (for issuers this service hosts).
@@ -89,6 +92,11 @@ pub trait VerifyContext: Send + Sync {
         issuer_did: &str,
         core_claim_hash: &str,
     ) -> Result<IssuedRecord, LookupError>;
+
+    /// The work limits verification enforces before merklizing.
+    fn limits(&self) -> super::VerifyLimits {
+        super::VerifyLimits::DEFAULT
+    }
 
     /// The time expiration and state freshness are judged at (the service's clock).
     fn now(&self) -> DateTime<Utc>;

@@ -25,7 +25,9 @@ impl<'a> Credential<'a> {
     /// Accepts any JSON object with the members every W3C credential with iden3 proofs has:
     /// `@context`, `type`, `credentialSubject` (an object), `issuer` (a DID string) and
     /// `proof` (an object or a non-empty array of objects).
-    pub fn parse(vc: &'a Value) -> Result<Credential<'a>, VerifyError> {
+    /// More than `max_proofs` proofs is [`VerifyError::LimitExceeded`]: each proof costs
+    /// chain look-ups.
+    pub fn parse(vc: &'a Value, max_proofs: usize) -> Result<Credential<'a>, VerifyError> {
         let bad =
             |m: &str| VerifyError::NotACredential(format!("Not a verifiable credential: {m}"));
         let doc = vc
@@ -42,6 +44,17 @@ impl<'a> Credential<'a> {
         let issuer = doc["issuer"]
             .as_str()
             .ok_or_else(|| bad("issuer must be a DID string"))?;
+        if let Value::Array(items) = &doc["proof"] {
+            if items.len() > max_proofs {
+                return Err(super::limits::exceeded(
+                    super::limits::MAX_PROOFS,
+                    format!(
+                        "the credential has {} proofs, at most {max_proofs} are accepted",
+                        items.len()
+                    ),
+                ));
+            }
+        }
         let proofs: Vec<&Map<String, Value>> = match &doc["proof"] {
             Value::Object(p) => vec![p],
             Value::Array(items) if !items.is_empty() => items

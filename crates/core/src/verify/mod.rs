@@ -23,11 +23,35 @@
 //!
 //! Where the outside world comes in — merklization contexts, the chain, revocation statuses —
 //! is the [`VerifyContext`] port; [`Verifier`] is the service's implementation.
+//!
+//! # Work limits
+//!
+//! The endpoint is public, so what one body can cost is bounded, cheapest check first, and
+//! every refusal is a [`VerifyError::LimitExceeded`] naming the limit (HTTP 422):
+//!
+//! | limit | where | default | what it bounds |
+//! |---|---|---|---|
+//! | [`limits::MAX_DEPTH`] | raw body, before parsing; then the parsed body | 16 | nesting of arrays and objects |
+//! | [`limits::MAX_VALUES`] | parsed body | 4096 | JSON values (objects, arrays, scalars) |
+//! | [`limits::MAX_BLANK_NODES`] | the credential without `proof` and `@context` | 32 | objects without `id`/`@id`, plus distinct `_:` labels |
+//! | [`limits::MAX_PROOFS`] | `proof` | 4 | proofs (each costs chain look-ups) |
+//! | `max_statements`, `max_rdf_blank_nodes`, `max_normalization_work` | the merklizer, on the RDF statements, before URDNA2015 | 10 000, 512, 1 000 000 | statements; blank nodes; an upper bound of URDNA2015's steps (see `claimd_merklize::CanonLimits`) |
+//!
+//! The structure check ([`VerifyError::NotACredential`], 400) and these pre-scans run before
+//! merklization, the chain and the database are touched; within one verification every
+//! identity-state look-up and every revocation status is asked once (a verification reads the
+//! same state for several checks). Outside this module, the HTTP layer runs verifications on
+//! the blocking pool behind a semaphore with a deadline (busy: 503 with `Retry-After`), and
+//! the binary gives verification's chain reads a short TTL cache and their own concurrency
+//! budget, apart from the publisher's. The limits are [`VerifyLimits`], set by the operator
+//! (`[verify]` in `claimd.toml`) and read through [`VerifyContext::limits`].
 
 mod claim;
 mod context;
 mod credential;
 mod expiration;
+pub mod limits;
+mod memo;
 mod mtp;
 mod proof;
 mod record;
@@ -42,6 +66,7 @@ mod tests;
 pub use context::{
     ChainState, IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
 };
+pub use limits::VerifyLimits;
 pub use service::Verifier;
 
 use serde::{Deserialize, Serialize};
@@ -141,18 +166,34 @@ pub enum VerifyError {
     /// 503: the database or the chain could not be asked, so nothing can be concluded.
     #[error("cannot verify now: {0}")]
     Unavailable(String),
+    /// 422: the body exceeds a work limit (see the module docs); refused before the work.
+    #[error("Verification limit {limit} exceeded: {detail}")]
+    LimitExceeded {
+        /// The limit's name (`max_depth`, `max_normalization_work`, …).
+        limit: &'static str,
+        /// What the body has, and what is accepted.
+        detail: String,
+    },
 }
 
 /// Verifies `vc` (the whole credential, with its `proof`); see the module docs for the checks.
 ///
 /// # Errors
 /// [`VerifyError::NotACredential`] when `vc` lacks the members every credential has;
+/// [`VerifyError::LimitExceeded`] when it exceeds [`VerifyContext::limits`] (or the
+/// merklizer's);
 /// [`VerifyError::Unavailable`] when `ctx` cannot reach the chain or the database.
 pub async fn verify(
     vc: &serde_json::Value,
     ctx: &dyn VerifyContext,
 ) -> Result<VerificationReport, VerifyError> {
-    let credential = credential::Credential::parse(vc)?;
+    let limits = ctx.limits();
+    // Cheapest first: the shape (constant time), then one linear pass, then the work.
+    let credential = credential::Credential::parse(vc, limits.max_proofs)?;
+    limits::check(vc, &limits)?;
+    // Every state and revocation status asked once, however many checks read it.
+    let memo = memo::Memo::new(ctx);
+    let ctx: &dyn VerifyContext = &memo;
     let now = ctx.now();
     let checks = vec![
         claim::check(&credential, ctx).await?,

@@ -25,6 +25,9 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
         Ok(r) => r,
         Err(LookupError::Failed(e)) => return Ok(Check::fail(ISSUER_RECORD, e)),
         Err(LookupError::Unavailable(e)) => return Err(VerifyError::Unavailable(e)),
+        Err(LookupError::LimitExceeded { limit, detail }) => {
+            return Err(VerifyError::LimitExceeded { limit, detail })
+        }
     };
     Ok(match record {
         IssuedRecord::NotHosted => Check::skipped(

@@ -61,7 +61,8 @@ pub async fn check(
             keys.push(auth.revocation_nonce());
         }
     }
-    keys.dedup();
+    // One look-up per key, however many proofs name it.
+    let keys: std::collections::BTreeSet<u64> = keys.into_iter().collect();
     for key_nonce in &keys {
         if let Err(e) = not_revoked(ctx, c.issuer, &id, *key_nonce, now).await? {
             return fail(format!("issuer's auth key (nonce {key_nonce}): {e}"));
@@ -88,6 +89,9 @@ async fn not_revoked(
         Ok(s) => s,
         Err(LookupError::Failed(e)) => return Ok(Err(format!("no revocation status: {e}"))),
         Err(LookupError::Unavailable(e)) => return Err(VerifyError::Unavailable(e)),
+        Err(LookupError::LimitExceeded { limit, detail }) => {
+            return Err(VerifyError::LimitExceeded { limit, detail })
+        }
     };
     let roots = match read_status(&status) {
         Ok(r) => r,

@@ -5,13 +5,14 @@
 use super::context::{
     IdentityStates, IssuedRecord, LookupError, MerklizedCredential, VerifyContext,
 };
+use super::VerifyLimits;
 use crate::proofs::{ProofError, Proofs};
 use crate::schema::jsonld_context_url;
 use crate::store::{Store, StoreError};
 use crate::SchemaId;
 use async_trait::async_trait;
 use claimd_clock::{SharedClock, SystemClock};
-use claimd_merklize::Merklizer;
+use claimd_merklize::{MerklizeError, Merklizer};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -29,6 +30,7 @@ pub struct Verifier {
     registered: RwLock<HashSet<SchemaId>>,
     /// Expiration and state freshness are judged by it.
     clock: SharedClock,
+    limits: VerifyLimits,
 }
 
 impl Verifier {
@@ -47,12 +49,20 @@ impl Verifier {
             public_url: public_url.trim_end_matches('/').to_owned(),
             registered: RwLock::new(HashSet::new()),
             clock: SystemClock::shared(),
+            limits: VerifyLimits::DEFAULT,
         }
     }
 
     /// Reads time from `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same verifier with other work limits (the merklizer's own limits are set on the
+    /// merklizer, `claimd_merklize::Merklizer::with_limits`).
+    pub fn with_limits(mut self, limits: VerifyLimits) -> Verifier {
+        self.limits = limits;
         self
     }
 
@@ -100,10 +110,12 @@ impl VerifyContext for Verifier {
 
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
         self.register_schema_contexts(document).await?;
-        let m = self
-            .merklizer
-            .merklize(document)
-            .map_err(|e| LookupError::Failed(e.to_string()))?;
+        let m = self.merklizer.merklize(document).map_err(|e| match e {
+            MerklizeError::LimitExceeded { limit, detail } => {
+                LookupError::LimitExceeded { limit, detail }
+            }
+            e => LookupError::Failed(e.to_string()),
+        })?;
         Ok(MerklizedCredential {
             root: m.root(),
             type_iri: m.credential_type_iri().map(str::to_owned),
@@ -112,6 +124,10 @@ impl VerifyContext for Verifier {
 
     fn states(&self) -> &dyn IdentityStates {
         self.states.as_ref()
+    }
+
+    fn limits(&self) -> VerifyLimits {
+        self.limits
     }
 
     async fn issued(

@@ -14,11 +14,12 @@ use claimd_iden3::claim::{Claim, SchemaHash};
 use claimd_iden3::id::{identity_state, DidRegistry, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
 use claimd_iden3::Fr;
-use claimd_merklize::Merklizer;
+use claimd_merklize::{MerklizeError, Merklizer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 const PUBLIC_URL: &str = "https://issuer.test";
@@ -37,6 +38,8 @@ struct FakeStates {
     records: HashMap<(Id, Fr), ChainState>,
     latest: HashMap<Id, ChainState>,
     down: bool,
+    /// Every `state` look-up that reached the chain.
+    asked: Arc<Mutex<Vec<(Id, Fr)>>>,
 }
 
 impl FakeStates {
@@ -68,6 +71,7 @@ impl IdentityStates for FakeStates {
         if self.down {
             return Err(LookupError::Unavailable("chain unreachable".into()));
         }
+        self.asked.lock().unwrap().push((*id, state));
         Ok(self.records.get(&(*id, state)).copied())
     }
 
@@ -147,15 +151,19 @@ struct TestCtx {
     /// What the issuer's records say.
     issued: IssuedRecord,
     now: DateTime<Utc>,
+    limits: VerifyLimits,
 }
 
 #[async_trait]
 impl VerifyContext for TestCtx {
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
-        let m = self
-            .merklizer
-            .merklize(document)
-            .map_err(|e| LookupError::Failed(e.to_string()))?;
+        // As the service maps it: a limit is not a verdict on the credential.
+        let m = self.merklizer.merklize(document).map_err(|e| match e {
+            MerklizeError::LimitExceeded { limit, detail } => {
+                LookupError::LimitExceeded { limit, detail }
+            }
+            e => LookupError::Failed(e.to_string()),
+        })?;
         Ok(MerklizedCredential {
             root: m.root(),
             type_iri: m.credential_type_iri().map(str::to_owned),
@@ -186,6 +194,10 @@ impl VerifyContext for TestCtx {
 
     fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    fn limits(&self) -> VerifyLimits {
+        self.limits
     }
 }
 
@@ -348,6 +360,7 @@ fn issue(issuer: Issuer, expiration: Option<DateTime<Utc>>, revoked: &[u64]) -> 
             // On record as issued: with its signature proof only.
             issued: IssuedRecord::Document(signed.clone()),
             now: now(),
+            limits: VerifyLimits::DEFAULT,
         },
         signed,
         published: vc,
@@ -935,6 +948,7 @@ fn a_js_sdk_credential_verifies() {
         trees: Trees::new(),
         issued: IssuedRecord::NotHosted,
         now: now(),
+        limits: VerifyLimits::DEFAULT,
     };
     let r = run(verify(&vc, &ctx)).unwrap();
     for name in [CORE_CLAIM, SIGNATURE, ISSUER_STATE, MTP, EXPIRATION] {
@@ -965,4 +979,104 @@ fn the_report_serialises_in_the_api_shape() {
     assert_eq!(v["checks"][0]["status"], json!("pass"));
     assert_eq!(v["checks"][3]["status"], json!("skipped"));
     assert!(v["checks"][0]["detail"].is_string());
+}
+
+fn limit_of(r: Result<VerificationReport, VerifyError>) -> (&'static str, String) {
+    match r {
+        Err(e @ VerifyError::LimitExceeded { .. }) => {
+            let VerifyError::LimitExceeded { limit, .. } = &e else {
+                unreachable!()
+            };
+            (limit, e.to_string())
+        }
+        other => panic!("expected a limit, got {other:?}"),
+    }
+}
+
+/// `n` blank nodes in `evidence`, each referencing all the others.
+fn all_referencing(vc: &Value, n: usize) -> Value {
+    let mut vc = vc.clone();
+    vc["evidence"] = (0..n)
+        .map(|i| {
+            let others: Vec<Value> = (0..n)
+                .filter(|j| *j != i)
+                .map(|j| json!({"@id": format!("_:n{j}")}))
+                .collect();
+            json!({"@id": format!("_:n{i}"), "https://www.w3.org/2018/credentials#evidence": others})
+        })
+        .collect();
+    vc
+}
+
+#[test]
+fn bodies_over_a_work_limit_are_refused_naming_it() {
+    let f = fixture();
+    let started = std::time::Instant::now();
+    // Mutually referencing blank nodes: past the JSON pre-scan, refused by the merklizer's
+    // work bound before canonicalisation (8 of them took 16 s unbounded).
+    let (limit, message) = limit_of(run(verify(&all_referencing(&f.published, 8), &f.ctx)));
+    assert_eq!(limit, "max_normalization_work");
+    assert!(
+        message.starts_with("Verification limit max_normalization_work exceeded: "),
+        "{message}"
+    );
+    // Too many for the pre-scan: refused before merklizing.
+    let (limit, _) = limit_of(run(verify(&all_referencing(&f.published, 40), &f.ctx)));
+    assert_eq!(limit, limits::MAX_BLANK_NODES);
+    let mut deep = f.published.clone();
+    deep["credentialSubject"]["deep"] = (0..20).fold(
+        json!(1),
+        |inner, _| json!({ "https://example.org/d": inner }),
+    );
+    assert_eq!(limit_of(run(verify(&deep, &f.ctx))).0, limits::MAX_DEPTH);
+    let mut proofs = f.published.clone();
+    let one = proofs["proof"][0].clone();
+    proofs["proof"] = Value::Array(vec![one; 5]);
+    assert_eq!(limit_of(run(verify(&proofs, &f.ctx))).0, limits::MAX_PROOFS);
+    let mut values = f.published.clone();
+    values["credentialSubject"]["list"] = json!(vec![0; 5000]);
+    assert_eq!(limit_of(run(verify(&values, &f.ctx))).0, limits::MAX_VALUES);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Not a credential stays a 400, checked first.
+    let mut not_vc = all_referencing(&f.published, 8);
+    not_vc.as_object_mut().unwrap().remove("proof");
+    assert!(matches!(
+        run(verify(&not_vc, &f.ctx)),
+        Err(VerifyError::NotACredential(_))
+    ));
+}
+
+#[test]
+fn the_context_sets_the_limits() {
+    let mut f = fixture();
+    // The genuine credential has two proofs.
+    run(verify(&f.published, &f.ctx)).unwrap();
+    f.ctx.limits.max_proofs = 1;
+    let (limit, message) = limit_of(run(verify(&f.published, &f.ctx)));
+    assert_eq!(limit, limits::MAX_PROOFS);
+    assert!(message.contains("2 proofs, at most 1"), "{message}");
+    f.ctx.limits = VerifyLimits {
+        max_depth: 4,
+        ..VerifyLimits::DEFAULT
+    };
+    assert_eq!(
+        limit_of(run(verify(&f.published, &f.ctx))).0,
+        limits::MAX_DEPTH
+    );
+}
+
+#[test]
+fn each_state_is_asked_once_per_verification() {
+    let f = fixture();
+    let r = run(verify(&f.published, &f.ctx)).unwrap();
+    assert!(r.valid, "{r:#?}");
+    let asked = f.ctx.states.asked.lock().unwrap().clone();
+    // issuer_state, mtp and revocation all read the issuer's state(s).
+    assert!(!asked.is_empty());
+    let distinct: std::collections::HashSet<_> = asked.iter().collect();
+    assert_eq!(distinct.len(), asked.len(), "asked twice: {asked:?}");
 }
