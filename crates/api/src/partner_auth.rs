@@ -6,13 +6,19 @@ use crate::state::AppState;
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use claimd_auth::{AuthError, LookupError, PartnerKeyConfig, PartnerKeySource};
+use claimd_auth::{
+    AuthError, LookupError, PartnerAuthConfig, PartnerKeyConfig, PartnerKeySource, PartnerPolicy,
+};
 use claimd_core::partner::KeySource;
 use claimd_core::store::Store;
 use claimd_core::PartnerId;
 use std::sync::Arc;
 
 pub const HEADER: &str = "x-partner-auth";
+
+/// Refused Partner JWTs, by precise reason (`AuthErrorKind::code`): the caller only gets a
+/// generic message for most of them, operators see here what is being tried.
+pub const AUTH_FAILURES: &str = "claimd_auth_failures_total";
 
 /// A request whose Partner JWT verified.
 pub struct PartnerAuth {
@@ -54,11 +60,15 @@ impl FromRequestParts<AppState> for PartnerAuth {
 }
 
 fn auth_error(e: AuthError) -> ApiError {
+    let reason = e.kind().code();
+    metrics::counter!(AUTH_FAILURES, "reason" => reason).increment(1);
     if e.is_server_side() {
         return ApiError::unavailable(&e);
     }
-    tracing::debug!(kind = e.kind().code(), "partner JWT refused");
-    ApiError::unauthorized(e.to_string())
+    // The precise reason is logged; the caller gets the public message (generic whenever
+    // the precise one would tell what is registered).
+    tracing::info!(reason, detail = %e, "partner JWT refused");
+    ApiError::unauthorized(e.public_message())
 }
 
 /// The store, seen by the authenticator as a source of partner keys.
@@ -69,14 +79,24 @@ impl PartnerKeySource for StoreKeySource {
     async fn partner_keys(
         &self,
         partner_id: &str,
-    ) -> Result<Option<PartnerKeyConfig>, LookupError> {
+    ) -> Result<Option<PartnerAuthConfig>, LookupError> {
         let Some(id) = PartnerId::parse(partner_id) else {
             return Ok(None);
         };
-        let partner = self.0.partner(id).await.map_err(LookupError::new)?;
-        Ok(partner.and_then(|p| p.key_source()).map(|k| match k {
-            KeySource::JwksUrl(u) => PartnerKeyConfig::JwksUrl(u),
-            KeySource::Inline(j) => PartnerKeyConfig::Jwks(j),
+        let Some(partner) = self.0.partner(id).await.map_err(LookupError::new)? else {
+            return Ok(None);
+        };
+        let Some(keys) = partner.key_source() else {
+            return Ok(None);
+        };
+        let rules = partner.token_rules;
+        Ok(Some(PartnerAuthConfig {
+            keys: match keys {
+                KeySource::JwksUrl(u) => PartnerKeyConfig::JwksUrl(u),
+                KeySource::Inline(j) => PartnerKeyConfig::Jwks(j),
+            },
+            policy: PartnerPolicy::new(rules.audience, rules.issuer, rules.require_jti)
+                .enabled(rules.enabled),
         }))
     }
 }

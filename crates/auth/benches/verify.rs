@@ -210,7 +210,12 @@ fn main() {
     let partners = FakePartners::new();
     // Inline JWKS: a warm cache is the same whichever way the keys arrived.
     partners.insert(PARTNER, PartnerKeyConfig::Jwks(jwks(&[&es, &rs])));
-    let auth = Authenticator::new(AuthConfig::default(), partners.clone()).expect("config");
+    let auth = Authenticator::new(
+        AuthConfig::default(),
+        partners.clone(),
+        claimd_clock::SystemClock::shared(),
+    )
+    .expect("config");
 
     let load_before = load_average();
     let mut results = Vec::new();

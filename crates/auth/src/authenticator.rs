@@ -2,13 +2,16 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cache::{KeyCache, KeyState, LoadFailure};
+use claimd_clock::SharedClock;
+
+use crate::cache::{KeyCache, KeyState, LoadFailure, PartnerEntry, Replay};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, AuthErrorKind, ConfigError};
 use crate::fetch::Fetcher;
 use crate::jwks::{self, CachedKey, Lookup};
+use crate::partner_id::PartnerKey;
 use crate::source::{PartnerKeyConfig, PartnerKeySource};
 use crate::token::{self, Algorithm, Claims};
 
@@ -16,7 +19,8 @@ use crate::token::{self, Algorithm, Claims};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedPartner {
-    /// The `partnerId` claim: a registered partner that owns the signing key.
+    /// The `partnerId` claim (a canonical UUID): a registered partner that owns the signing
+    /// key.
     pub partner_id: String,
     /// The `email` claim (the recipient), as sent: the service normalises it.
     pub email: String,
@@ -32,7 +36,7 @@ pub struct VerifiedPartner {
     pub issued_at: Option<i64>,
     /// `nbf`, Unix seconds, if present.
     pub not_before: Option<i64>,
-    /// `jti`, if present (for replay rules the service may add).
+    /// `jti`, if present (unique among the partner's unexpired tokens when it requires one).
     pub jti: Option<String>,
 }
 
@@ -60,6 +64,7 @@ struct Inner {
     source: Arc<dyn PartnerKeySource>,
     fetcher: Fetcher,
     cache: KeyCache,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -75,7 +80,7 @@ enum Fast {
     Done(VerifiedPartner),
     /// The cache cannot answer: load the partner's keys (owned copies of the routing data).
     Load {
-        partner_id: String,
+        partner: PartnerKey,
         kid: String,
     },
 }
@@ -95,11 +100,17 @@ const MAX_SIGNATURE_B64: usize = 1366;
 const PAYLOAD_STACK: usize = 1536;
 
 impl Authenticator {
-    /// Builds an authenticator over the service's partner store.
+    /// Builds an authenticator over the service's partner store, reading time from `clock`
+    /// (token times from its wall reading, cache lifetimes and rate limits from its monotonic
+    /// one).
     ///
     /// # Errors
     /// [`ConfigError`] when the configuration is invalid or the HTTP client cannot be built.
-    pub fn new(config: AuthConfig, source: Arc<dyn PartnerKeySource>) -> Result<Self, ConfigError> {
+    pub fn new(
+        config: AuthConfig,
+        source: Arc<dyn PartnerKeySource>,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let fetcher = Fetcher::new(&config)?;
         let scope_message = format!(
@@ -111,7 +122,12 @@ impl Authenticator {
                 .collect::<Vec<_>>()
                 .join(" or ")
         );
-        let cache = KeyCache::new(config.refetch_min_interval, config.stale_if_error);
+        let cache = KeyCache::new(
+            config.key_cache_size,
+            config.refetch_min_interval,
+            config.stale_if_error,
+            clock.clone(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -119,6 +135,7 @@ impl Authenticator {
                 source,
                 fetcher,
                 cache,
+                clock,
             }),
         })
     }
@@ -137,47 +154,62 @@ impl Authenticator {
     /// # Errors
     /// [`AuthError`] saying what was wrong; every kind is a 401 for the API.
     pub async fn verify(&self, token: &str, now: SystemTime) -> Result<VerifiedPartner, AuthError> {
-        let now = unix_seconds(now);
-        let (partner_id, kid) = match self.with_parsed(token, |p| self.try_cached(p, now))? {
+        self.verify_at(token, unix_seconds(now)).await
+    }
+
+    async fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedPartner, AuthError> {
+        let (partner, kid) = match self.with_parsed(token, |p| self.try_cached(p, now))? {
             Fast::Done(v) => return Ok(v),
-            Fast::Load { partner_id, kid } => (partner_id, kid),
+            Fast::Load { partner, kid } => (partner, kid),
         };
         let unknown_partner = AuthError::new(
             AuthErrorKind::UnknownPartner,
             "unknown partner: partnerId is not a registered partner",
         );
-        let state = self
+        let (entry, state) = self
             .inner
             .cache
-            .resolve(&partner_id, &kid, unknown_partner, || {
-                self.load_keys(&partner_id)
-            })
+            .resolve(partner, &kid, unknown_partner, || self.load_keys(partner))
             .await?;
-        self.with_parsed(token, |p| self.verify_with_state(p, &state, now))
+        self.with_parsed(token, |p| self.verify_with_state(p, &entry, &state, now))
     }
 
-    /// [`Authenticator::verify`] at the current system time.
+    /// [`Authenticator::verify`] at the clock's current time.
     ///
     /// # Errors
     /// As [`Authenticator::verify`].
     pub async fn verify_now(&self, token: &str) -> Result<VerifiedPartner, AuthError> {
-        self.verify(token, SystemTime::now()).await
+        self.verify_at(token, self.inner.clock.now().timestamp())
+            .await
     }
 
-    /// Forgets the cached keys of a partner, e.g. after its `jwksUrl` or inline JWKS changed;
-    /// its next token loads them again.
+    /// Forgets the cached keys and policy of a partner, e.g. after its `jwksUrl`, inline
+    /// JWKS or token rules changed; its next token loads them again. An id that is not in
+    /// canonical form names nothing cached.
     pub fn invalidate(&self, partner_id: &str) {
-        self.inner.cache.invalidate(partner_id);
+        if let Some(partner) = PartnerKey::parse_canonical(partner_id) {
+            self.inner.cache.invalidate(partner);
+        }
     }
 
     /// What is cached for a partner, if anything.
     pub fn cached_partner(&self, partner_id: &str) -> Option<CachedPartner> {
-        let now = Instant::now();
-        self.inner.cache.with_state(partner_id, |st| CachedPartner {
+        let now = self.inner.clock.instant();
+        let entry = self
+            .inner
+            .cache
+            .peek(PartnerKey::parse_canonical(partner_id)?)?;
+        let state = entry.state.load();
+        state.as_deref().map(|st| CachedPartner {
             kids: st.keys.kids().map(str::to_owned).collect(),
             ttl: st.ttl,
             expires_in: st.expires_at.saturating_duration_since(now),
         })
+    }
+
+    /// How many partners have cached keys (at most `key_cache_size`).
+    pub fn cached_partners(&self) -> usize {
+        self.inner.cache.len()
     }
 
     /// Splits and decodes `token` into stack buffers and runs `f` on the parsed form.
@@ -240,40 +272,46 @@ impl Authenticator {
 
     /// The lock-free path: answers when the partner's keys are cached, fresh and hold `kid`.
     fn try_cached(&self, p: Parsed<'_>, now: i64) -> Result<Fast, AuthError> {
-        let t = Instant::now();
-        let hit = self.inner.cache.with_state(&p.claims.partner_id, |st| {
-            if !st.is_fresh(t) {
-                return None;
+        let t = self.inner.clock.instant();
+        if let Some(entry) = self.inner.cache.get(p.claims.partner) {
+            let state = entry.state.load();
+            if let Some(st) = state.as_deref().filter(|st| st.is_fresh(t)) {
+                if !st.policy.enabled {
+                    return Err(disabled());
+                }
+                match st.keys.find(&p.kid, p.alg) {
+                    Lookup::Found(key) => {
+                        return self.check(&p, &entry, st, key, now).map(Fast::Done)
+                    }
+                    Lookup::WrongType(key_alg) => return Err(key_mismatch(p.alg, key_alg)),
+                    Lookup::Missing => {}
+                }
             }
-            match st.keys.find(&p.kid, p.alg) {
-                Lookup::Found(key) => Some(self.check(&p, key, now)),
-                Lookup::WrongType(key_alg) => Some(Err(key_mismatch(p.alg, key_alg))),
-                Lookup::Missing => None,
-            }
-        });
-        match hit.flatten() {
-            Some(result) => result.map(Fast::Done),
-            None => Ok(Fast::Load {
-                partner_id: p.claims.partner_id.into_owned(),
-                kid: p.kid.into_owned(),
-            }),
         }
+        Ok(Fast::Load {
+            partner: p.claims.partner,
+            kid: p.kid.into_owned(),
+        })
     }
 
     /// After a load: verifies against `state`, which is final (no further refetch).
     fn verify_with_state(
         &self,
         p: Parsed<'_>,
+        entry: &PartnerEntry,
         state: &KeyState,
         now: i64,
     ) -> Result<VerifiedPartner, AuthError> {
+        if !state.policy.enabled {
+            return Err(disabled());
+        }
         if state.keys.is_empty() {
             return Err(AuthError::jwks(
                 "JWKS unavailable: the partner's JWKS has no usable ES256 or RS256 key",
             ));
         }
         match state.keys.find(&p.kid, p.alg) {
-            Lookup::Found(key) => self.check(&p, key, now),
+            Lookup::Found(key) => self.check(&p, entry, state, key, now),
             Lookup::WrongType(key_alg) => Err(key_mismatch(p.alg, key_alg)),
             Lookup::Missing => Err(AuthError::new(
                 AuthErrorKind::UnknownKid,
@@ -282,10 +320,13 @@ impl Authenticator {
         }
     }
 
-    /// Signature, then scope and time claims.
+    /// Signature, then scope and time claims, then the partner's own rules (audience, issuer,
+    /// replay), the replay cache last so that only an otherwise valid token uses up its `jti`.
     fn check(
         &self,
         p: &Parsed<'_>,
+        entry: &PartnerEntry,
+        state: &KeyState,
         key: &CachedKey,
         now: i64,
     ) -> Result<VerifiedPartner, AuthError> {
@@ -333,6 +374,49 @@ impl Authenticator {
         if c.exp.saturating_sub(now) > max_lifetime.saturating_add(leeway) {
             return Err(lifetime_too_long(max_lifetime));
         }
+        let policy = &state.policy;
+        if let Some(aud) = &policy.audience {
+            if !c.aud.iter().any(|a| a == aud) {
+                return Err(AuthError::new(
+                    AuthErrorKind::WrongAudience,
+                    "aud does not name the audience the partner is bound to",
+                ));
+            }
+        }
+        if let Some(iss) = &policy.issuer {
+            if c.iss.as_deref() != Some(iss.as_str()) {
+                return Err(AuthError::new(
+                    AuthErrorKind::WrongIssuer,
+                    "iss is not the issuer the partner is bound to",
+                ));
+            }
+        }
+        if policy.require_jti {
+            let Some(jti) = &c.jti else {
+                return Err(AuthError::missing_claim("jti"));
+            };
+            // The token is accepted until exp + leeway: remember its jti that long.
+            let until = c.exp.saturating_add(leeway);
+            match entry.use_jti(jti_digest(jti), until, now, config.jti_cache_size) {
+                Replay::Fresh => {}
+                Replay::Replayed => {
+                    return Err(AuthError::new(
+                        AuthErrorKind::Replayed,
+                        "token replayed: its jti was already used",
+                    ))
+                }
+                Replay::Full => {
+                    tracing::warn!(
+                        partner.id = %c.partner,
+                        "jti replay cache full; refusing tokens until old ones expire"
+                    );
+                    return Err(AuthError::new(
+                        AuthErrorKind::ReplayCacheFull,
+                        "replay cache full for this partner",
+                    ));
+                }
+            }
+        }
         Ok(VerifiedPartner {
             partner_id: c.partner_id.clone().into_owned(),
             email: c.email.clone().into_owned(),
@@ -347,8 +431,9 @@ impl Authenticator {
     }
 
     /// Looks the partner up and loads its keys (fetching a JWKS URL).
-    async fn load_keys(&self, partner_id: &str) -> Result<Option<KeyState>, LoadFailure> {
+    async fn load_keys(&self, partner: PartnerKey) -> Result<Option<KeyState>, LoadFailure> {
         let inner = &self.inner;
+        let partner_id = &*partner.to_string();
         let config = match inner.source.partner_keys(partner_id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(None),
@@ -368,7 +453,8 @@ impl Authenticator {
             error,
             backoff: true,
         };
-        let (keys, ttl) = match config {
+        let policy = config.policy;
+        let (keys, ttl) = match config.keys {
             PartnerKeyConfig::Jwks(value) => {
                 let keys = jwks::parse_value(&value).map_err(|e| {
                     tracing::warn!(
@@ -383,7 +469,7 @@ impl Authenticator {
                 (keys, inner.config.clamp_ttl(inner.config.cache_default_ttl))
             }
             PartnerKeyConfig::JwksUrl(url) => {
-                let started = Instant::now();
+                let started = inner.clock.instant();
                 let fetched = inner.fetcher.fetch(&url).await.map_err(|e| {
                     tracing::warn!(partner.id = partner_id, error = ?e, "JWKS fetch failed");
                     jwks_failure(e.to_auth_error(inner.fetcher.max_bytes()))
@@ -403,13 +489,22 @@ impl Authenticator {
                     partner.id = partner_id,
                     jwks.keys = keys.len(),
                     jwks.ttl_s = ttl.as_secs(),
-                    duration_ms = started.elapsed().as_millis() as u64,
+                    duration_ms = inner
+                        .clock
+                        .instant()
+                        .saturating_duration_since(started)
+                        .as_millis() as u64,
                     "JWKS fetched"
                 );
                 (keys, ttl)
             }
         };
-        Ok(Some(KeyState::new(keys, ttl)))
+        Ok(Some(KeyState::new(
+            keys,
+            policy,
+            ttl,
+            inner.clock.instant(),
+        )))
     }
 }
 
@@ -418,6 +513,22 @@ fn unix_seconds(t: SystemTime) -> i64 {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
     }
+}
+
+/// The replay cache keeps 16 bytes of SHA-256 per `jti` rather than the `jti` (up to 256
+/// bytes): a collision would need 2^64 tokens.
+fn jti_digest(jti: &str) -> [u8; 16] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&d.as_ref()[..16]);
+    out
+}
+
+fn disabled() -> AuthError {
+    AuthError::new(
+        AuthErrorKind::PartnerDisabled,
+        "partner disabled by the operator",
+    )
 }
 
 fn secs_i64(d: Duration) -> i64 {

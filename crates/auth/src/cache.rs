@@ -1,10 +1,15 @@
 //! The per-partner key cache.
 //!
-//! Layout: an [`ArcSwap`]ped map from partner id to [`PartnerEntry`], read without locks on
-//! the hot path; each entry holds its current [`KeyState`] in an `ArcSwapOption` (also read
-//! without locks) and a `tokio` mutex that serialises *loads* of that partner's keys only.
+//! Layout: a least-recently-used map from partner id to [`PartnerEntry`], behind one short
+//! std mutex that is never held across an await (a hit is a hash lookup and a move to the
+//! back of a list: O(1), no copy of the map); each entry holds its current [`KeyState`] in an
+//! `ArcSwapOption` (read without locks) and a `tokio` mutex that serialises *loads* of that
+//! partner's keys only.
 //!
 //! Guarantees:
+//! - **Keyed by the parsed id.** Entries are keyed by [`PartnerKey`], the 128-bit value of a
+//!   canonical partner id, so one partner has one entry and one refetch limiter however its
+//!   id could be spelled (and tokens spelling it any other way never get here).
 //! - **Single flight.** Concurrent requests that need a load of the same partner wait on its
 //!   load mutex; the first one loads, the others find the new state (or the shared failure)
 //!   when they get the lock, so N concurrent cold requests cause one lookup and one fetch.
@@ -14,31 +19,42 @@
 //! - **Bounded staleness.** A state is used until its expiry (the clamped `Cache-Control`
 //!   lifetime); past it, and only while reloading fails, it is used for at most
 //!   `stale_if_error` more.
-//! - **Bounded memory.** Only partners the source knows get a lasting entry: an entry for an
+//! - **Bounded memory.** At most `capacity` partners are kept; loading one more evicts the
+//!   least recently used. Only partners the source knows get a lasting entry: an entry for an
 //!   unknown id lives in a side table just while it is being looked up.
+//!
+//! Time comes from the injected clock (monotonic readings), so tests advance it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwapOption;
+use claimd_clock::SharedClock;
+use hashlink::LruCache;
 
 use crate::error::AuthError;
 use crate::jwks::KeySet;
+use crate::partner_id::PartnerKey;
+use crate::source::PartnerPolicy;
 
-/// One loaded set of keys of one partner.
+/// One loaded set of keys of one partner, with the operator's rules for its tokens (they are
+/// looked up together, so a changed policy applies at the same moment as changed keys).
 #[derive(Debug)]
 pub(crate) struct KeyState {
     pub keys: KeySet,
+    pub policy: PartnerPolicy,
     pub expires_at: Instant,
     pub ttl: Duration,
 }
 
 impl KeyState {
-    pub(crate) fn new(keys: KeySet, ttl: Duration) -> Self {
+    pub(crate) fn new(keys: KeySet, policy: PartnerPolicy, ttl: Duration, now: Instant) -> Self {
         Self {
             keys,
-            expires_at: Instant::now() + ttl,
+            policy,
+            expires_at: now + ttl,
             ttl,
         }
     }
@@ -59,6 +75,18 @@ pub(crate) struct LoadFailure {
 pub(crate) struct PartnerEntry {
     pub(crate) state: ArcSwapOption<KeyState>,
     load: tokio::sync::Mutex<LoadStatus>,
+    /// The `jti`s this partner's accepted tokens carried, for partners that require one.
+    replay: Mutex<ReplayCache>,
+}
+
+impl PartnerEntry {
+    /// Records `jti` (its digest) as used until `until` (Unix seconds); see [`Replay`].
+    pub(crate) fn use_jti(&self, jti: [u8; 16], until: i64, now: i64, capacity: usize) -> Replay {
+        self.replay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .use_once(jti, until, now, capacity)
+    }
 }
 
 #[derive(Default)]
@@ -67,110 +95,141 @@ struct LoadStatus {
     failure: Option<(Instant, AuthError, bool)>,
 }
 
-type PartnerMap = HashMap<Box<str>, Arc<PartnerEntry>>;
+/// The outcome of presenting a `jti`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Not seen while it could still be valid: recorded now.
+    Fresh,
+    /// Seen before, and that token has not expired yet.
+    Replayed,
+    /// The partner's cache is full of unexpired `jti`s: refused rather than forgotten, since
+    /// forgetting one would let it be replayed.
+    Full,
+}
+
+/// The `jti`s of one partner, each kept until the token that carried it expires.
+#[derive(Default)]
+struct ReplayCache {
+    seen: HashMap<[u8; 16], i64>,
+    by_expiry: BinaryHeap<Reverse<(i64, [u8; 16])>>,
+}
+
+impl ReplayCache {
+    fn use_once(&mut self, jti: [u8; 16], until: i64, now: i64, capacity: usize) -> Replay {
+        while let Some(&Reverse((at, key))) = self.by_expiry.peek() {
+            if at > now {
+                break;
+            }
+            self.by_expiry.pop();
+            if self.seen.get(&key) == Some(&at) {
+                self.seen.remove(&key);
+            }
+        }
+        if self.seen.contains_key(&jti) {
+            return Replay::Replayed;
+        }
+        if self.seen.len() >= capacity {
+            return Replay::Full;
+        }
+        self.seen.insert(jti, until);
+        self.by_expiry.push(Reverse((until, jti)));
+        Replay::Fresh
+    }
+}
+
+struct Entries {
+    lru: LruCache<PartnerKey, Arc<PartnerEntry>>,
+    /// Entries of partners whose first load is under way or failed.
+    pending: HashMap<PartnerKey, Arc<PartnerEntry>>,
+}
 
 pub(crate) struct KeyCache {
-    map: ArcSwap<PartnerMap>,
-    /// Entries of partners whose first load is under way or failed; guarded by a short
-    /// std mutex, never held across an await.
-    pending: Mutex<PartnerMap>,
+    entries: Mutex<Entries>,
     refetch_min_interval: Duration,
     stale_if_error: Duration,
+    clock: SharedClock,
 }
 
 impl KeyCache {
-    pub(crate) fn new(refetch_min_interval: Duration, stale_if_error: Duration) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        refetch_min_interval: Duration,
+        stale_if_error: Duration,
+        clock: SharedClock,
+    ) -> Self {
         Self {
-            map: ArcSwap::from_pointee(HashMap::new()),
-            pending: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries {
+                lru: LruCache::new(capacity),
+                pending: HashMap::new(),
+            }),
             refetch_min_interval,
             stale_if_error,
+            clock,
         }
     }
 
-    /// Lock-free read of a partner's current state: `f` runs with a borrowed state.
-    pub(crate) fn with_state<R>(
-        &self,
-        partner_id: &str,
-        f: impl FnOnce(&KeyState) -> R,
-    ) -> Option<R> {
-        let map = self.map.load();
-        let entry = map.get(partner_id)?;
-        let state = entry.state.load();
-        state.as_deref().map(f)
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        // Every critical section leaves both maps consistent, so a poisoned lock is usable.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The partner's entry, if it is cached (marking it as recently used).
+    pub(crate) fn get(&self, partner: PartnerKey) -> Option<Arc<PartnerEntry>> {
+        self.lock().lru.get(&partner).cloned()
+    }
+
+    /// The partner's entry, if it is cached, without marking it as used (diagnostics).
+    pub(crate) fn peek(&self, partner: PartnerKey) -> Option<Arc<PartnerEntry>> {
+        self.lock().lru.peek(&partner).cloned()
+    }
+
+    /// How many partners are cached.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().lru.len()
     }
 
     /// Drops everything cached for the partner; its next token reloads.
-    pub(crate) fn invalidate(&self, partner_id: &str) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.remove(partner_id);
-        if self.map.load().contains_key(partner_id) {
-            self.map.rcu(|m| {
-                let mut m = PartnerMap::clone(m);
-                m.remove(partner_id);
-                m
-            });
-        }
+    pub(crate) fn invalidate(&self, partner: PartnerKey) {
+        let mut e = self.lock();
+        e.pending.remove(&partner);
+        e.lru.remove(&partner);
     }
 
-    fn entry(&self, partner_id: &str) -> Arc<PartnerEntry> {
-        if let Some(e) = self.map.load().get(partner_id) {
-            return Arc::clone(e);
+    fn entry(&self, partner: PartnerKey) -> Arc<PartnerEntry> {
+        let mut e = self.lock();
+        if let Some(entry) = e.lru.get(&partner) {
+            return Arc::clone(entry);
         }
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        // Re-check under the pending lock: promotion happens under it too.
-        if let Some(e) = self.map.load().get(partner_id) {
-            return Arc::clone(e);
-        }
-        Arc::clone(pending.entry(partner_id.into()).or_default())
+        Arc::clone(e.pending.entry(partner).or_default())
     }
 
-    /// Moves a pending entry that loaded successfully into the main map.
-    fn promote(&self, partner_id: &str, entry: &Arc<PartnerEntry>) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if self
-            .map
-            .load()
-            .get(partner_id)
-            .is_some_and(|e| Arc::ptr_eq(e, entry))
-        {
+    /// Moves a pending entry that loaded successfully into the LRU map (which may evict the
+    /// least recently used partner).
+    fn promote(&self, partner: PartnerKey, entry: &Arc<PartnerEntry>) {
+        let mut e = self.lock();
+        if e.lru.peek(&partner).is_some_and(|x| Arc::ptr_eq(x, entry)) {
             return;
         }
-        self.map.rcu(|m| {
-            let mut m = PartnerMap::clone(m);
-            m.insert(partner_id.into(), Arc::clone(entry));
-            m
-        });
-        if pending
-            .get(partner_id)
-            .is_some_and(|e| Arc::ptr_eq(e, entry))
+        e.lru.insert(partner, Arc::clone(entry));
+        if e.pending
+            .get(&partner)
+            .is_some_and(|x| Arc::ptr_eq(x, entry))
         {
-            pending.remove(partner_id);
+            e.pending.remove(&partner);
         }
     }
 
     /// Forgets an entry (partner unknown, or its first lookup failed).
-    fn forget(&self, partner_id: &str, entry: &Arc<PartnerEntry>) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending
-            .get(partner_id)
-            .is_some_and(|e| Arc::ptr_eq(e, entry))
+    fn forget(&self, partner: PartnerKey, entry: &Arc<PartnerEntry>) {
+        let mut e = self.lock();
+        if e.pending
+            .get(&partner)
+            .is_some_and(|x| Arc::ptr_eq(x, entry))
         {
-            pending.remove(partner_id);
+            e.pending.remove(&partner);
         }
-        if self
-            .map
-            .load()
-            .get(partner_id)
-            .is_some_and(|e| Arc::ptr_eq(e, entry))
-        {
-            self.map.rcu(|m| {
-                let mut m = PartnerMap::clone(m);
-                if m.get(partner_id).is_some_and(|e| Arc::ptr_eq(e, entry)) {
-                    m.remove(partner_id);
-                }
-                m
-            });
+        if e.lru.peek(&partner).is_some_and(|x| Arc::ptr_eq(x, entry)) {
+            e.lru.remove(&partner);
         }
     }
 
@@ -180,7 +239,26 @@ impl KeyCache {
     /// `load` returns `Ok(None)` for an unknown partner.
     pub(crate) async fn resolve<F, Fut>(
         &self,
-        partner_id: &str,
+        partner: PartnerKey,
+        kid: &str,
+        unknown_partner: AuthError,
+        load: F,
+    ) -> Result<(Arc<PartnerEntry>, Arc<KeyState>), AuthError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<KeyState>, LoadFailure>>,
+    {
+        let entry = self.entry(partner);
+        let state = self
+            .resolve_entry(&entry, partner, kid, unknown_partner, load)
+            .await?;
+        Ok((entry, state))
+    }
+
+    async fn resolve_entry<F, Fut>(
+        &self,
+        entry: &Arc<PartnerEntry>,
+        partner: PartnerKey,
         kid: &str,
         unknown_partner: AuthError,
         load: F,
@@ -189,8 +267,7 @@ impl KeyCache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<KeyState>, LoadFailure>>,
     {
-        let entry = self.entry(partner_id);
-        let started = Instant::now();
+        let started = self.clock.instant();
         let observed = entry.state.load_full();
         if let Some(st) = &observed {
             if st.is_fresh(started) && st.keys.contains_kid(kid) {
@@ -199,7 +276,7 @@ impl KeyCache {
         }
 
         let mut status = entry.load.lock().await;
-        let now = Instant::now();
+        let now = self.clock.instant();
         let current = entry.state.load_full();
         let changed = match (&observed, &current) {
             (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
@@ -243,26 +320,26 @@ impl KeyCache {
                 entry.state.store(Some(Arc::clone(&state)));
                 status.failure = None;
                 drop(status);
-                self.promote(partner_id, &entry);
+                self.promote(partner, entry);
                 Ok(state)
             }
             Ok(None) => {
                 entry.state.store(None);
-                status.failure = Some((Instant::now(), unknown_partner.clone(), false));
+                status.failure = Some((self.clock.instant(), unknown_partner.clone(), false));
                 drop(status);
-                self.forget(partner_id, &entry);
+                self.forget(partner, entry);
                 Err(unknown_partner)
             }
             Err(LoadFailure { error, backoff }) => {
-                status.failure = Some((Instant::now(), error.clone(), backoff));
+                status.failure = Some((self.clock.instant(), error.clone(), backoff));
                 if current.is_none() && !backoff {
                     // A first lookup that failed in the partner store: keep no entry, so
                     // unknown ids cannot pile up while the store is down.
                     drop(status);
-                    self.forget(partner_id, &entry);
+                    self.forget(partner, entry);
                     return Err(error);
                 }
-                self.stale_or(current, error, Instant::now())
+                self.stale_or(current, error, self.clock.instant())
             }
         }
     }
@@ -285,5 +362,23 @@ impl KeyCache {
             }
             _ => Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jti_is_refused_until_its_token_expires_and_the_cache_is_bounded() {
+        let mut c = ReplayCache::default();
+        assert_eq!(c.use_once([1; 16], 100, 0, 2), Replay::Fresh);
+        assert_eq!(c.use_once([1; 16], 100, 50, 2), Replay::Replayed);
+        assert_eq!(c.use_once([2; 16], 200, 50, 2), Replay::Fresh);
+        // Full of unexpired ids: a new one is refused, not let in by forgetting an old one.
+        assert_eq!(c.use_once([3; 16], 200, 60, 2), Replay::Full);
+        // At 100 the first expired: it may be used again, and there is room.
+        assert_eq!(c.use_once([1; 16], 300, 100, 2), Replay::Fresh);
+        assert_eq!(c.use_once([2; 16], 300, 150, 2), Replay::Replayed);
     }
 }

@@ -21,8 +21,9 @@ pub struct AuthConfig {
     /// Clock leeway applied to `exp`, `nbf` and `iat`. Default 60 s, at most 5 min.
     #[serde(with = "duration_serde")]
     pub leeway: Duration,
-    /// Maximum token lifetime, `exp - iat` (and `exp - now`, which also bounds tokens without
-    /// `iat`). Default 1 h.
+    /// Maximum token lifetime: `exp - iat` may be at most this; a token without `iat` is
+    /// judged by `exp - now` (plus the leeway). A stolen token is useful for no longer.
+    /// Default 5 min.
     #[serde(with = "duration_serde")]
     pub max_lifetime: Duration,
     /// Allow JWKS URLs with plain `http` to loopback hosts (`127.0.0.0/8`, `::1`,
@@ -60,6 +61,13 @@ pub struct AuthConfig {
     pub stale_if_error: Duration,
     /// Largest token accepted, in bytes, checked before any decoding. Default 8 KiB.
     pub max_token_bytes: usize,
+    /// Most partners whose keys are cached; loading one more evicts the least recently used.
+    /// Default 1000.
+    pub key_cache_size: usize,
+    /// Per partner that requires `jti`, most unexpired `jti`s remembered; when full, new
+    /// tokens are refused until old ones expire (forgetting one would allow its replay).
+    /// Default 100 000.
+    pub jti_cache_size: usize,
 }
 
 impl Default for AuthConfig {
@@ -67,7 +75,7 @@ impl Default for AuthConfig {
         Self {
             accepted_scopes: vec!["issue on-behalf".to_owned(), "issue".to_owned()],
             leeway: Duration::from_secs(60),
-            max_lifetime: Duration::from_secs(3600),
+            max_lifetime: Duration::from_secs(300),
             allow_http_loopback_jwks: false,
             allow_private_jwks_hosts: false,
             fetch_timeout: Duration::from_secs(5),
@@ -79,6 +87,8 @@ impl Default for AuthConfig {
             refetch_min_interval: Duration::from_secs(10),
             stale_if_error: Duration::from_secs(300),
             max_token_bytes: 8 * 1024,
+            key_cache_size: 1000,
+            jti_cache_size: 100_000,
         }
     }
 }
@@ -132,6 +142,12 @@ impl AuthConfig {
         }
         if self.max_token_bytes < 256 || self.max_token_bytes > MAX_TOKEN_BYTES_CAP {
             return bad("max_token_bytes must be between 256 B and 64 KiB");
+        }
+        if self.key_cache_size == 0 || self.key_cache_size > 1_000_000 {
+            return bad("key_cache_size must be between 1 and 1000000");
+        }
+        if self.jti_cache_size == 0 || self.jti_cache_size > 10_000_000 {
+            return bad("jti_cache_size must be between 1 and 10000000");
         }
         Ok(())
     }
@@ -212,7 +228,8 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.accepted_scopes, ["issue on-behalf", "issue"]);
         assert_eq!(c.leeway, Duration::from_secs(60));
-        assert_eq!(c.max_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.max_lifetime, Duration::from_secs(300));
+        assert_eq!(c.key_cache_size, 1000);
         assert!(!c.allow_http_loopback_jwks && !c.allow_private_jwks_hosts);
         AuthConfig::dev().validate().unwrap();
     }
@@ -250,6 +267,11 @@ mod tests {
         assert!(c.validate().is_err());
         c = AuthConfig {
             cache_min_ttl: Duration::from_secs(10_000),
+            ..AuthConfig::default()
+        };
+        assert!(c.validate().is_err());
+        c = AuthConfig {
+            key_cache_size: 0,
             ..AuthConfig::default()
         };
         assert!(c.validate().is_err());

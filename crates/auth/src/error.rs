@@ -38,8 +38,21 @@ pub enum AuthErrorKind {
     IssuedInFuture,
     /// `exp - iat` (or `exp - now`) exceeds the maximum token lifetime.
     LifetimeTooLong,
+    /// `partnerId` is not a partner id in its canonical form (lower-case, hyphenated UUID).
+    InvalidPartnerId,
     /// `partnerId` is not a registered partner.
     UnknownPartner,
+    /// The operator disabled the partner.
+    PartnerDisabled,
+    /// The partner is bound to an audience and `aud` does not name it (or is absent).
+    WrongAudience,
+    /// The partner is bound to an issuer and `iss` is not it (or is absent).
+    WrongIssuer,
+    /// The partner requires `jti` and this one was accepted before, in a token that has not
+    /// expired yet.
+    Replayed,
+    /// The partner requires `jti` and its replay cache is full of unexpired ones.
+    ReplayCacheFull,
     /// No key with the token's `kid` in the partner's JWKS (after a refetch, if one was allowed).
     UnknownKid,
     /// The key with that `kid` is of another type than `alg` needs (RS256 vs EC, ES256 vs RSA),
@@ -70,7 +83,13 @@ impl AuthErrorKind {
             Self::NotYetValid => "token_not_yet_valid",
             Self::IssuedInFuture => "token_issued_in_future",
             Self::LifetimeTooLong => "token_lifetime_too_long",
+            Self::InvalidPartnerId => "invalid_partner_id",
             Self::UnknownPartner => "unknown_partner",
+            Self::PartnerDisabled => "partner_disabled",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::Replayed => "token_replayed",
+            Self::ReplayCacheFull => "replay_cache_full",
             Self::UnknownKid => "unknown_kid",
             Self::KeyMismatch => "key_mismatch",
             Self::BadSignature => "bad_signature",
@@ -86,10 +105,18 @@ impl fmt::Display for AuthErrorKind {
     }
 }
 
+/// The one message every failure that concerns *who* the caller is gets: an unknown or
+/// disabled partner, an id in another spelling, an unknown `kid`, a key of the wrong type, a
+/// bad signature, an unavailable JWKS, an audience, issuer or replay rule. Telling them apart
+/// would let a caller probe which partners exist, which `kid`s they publish and which rules
+/// the operator set; the precise kind goes to the log and to the failure metric instead.
+pub const GENERIC_MESSAGE: &str = "invalid partner token";
+
 /// A failed verification.
 ///
-/// `Display` is the message for the partner: it says what was wrong and never contains the
-/// token, key material, URLs or internal error text. The internal cause, when there is one
+/// `Display` is the precise message, for the service's log: it says what was wrong and never
+/// contains the token, key material, URLs or internal error text. What the caller is told is
+/// [`AuthError::public_message`]. The internal cause, when there is one
 /// (an I/O error of the JWKS fetch, the partner store's error), is kept as
 /// [`std::error::Error::source`] for the service's logs only.
 #[derive(Clone)]
@@ -137,6 +164,7 @@ impl AuthError {
                 "scope" => "missing claim: scope",
                 "email" => "missing claim: email",
                 "exp" => "missing claim: exp",
+                "jti" => "missing claim: jti",
                 _ => "missing claim",
             },
         )
@@ -155,9 +183,25 @@ impl AuthError {
         self.kind
     }
 
-    /// The partner-facing message (the same text as `Display`).
+    /// The precise message (the same text as `Display`), for logs.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The message for the caller. Failures of the token's form and time (malformed, missing
+    /// or invalid claims, scope, expiry, lifetime) say what was wrong: they reveal nothing
+    /// the caller did not send. Everything that depends on what is registered reads
+    /// [`GENERIC_MESSAGE`].
+    pub fn public_message(&self) -> &str {
+        use AuthErrorKind::*;
+        match self.kind {
+            MissingToken | MalformedToken | UnsupportedAlgorithm | MissingKid | InvalidHeader
+            | MissingClaim | InvalidClaim | WrongScope | Expired | NotYetValid | IssuedInFuture
+            | LifetimeTooLong | PartnerLookupFailed => &self.message,
+            InvalidPartnerId | UnknownPartner | PartnerDisabled | WrongAudience | WrongIssuer
+            | Replayed | ReplayCacheFull | UnknownKid | KeyMismatch | BadSignature
+            | JwksUnavailable => GENERIC_MESSAGE,
+        }
     }
 
     /// True when the failure is on the service's side (the partner store failed), not the
@@ -250,7 +294,13 @@ mod tests {
             NotYetValid,
             IssuedInFuture,
             LifetimeTooLong,
+            InvalidPartnerId,
             UnknownPartner,
+            PartnerDisabled,
+            WrongAudience,
+            WrongIssuer,
+            Replayed,
+            ReplayCacheFull,
             UnknownKid,
             KeyMismatch,
             BadSignature,

@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for Value<'de> {
     }
 }
 
-struct ValueVisitor;
+pub(crate) struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value<'de>;

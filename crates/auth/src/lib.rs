@@ -5,33 +5,38 @@
 //! JWKS fetcher and a per-partner key cache. It knows nothing of the rest of claimd: the
 //! service supplies partner lookups through [`PartnerKeySource`], and the API wraps
 //! [`Authenticator`] in an extractor that maps [`AuthError`] to
-//! `401 {"error":401,"message":<AuthError as Display>}`.
+//! `401 {"error":401,"message":<AuthError::public_message>}` (generic for every failure that
+//! depends on what is registered; the precise kind is for the log and the failure metric).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use claimd_auth::*;
 //! # async fn demo(store: Arc<dyn PartnerKeySource>, header_value: &str) -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = Authenticator::new(AuthConfig::default(), store)?;
+//! let auth = Authenticator::new(AuthConfig::default(), store, claimd_clock::SystemClock::shared())?;
 //! match auth.verify_now(header_value).await {
 //!     Ok(partner) => println!("{} for {}", partner.partner_id, partner.email),
-//!     Err(e) => println!("401 {} ({})", e, e.kind().code()),
+//!     Err(e) => println!("401 {} ({})", e.public_message(), e.kind().code()),
 //! }
 //! # Ok(()) }
 //! ```
 //!
 //! ## Public API
-//! - [`Authenticator`]: `new(AuthConfig, Arc<dyn PartnerKeySource>)`,
-//!   `verify(token, now) -> Result<VerifiedPartner, AuthError>`, `verify_now(token)`,
-//!   `invalidate(partner_id)` (call it when a partner's `jwksUrl`/JWKS changes),
-//!   `cached_partner(partner_id)` (diagnostics).
-//! - [`AuthConfig`]: scopes, leeway, maximum lifetime, dev switches, fetch and cache bounds;
-//!   `Deserialize` with defaults, [`AuthConfig::dev`] for `CLAIMD_DEV`.
-//! - [`PartnerKeySource`] / [`PartnerKeyConfig`] / [`LookupError`]: the port the service
-//!   implements over its partner store (`JwksUrl(String)` or inline `Jwks(Value)`).
+//! - [`Authenticator`]: `new(AuthConfig, Arc<dyn PartnerKeySource>, SharedClock)`,
+//!   `verify(token, now) -> Result<VerifiedPartner, AuthError>`, `verify_now(token)` (at the
+//!   clock's time), `invalidate(partner_id)` (call it when a partner's keys or rules change),
+//!   `cached_partner(partner_id)`, `cached_partners()` (diagnostics).
+//! - [`AuthConfig`]: scopes, leeway, maximum lifetime, dev switches, fetch and cache bounds
+//!   (`key_cache_size`, `jti_cache_size`); `Deserialize` with defaults, [`AuthConfig::dev`]
+//!   for `CLAIMD_DEV`.
+//! - [`PartnerKeySource`] / [`PartnerAuthConfig`] / [`PartnerKeyConfig`] / [`PartnerPolicy`] /
+//!   [`LookupError`]: the port the service implements over its partner store (`JwksUrl` or
+//!   inline `Jwks`, plus the operator's `audience`, `issuer`, `require_jti`, `enabled`).
 //! - [`VerifiedPartner`]: `partner_id`, `email`, `scope`, `kid`, `alg`, `expires_at`,
 //!   `issued_at`, `not_before`, `jti`.
 //! - [`AuthError`] with [`AuthErrorKind`] (`kind().code()` is a stable `snake_case` string);
-//!   `Display` is the partner-facing message. [`AuthError::missing_token`] is the error for an
+//!   `Display` is the precise message (for logs), [`AuthError::public_message`] the one for
+//!   the caller ([`GENERIC_MESSAGE`] where the precise one would reveal what is registered).
+//!   [`AuthError::missing_token`] is the error for an
 //!   absent header. [`AuthError::is_server_side`] marks partner-store failures.
 //! - [`testing`] (feature `testing`): [`testing::TestKey`], [`testing::TokenBuilder`],
 //!   [`testing::FakePartners`], [`testing::JwksServer`] for black-box tests.
@@ -45,15 +50,22 @@
 //!    `kid` is present, `crit` is absent. `jku`/`jwk`/`x5u`/`x5c` are ignored: keys come only
 //!    from the partner's registered JWKS.
 //! 3. Claims, as strict JSON: `partnerId`, `scope`, `email` (strings) and `exp` (NumericDate)
-//!    required; `nbf`, `iat` NumericDates if present; `jti` a string if present.
-//! 4. The key: the JWKS of the partner named by `partnerId` (unknown partner → 401), the entry
+//!    required; `partnerId` must be a UUID in canonical form (lower-case, hyphenated
+//!    8-4-4-4-12), any other spelling is refused before any lookup; `nbf`, `iat` NumericDates
+//!    if present; `jti`, `iss` strings and `aud` a string or array of strings if present.
+//! 4. The key: the JWKS of the partner named by `partnerId` (unknown or disabled partner →
+//!    401), the entry
 //!    with the token's `kid`, whose type must fit `alg` (EC P-256 for ES256, RSA ≥ 2048 bits
 //!    for RS256, and the JWK's own `alg`, if any, must agree). A token naming another
 //!    partner's `kid` finds no such key in its own partner's JWKS (or one that does not verify).
 //! 5. The signature (AWS-LC; ES256 must be the 64-byte `r || s` form).
 //! 6. `scope` is one of `accepted_scopes`; `exp` > now − leeway; `nbf` ≤ now + leeway;
-//!    `iat` ≤ now + leeway; `exp − iat` ≤ `max_lifetime` and `exp − now` ≤ `max_lifetime` +
-//!    leeway.
+//!    `iat` ≤ now + leeway; `exp − iat` ≤ `max_lifetime` (default 5 min) and `exp − now` ≤
+//!    `max_lifetime` + leeway (which alone bounds a token without `iat`).
+//! 7. The partner's rules, when the operator set them: `aud` must name its audience, `iss`
+//!    must be its issuer, and with `require_jti` the `jti` must be present and not used by an
+//!    earlier token that has not expired (a per-partner cache, bounded by `jti_cache_size`,
+//!    each entry kept until its token's `exp` + leeway; in memory, so per instance).
 //!
 //! Unverified data decides only routing (which partner, which key): nothing else is trusted
 //! before step 5. Nothing here panics on input; malformed tokens are plain errors.
@@ -68,22 +80,25 @@
 //! is capped at `max_jwks_bytes`. Private keys published in a JWKS are refused.
 //!
 //! ## Cache
-//! Per partner; lock-free reads on the hot path (an `ArcSwap` map of entries, each with an
-//! `ArcSwap` of parsed keys). Lifetime = `Cache-Control: max-age` clamped into
+//! Per partner, keyed by the parsed id; an LRU map of at most `key_cache_size` partners
+//! behind one short mutex (O(1) per hit and per insert), each entry with an `ArcSwap` of
+//! parsed keys and the partner's policy. Evicting a partner also forgets its `jti`s. Lifetime = `Cache-Control: max-age` clamped into
 //! `[cache_min_ttl, cache_max_ttl]` (`no-cache`/`no-store` → the minimum; none →
 //! `cache_default_ttl`). An unknown `kid` causes one reload, at most once per
 //! `refetch_min_interval` per partner, so key rotation works without a restart. Loads are
 //! single-flight: N concurrent requests for a cold partner cause one lookup and one fetch,
 //! and a failing JWKS is not retried within `refetch_min_interval` (requests get the failure
 //! from memory meanwhile). Expired keys stay usable for `stale_if_error` while reloading
-//! fails. The partner's key configuration is looked up again at each reload, so a changed
-//! `jwksUrl` applies within one cache lifetime, or at once after
-//! [`Authenticator::invalidate`].
+//! fails. The partner's key configuration and policy are looked up again at each reload, so a
+//! changed `jwksUrl` or rule applies within one cache lifetime, or at once after
+//! [`Authenticator::invalidate`]. Cache times come from the injected clock's monotonic
+//! reading.
 //!
 //! ## Layout
 //! - `authenticator`: the pipeline above; `token`: shape, base64url, header and claims;
 //!   `json`: strict duplicate-refusing JSON reading; `jwks`: JWK → cached AWS-LC keys;
-//!   `fetch`: the hardened fetcher; `netpolicy`: address classes; `cache`: the key cache;
+//!   `fetch`: the hardened fetcher; `netpolicy`: address classes; `cache`: the key cache and
+//!   replay cache; `partner_id`: the canonical partner id;
 //!   `source`: the partner port; `config`, `error`; `testing` (feature).
 
 #![forbid(unsafe_code)]
@@ -97,6 +112,7 @@ mod fetch;
 mod json;
 mod jwks;
 mod netpolicy;
+mod partner_id;
 mod source;
 mod token;
 
@@ -105,8 +121,8 @@ pub mod testing;
 
 pub use authenticator::{Authenticator, CachedPartner, VerifiedPartner};
 pub use config::AuthConfig;
-pub use error::{AuthError, AuthErrorKind, ConfigError, LookupError};
-pub use source::{PartnerKeyConfig, PartnerKeySource};
+pub use error::{AuthError, AuthErrorKind, ConfigError, LookupError, GENERIC_MESSAGE};
+pub use source::{PartnerAuthConfig, PartnerKeyConfig, PartnerKeySource, PartnerPolicy};
 pub use token::Algorithm;
 
 /// `Result` with [`AuthError`].

@@ -7,17 +7,19 @@
 //! use std::sync::Arc;
 //! use claimd_auth::testing::{FakePartners, JwksServer, TestKey};
 //! use claimd_auth::{AuthConfig, Authenticator, PartnerKeyConfig};
+//! use claimd_clock::SystemClock;
 //!
+//! const PARTNER: &str = "0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b";
 //! let key = TestKey::es256("k1");
 //! let server = JwksServer::start(key.jwks()).await;
 //! let partners = FakePartners::new();
-//! partners.insert("partner-1", PartnerKeyConfig::JwksUrl(server.url()));
+//! partners.insert(PARTNER, PartnerKeyConfig::JwksUrl(server.url()));
 //! // Loopback http needs the dev switch.
 //! let config = AuthConfig { allow_http_loopback_jwks: true, ..AuthConfig::default() };
-//! let auth = Authenticator::new(config, partners.clone()).unwrap();
-//! let token = key.token("partner-1", "alice@example.com").build();
+//! let auth = Authenticator::new(config, partners.clone(), SystemClock::shared()).unwrap();
+//! let token = key.token(PARTNER, "alice@example.com").build();
 //! let partner = auth.verify_now(&token).await.unwrap();
-//! assert_eq!(partner.partner_id, "partner-1");
+//! assert_eq!(partner.partner_id, PARTNER);
 //! # }
 //! ```
 //!
@@ -45,7 +47,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use crate::error::LookupError;
-use crate::source::{PartnerKeyConfig, PartnerKeySource};
+use crate::source::{PartnerAuthConfig, PartnerKeySource, PartnerPolicy};
 use crate::token::Algorithm;
 
 fn b64(bytes: &[u8]) -> String {
@@ -394,7 +396,7 @@ impl TokenBuilder {
 /// An in-memory [`PartnerKeySource`] that counts lookups and can be made to fail.
 #[derive(Default)]
 pub struct FakePartners {
-    partners: RwLock<HashMap<String, PartnerKeyConfig>>,
+    partners: RwLock<HashMap<String, PartnerAuthConfig>>,
     lookups: AtomicUsize,
     failing: AtomicBool,
     delay_ms: AtomicUsize,
@@ -406,12 +408,25 @@ impl FakePartners {
         Arc::new(Self::default())
     }
 
-    /// Registers (or replaces) a partner.
-    pub fn insert(&self, partner_id: &str, config: PartnerKeyConfig) {
+    /// Registers (or replaces) a partner: its keys (default policy), or keys and policy.
+    pub fn insert(&self, partner_id: &str, config: impl Into<PartnerAuthConfig>) {
         self.partners
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(partner_id.to_owned(), config);
+            .insert(partner_id.to_owned(), config.into());
+    }
+
+    /// Changes a registered partner's policy (its keys stay).
+    ///
+    /// # Panics
+    /// If the partner is not registered.
+    pub fn set_policy(&self, partner_id: &str, policy: PartnerPolicy) {
+        self.partners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(partner_id)
+            .expect("a registered partner")
+            .policy = policy;
     }
 
     /// Unregisters a partner.
@@ -446,7 +461,7 @@ impl PartnerKeySource for FakePartners {
     async fn partner_keys(
         &self,
         partner_id: &str,
-    ) -> Result<Option<PartnerKeyConfig>, LookupError> {
+    ) -> Result<Option<PartnerAuthConfig>, LookupError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {

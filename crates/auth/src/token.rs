@@ -12,6 +12,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::error::{AuthError, AuthErrorKind};
 use crate::json::{self, JsonFailure, Key, KeySet, Value};
+use crate::partner_id::PartnerKey;
 
 /// The signature algorithms we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,11 +53,14 @@ pub(crate) const MAX_HEADER_B64: usize = 1024;
 pub(crate) const MAX_KID: usize = 256;
 /// Longest decoded signature: RSA-8192.
 pub(crate) const MAX_SIGNATURE: usize = 1024;
-/// Longest `partnerId`, `scope`, `jti` and `email` values accepted.
-const MAX_PARTNER_ID: usize = 128;
+/// Longest `scope`, `jti`, `email`, `iss` and `aud` values accepted.
 const MAX_SCOPE: usize = 256;
 const MAX_EMAIL: usize = 320;
 const MAX_JTI: usize = 256;
+const MAX_ISS: usize = 512;
+const MAX_AUD: usize = 512;
+/// Most audiences one `aud` array may list.
+const MAX_AUDIENCES: usize = 16;
 /// 9999-12-31T23:59:59Z: NumericDates beyond are rejected.
 const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 
@@ -245,17 +249,25 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
 /// The claims, checked for presence and type, not yet for time or scope.
 #[derive(Debug)]
 pub(crate) struct Claims<'a> {
+    /// The canonical id as sent (it is its own canonical spelling).
     pub partner_id: Cow<'a, str>,
+    /// Its parsed value, the key of everything cached per partner.
+    pub partner: PartnerKey,
     pub scope: Cow<'a, str>,
     pub email: Cow<'a, str>,
     pub exp: i64,
     pub nbf: Option<i64>,
     pub iat: Option<i64>,
     pub jti: Option<Cow<'a, str>>,
+    pub iss: Option<Cow<'a, str>>,
+    /// `aud` as a list (a single string is a list of one); empty when absent.
+    pub aud: Vec<Cow<'a, str>>,
 }
 
 #[derive(Default)]
 struct RawClaims<'a> {
+    iss: Option<Value<'a>>,
+    aud: Option<Audience<'a>>,
     partner_id: Option<Value<'a>>,
     scope: Option<Value<'a>>,
     email: Option<Value<'a>>,
@@ -277,8 +289,16 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                 let mut out = RawClaims::default();
                 let mut seen = KeySet::default();
                 while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    if key == "aud" {
+                        if out.aud.is_some() {
+                            return Err(de::Error::custom(json::DUPLICATE_KEY));
+                        }
+                        out.aud = Some(map.next_value::<Audience<'de>>()?);
+                        continue;
+                    }
                     let value = map.next_value::<Value<'de>>()?;
                     let slot = match &*key {
+                        "iss" => &mut out.iss,
                         "partnerId" => &mut out.partner_id,
                         "scope" => &mut out.scope,
                         "email" => &mut out.email,
@@ -318,16 +338,12 @@ pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
         "partnerId",
         "claim partnerId must be a string",
     )?;
-    if partner_id.is_empty()
-        || partner_id.len() > MAX_PARTNER_ID
-        || partner_id
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace())
-    {
-        return Err(AuthError::invalid_claim(
-            "claim partnerId is not a valid partner id",
+    let Some(partner) = PartnerKey::parse_canonical(&partner_id) else {
+        return Err(AuthError::new(
+            AuthErrorKind::InvalidPartnerId,
+            "claim partnerId is not a partner id in canonical form (lower-case hyphenated UUID)",
         ));
-    }
+    };
     let scope = required_str(raw.scope, "scope", "claim scope must be a string")?;
     if scope.len() > MAX_SCOPE {
         return Err(AuthError::new(
@@ -365,15 +381,111 @@ pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
             ))
         }
     };
+    let iss = match raw.iss {
+        None => None,
+        Some(Value::Str(s)) if s.len() <= MAX_ISS => Some(s),
+        Some(_) => {
+            return Err(AuthError::invalid_claim(
+                "claim iss must be a string of at most 512 bytes",
+            ))
+        }
+    };
+    let aud = match raw.aud {
+        None => Vec::new(),
+        Some(Audience::List(list)) => list,
+        Some(Audience::Invalid) => {
+            return Err(AuthError::invalid_claim(
+                "claim aud must be a string or an array of at most 16 strings",
+            ))
+        }
+    };
     Ok(Claims {
         partner_id,
+        partner,
         scope,
         email,
         exp,
         nbf,
         iat,
         jti,
+        iss,
+        aud,
     })
+}
+
+/// The `aud` claim: a string or an array of strings (RFC 7519 §4.1.3); anything else, or too
+/// many or too long entries, is `Invalid` (refused as an invalid claim, not as bad JSON).
+enum Audience<'a> {
+    List(Vec<Cow<'a, str>>),
+    Invalid,
+}
+
+impl<'de> Deserialize<'de> for Audience<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Audience<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Audience<'de>, A::Error> {
+                let mut list = Vec::new();
+                let mut ok = true;
+                while let Some(v) = seq.next_element::<Value<'de>>()? {
+                    match v {
+                        Value::Str(s) if s.len() <= MAX_AUD && list.len() < MAX_AUDIENCES => {
+                            list.push(s);
+                        }
+                        _ => ok = false,
+                    }
+                }
+                Ok(if ok {
+                    Audience::List(list)
+                } else {
+                    Audience::Invalid
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Audience<'de>, A::Error> {
+                // Walked for duplicate keys like any other value, then refused.
+                json::ValueVisitor.visit_map(map).map(|_| Audience::Invalid)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Audience<'de>, E> {
+                Ok(one(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audience<'de>, E> {
+                Ok(one(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Audience<'de>, E> {
+                Ok(one(Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Audience<'de>, E> {
+                Ok(Audience::Invalid)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Audience<'de>, E> {
+                Ok(Audience::Invalid)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Audience<'de>, E> {
+                Ok(Audience::Invalid)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Audience<'de>, E> {
+                Ok(Audience::Invalid)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Audience<'de>, E> {
+                Ok(Audience::Invalid)
+            }
+        }
+        fn one(s: Cow<'_, str>) -> Audience<'_> {
+            if s.len() <= MAX_AUD {
+                Audience::List(vec![s])
+            } else {
+                Audience::Invalid
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn required_str<'a>(
@@ -505,35 +617,91 @@ mod tests {
     #[test]
     fn claims_rules() {
         let c = parse_claims(
-            br#"{"partnerId":"p","scope":"issue","email":"a@b.c","exp":10.9,"iat":1.1,"aud":["x"]}"#,
+            br#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c","exp":10.9,"iat":1.1,"aud":["x"]}"#,
         )
         .unwrap();
         assert_eq!((c.exp, c.iat, c.nbf), (10, Some(2), None));
+        assert_eq!(c.aud, ["x"]);
+        assert_eq!(c.partner.to_string(), c.partner_id);
         let err = |s: &str| parse_claims(s.as_bytes()).unwrap_err();
         let e = err(r#"{"scope":"issue","email":"a@b.c","exp":1}"#);
         assert_eq!(
             (e.kind(), e.message()),
             (AuthErrorKind::MissingClaim, "missing claim: partnerId")
         );
-        let e = err(r#"{"partnerId":"p","email":"a@b.c","exp":1}"#);
+        let e =
+            err(r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","email":"a@b.c","exp":1}"#);
         assert_eq!(e.message(), "missing claim: scope");
-        let e = err(r#"{"partnerId":"p","scope":"issue","exp":1}"#);
+        let e =
+            err(r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","exp":1}"#);
         assert_eq!(e.message(), "missing claim: email");
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"a@b.c"}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c"}"#,
+        );
         assert_eq!(e.message(), "missing claim: exp");
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"a@b.c","exp":"1"}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c","exp":"1"}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::InvalidClaim);
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"a@b.c","exp":-1}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c","exp":-1}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::InvalidClaim);
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"a@b.c","exp":1e300}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c","exp":1e300}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::InvalidClaim);
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"nope","exp":1}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"nope","exp":1}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::InvalidClaim);
         let e = err(r#"{"partnerId":["p"],"scope":"issue","email":"a@b.c","exp":1}"#);
         assert_eq!(e.kind(), AuthErrorKind::InvalidClaim);
-        let e = err(r#"{"partnerId":"p","partnerId":"q","scope":"issue","email":"a@b.c","exp":1}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","partnerId":"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a","scope":"issue","email":"a@b.c","exp":1}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::MalformedToken);
-        let e = err(r#"{"partnerId":"p","scope":"issue","email":"a@b.c","exp":1,"x":1,"x":2}"#);
+        let e = err(
+            r#"{"partnerId":"0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b","scope":"issue","email":"a@b.c","exp":1,"x":1,"x":2}"#,
+        );
         assert_eq!(e.kind(), AuthErrorKind::MalformedToken);
+    }
+
+    #[test]
+    fn partner_id_must_be_canonical_and_aud_iss_are_read() {
+        const OK: &str = "0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b";
+        let claims = |extra: &str, id: &str| {
+            format!(r#"{{"partnerId":"{id}","scope":"issue","email":"a@b.c","exp":1{extra}}}"#)
+        };
+        for id in [
+            "0B6D8F0E-3C1A-4F5E-9A7B-1C2D3E4F5A6B",
+            "0b6d8f0e3c1a4f5e9a7b1c2d3e4f5a6b",
+            "partner-1",
+        ] {
+            let e = parse_claims(claims("", id).as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), AuthErrorKind::InvalidPartnerId, "{id}");
+        }
+        let text = claims(r#","aud":"a","iss":"i""#, OK);
+        let c = parse_claims(text.as_bytes()).unwrap();
+        assert_eq!(
+            (c.aud, c.iss.as_deref()),
+            (vec![Cow::Borrowed("a")], Some("i"))
+        );
+        let text = claims("", OK);
+        let c = parse_claims(text.as_bytes()).unwrap();
+        assert!(c.aud.is_empty() && c.iss.is_none());
+        for bad in [
+            r#","aud":1"#,
+            r#","aud":[1]"#,
+            r#","aud":{"a":1}"#,
+            r#","iss":["i"]"#,
+        ] {
+            let e = parse_claims(claims(bad, OK).as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), AuthErrorKind::InvalidClaim, "{bad}");
+        }
+        let many = format!(r#","aud":[{}]"#, vec![r#""a""#; 17].join(","));
+        assert!(parse_claims(claims(&many, OK).as_bytes()).is_err());
+        let dup = parse_claims(claims(r#","aud":"a","aud":"b""#, OK).as_bytes()).unwrap_err();
+        assert_eq!(dup.kind(), AuthErrorKind::MalformedToken);
     }
 }

@@ -90,6 +90,10 @@ struct FileConfig {
     publish_replace_after_secs: Option<u64>,
     /// Ceiling of maxFeePerGas, in gwei, for transitions and their replacements.
     chain_max_fee_per_gas_gwei: Option<u64>,
+    /// Longest accepted Partner JWT lifetime (`exp - iat`, or `exp - now` without `iat`).
+    auth_max_token_lifetime_secs: Option<u64>,
+    /// Most partners whose JWKS keys are kept in memory (least recently used evicted).
+    auth_key_cache_size: Option<usize>,
     dev: Option<bool>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
@@ -244,6 +248,10 @@ pub struct Settings {
     /// Where `/readyz` and `/metrics` are served instead of the public listener.
     pub ops_listen: Option<String>,
     pub http_limits: claimd_api::limits::HttpLimits,
+    /// Longest accepted Partner JWT lifetime (default 5 minutes).
+    pub auth_max_token_lifetime: std::time::Duration,
+    /// Most partners with cached JWKS keys (default 1000).
+    pub auth_key_cache_size: usize,
     pub did: claimd_core::identity::DidSettings,
     pub no_publisher: bool,
     pub verify: VerifySettings,
@@ -341,6 +349,27 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         bail!("max_body_bytes must be between 1024 and 16777216");
     }
 
+    let auth_max_token_lifetime_secs = match env("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS") {
+        Some(v) => Some(v.trim().parse::<u64>().with_context(|| {
+            format!("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS must be a number of seconds (got {v:?})")
+        })?),
+        None => file.auth_max_token_lifetime_secs,
+    }
+    .unwrap_or(300);
+    if !(1..=86_400).contains(&auth_max_token_lifetime_secs) {
+        bail!("auth_max_token_lifetime_secs (CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS) must be between 1 and 86400");
+    }
+    let auth_key_cache_size = match env("CLAIMD_AUTH_KEY_CACHE_SIZE") {
+        Some(v) => Some(v.trim().parse::<usize>().with_context(|| {
+            format!("CLAIMD_AUTH_KEY_CACHE_SIZE must be a number of partners (got {v:?})")
+        })?),
+        None => file.auth_key_cache_size,
+    }
+    .unwrap_or(1000);
+    if !(1..=1_000_000).contains(&auth_key_cache_size) {
+        bail!("auth_key_cache_size (CLAIMD_AUTH_KEY_CACHE_SIZE) must be between 1 and 1000000");
+    }
+
     let (admin_token, master_key) = if needs == Needs::Everything {
         let token = secret(
             "CLAIMD_ADMIN_TOKEN",
@@ -409,6 +438,8 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         max_body_bytes,
         ops_listen,
         http_limits,
+        auth_max_token_lifetime: std::time::Duration::from_secs(auth_max_token_lifetime_secs),
+        auth_key_cache_size,
         did: claimd_core::identity::DidSettings {
             method: file.did_method.unwrap_or(defaults.method),
             blockchain: file.did_blockchain.unwrap_or(defaults.blockchain),
@@ -448,7 +479,7 @@ fn http_limits(file: &FileConfig) -> Result<claimd_api::limits::HttpLimits> {
             (Some(r), _) if !(r.is_finite() && r >= 0.0) => {
                 bail!("{name}_per_sec must be a number ≥ 0 (0: unlimited)")
             }
-            (Some(r), _) if r == 0.0 => return Ok(None),
+            (Some(0.0), _) => return Ok(None),
             (Some(r), _) => r,
             (None, Some(d)) => d.per_second,
             (None, None) => return Ok(None),
@@ -812,6 +843,62 @@ mod tests {
         ] {
             let e = load_file(bad).err().unwrap();
             assert!(e.to_string().contains("at least 1"), "{e}");
+        }
+    }
+
+    #[test]
+    fn auth_settings_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claimd.toml");
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let load_with = |text: &str, vars: &[(&str, &str)]| {
+            std::fs::write(&file, text).unwrap();
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let env =
+                move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            load(&common, &ServeArgs::default(), Needs::Database, &env)
+        };
+        let s = load_with("", &[]).unwrap();
+        assert_eq!(
+            (s.auth_max_token_lifetime, s.auth_key_cache_size),
+            (std::time::Duration::from_secs(300), 1000)
+        );
+        let s = load_with(
+            "auth_max_token_lifetime_secs = 120\nauth_key_cache_size = 50\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.auth_max_token_lifetime, s.auth_key_cache_size),
+            (std::time::Duration::from_secs(120), 50)
+        );
+        // The environment wins over the file.
+        let s = load_with(
+            "auth_max_token_lifetime_secs = 120\n",
+            &[
+                ("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS", "60"),
+                ("CLAIMD_AUTH_KEY_CACHE_SIZE", "7"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.auth_max_token_lifetime, s.auth_key_cache_size),
+            (std::time::Duration::from_secs(60), 7)
+        );
+        for (text, vars) in [
+            ("auth_max_token_lifetime_secs = 0\n", vec![]),
+            ("auth_key_cache_size = 0\n", vec![]),
+            ("", vec![("CLAIMD_AUTH_KEY_CACHE_SIZE", "lots")]),
+            ("", vec![("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS", "100000")]),
+        ] {
+            let e = load_with(text, &vars).err().unwrap();
+            assert!(format!("{e:#}").to_lowercase().contains("auth"), "{e:#}");
         }
     }
 }

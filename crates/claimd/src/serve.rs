@@ -99,14 +99,19 @@ pub async fn serve(settings: Settings) -> Result<()> {
         settings.did.clone(),
     )
     .with_clock(clock.clone());
-    let auth_config = if settings.dev {
-        claimd_auth::AuthConfig::dev()
-    } else {
-        claimd_auth::AuthConfig::default()
+    let auth_config = claimd_auth::AuthConfig {
+        max_lifetime: settings.auth_max_token_lifetime,
+        key_cache_size: settings.auth_key_cache_size,
+        ..if settings.dev {
+            claimd_auth::AuthConfig::dev()
+        } else {
+            claimd_auth::AuthConfig::default()
+        }
     };
     let auth = claimd_auth::Authenticator::new(
         auth_config,
         Arc::new(claimd_api::partner_auth::StoreKeySource(store.clone())),
+        clock.clone(),
     )
     .context("invalid partner authentication settings")?;
     let issuance = claimd_core::issuance::Issuance::new(
@@ -136,7 +141,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         Arc::new(BudgetedStates::new(
             ContractStates(chain.state_contract()),
             settings.verify.chain,
-            claimd_clock::SystemClock::shared(),
+            clock.clone(),
         )),
         proofs.clone(),
         &public_url,
@@ -159,7 +164,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         }),
         admission: Arc::new(claimd_api::limits::Admission::new(
             settings.http_limits.clone(),
-            claimd_clock::SystemClock::shared(),
+            clock.clone(),
         )),
         metrics: Some(metrics),
     };
@@ -326,6 +331,7 @@ pub async fn start_publisher(
             .display()
     );
     let mut config = PublisherConfig::new(owner);
+    config.clock = claimd_clock::SystemClock::shared();
     config.batch_cap = settings.publish_batch_cap;
     if let Some(after) = settings.publish_replace_after {
         config.replace_after = after;

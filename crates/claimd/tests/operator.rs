@@ -50,6 +50,16 @@ async fn operator_workflow(backend: Backend) {
     ]);
     let partner_id = partner["partnerId"].as_str().unwrap().to_owned();
     assert_eq!(partner["features"], json!(["issue_on_behalf"]));
+    // Registered without token rules: unbound, no replay cache, enabled.
+    assert_eq!(
+        (
+            &partner["audience"],
+            &partner["issuer"],
+            &partner["requireJti"],
+            &partner["enabled"]
+        ),
+        (&Value::Null, &Value::Null, &json!(false), &json!(true))
+    );
 
     let issuer = server.admin_ok(&[
         "issuer",
@@ -181,6 +191,62 @@ async fn operator_workflow(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 400);
     err(400, r.json().await.unwrap(), "name");
+    // Token rules: stored as given, defaults for a partner registered without them, invalid
+    // values named.
+    let r = http
+        .post(admin("/partners"))
+        .header("authorization", &token)
+        .json(&json!({"name": "Bound", "jwksUrl": "https://bound.example/jwks.json",
+            "audience": "https://claimd.example", "issuer": "bound", "requireJti": true, "enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let bound: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            &bound["audience"],
+            &bound["issuer"],
+            &bound["requireJti"],
+            &bound["enabled"]
+        ),
+        (
+            &json!("https://claimd.example"),
+            &json!("bound"),
+            &json!(true),
+            &json!(false)
+        )
+    );
+    let r = http
+        .patch(admin(&format!(
+            "/partners/{}",
+            bound["partnerId"].as_str().unwrap()
+        )))
+        .header("authorization", &token)
+        .json(&json!({"audience": null, "enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let patched: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            &patched["audience"],
+            &patched["issuer"],
+            &patched["requireJti"],
+            &patched["enabled"]
+        ),
+        (&Value::Null, &json!("bound"), &json!(true), &json!(true))
+    );
+    let r = http
+        .post(admin("/partners"))
+        .header("authorization", &token)
+        .json(&json!({"name": "x", "jwksUrl": "https://x.example/j", "audience": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    err(400, r.json().await.unwrap(), "audience");
     let r = http
         .post(admin("/programs"))
         .header("authorization", &token)

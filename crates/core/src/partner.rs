@@ -46,8 +46,37 @@ pub struct Partner {
     pub features: Vec<Feature>,
     /// `None`: every schema is allowed; `Some`: only these.
     pub allowed_schema_ids: Option<Vec<SchemaId>>,
+    #[serde(flatten)]
+    pub token_rules: TokenRules,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The operator's rules for a partner's JWTs, beyond the signature. The defaults (what
+/// partners registered before these rules existed have) bind nothing and leave the partner
+/// enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRules {
+    /// When set, the token's `aud` must name it.
+    pub audience: Option<String>,
+    /// When set, the token's `iss` must be it.
+    pub issuer: Option<String>,
+    /// When true, every token carries a `jti` that no earlier unexpired token carried.
+    pub require_jti: bool,
+    /// When false, every call of the partner is refused (401).
+    pub enabled: bool,
+}
+
+impl Default for TokenRules {
+    fn default() -> Self {
+        TokenRules {
+            audience: None,
+            issuer: None,
+            require_jti: false,
+            enabled: true,
+        }
+    }
 }
 
 impl Partner {
@@ -71,7 +100,7 @@ impl Partner {
 }
 
 /// `POST /admin/v1/partners` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewPartner {
     pub name: Option<String>,
@@ -80,6 +109,10 @@ pub struct NewPartner {
     #[serde(default)]
     pub features: Vec<String>,
     pub allowed_schema_ids: Option<Vec<String>>,
+    pub audience: Option<String>,
+    pub issuer: Option<String>,
+    pub require_jti: Option<bool>,
+    pub enabled: Option<bool>,
 }
 
 /// `PATCH /admin/v1/partners/{id}` body: absent fields are left alone; `allowedSchemaIds: null`
@@ -93,6 +126,14 @@ pub struct PartnerPatch {
     pub features: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     pub allowed_schema_ids: Option<Option<Vec<String>>>,
+    /// `null` removes the audience binding.
+    #[serde(default, deserialize_with = "present")]
+    pub audience: Option<Option<String>>,
+    /// `null` removes the issuer binding.
+    #[serde(default, deserialize_with = "present")]
+    pub issuer: Option<Option<String>>,
+    pub require_jti: Option<bool>,
+    pub enabled: Option<bool>,
 }
 
 /// Distinguishes a field that is present with `null` from one that is absent.
@@ -109,6 +150,31 @@ pub struct PartnerChanges {
     pub key_source: Option<KeySource>,
     pub features: Option<Vec<Feature>>,
     pub allowed_schema_ids: Option<Option<Vec<SchemaId>>>,
+    /// `Some(None)` removes the binding.
+    pub audience: Option<Option<String>>,
+    /// `Some(None)` removes the binding.
+    pub issuer: Option<Option<String>>,
+    pub require_jti: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+impl PartnerChanges {
+    /// Applies the token-rule changes to `rules` (the adapters keep their SQL; this rule of
+    /// "absent leaves alone, null clears" lives here once).
+    pub fn apply_token_rules(&self, rules: &mut TokenRules) {
+        if let Some(a) = &self.audience {
+            rules.audience.clone_from(a);
+        }
+        if let Some(i) = &self.issuer {
+            rules.issuer.clone_from(i);
+        }
+        if let Some(r) = self.require_jti {
+            rules.require_jti = r;
+        }
+        if let Some(e) = self.enabled {
+            rules.enabled = e;
+        }
+    }
 }
 
 /// A validated new partner.
@@ -118,6 +184,7 @@ pub struct PartnerDraft {
     pub key_source: KeySource,
     pub features: Vec<Feature>,
     pub allowed_schema_ids: Option<Vec<SchemaId>>,
+    pub token_rules: TokenRules,
 }
 
 impl NewPartner {
@@ -141,6 +208,18 @@ impl NewPartner {
                 .as_deref()
                 .map(validate_schema_ids)
                 .transpose()?,
+            token_rules: TokenRules {
+                audience: self
+                    .audience
+                    .map(|a| validate_binding(a, "audience"))
+                    .transpose()?,
+                issuer: self
+                    .issuer
+                    .map(|i| validate_binding(i, "issuer"))
+                    .transpose()?,
+                require_jti: self.require_jti.unwrap_or(false),
+                enabled: self.enabled.unwrap_or(true),
+            },
         })
     }
 }
@@ -164,6 +243,16 @@ impl PartnerPatch {
                 Some(None) => Some(None),
                 Some(Some(ids)) => Some(Some(validate_schema_ids(&ids)?)),
             },
+            audience: self
+                .audience
+                .map(|a| a.map(|a| validate_binding(a, "audience")).transpose())
+                .transpose()?,
+            issuer: self
+                .issuer
+                .map(|i| i.map(|i| validate_binding(i, "issuer")).transpose())
+                .transpose()?,
+            require_jti: self.require_jti,
+            enabled: self.enabled,
         })
     }
 }
@@ -230,6 +319,27 @@ fn validate_key_source(
     }
 }
 
+/// An audience or issuer a partner's tokens are bound to: compared byte for byte with the
+/// token's claim, so it must be non-empty, printable and short enough for a claim.
+fn validate_binding(value: String, field: &str) -> Result<String, DomainError> {
+    if value.is_empty() {
+        return Err(DomainError::invalid(
+            field,
+            "must not be empty (use null to unset)",
+        ));
+    }
+    if value.len() > 512 {
+        return Err(DomainError::invalid(field, "must be at most 512 bytes"));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain whitespace or control characters",
+        ));
+    }
+    Ok(value)
+}
+
 fn validate_features(features: &[String]) -> Result<Vec<Feature>, DomainError> {
     let mut out = Vec::new();
     for f in features {
@@ -286,6 +396,57 @@ mod tests {
         let e = new(json!({"name": "a", "jwksUrl": "https://x/j", "allowedSchemaIds": ["nope"]}))
             .unwrap_err();
         assert!(e.to_string().starts_with("allowedSchemaIds"));
+    }
+
+    #[test]
+    fn token_rules_default_to_unbound_and_enabled_and_are_checked() {
+        let d = new(json!({"name": "a", "jwksUrl": "https://x/j"})).unwrap();
+        assert_eq!(d.token_rules, TokenRules::default());
+        assert!(d.token_rules.enabled && !d.token_rules.require_jti);
+        let d = new(
+            json!({"name": "a", "jwksUrl": "https://x/j", "audience": "https://claimd.example",
+            "issuer": "acme", "requireJti": true, "enabled": false}),
+        )
+        .unwrap();
+        assert_eq!(
+            d.token_rules,
+            TokenRules {
+                audience: Some("https://claimd.example".into()),
+                issuer: Some("acme".into()),
+                require_jti: true,
+                enabled: false,
+            }
+        );
+        for bad in [
+            json!({"audience": ""}),
+            json!({"issuer": "a b"}),
+            json!({"audience": "x".repeat(513)}),
+        ] {
+            let mut body = json!({"name": "a", "jwksUrl": "https://x/j"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(bad.as_object().unwrap().clone());
+            assert!(new(body).is_err());
+        }
+        let p: PartnerPatch =
+            serde_json::from_value(json!({"audience": null, "issuer": "i", "enabled": false}))
+                .unwrap();
+        let c = p.validate().unwrap();
+        let mut rules = TokenRules {
+            audience: Some("a".into()),
+            require_jti: true,
+            ..TokenRules::default()
+        };
+        c.apply_token_rules(&mut rules);
+        assert_eq!(
+            rules,
+            TokenRules {
+                audience: None,
+                issuer: Some("i".into()),
+                require_jti: true,
+                enabled: false,
+            }
+        );
     }
 
     #[test]

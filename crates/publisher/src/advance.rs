@@ -54,7 +54,7 @@ impl Publisher {
             };
             return self.reconcile(ctx, &t, refusal).await;
         }
-        let age = (chrono::Utc::now() - latest.recorded_at)
+        let age = (self.config.clock.now() - latest.recorded_at)
             .to_std()
             .unwrap_or(Duration::ZERO);
         if age >= self.config.replace_after {
@@ -104,7 +104,7 @@ impl Publisher {
         at: Confirmation,
     ) -> Result<Outcome, PublishError> {
         let credentials = self.store.confirm_transition(t.id, &at).await?;
-        let lag = (chrono::Utc::now() - t.computed_at)
+        let lag = (self.config.clock.now() - t.computed_at)
             .to_std()
             .unwrap_or(Duration::ZERO);
         metrics::confirmed(lag);
@@ -178,7 +178,7 @@ impl Publisher {
             nonce: signed.nonce,
             tx_hash: hash_hex(signed.hash),
             raw: signed.raw.to_vec(),
-            recorded_at: chrono::Utc::now(),
+            recorded_at: self.config.clock.now(),
         };
         match self
             .store

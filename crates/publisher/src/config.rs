@@ -2,6 +2,7 @@
 
 use alloy_primitives::U256;
 use claimd_chain::{EmbeddedChain, TxSigner, DEFAULT_TRANSIT_GAS_LIMIT};
+use claimd_clock::{SharedClock, SystemClock};
 use std::time::Duration;
 
 /// How dev mode pays for issuers' transactions.
@@ -48,6 +49,10 @@ pub struct PublisherConfig {
     /// Longest pause before an issuer whose step failed is tried again; the pause doubles
     /// from `poll_interval` on each consecutive failure (default 30 s).
     pub max_error_backoff: Duration,
+    /// Where time comes from: the age of a stuck transaction (against its stored
+    /// `recorded_at`), publish lag, error back-off. [`SystemClock`] unless a test passes a
+    /// `ManualClock` to move time without sleeping.
+    pub clock: SharedClock,
 }
 
 impl PublisherConfig {
@@ -65,6 +70,7 @@ impl PublisherConfig {
             fee_bump_permille: 125,
             max_fee_per_gas: 1000 * GWEI,
             max_error_backoff: Duration::from_secs(30),
+            clock: SystemClock::shared(),
         }
     }
 }

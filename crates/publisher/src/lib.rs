@@ -249,12 +249,15 @@ impl Publisher {
             if *shutdown.borrow() {
                 return;
             }
-            if backlog_at.is_none_or(|t| t.elapsed() >= BACKLOG_EVERY) {
+            let clock = &self.config.clock;
+            if backlog_at
+                .is_none_or(|t| clock.instant().saturating_duration_since(t) >= BACKLOG_EVERY)
+            {
                 match self.store.publish_backlog().await {
-                    Ok(b) => metrics::backlog(&b),
+                    Ok(b) => metrics::backlog(&b, clock.now()),
                     Err(e) => tracing::warn!(error = %e, "publisher: cannot count the backlog"),
                 }
-                backlog_at = Some(Instant::now());
+                backlog_at = Some(clock.instant());
             }
             match self.store.issuers_to_publish().await {
                 Ok(issuers) => {
@@ -262,7 +265,7 @@ impl Publisher {
                     for issuer in issuers {
                         if backoff
                             .get(&issuer)
-                            .is_some_and(|b| b.until > Instant::now())
+                            .is_some_and(|b| b.until > clock.instant())
                         {
                             continue;
                         }
@@ -281,7 +284,7 @@ impl Publisher {
                                     issuer,
                                     Backoff {
                                         failures,
-                                        until: Instant::now() + pause,
+                                        until: clock.instant() + pause,
                                     },
                                 );
                             }

@@ -98,13 +98,13 @@ pub(crate) fn confirmed(lag: Duration) {
     ::metrics::histogram!(PUBLISH_LAG).record(lag.as_secs_f64());
 }
 
-pub(crate) fn backlog(b: &PublishBacklog) {
+pub(crate) fn backlog(b: &PublishBacklog, now: chrono::DateTime<chrono::Utc>) {
     ::metrics::gauge!(PENDING_CLAIMS).set(b.pending_claims as f64);
     ::metrics::gauge!(PENDING_REVOCATIONS).set(b.pending_revocations as f64);
     ::metrics::gauge!(TRANSITIONS_IN_FLIGHT).set(b.in_flight as f64);
     let age = b
         .oldest_pending
-        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
+        .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
         .unwrap_or(0.0);
     ::metrics::gauge!(OLDEST_PENDING).set(age);
 }

@@ -253,7 +253,7 @@ impl Publisher {
             };
             metrics::counter!(metrics::TRANSITIONS_ADOPTED).increment(1);
             metrics::confirmed(
-                (chrono::Utc::now() - rec.computed_at)
+                (self.config.clock.now() - rec.computed_at)
                     .to_std()
                     .unwrap_or(Duration::ZERO),
             );

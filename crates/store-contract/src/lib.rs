@@ -11,7 +11,7 @@ pub use publishing::publishing;
 
 use claimd_core::issuer::SealedIssuerKeys;
 use claimd_core::page::PageRequest;
-use claimd_core::partner::{Feature, KeySource, PartnerChanges, PartnerDraft};
+use claimd_core::partner::{Feature, KeySource, PartnerChanges, PartnerDraft, TokenRules};
 use claimd_core::program::ProgramDraft;
 use claimd_core::schema::{Attribute, AttributeType, SchemaDraft};
 use claimd_core::store::{IssuerRecord, Store, StoreError};
@@ -25,6 +25,7 @@ pub fn partner_draft(name: &str) -> PartnerDraft {
         key_source: KeySource::JwksUrl("https://partner.example/.well-known/jwks.json".into()),
         features: vec![Feature::IssueOnBehalf],
         allowed_schema_ids: None,
+        token_rules: TokenRules::default(),
     }
 }
 
@@ -67,6 +68,103 @@ pub fn issuer_record(partner: PartnerId, n: u8) -> IssuerRecord {
     }
 }
 
+/// Partners' token rules: stored on create, patched field by field (`Some(None)` clears a
+/// binding, absent leaves it), and a partner created without them is unbound and enabled.
+pub async fn partner_token_rules(store: &dyn Store) {
+    let plain = store.create_partner(partner_draft("Plain")).await.unwrap();
+    assert_eq!(plain.token_rules, TokenRules::default());
+    assert!(plain.token_rules.enabled);
+
+    let rules = TokenRules {
+        audience: Some("https://claimd.example".into()),
+        issuer: Some("acme-backend".into()),
+        require_jti: true,
+        enabled: false,
+    };
+    let bound = store
+        .create_partner(PartnerDraft {
+            token_rules: rules.clone(),
+            ..partner_draft("Bound")
+        })
+        .await
+        .unwrap();
+    assert_eq!(bound.token_rules, rules);
+    assert_eq!(
+        store
+            .partner(bound.partner_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_rules,
+        rules
+    );
+
+    let enabled = store
+        .update_partner(
+            bound.partner_id,
+            PartnerChanges {
+                enabled: Some(true),
+                audience: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        enabled.token_rules,
+        TokenRules {
+            audience: None,
+            enabled: true,
+            ..rules.clone()
+        },
+        "only the fields given change"
+    );
+    let patched = store
+        .update_partner(
+            bound.partner_id,
+            PartnerChanges {
+                issuer: Some(None),
+                require_jti: Some(false),
+                audience: Some(Some("aud-2".into())),
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        patched.token_rules,
+        TokenRules {
+            audience: Some("aud-2".into()),
+            issuer: None,
+            require_jti: false,
+            enabled: true,
+        }
+    );
+    // Another partner is untouched, and listing returns the stored rules.
+    assert_eq!(
+        store
+            .partner(plain.partner_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_rules,
+        TokenRules::default()
+    );
+    let listed = store
+        .list_partners(PageRequest::new(Some(1), Some(100)).unwrap())
+        .await
+        .unwrap();
+    let found = listed
+        .items
+        .iter()
+        .find(|p| p.partner_id == bound.partner_id)
+        .unwrap();
+    assert_eq!(found.token_rules, patched.token_rules);
+}
+
 /// Partners: create, read, patch (including clearing the schema allow-list), list, 404s.
 pub async fn partners(store: &dyn Store) {
     let p = store.create_partner(partner_draft("Acme")).await.unwrap();
@@ -89,6 +187,7 @@ pub async fn partners(store: &dyn Store) {
                 key_source: Some(KeySource::Inline(jwks.clone())),
                 features: Some(vec![]),
                 allowed_schema_ids: Some(Some(vec![schema])),
+                ..Default::default()
             },
         )
         .await

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use claimd_core::issuer::{Issuer, SealedIssuerKeys};
 use claimd_core::page::{Page, PageRequest};
-use claimd_core::partner::{KeySource, Partner, PartnerChanges, PartnerDraft};
+use claimd_core::partner::{KeySource, Partner, PartnerChanges, PartnerDraft, TokenRules};
 use claimd_core::program::{Program, ProgramDraft};
 use claimd_core::schema::{Schema, SchemaDraft};
 use claimd_core::store::{IssuerRecord, Registry, StoreError};
@@ -14,8 +14,8 @@ use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-const PARTNER_COLS: &str =
-    "id, name, jwks_url, jwks, features, allowed_schema_ids, created_at, updated_at";
+const PARTNER_COLS: &str = "id, name, jwks_url, jwks, features, allowed_schema_ids, \
+     audience, token_issuer, require_jti, enabled, created_at, updated_at";
 const SCHEMA_COLS: &str = "id, title, type_name, version, description, attributes, created_at";
 const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
 const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
@@ -29,6 +29,12 @@ fn partner(r: &PgRow) -> Result<Partner, StoreError> {
         jwks_url: r.get("jwks_url"),
         jwks: r.get("jwks"),
         features: json(r.get("features"))?,
+        token_rules: TokenRules {
+            audience: r.get("audience"),
+            issuer: r.get("token_issuer"),
+            require_jti: r.get("require_jti"),
+            enabled: r.get("enabled"),
+        },
         allowed_schema_ids: allowed.map(json).transpose()?,
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
@@ -115,8 +121,9 @@ impl Registry for PgStore {
         let now = Utc::now();
         let (url, jwks) = key_columns(&d.key_source);
         sqlx::query(
-            "INSERT INTO partners (id, name, jwks_url, jwks, features, allowed_schema_ids, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO partners (id, name, jwks_url, jwks, features, allowed_schema_ids, \
+             audience, token_issuer, require_jti, enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(id.0)
         .bind(&d.name)
@@ -124,6 +131,10 @@ impl Registry for PgStore {
         .bind(jwks)
         .bind(to_json(&d.features))
         .bind(d.allowed_schema_ids.as_ref().map(to_json))
+        .bind(&d.token_rules.audience)
+        .bind(&d.token_rules.issuer)
+        .bind(d.token_rules.require_jti)
+        .bind(d.token_rules.enabled)
         .bind(now)
         .bind(now)
         .execute(&self.pool)
@@ -149,6 +160,7 @@ impl Registry for PgStore {
         .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
         let mut p = partner(&row)?;
+        c.apply_token_rules(&mut p.token_rules);
         if let Some(name) = c.name {
             p.name = name;
         }
@@ -166,14 +178,19 @@ impl Registry for PgStore {
         }
         p.updated_at = Utc::now();
         sqlx::query(
-            "UPDATE partners SET name = $1, jwks_url = $2, jwks = $3, features = $4, allowed_schema_ids = $5, updated_at = $6 \
-             WHERE id = $7",
+            "UPDATE partners SET name = $1, jwks_url = $2, jwks = $3, features = $4, allowed_schema_ids = $5, \
+             audience = $6, token_issuer = $7, require_jti = $8, enabled = $9, updated_at = $10 \
+             WHERE id = $11",
         )
         .bind(&p.name)
         .bind(&p.jwks_url)
         .bind(&p.jwks)
         .bind(to_json(&p.features))
         .bind(p.allowed_schema_ids.as_ref().map(to_json))
+        .bind(&p.token_rules.audience)
+        .bind(&p.token_rules.issuer)
+        .bind(p.token_rules.require_jti)
+        .bind(p.token_rules.enabled)
         .bind(p.updated_at)
         .bind(id.0)
         .execute(&mut *tx)

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use claimd_core::issuer::{Issuer, SealedIssuerKeys};
 use claimd_core::page::{Page, PageRequest};
-use claimd_core::partner::{KeySource, Partner, PartnerChanges, PartnerDraft};
+use claimd_core::partner::{KeySource, Partner, PartnerChanges, PartnerDraft, TokenRules};
 use claimd_core::program::{Program, ProgramDraft};
 use claimd_core::schema::{Schema, SchemaDraft};
 use claimd_core::store::{IssuerRecord, Registry, StoreError};
@@ -14,8 +14,8 @@ use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-const PARTNER_COLS: &str =
-    "id, name, jwks_url, jwks, features, allowed_schema_ids, created_at, updated_at";
+const PARTNER_COLS: &str = "id, name, jwks_url, jwks, features, allowed_schema_ids, \
+     audience, token_issuer, require_jti, enabled, created_at, updated_at";
 const SCHEMA_COLS: &str = "id, title, type_name, version, description, attributes, created_at";
 const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
 const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
@@ -30,6 +30,12 @@ fn partner(r: &SqliteRow) -> Result<Partner, StoreError> {
         jwks_url: r.get("jwks_url"),
         jwks: jwks.as_deref().map(json).transpose()?,
         features: json(r.get("features"))?,
+        token_rules: TokenRules {
+            audience: r.get("audience"),
+            issuer: r.get("token_issuer"),
+            require_jti: r.get("require_jti"),
+            enabled: r.get("enabled"),
+        },
         allowed_schema_ids: allowed.as_deref().map(json).transpose()?,
         created_at: time(r.get("created_at"))?,
         updated_at: time(r.get("updated_at"))?,
@@ -116,8 +122,9 @@ impl Registry for SqliteStore {
         let now = ms(Utc::now());
         let (url, jwks) = key_columns(&d.key_source);
         sqlx::query(
-            "INSERT INTO partners (id, name, jwks_url, jwks, features, allowed_schema_ids, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO partners (id, name, jwks_url, jwks, features, allowed_schema_ids, \
+             audience, token_issuer, require_jti, enabled, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(&d.name)
@@ -125,6 +132,10 @@ impl Registry for SqliteStore {
         .bind(jwks)
         .bind(to_json(&d.features))
         .bind(d.allowed_schema_ids.as_ref().map(to_json))
+        .bind(&d.token_rules.audience)
+        .bind(&d.token_rules.issuer)
+        .bind(d.token_rules.require_jti)
+        .bind(d.token_rules.enabled)
         .bind(now)
         .bind(now)
         .execute(&self.pool)
@@ -154,6 +165,7 @@ impl Registry for SqliteStore {
             .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
         let mut p = partner(&row)?;
+        c.apply_token_rules(&mut p.token_rules);
         if let Some(name) = c.name {
             p.name = name;
         }
@@ -171,7 +183,8 @@ impl Registry for SqliteStore {
         }
         p.updated_at = Utc::now();
         sqlx::query(
-            "UPDATE partners SET name = ?, jwks_url = ?, jwks = ?, features = ?, allowed_schema_ids = ?, updated_at = ? \
+            "UPDATE partners SET name = ?, jwks_url = ?, jwks = ?, features = ?, allowed_schema_ids = ?, \
+             audience = ?, token_issuer = ?, require_jti = ?, enabled = ?, updated_at = ? \
              WHERE id = ?",
         )
         .bind(&p.name)
@@ -179,6 +192,10 @@ impl Registry for SqliteStore {
         .bind(p.jwks.as_ref().map(to_json))
         .bind(to_json(&p.features))
         .bind(p.allowed_schema_ids.as_ref().map(to_json))
+        .bind(&p.token_rules.audience)
+        .bind(&p.token_rules.issuer)
+        .bind(p.token_rules.require_jti)
+        .bind(p.token_rules.enabled)
         .bind(ms(p.updated_at))
         .bind(id.to_string())
         .execute(&mut *tx)

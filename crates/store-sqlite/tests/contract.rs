@@ -22,6 +22,7 @@ macro_rules! contract {
 
 contract!(
     partners,
+    partner_token_rules,
     registry,
     consent,
     issuance,

@@ -49,6 +49,34 @@ fn admin_op(summary: &str, body: bool) -> Value {
     op
 }
 
+/// An operator operation on one partner whose body is the `schema` component.
+fn partner_op(summary: &str, schema: &str) -> Value {
+    let mut op = admin_op(summary, true);
+    op["requestBody"]["content"]["application/json"]["schema"] =
+        json!({"$ref": format!("#/components/schemas/{schema}")});
+    op
+}
+
+/// The fields of a partner's create (`patch: false`) and patch bodies.
+fn partner_properties(patch: bool) -> Value {
+    let clears = if patch {
+        " `null` removes the binding."
+    } else {
+        ""
+    };
+    json!({
+        "name": {"type": "string", "maxLength": 200},
+        "jwksUrl": {"type": "string", "description": "The partner's JWKS URL (https)."},
+        "jwks": {"type": "object", "description": "An inline JWKS (`{\"keys\": [...]}`)."},
+        "features": {"type": "array", "items": {"type": "string", "enum": ["issue_on_behalf"]}},
+        "allowedSchemaIds": {"type": "array", "nullable": true, "items": {"type": "string", "format": "uuid"}, "description": "Absent or null: every schema."},
+        "audience": {"type": "string", "nullable": patch, "maxLength": 512, "description": format!("When set, the partner's tokens must carry this value in `aud` (a string or an array of strings); tokens without it are refused with 401.{clears}")},
+        "issuer": {"type": "string", "nullable": patch, "maxLength": 512, "description": format!("When set, the partner's tokens must carry exactly this `iss`; tokens without it are refused with 401.{clears}")},
+        "requireJti": {"type": "boolean", "default": false, "description": "When true, every token must carry a `jti` not used by an earlier token of the partner that is still unexpired (replay protection, per instance)."},
+        "enabled": {"type": "boolean", "default": true, "description": "When false, every call authenticated as this partner is refused with 401."}
+    })
+}
+
 pub fn document(public_url: &str) -> Value {
     // The operator API lives under /admin/v1: its paths carry their own server.
     let admin_url = format!("{public_url}/admin/v1");
@@ -171,7 +199,11 @@ pub fn document(public_url: &str) -> Value {
             }},
             "/credentials/{coreClaimHash}/revoke": {"servers": [{"url": admin_url}], "post": admin_op("Revoke a credential (status WAIT_REMOVE until the revocation is on chain)", false)},
             "/issuers/{issuerDid}/publishing": {"servers": [{"url": admin_url}], "get": admin_op("An issuer's publishing: latest state, transition in flight, pending work, recent transitions", false)},
-            "/partners": {"servers": [{"url": admin_url}], "get": admin_op("List partners", false), "post": admin_op("Register a partner", true)},
+            "/partners": {"servers": [{"url": admin_url}], "get": admin_op("List partners", false), "post": partner_op("Register a partner", "NewPartner")},
+            "/partners/{partnerId}": {"servers": [{"url": admin_url}],
+                "parameters": [{"name": "partnerId", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                "get": admin_op("A partner", false),
+                "patch": partner_op("Change a partner (absent fields are left alone; new keys and token rules apply at once)", "PartnerPatch")},
             "/schemas": {"servers": [{"url": admin_url}], "get": admin_op("List schemas", false), "post": admin_op("Register a schema", true)},
             "/issuers": {"servers": [{"url": admin_url}], "get": admin_op("List issuers", false), "post": admin_op("Create an issuer", true)},
             "/programs": {"servers": [{"url": admin_url}], "get": admin_op("List issuance programs", false), "post": admin_op("Create an issuance program", true)},
@@ -277,6 +309,16 @@ pub fn document(public_url: &str) -> Value {
                         "detail": {"type": "string", "description": "What was found: why it failed, or what it was checked against."}
                     }
                 },
+                "NewPartner": {
+                    "type": "object",
+                    "required": ["name"],
+                    "description": "Exactly one of `jwksUrl` or `jwks`.",
+                    "properties": partner_properties(false)
+                },
+                "PartnerPatch": {
+                    "type": "object",
+                    "properties": partner_properties(true)
+                },
                 "Error": {
                     "type": "object",
                     "properties": {
@@ -288,7 +330,7 @@ pub fn document(public_url: &str) -> Value {
             "securitySchemes": {
                 "partnerJwt": {
                     "type": "apiKey", "in": "header", "name": "x-partner-auth",
-                    "description": "A signed Partner JWT containing `partnerId`, `email`, `scope`, and `exp` claims."
+                    "description": "A signed Partner JWT (ES256 or RS256) containing `partnerId` (the partner's UUID, lower-case and hyphenated: other spellings are refused), `email`, `scope`, and `exp` claims; `exp - iat` (or `exp - now` without `iat`) at most the configured maximum lifetime (default 5 minutes). Partners the operator bound to an audience or issuer must send the matching `aud`/`iss`; partners with `requireJti` a fresh `jti`. Refusals that depend on what is registered (unknown partner or kid, bad signature, disabled partner, binding or replay) all read `invalid partner token`."
                 },
                 "adminToken": {"type": "http", "scheme": "bearer"}
             }

@@ -1,11 +1,15 @@
 //! The key cache: warm hits, single-flight loads, rotation, rate limits, Cache-Control bounds,
-//! staleness.
+//! staleness, one entry per partner however its id is spelled, the size bound.
+//!
+//! Cache lifetimes and rate limits run on the fixture's `ManualClock`: tests advance it
+//! instead of sleeping, so they use the real default intervals (10 s, 30 s, minutes) and take
+//! no time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use claimd_auth::testing::{jwks, Behavior, FakePartners, JwksServer, TestKey};
-use claimd_auth::{AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig};
+use claimd_auth::{AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig, GENERIC_MESSAGE};
 
 use crate::common::*;
 
@@ -53,11 +57,7 @@ async fn concurrent_requests_for_a_cold_partner_cause_one_fetch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_share_one_failing_fetch_and_then_back_off() {
-    let f = fixture_with(AuthConfig {
-        refetch_min_interval: Duration::from_millis(1500),
-        ..loopback_config()
-    })
-    .await;
+    let f = fixture().await; // refetch_min_interval: 10 s
     f.server.set_behavior(Behavior::Status(500));
     let token = Arc::new(f.rs.token(PARTNER, EMAIL).build());
     let tasks: Vec<_> = (0..32)
@@ -75,28 +75,25 @@ async fn concurrent_requests_share_one_failing_fetch_and_then_back_off() {
     assert_eq!(f.server.requests(), 1);
     // Within the back-off the failure is answered from memory.
     f.server.set_behavior(Behavior::Normal);
+    f.clock.advance(Duration::from_millis(9_900));
     let err = f.verify(&token).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::JwksUnavailable);
     assert_eq!(f.server.requests(), 1);
     // After it, the recovered endpoint is fetched again.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    f.clock.advance(Duration::from_millis(100));
     assert!(f.verify(&token).await.is_ok());
     assert_eq!(f.server.requests(), 2);
 }
 
 #[tokio::test]
 async fn key_rotation_works_without_restart() {
-    let f = fixture_with(AuthConfig {
-        refetch_min_interval: Duration::from_millis(200),
-        ..loopback_config()
-    })
-    .await;
+    let f = fixture().await;
     assert!(f.verify(&f.es.token(PARTNER, EMAIL).build()).await.is_ok());
 
     // The partner publishes a new key, then starts signing with it.
     let new_key = TestKey::es256("es-key-2");
     f.server.set_jwks(jwks(&[&f.es, &f.rs, &new_key]));
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    f.clock.advance(Duration::from_secs(10));
     let v = f
         .verify(&new_key.token(PARTNER, EMAIL).build())
         .await
@@ -116,11 +113,7 @@ async fn key_rotation_works_without_restart() {
 
 #[tokio::test]
 async fn refetch_on_unknown_kid_is_rate_limited() {
-    let f = fixture_with(AuthConfig {
-        refetch_min_interval: Duration::from_millis(1500),
-        ..loopback_config()
-    })
-    .await;
+    let f = fixture().await; // refetch_min_interval: 10 s
     assert!(f.verify(&f.es.token(PARTNER, EMAIL).build()).await.is_ok());
     assert_eq!(f.server.requests(), 1);
     // Right after the load, unknown kids do not refetch.
@@ -136,7 +129,11 @@ async fn refetch_on_unknown_kid_is_rate_limited() {
         1,
         "rate limit holds right after a load"
     );
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    f.clock.advance(Duration::from_millis(9_999));
+    let token = f.es.token(PARTNER, EMAIL).header("kid", "late").build();
+    assert_eq!(f.kind(&token).await, AuthErrorKind::UnknownKid);
+    assert_eq!(f.server.requests(), 1, "still within the interval");
+    f.clock.advance(Duration::from_millis(1));
     // Once the interval passed: exactly one refetch, however many unknown kids follow.
     for i in 0..20 {
         let token =
@@ -179,17 +176,14 @@ async fn cache_control_is_honoured_within_bounds() {
 
 #[tokio::test]
 async fn expired_keys_are_refetched() {
-    let f = fixture_with(AuthConfig {
-        cache_min_ttl: Duration::from_secs(1),
-        ..loopback_config()
-    })
-    .await;
-    f.server.set_cache_control(Some("max-age=1"));
+    let f = fixture().await;
+    f.server.set_cache_control(Some("max-age=60"));
     let token = f.es.token(PARTNER, EMAIL).build();
     assert!(f.verify(&token).await.is_ok());
+    f.clock.advance(Duration::from_millis(59_999));
     assert!(f.verify(&token).await.is_ok());
-    assert_eq!(f.server.requests(), 1);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(f.server.requests(), 1, "fresh until max-age");
+    f.clock.advance(Duration::from_millis(1));
     assert!(f.verify(&token).await.is_ok());
     assert_eq!(f.server.requests(), 2);
     assert_eq!(
@@ -203,17 +197,15 @@ async fn expired_keys_are_refetched() {
 async fn expired_keys_serve_within_stale_if_error_only() {
     for stale in [Duration::from_secs(60), Duration::ZERO] {
         let f = fixture_with(AuthConfig {
-            cache_min_ttl: Duration::from_secs(1),
             stale_if_error: stale,
-            refetch_min_interval: Duration::from_millis(100),
             ..loopback_config()
         })
         .await;
-        f.server.set_cache_control(Some("max-age=1"));
+        f.server.set_cache_control(Some("max-age=60"));
         let token = f.es.token(PARTNER, EMAIL).build();
         assert!(f.verify(&token).await.is_ok());
         f.server.set_behavior(Behavior::Status(503));
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        f.clock.advance(Duration::from_secs(61));
         let result = f.verify(&token).await;
         if stale.is_zero() {
             assert_eq!(result.unwrap_err().kind(), AuthErrorKind::JwksUnavailable);
@@ -221,6 +213,14 @@ async fn expired_keys_serve_within_stale_if_error_only() {
             assert!(result.is_ok(), "stale keys are used while the JWKS is down");
         }
         assert_eq!(f.server.requests(), 2);
+        if !stale.is_zero() {
+            // Past expiry + stale_if_error (and past the refetch back-off) the stale keys
+            // are no longer used.
+            f.clock.advance(stale);
+            let token = f.es.token(PARTNER, EMAIL).build();
+            assert_eq!(f.kind(&token).await, AuthErrorKind::JwksUnavailable);
+            assert_eq!(f.server.requests(), 3);
+        }
     }
 }
 
@@ -246,16 +246,12 @@ async fn invalidate_applies_a_changed_partner_config() {
 
 #[tokio::test]
 async fn a_removed_partner_is_refused_after_reload() {
-    let f = fixture_with(AuthConfig {
-        cache_min_ttl: Duration::from_secs(1),
-        ..loopback_config()
-    })
-    .await;
-    f.server.set_cache_control(Some("max-age=1"));
+    let f = fixture().await;
+    f.server.set_cache_control(Some("max-age=60"));
     let token = f.es.token(PARTNER, EMAIL).build();
     assert!(f.verify(&token).await.is_ok());
     f.partners.remove(PARTNER);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    f.clock.advance(Duration::from_secs(60));
     assert_eq!(f.kind(&token).await, AuthErrorKind::UnknownPartner);
     assert!(f.auth.cached_partner(PARTNER).is_none());
 }
@@ -274,7 +270,12 @@ async fn many_partners_load_independently() {
         tokens.push(Arc::new(key.token(&id, EMAIL).build()));
         servers.push(server);
     }
-    let auth = Authenticator::new(loopback_config(), partners.clone()).unwrap();
+    let auth = Authenticator::new(
+        loopback_config(),
+        partners.clone(),
+        claimd_clock::SystemClock::shared(),
+    )
+    .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
         for token in &tokens {
@@ -290,4 +291,119 @@ async fn many_partners_load_independently() {
         assert_eq!(s.requests(), 1);
     }
     assert_eq!(partners.lookups(), 8);
+}
+
+/// Flips the case of hex letters in `id` at random (an LCG: no dependency, reproducible),
+/// never returning the canonical spelling itself.
+fn random_spelling(id: &str, seed: &mut u64) -> String {
+    loop {
+        let s: String = id
+            .chars()
+            .map(|c| {
+                *seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                if (*seed >> 33) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if s != id {
+            return s;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_spellings_of_a_partner_id_are_refused_before_any_lookup_or_fetch() {
+    let f = fixture().await;
+    let mut seed = 0x5eed;
+    let tokens: Vec<_> = (0..200)
+        .map(|_| {
+            Arc::new(
+                f.es.token(&random_spelling(PARTNER, &mut seed), EMAIL)
+                    .build(),
+            )
+        })
+        .collect();
+    let tasks: Vec<_> = tokens
+        .iter()
+        .map(|token| {
+            let auth = f.auth.clone();
+            let token = Arc::clone(token);
+            tokio::spawn(async move { auth.verify_now(&token).await })
+        })
+        .collect();
+    for t in tasks {
+        let err = t.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::InvalidPartnerId);
+        assert_eq!(err.public_message(), GENERIC_MESSAGE);
+    }
+    assert!(
+        f.server.requests() <= 1,
+        "{} JWKS fetches",
+        f.server.requests()
+    );
+    assert_eq!(f.server.requests(), 0);
+    assert_eq!(f.partners.lookups(), 0);
+    assert_eq!(f.auth.cached_partners(), 0);
+    // The canonical spelling: one lookup, one fetch, one entry.
+    assert!(f.verify(&f.es.token(PARTNER, EMAIL).build()).await.is_ok());
+    assert_eq!(f.server.requests(), 1);
+    assert_eq!(f.auth.cached_partners(), 1);
+}
+
+#[tokio::test]
+async fn the_cache_holds_at_most_key_cache_size_partners_evicting_the_least_recently_used() {
+    let key = TestKey::es256("k");
+    let server = JwksServer::start(key.jwks()).await;
+    let partners = FakePartners::new();
+    let ids: Vec<String> = (0..8)
+        .map(|i| format!("00000000-0000-4000-8000-00000000000{i}"))
+        .collect();
+    for id in &ids {
+        partners.insert(id, PartnerKeyConfig::JwksUrl(server.url()));
+    }
+    let auth = Authenticator::new(
+        AuthConfig {
+            key_cache_size: 3,
+            ..loopback_config()
+        },
+        partners.clone(),
+        claimd_clock::ManualClock::new().shared(),
+    )
+    .unwrap();
+    let verify = |id: &str| {
+        let token = key.token(id, EMAIL).build();
+        let auth = auth.clone();
+        async move { auth.verify_now(&token).await }
+    };
+    for (n, id) in ids.iter().take(5).enumerate() {
+        assert!(verify(id).await.is_ok());
+        assert_eq!(auth.cached_partners(), (n + 1).min(3));
+    }
+    assert_eq!(server.requests(), 5);
+    // Partners 2, 3, 4 are cached. Using 2 makes 3 the least recently used.
+    assert!(verify(&ids[2]).await.is_ok());
+    assert_eq!(server.requests(), 5, "a hit");
+    assert!(verify(&ids[5]).await.is_ok());
+    assert_eq!(auth.cached_partners(), 3);
+    assert!(auth.cached_partner(&ids[3]).is_none(), "evicted");
+    for id in [&ids[2], &ids[4], &ids[5]] {
+        assert!(auth.cached_partner(id).is_some());
+    }
+    // An evicted partner still authenticates: it is loaded again.
+    assert!(verify(&ids[0]).await.is_ok());
+    assert_eq!(server.requests(), 7);
+    assert_eq!(auth.cached_partners(), 3);
+    // Unknown partners never take a place.
+    let stranger = "00000000-0000-4000-8000-0000000000ff";
+    assert_eq!(
+        verify(stranger).await.unwrap_err().kind(),
+        AuthErrorKind::UnknownPartner
+    );
+    assert_eq!(auth.cached_partners(), 3);
+    assert!(auth.cached_partner(&ids[0]).is_some());
 }

@@ -5,6 +5,7 @@ use claimd_auth::testing::{FakePartners, JwksServer, TestKey};
 use claimd_auth::{
     AuthConfig, AuthError, AuthErrorKind, Authenticator, PartnerKeyConfig, VerifiedPartner,
 };
+use claimd_clock::ManualClock;
 
 /// Partner ids are UUID strings in the service.
 pub const PARTNER: &str = "0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b";
@@ -22,6 +23,9 @@ pub fn loopback_config() -> AuthConfig {
 
 pub struct Fixture {
     pub auth: Authenticator,
+    /// The authenticator's clock: starts at the real time (tokens are minted with it) and
+    /// moves only when a test advances it.
+    pub clock: ManualClock,
     pub partners: Arc<FakePartners>,
     pub server: JwksServer,
     pub es: TestKey,
@@ -39,9 +43,11 @@ pub async fn fixture_with(config: AuthConfig) -> Fixture {
     let server = JwksServer::start(claimd_auth::testing::jwks(&[&es, &rs])).await;
     let partners = FakePartners::new();
     partners.insert(PARTNER, PartnerKeyConfig::JwksUrl(server.url()));
-    let auth = Authenticator::new(config, partners.clone()).expect("valid config");
+    let clock = ManualClock::new();
+    let auth = Authenticator::new(config, partners.clone(), clock.shared()).expect("valid config");
     Fixture {
         auth,
+        clock,
         partners,
         server,
         es,
@@ -50,6 +56,12 @@ pub async fn fixture_with(config: AuthConfig) -> Fixture {
 }
 
 impl Fixture {
+    /// The fixture clock's wall time, Unix seconds.
+    pub fn clock_now(&self) -> i64 {
+        use claimd_clock::Clock as _;
+        self.clock.now().timestamp()
+    }
+
     pub async fn verify(&self, token: &str) -> Result<VerifiedPartner, AuthError> {
         self.auth.verify_now(token).await
     }

@@ -20,7 +20,12 @@ fn auth_for(url: &str, config: AuthConfig) -> (Authenticator, std::sync::Arc<Fak
     let partners = FakePartners::new();
     partners.insert(PARTNER, PartnerKeyConfig::JwksUrl(url.to_owned()));
     (
-        Authenticator::new(config, partners.clone()).unwrap(),
+        Authenticator::new(
+            config,
+            partners.clone(),
+            claimd_clock::SystemClock::shared(),
+        )
+        .unwrap(),
         partners,
     )
 }

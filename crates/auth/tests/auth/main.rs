@@ -8,4 +8,5 @@ mod attacks;
 mod cache;
 mod common;
 mod fetch;
+mod policy;
 mod robustness;

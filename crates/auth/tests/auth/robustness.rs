@@ -29,7 +29,12 @@ async fn mutated_tokens_never_panic_or_verify() {
     let rs = TestKey::rs256("rs");
     let partners = FakePartners::new();
     partners.insert(PARTNER, PartnerKeyConfig::Jwks(jwks(&[&es, &rs])));
-    let auth = Authenticator::new(AuthConfig::default(), partners).unwrap();
+    let auth = Authenticator::new(
+        AuthConfig::default(),
+        partners,
+        claimd_clock::SystemClock::shared(),
+    )
+    .unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for key in [&es, &rs] {
         let token = key.token(PARTNER, EMAIL).build();
@@ -73,7 +78,12 @@ async fn mutated_tokens_never_panic_or_verify() {
 #[tokio::test]
 async fn random_inputs_are_malformed() {
     let partners = FakePartners::new();
-    let auth = Authenticator::new(AuthConfig::default(), partners.clone()).unwrap();
+    let auth = Authenticator::new(
+        AuthConfig::default(),
+        partners.clone(),
+        claimd_clock::SystemClock::shared(),
+    )
+    .unwrap();
     let mut rng = Rng(42);
     for _ in 0..3000 {
         let len = rng.below(300);

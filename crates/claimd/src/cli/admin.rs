@@ -76,6 +76,8 @@ enum PartnerCmd {
         /// Repeatable; absent means every schema is allowed.
         #[arg(long = "allowed-schema")]
         allowed_schemas: Vec<String>,
+        #[command(flatten)]
+        rules: TokenRuleArgs,
     },
     Update {
         partner_id: String,
@@ -94,11 +96,53 @@ enum PartnerCmd {
         /// Allow every schema again.
         #[arg(long)]
         all_schemas: bool,
+        #[command(flatten)]
+        rules: TokenRuleArgs,
+        /// Remove the audience binding.
+        #[arg(long, conflicts_with = "audience")]
+        no_audience: bool,
+        /// Remove the issuer binding.
+        #[arg(long, conflicts_with = "token_issuer")]
+        no_token_issuer: bool,
     },
     Get {
         partner_id: String,
     },
     List(Paging),
+}
+
+/// The operator's rules for a partner's JWTs.
+#[derive(Args, Debug, Clone, Default)]
+struct TokenRuleArgs {
+    /// Bind the partner's tokens to this audience: `aud` must name it.
+    #[arg(long)]
+    audience: Option<String>,
+    /// Bind the partner's tokens to this issuer: `iss` must be it.
+    #[arg(long)]
+    token_issuer: Option<String>,
+    /// Require a `jti` in every token, each accepted once (`--require-jti=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    require_jti: Option<bool>,
+    /// `--enabled=false` refuses every call of the partner; `--enabled` admits it again.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    enabled: Option<bool>,
+}
+
+impl TokenRuleArgs {
+    fn insert_into(self, b: &mut Map<String, Value>) {
+        if let Some(a) = self.audience {
+            b.insert("audience".into(), json!(a));
+        }
+        if let Some(i) = self.token_issuer {
+            b.insert("issuer".into(), json!(i));
+        }
+        if let Some(r) = self.require_jti {
+            b.insert("requireJti".into(), json!(r));
+        }
+        if let Some(e) = self.enabled {
+            b.insert("enabled".into(), json!(e));
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -279,11 +323,13 @@ fn call_for(resource: Resource) -> Result<Call> {
                 jwks_file,
                 features,
                 allowed_schemas,
+                rules,
             } => {
                 let mut b = partner_body(Some(name), jwks_url, jwks_file, features)?;
                 if !allowed_schemas.is_empty() {
                     b.insert("allowedSchemaIds".into(), json!(allowed_schemas));
                 }
+                rules.insert_into(&mut b);
                 send(Method::POST, "/admin/v1/partners", Value::Object(b))
             }
             PartnerCmd::Update {
@@ -294,12 +340,22 @@ fn call_for(resource: Resource) -> Result<Call> {
                 features,
                 allowed_schemas,
                 all_schemas,
+                rules,
+                no_audience,
+                no_token_issuer,
             } => {
                 let mut b = partner_body(name, jwks_url, jwks_file, features)?;
                 if all_schemas {
                     b.insert("allowedSchemaIds".into(), Value::Null);
                 } else if !allowed_schemas.is_empty() {
                     b.insert("allowedSchemaIds".into(), json!(allowed_schemas));
+                }
+                rules.insert_into(&mut b);
+                if no_audience {
+                    b.insert("audience".into(), Value::Null);
+                }
+                if no_token_issuer {
+                    b.insert("issuer".into(), Value::Null);
                 }
                 send(
                     Method::PATCH,

@@ -111,6 +111,16 @@ impl Fixture {
         self.key.token(&self.partner, email).build()
     }
 
+    /// The partner's signing key (to mint tokens with other claims).
+    pub fn key(&self) -> &TestKey {
+        &self.key
+    }
+
+    /// How often the partner's JWKS was fetched.
+    pub fn jwks_requests(&self) -> usize {
+        self._jwks.requests()
+    }
+
     /// Issues (`onDuplicate: revoke`) and returns the `coreClaimHash`.
     pub async fn issue(&self, email: &str, age: u32) -> String {
         self.issue_to(&self.issuer_did, &self.program, email, age)

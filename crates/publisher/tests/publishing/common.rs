@@ -165,7 +165,7 @@ impl Issuing {
                 jwks_url: Some("https://partner.example/.well-known/jwks.json".into()),
                 jwks: None,
                 features: vec!["issue_on_behalf".into()],
-                allowed_schema_ids: None,
+                ..NewPartner::default()
             })
             .await
             .unwrap();

@@ -186,9 +186,11 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     sqlite.close().await;
     let (_sqlite, store) = open_sqlite_at(&old_backup).await;
     let issuing = reopen(store.clone());
-    let p = net
-        .publisher(store.clone(), &master_key, config("one"))
-        .await;
+    // Its error back-off runs on a clock the test moves.
+    let clock = claimd_clock::ManualClock::new();
+    let mut cfg = config("one");
+    cfg.clock = clock.shared();
+    let p = net.publisher(store.clone(), &master_key, cfg).await;
 
     // New work on the stale base: computed, then refused, then stopped.
     let carol = issuing.issue(&acme, "carol@example.com", 50).await;
@@ -221,10 +223,18 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
         let p = p.clone();
         async move { p.run(stopped).await }
     });
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let diverged = || metric_sum(names::STEP_ERRORS, Some("diverged"));
+    wait_until("the first failed step", || diverged() > before).await;
+    let failed = diverged();
+    // Backed off: while the clock stands still the issuer is not stepped again, however many
+    // rounds (100 ms apart) run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(diverged(), failed, "retried within its back-off");
+    // Past the longest back-off (1 s in the test config) it is tried again.
+    clock.advance(Duration::from_secs(1));
+    wait_until("a retry after the back-off", || diverged() > failed).await;
     let _ = stop.send(true);
     task.await.unwrap();
-    assert!(metric_sum(names::STEP_ERRORS, Some("diverged")) > before);
     assert_eq!(net.nonce(acme.address).await, nonce, "still nothing sent");
     db.drop_db().await;
 }
@@ -276,5 +286,17 @@ fn wait_for_checkpoint(path: &Path) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls `done` every 20 ms for at most 10 s (the publisher's round is a real task).
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

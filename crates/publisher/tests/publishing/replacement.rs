@@ -1,15 +1,19 @@
 //! Stuck transactions on anvil with automining off: replaced with the same nonce and higher
 //! fees, and confirmed with whichever attempt gets mined.
+//!
+//! The publisher's clock is a `ManualClock`: "waited long enough to be replaced" is a clock
+//! advance, not a sleep, so the real default (60 s) is used and the boundary is exact.
 
 use crate::common::*;
 use claimd_chain::TxParams;
+use claimd_clock::ManualClock;
 use claimd_core::credential::CredentialStatus;
 use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
 use claimd_publisher::{metrics as names, Outcome, Publisher};
 use std::time::Duration;
 
-const REPLACE_AFTER: Duration = Duration::from_millis(1500);
+const REPLACE_AFTER: Duration = Duration::from_secs(60);
 
 struct Stuck {
     net: Net,
@@ -33,9 +37,11 @@ async fn stuck_then_replaced() -> Stuck {
     let id = acme.issuer.issuer_id;
     // Funded up front: with mining paused a dev-mode top-up would never be mined.
     net.fund(acme.address).await;
+    let clock = manual_clock();
     let mut cfg = config("one");
     cfg.funding = claimd_publisher::Funding::Off;
     cfg.replace_after = REPLACE_AFTER;
+    cfg.clock = clock.shared();
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
 
@@ -51,8 +57,10 @@ async fn stuck_then_replaced() -> Stuck {
     let first = tx_of(&steps[1]).unwrap().to_owned();
     // Not mined, not yet due for replacement: the pool has it, nothing is sent again.
     assert_kinds(&[publisher.run_once(id).await.unwrap()], &["waiting"]);
+    clock.advance(REPLACE_AFTER - Duration::from_millis(1));
+    assert_kinds(&[publisher.run_once(id).await.unwrap()], &["waiting"]);
 
-    tokio::time::sleep(REPLACE_AFTER).await;
+    clock.advance(Duration::from_millis(1));
     let replaced = publisher.run_once(id).await.unwrap();
     let Outcome::Replaced { tx_hash, .. } = &replaced else {
         panic!("{replaced:?}")
@@ -187,9 +195,10 @@ async fn replacements_stop_at_the_fee_ceiling() {
     let id = acme.issuer.issuer_id;
     net.fund(acme.address).await;
     let fees = net.chain.fees().await.unwrap();
+    let clock = manual_clock();
     let mut cfg = config("one");
     cfg.funding = claimd_publisher::Funding::Off;
-    cfg.replace_after = Duration::from_millis(200);
+    cfg.clock = clock.shared();
     // Room for exactly one replacement.
     cfg.max_fee_per_gas = fees.max_fee_per_gas + fees.max_fee_per_gas / 5;
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
@@ -201,7 +210,7 @@ async fn replacements_stop_at_the_fee_ceiling() {
         if matches!(o, Outcome::Replaced { .. }) {
             replaced += 1;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        clock.advance(cfg_replace_after());
     }
     assert_eq!(replaced, 1);
     let flight = issuing
@@ -234,9 +243,10 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     net.fund(acme.address).await;
+    let clock = manual_clock();
     let mut cfg = config("one");
     cfg.funding = claimd_publisher::Funding::Off;
-    cfg.replace_after = Duration::from_millis(300);
+    cfg.clock = clock.shared();
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
 
@@ -277,7 +287,7 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
         .unwrap();
     net.chain.send_raw(foreign.raw.clone()).await.unwrap();
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(cfg_replace_after());
     let o = publisher.run_once(id).await.unwrap();
     assert!(matches!(o, Outcome::Waiting { .. }), "{o:?}");
     let flight = issuing
@@ -332,4 +342,16 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
         CredentialStatus::Onchain
     );
     db.drop_db().await;
+}
+
+/// A clock at the current time, on a whole second: stored times (milliseconds) then equal
+/// the clock's readings exactly, so a boundary one millisecond away is exact.
+fn manual_clock() -> ManualClock {
+    use chrono::SubsecRound as _;
+    ManualClock::at(chrono::Utc::now().trunc_subsecs(0))
+}
+
+/// The default `replace_after` (60 s): the tests advance by it rather than shorten it.
+fn cfg_replace_after() -> Duration {
+    config("one").replace_after
 }
