@@ -1,6 +1,6 @@
-//! `/openapi.json` describes issue-on-behalf exactly as the Moca seed does: same path, fields,
-//! enum, default, response codes and error schema. The seed is read from
-//! `../shared/reference/issue-on-behalf.seed.md`, not copied.
+//! `/openapi.json` describes issue-on-behalf exactly as Moca's published contract does: same
+//! path, fields, enum, default, response codes and error schema. The contract is the fixture
+//! `tests/fixtures/issue-on-behalf.contract.yaml`, owned by this repository.
 
 mod common;
 
@@ -8,16 +8,8 @@ use common::{Backend, Server};
 use serde_json::Value;
 
 fn seed() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/issue-on-behalf.seed.md"
-    );
-    let text = std::fs::read_to_string(path).expect("the shared seed is beside the repository");
-    let start = text.find("````yaml").expect("yaml block") + "````yaml".len();
-    let body = &text[start..];
-    let body = &body[body.find('\n').unwrap() + 1..];
-    let end = body.find("````").unwrap();
-    serde_yaml::from_str(&body[..end]).unwrap()
+    let text = include_str!("fixtures/issue-on-behalf.contract.yaml");
+    serde_yaml::from_str(text).expect("the contract fixture is valid YAML")
 }
 
 #[tokio::test]

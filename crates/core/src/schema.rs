@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn context_matches_the_bundled_fixture_shape() {
-        // The fixture (shared/contexts, bundled in the repository by claimd-merklize) was written in the shape of the iden3 schema builder;
+        // The fixture (bundled by claimd-merklize) was written in the shape of the iden3 schema builder;
         // ours must be the same document for the same schema id and attributes.
         let fixture: Value = serde_json::from_str(include_str!(
             "../../merklize/contexts/claimd-interop/InteropMembership-v1.jsonld"

@@ -1,8 +1,8 @@
 //! The offline document loader: bundled contexts plus contexts registered at run time.
 //!
 //! claimd never fetches a JSON-LD context. The standard ones (W3C credentials v1, iden3 proofs,
-//! auth, display method) are compiled into the binary from `contexts/` (copied from the
-//! project's `shared/contexts/`, see `contexts/index.json`), and the service registers the
+//! auth, display method) are compiled into the binary from `contexts/` (each file's origin is
+//! listed in `contexts/index.json`), and the service registers the
 //! context it generates for each schema (`<public url>/v1/schemas/<id>.jsonld`). Any other URL is
 //! [`MerklizeError::UnknownContext`].
 

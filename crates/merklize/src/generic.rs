@@ -1,6 +1,6 @@
 //! The generic pipeline: full JSON-LD 1.1 expansion → RDF → URDNA2015 with the `json-ld` and
-//! `ssi-rdf` crates (measured byte-identical to jsonld.js 8.3.3, see
-//! `shared/reference/rust-jsonld.md`), plus the safe-mode checks those crates lack.
+//! `ssi-rdf` crates (measured byte-identical to jsonld.js 8.3.3, see `tests/interop.rs`), plus
+//! the safe-mode checks those crates lack.
 //!
 //! It handles any document the bundled/registered contexts describe, at ~3 ms per credential.
 //! The fast path (`crate::fast`) handles the fixed credential shapes claimd issues and falls

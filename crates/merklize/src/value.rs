@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn published_value_vectors() {
-        // go-schema-processor TestHashValues_FromDocument (shared/reference/iden3.md §5.3).
+        // The values of go-schema-processor's TestHashValues_FromDocument.
         let t = |s| {
             literal_value("http://www.w3.org/2001/XMLSchema#dateTime", s)
                 .unwrap()

@@ -248,7 +248,7 @@ fn did_vectors() {
     }
 }
 
-/// The sample credential of js-sdk 1.45.0 (shared/reference/samples): rebuilding its core
+/// A sample credential produced by js-sdk 1.45.0: rebuilding its core
 /// claim from the documented fields and the merklized root gives the same hIndex, hValue,
 /// coreClaimHash and hex as js-sdk computed.
 #[test]
