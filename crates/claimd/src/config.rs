@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Options shared by every subcommand that opens the database.
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Clone, Default)]
 pub struct CommonArgs {
     /// Configuration file (default: ./claimd.toml when it exists).
     #[arg(long, env = "CLAIMD_CONFIG", global = true)]
@@ -52,7 +52,7 @@ pub struct ServeArgs {
 }
 
 /// Where credentials are published (`claimd serve` and `claimd publisher`).
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Clone, Default)]
 pub struct ChainArgs {
     /// JSON-RPC endpoint of the chain; absent → the embedded chain.
     #[arg(long, env = "CLAIMD_CHAIN_RPC_URL")]
@@ -67,7 +67,7 @@ pub struct ChainArgs {
 }
 
 /// The `claimd.toml` file; every key is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
@@ -265,10 +265,52 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("database", &self.database.kind())
             .field("public_url", &self.public_url)
-            .field("chain_rpc_url", &self.chain_rpc_url)
+            .field(
+                "chain_rpc_url",
+                &self.chain_rpc_url.as_deref().map(url_origin),
+            )
             .field("dev", &self.dev)
             .finish_non_exhaustive()
     }
+}
+
+// The command-line and file configuration print without their secrets: URLs show their origin
+// only, tokens and keys whether they are set.
+impl std::fmt::Debug for CommonArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommonArgs")
+            .field("config", &self.config)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(url_origin),
+            )
+            .field("dev", &self.dev)
+            .field("log_json", &self.log_json)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChainArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainArgs")
+            .field(
+                "chain_rpc_url",
+                &self.chain_rpc_url.as_deref().map(url_origin),
+            )
+            .field("chain_contract", &self.chain_contract)
+            .field("chain_id", &self.chain_id)
+            .finish()
+    }
+}
+
+/// The scheme, host and port of a URL, nothing else: RPC providers put API keys in the path,
+/// the query or the user info, and a URL printed for diagnosis must not carry them.
+fn url_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}")
 }
 
 impl Database {
@@ -729,6 +771,37 @@ mod tests {
         let s = load(&common, &flags, Needs::Everything, &env).unwrap();
         assert_eq!(s.listen, "127.0.0.1:0", "flag overrides file");
 
+        // Debug output carries no secret: tokens, keys, the database URL's password, the RPC
+        // URL's path, query or user info.
+        let with_urls = CommonArgs {
+            database_url: Some("postgres://app:dbpassword@db.example/claimd".into()),
+            ..common.clone()
+        };
+        let chain = ServeArgs {
+            chain: ChainArgs {
+                chain_rpc_url: Some("https://u:pw@rpc.example/v2/SECRETKEY?k=z".into()),
+                chain_contract: Some(format!("0x{}", "ab".repeat(20))),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let s = load(&with_urls, &chain, Needs::Everything, &env).unwrap();
+        let shown = format!("{s:?}");
+        for secret in [
+            "env-token",
+            "SECRETKEY",
+            "pw@",
+            "dbpassword",
+            "0000000000aa",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("https://rpc.example"), "{shown}");
+        let args = format!("{with_urls:?} {:?}", chain.chain);
+        for secret in ["SECRETKEY", "pw@", "dbpassword"] {
+            assert!(!args.contains(secret), "{secret} in {args}");
+        }
+
         let bad = CommonArgs {
             database_url: Some("mysql://x".into()),
             ..common.clone()
@@ -750,6 +823,19 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{e:#}").contains("listne"), "{e:#}");
+    }
+
+    #[test]
+    fn debug_never_shows_rpc_credentials() {
+        assert_eq!(
+            url_origin("https://user:pw@rpc.example:8545/v2/SECRETKEY?key=x"),
+            "https://rpc.example:8545"
+        );
+        assert_eq!(url_origin("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+        assert_eq!(
+            url_origin("https://rpc.example?apikey=1"),
+            "https://rpc.example"
+        );
     }
 
     #[test]
