@@ -19,7 +19,9 @@ use tokio::sync::Semaphore;
 /// Settings of the pool; see [`VerifyPoolConfig::default`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyPoolConfig {
-    /// Verifications running at once (default: the number of cores).
+    /// Verifications running at once (default: half the cores, at least one). Anyone can ask
+    /// for a verification, so it must never be able to take the whole machine from issuance
+    /// and the publisher.
     pub concurrency: usize,
     /// How long a verification waits for a free slot before the answer is "busy".
     pub queue_wait: Duration,
@@ -32,7 +34,7 @@ pub struct VerifyPoolConfig {
 impl Default for VerifyPoolConfig {
     fn default() -> Self {
         VerifyPoolConfig {
-            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            concurrency: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             queue_wait: Duration::from_millis(500),
             deadline: Duration::from_secs(10),
             retry_after_secs: 1,

@@ -21,8 +21,35 @@ use claimd_store_postgres::PgStore;
 use claimd_store_sqlite::SqliteStore;
 use std::sync::Arc;
 
-/// Opens and migrates the configured database.
+/// Opens and migrates the configured database, then runs the one-off data steps.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    let store = open_and_migrate(settings).await?;
+    renormalise_emails(store.as_ref()).await?;
+    Ok(store)
+}
+
+/// Stored addresses follow the current normalisation rules once; a row that would merge two
+/// users is kept and reported, never merged (an operator decides).
+async fn renormalise_emails(store: &dyn Store) -> Result<()> {
+    use claimd_clock::Clock;
+    let conflicts = store
+        .renormalise_emails(SystemClock.now())
+        .await
+        .context("cannot re-normalise stored email addresses")?;
+    for c in &conflicts {
+        tracing::warn!(
+            user = %c.user_uuid,
+            stored = %c.stored,
+            normalised = c.normalised.as_ref().map(|e| e.as_str()),
+            other_user = c.other_user_uuid.map(|u| u.to_string()),
+            reason = %c.reason,
+            "stored email kept as it is: an operator must decide (see `claimd users email-conflicts`)"
+        );
+    }
+    Ok(())
+}
+
+async fn open_and_migrate(settings: &Settings) -> Result<Arc<dyn Store>> {
     match &settings.database {
         Database::Sqlite(url) => {
             crate::config::private_dir(&settings.data_dir)?;

@@ -341,6 +341,33 @@ async fn issuance(backend: Backend) {
         409,
         "Consent rejected by user",
     );
+    // Another spelling of one person is the same user, so the refusal holds: NFD instead of
+    // NFC, the Unicode domain instead of its ASCII form, full-width letters.
+    f.server.admin_ok(&[
+        "consent",
+        "set",
+        "--email",
+        "zoë@bücher.de",
+        "--partner-id",
+        &f.partner,
+        "--status",
+        "rejected",
+    ]);
+    for spelling in [
+        "zoe\u{0308}@bücher.de",
+        "ZOË@xn--bcher-kva.de",
+        "zoë@ＢÜＣＨＥＲ.de",
+    ] {
+        assert_error(
+            &f.issue(spelling, subject()).await,
+            409,
+            "Consent rejected by user",
+        );
+    }
+    // Invisible characters do not make a new person either: such an address is refused.
+    for spelling in ["bob\u{200b}@example.com", "\u{feff}bob@example.com"] {
+        assert_error(&f.issue(spelling, subject()).await, 401, "email");
+    }
 
     // Idempotency-Key: same body replays, another body conflicts.
     let token = f.token("carol@example.com");
@@ -355,6 +382,13 @@ async fn issuance(backend: Backend) {
             Some("key-1"),
         )
         .await,
+        409,
+        "Idempotency-Key",
+    );
+    // The key covers the recipient too: the same body for another person is not a replay.
+    assert_error(
+        &f.issue_raw(Some(&f.token("dave@example.com")), &body, Some("key-1"))
+            .await,
         409,
         "Idempotency-Key",
     );

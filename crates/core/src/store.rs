@@ -9,7 +9,7 @@ use crate::page::{Page, PageRequest};
 use crate::partner::{Partner, PartnerChanges, PartnerDraft};
 use crate::program::{Program, ProgramDraft};
 use crate::schema::{Schema, SchemaDraft};
-use crate::user::{Consent, ConsentDraft, Email, User};
+use crate::user::{Consent, ConsentDraft, Email, EmailConflict, User};
 use crate::{IssuerId, PartnerId, ProgramId, SchemaId};
 use async_trait::async_trait;
 
@@ -93,7 +93,20 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Option<crate::user::ConsentStatus>, StoreError>;
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     async fn list_consents(&self, page: PageRequest) -> Result<Page<Consent>, StoreError>;
+    /// Brings stored addresses to the current [`Email::parse`] form, once per database: applies
+    /// [`crate::user::plan_email_renormalisation`] to every user (oldest first) in one
+    /// transaction, records each conflict, and marks the step done. Returns the conflicts
+    /// found by this call (none when the step was already done).
+    async fn renormalise_emails(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<EmailConflict>, StoreError>;
+    /// Every conflict ever recorded by [`UserStore::renormalise_emails`], oldest user first.
+    async fn email_conflicts(&self) -> Result<Vec<EmailConflict>, StoreError>;
 }
+
+/// Name of the data step that re-normalised stored addresses to the rules of [`Email::parse`].
+pub const EMAIL_RENORMALISATION_STEP: &str = "email-normalisation-1";
 
 /// Everything the service needs from a database.
 #[async_trait]

@@ -16,7 +16,7 @@ use claimd_core::program::ProgramDraft;
 use claimd_core::schema::{Attribute, AttributeType, SchemaDraft};
 use claimd_core::store::{IssuerRecord, Store, StoreError};
 use claimd_core::user::{ConsentDraft, ConsentStatus, Email};
-use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
+use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use serde_json::json;
 
 pub fn partner_draft(name: &str) -> PartnerDraft {
@@ -792,4 +792,97 @@ async fn issuer_with_program(
         .await
         .unwrap();
     (partner.partner_id, issuer, program)
+}
+
+/// Users written under older normalisation rules, as `(id, stored email)` oldest first. The
+/// adapter's test inserts them with its own SQL (no port method writes an address that
+/// [`Email::parse`] did not produce) and forgets that the re-normalisation step ran.
+pub type LegacyUsers = Vec<(UserId, String)>;
+
+/// The one-off re-normalisation of stored addresses: old forms are rewritten, a row whose
+/// normal form belongs to another user is kept and reported (never merged), an address that
+/// is no longer valid is kept and reported, and the step runs once.
+pub async fn email_renormalisation<F, Fut>(store: &dyn Store, seed_legacy: F)
+where
+    F: FnOnce(LegacyUsers) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let at = now_ms();
+    assert_eq!(store.renormalise_emails(at).await.unwrap(), vec![]);
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    // A user under today's rules who rejected the partner.
+    let bob = store
+        .set_consent(
+            ConsentDraft {
+                email: Email::parse("bob@example.com").unwrap(),
+                partner_id: partner.partner_id,
+                status: ConsentStatus::Rejected,
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let (shouty, zoe, invisible) = (
+        UserId::new_random(),
+        UserId::new_random(),
+        UserId::new_random(),
+    );
+    seed_legacy(vec![
+        (shouty, "BOB@Example.com".into()),
+        (zoe, "zoe\u{0308}@bücher.de".into()),
+        (invisible, "ca\u{200b}rl@example.com".into()),
+    ])
+    .await;
+
+    let conflicts = store.renormalise_emails(at).await.unwrap();
+    assert_eq!(conflicts.len(), 2, "{conflicts:#?}");
+    assert_eq!(conflicts[0].user_uuid, shouty);
+    assert_eq!(conflicts[0].other_user_uuid, Some(bob.user_uuid));
+    assert_eq!(
+        conflicts[0].normalised.as_ref().map(Email::as_str),
+        Some("bob@example.com")
+    );
+    assert_eq!(conflicts[1].user_uuid, invisible);
+    assert_eq!(conflicts[1].normalised, None);
+    assert_eq!(
+        store.email_conflicts().await.unwrap(),
+        conflicts,
+        "recorded"
+    );
+
+    // The old form was rewritten; the colliding rows were kept, not merged.
+    let zoe_now = Email::parse("ZOË@BÜCHER.DE").unwrap();
+    assert_eq!(zoe_now.as_str(), "zoë@xn--bcher-kva.de");
+    let found = store
+        .user_by_email(&zoe_now)
+        .await
+        .unwrap()
+        .expect("rewritten");
+    assert_eq!(found.user_uuid, zoe);
+    let bob_now = store
+        .user_by_email(&Email::parse("Bob@EXAMPLE.com").unwrap())
+        .await
+        .unwrap()
+        .expect("bob");
+    assert_eq!(bob_now.user_uuid, bob.user_uuid);
+    assert_eq!(
+        store
+            .consent_status(bob_now.user_uuid, partner.partner_id)
+            .await
+            .unwrap(),
+        Some(ConsentStatus::Rejected),
+        "the rejected consent still applies to every spelling"
+    );
+    assert_eq!(
+        store
+            .list_users(PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        4
+    );
+
+    // Done once: a second run finds nothing new and keeps the report.
+    assert_eq!(store.renormalise_emails(at).await.unwrap(), vec![]);
+    assert_eq!(store.email_conflicts().await.unwrap(), conflicts);
 }

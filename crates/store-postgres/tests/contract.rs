@@ -124,3 +124,30 @@ async fn health() {
     claimd_store_contract::health(&db.store, "postgres").await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn email_renormalisation() {
+    let db = TestDb::new().await;
+    let admin = admin_url();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{}", db.name);
+    claimd_store_contract::email_renormalisation(&db.store, |legacy| async move {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let start = chrono::Utc::now() + chrono::Duration::seconds(1);
+        for (i, (id, email)) in legacy.into_iter().enumerate() {
+            sqlx::query("INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)")
+                .bind(id.0)
+                .bind(email)
+                .bind(start + chrono::Duration::milliseconds(i as i64))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM data_steps")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    })
+    .await;
+    db.drop_db().await;
+}

@@ -1,15 +1,18 @@
 //! [`UserStore`] on SQLite: users by normalised email, and consent records (recorded by core's
 //! [`commit::set_consent`] on a transaction).
 
-use crate::rows::{map_err, time, uuid};
+use crate::rows::{map_err, ms, time, uuid};
 use crate::tx::SqliteTx;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
 use claimd_core::page::{Page, PageRequest};
-use claimd_core::store::{StoreError, UserStore};
-use claimd_core::user::{Consent, ConsentDraft, ConsentStatus, Email, User};
+use claimd_core::store::{StoreError, UserStore, EMAIL_RENORMALISATION_STEP};
+use claimd_core::user::{
+    plan_email_renormalisation, Consent, ConsentDraft, ConsentStatus, Email, EmailConflict,
+    EmailRenormalisation, User,
+};
 use claimd_core::{PartnerId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -102,5 +105,93 @@ impl UserStore for SqliteStore {
             consent,
         )
         .await
+    }
+
+    async fn renormalise_emails(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<EmailConflict>, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT 1 FROM data_steps WHERE name = ?")
+            .bind(EMAIL_RENORMALISATION_STEP)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if done.is_some() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, email FROM users ORDER BY created_at, id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let users = rows
+            .into_iter()
+            .map(|(id, email)| Ok((UserId(uuid(&id)?), email)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut conflicts = Vec::new();
+        for step in plan_email_renormalisation(&users) {
+            match step {
+                EmailRenormalisation::Rewrite { user, email } => {
+                    sqlx::query("UPDATE users SET email = ? WHERE id = ?")
+                        .bind(email.as_str())
+                        .bind(user.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                EmailRenormalisation::Conflict(c) => {
+                    sqlx::query(
+                        "INSERT INTO email_conflicts \
+                         (user_id, stored_email, normalised_email, other_user_id, reason, detected_at) \
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+                    )
+                    .bind(c.user_uuid.to_string())
+                    .bind(&c.stored)
+                    .bind(c.normalised.as_ref().map(Email::as_str))
+                    .bind(c.other_user_uuid.map(|u| u.to_string()))
+                    .bind(&c.reason)
+                    .bind(ms(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    conflicts.push(c);
+                }
+            }
+        }
+        sqlx::query("INSERT INTO data_steps (name, done_at) VALUES (?, ?)")
+            .bind(EMAIL_RENORMALISATION_STEP)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(conflicts)
+    }
+
+    async fn email_conflicts(&self) -> Result<Vec<EmailConflict>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT c.user_id, c.stored_email, c.normalised_email, c.other_user_id, c.reason \
+             FROM email_conflicts c JOIN users u ON u.id = c.user_id \
+             ORDER BY u.created_at, c.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(user, stored, normalised, other, reason)| {
+                Ok(EmailConflict {
+                    user_uuid: UserId(uuid(&user)?),
+                    stored,
+                    normalised: normalised.map(Email::from_stored),
+                    other_user_uuid: other.as_deref().map(uuid).transpose()?.map(UserId),
+                    reason,
+                })
+            })
+            .collect()
     }
 }

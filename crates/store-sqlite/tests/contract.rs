@@ -58,3 +58,28 @@ async fn health() {
     assert!(header.starts_with(b"SQLite format 3\0"));
     claimd_store_contract::health(&store, "sqlite").await;
 }
+
+#[tokio::test]
+async fn email_renormalisation() {
+    let (store, dir) = fresh().await;
+    let url = format!("sqlite://{}", dir.path().join("claimd.db").display());
+    claimd_store_contract::email_renormalisation(&store, |legacy| async move {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let base = chrono::Utc::now().timestamp_millis() + 1000;
+        for (i, (id, email)) in legacy.into_iter().enumerate() {
+            sqlx::query("INSERT INTO users (id, email, created_at) VALUES (?, ?, ?)")
+                .bind(id.to_string())
+                .bind(email)
+                .bind(base + i as i64)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM data_steps")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    })
+    .await;
+}

@@ -207,7 +207,8 @@ pub fn document(public_url: &str) -> Value {
             "/schemas": {"servers": [{"url": admin_url}], "get": admin_op("List schemas", false), "post": admin_op("Register a schema", true)},
             "/issuers": {"servers": [{"url": admin_url}], "get": admin_op("List issuers", false), "post": admin_op("Create an issuer", true)},
             "/programs": {"servers": [{"url": admin_url}], "get": admin_op("List issuance programs", false), "post": admin_op("Create an issuance program", true)},
-            "/users/consent": {"servers": [{"url": admin_url}], "get": admin_op("List consent records", false), "put": admin_op("Record a user's consent", true)}
+            "/users/consent": {"servers": [{"url": admin_url}], "get": admin_op("List consent records", false), "put": admin_op("Record a user's consent", true)},
+            "/users/email-conflicts": {"servers": [{"url": admin_url}], "get": admin_op("Stored addresses kept as they were by the email re-normalisation because their normal form belongs to another user, or they are no longer valid; an operator resolves them", false)}
         },
         "components": {
             "schemas": {

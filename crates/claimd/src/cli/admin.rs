@@ -239,6 +239,9 @@ enum ConsentCmd {
 #[derive(Subcommand, Debug)]
 enum UserCmd {
     List(Paging),
+    /// Stored addresses the email re-normalisation kept because rewriting them would merge
+    /// two users (or they are no longer valid).
+    EmailConflicts,
 }
 
 /// One request to the operator API.
@@ -436,6 +439,7 @@ fn call_for(resource: Resource) -> Result<Call> {
             ConsentCmd::List(p) => list("/admin/v1/users/consent", p),
         },
         Resource::User(UserCmd::List(p)) => list("/admin/v1/users", p),
+        Resource::User(UserCmd::EmailConflicts) => get("/admin/v1/users/email-conflicts".into()),
         Resource::Credential(cmd) => match cmd {
             CredentialCmd::Get { core_claim_hash } => {
                 get(format!("/admin/v1/credentials/{core_claim_hash}"))

@@ -4,7 +4,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use claimd_core::page::Page;
-use claimd_core::user::{Consent, ConsentRequest, User};
+use claimd_core::user::{Consent, ConsentRequest, EmailConflict, User};
 
 pub async fn set(
     _: Admin,
@@ -28,4 +28,13 @@ pub async fn list_users(
     Paging(page): Paging,
 ) -> Result<Json<Page<User>>, ApiError> {
     Ok(Json(s.store.list_users(page).await?))
+}
+
+/// Stored addresses the email re-normalisation could not rewrite without merging two users,
+/// kept for the operator to resolve.
+pub async fn email_conflicts(
+    _: Admin,
+    State(s): State<AppState>,
+) -> Result<Json<Vec<EmailConflict>>, ApiError> {
+    Ok(Json(s.store.email_conflicts().await?))
 }

@@ -26,5 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{id}", get(programs::get))
         .route("/users", get(consent::list_users))
+        .route("/users/email-conflicts", get(consent::email_conflicts))
         .route("/users/consent", put(consent::set).get(consent::list))
 }
