@@ -11,7 +11,8 @@ use claimd_auth::{
 };
 use claimd_core::partner::KeySource;
 use claimd_core::store::Store;
-use claimd_core::PartnerId;
+use claimd_core::user::Email;
+use claimd_core::{DomainError, PartnerId};
 use std::sync::Arc;
 
 pub const HEADER: &str = "x-partner-auth";
@@ -23,7 +24,7 @@ pub const AUTH_FAILURES: &str = "claimd_auth_failures_total";
 /// A request whose Partner JWT verified.
 pub struct PartnerAuth {
     pub partner_id: PartnerId,
-    /// The recipient, as the token names it (normalised by the domain).
+    /// The recipient named by the token, in its normal form ([`Email::parse`]).
     pub email: String,
 }
 
@@ -52,9 +53,19 @@ impl FromRequestParts<AppState> for PartnerAuth {
                 return Err(ApiError::too_many_requests("per partner", wait));
             }
         }
+        // A token naming a recipient the domain does not accept as an address (invisible
+        // characters, a bad domain) is not a valid Partner JWT, like one whose claim is not an
+        // address at all: 401, never a 400 about a field the caller did not send.
+        let email = Email::parse(&verified.email).map_err(|e| {
+            metrics::counter!(AUTH_FAILURES, "reason" => "bad_email").increment(1);
+            let DomainError::Invalid { message, .. } = e;
+            ApiError::unauthorized(format!(
+                "claim email is not a valid email address: {message}"
+            ))
+        })?;
         Ok(PartnerAuth {
             partner_id,
-            email: verified.email,
+            email: email.as_str().to_owned(),
         })
     }
 }
