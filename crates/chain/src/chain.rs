@@ -129,6 +129,16 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
     /// Number of the latest block.
     async fn block_number(&self) -> Result<u64>;
 
+    /// Number of the newest block the chain calls `finalized` (it can no longer be reorganised
+    /// away), or `None` when the chain has no such tag (pre-merge or tag-less L2 nodes): the
+    /// caller then falls back to counting confirmations. The embedded chain mines its own
+    /// blocks and never reorganises: its finalized block is its head.
+    async fn finalized_block(&self) -> Result<Option<u64>>;
+
+    /// Hash of the canonical block at `number`, `None` past the head. Compared with a
+    /// receipt's `block_hash`, it tells whether that receipt's block is still on the chain.
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>>;
+
     /// The account's nonce.
     async fn nonce(&self, address: Address, kind: NonceKind) -> Result<u64>;
 

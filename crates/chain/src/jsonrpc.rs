@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::network::Ethereum;
-use alloy::primitives::{Address, Bytes, TxHash, TxKind, U256};
+use alloy::primitives::{Address, Bytes, TxHash, TxKind, B256, U256};
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::{Filter, TransactionRequest};
@@ -162,6 +162,23 @@ pub(crate) fn map_rpc_error(e: RpcError<TransportErrorKind>, timeout: Duration) 
     }
 }
 
+/// Whether a node's error answer to `eth_getBlockByNumber("finalized")` means it has no
+/// finalized tag (so depth must be used) rather than a failure worth reporting. Nodes word
+/// it differently: geth before the merge says "finalized block not found", others reject
+/// the tag as an invalid parameter or an unknown block, or lack the method's variant.
+fn lacks_finalized_tag(code: i64, message: &str) -> bool {
+    const METHOD_NOT_FOUND: i64 = -32601;
+    const INVALID_PARAMS: i64 = -32602;
+    let m = message.to_ascii_lowercase();
+    code == METHOD_NOT_FOUND
+        || code == INVALID_PARAMS
+        || m.contains("unknown block")
+        || m.contains("block not found")
+        || m.contains("invalid block")
+        || m.contains("not supported")
+        || m.contains("unsupported")
+}
+
 /// The error and its causes, with any URL removed: reqwest names the request's URL, and an RPC
 /// URL often carries an API key in its path or credentials in its authority.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -211,6 +228,35 @@ impl Chain for JsonRpcChain {
             .get_block_number()
             .await
             .map_err(|e| self.err(e))
+    }
+
+    async fn finalized_block(&self) -> Result<Option<u64>> {
+        match self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Finalized)
+            .await
+        {
+            Ok(block) => Ok(block.map(|b| b.header.number)),
+            Err(RpcError::ErrorResp(payload))
+                if lacks_finalized_tag(payload.code, &payload.message) =>
+            {
+                Ok(None)
+            }
+            // A null result is how some nodes say "no such block".
+            Err(RpcError::NullResp) => Ok(None),
+            // Transport failures and other answers are errors: treating them as "no tag" would
+            // silently weaken the confirmation rule while the node is unreachable.
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(block.map(|b| b.header.hash))
     }
 
     async fn nonce(&self, address: Address, kind: NonceKind) -> Result<u64> {
@@ -381,6 +427,28 @@ mod tests {
         assert!(d.contains("https://rpc.example.org:8443"), "{d}");
         assert!(!d.contains("SECRETKEY"), "{d}");
         assert!(JsonRpcChain::new("ws://x", DEFAULT_RPC_TIMEOUT).is_err());
+    }
+
+    #[test]
+    fn a_missing_finalized_tag_is_told_from_other_errors() {
+        for (code, message) in [
+            (-32000, "finalized block not found"),
+            (-32602, "invalid params"),
+            (-32601, "the method eth_getBlockByNumber does not exist"),
+            (-32000, "Unknown block"),
+            (-32000, "invalid block number or tag"),
+            (-32000, "tag not supported on this chain"),
+        ] {
+            assert!(lacks_finalized_tag(code, message), "{code} {message}");
+        }
+        for (code, message) in [
+            (-32005, "limit exceeded"),
+            (-32000, "header not available: internal error"),
+            (-32000, "finalized header lookup timed out"),
+            (429, "too many requests"),
+        ] {
+            assert!(!lacks_finalized_tag(code, message), "{code} {message}");
+        }
     }
 
     #[tokio::test]

@@ -64,6 +64,11 @@ pub struct ChainArgs {
     /// Chain id of the embedded chain (default 222888, the id of `did:air:id:test`).
     #[arg(long, env = "CLAIMD_CHAIN_ID")]
     pub chain_id: Option<u64>,
+    /// When a transition counts on a JSON-RPC chain: `finalized` (default: at or below the
+    /// chain's finalized block, or by confirmations alone where the chain has no such tag)
+    /// or `depth` (confirmations alone).
+    #[arg(long, env = "CLAIMD_CHAIN_FINALITY")]
+    pub chain_finality: Option<String>,
 }
 
 /// The `claimd.toml` file; every key is optional.
@@ -83,6 +88,9 @@ struct FileConfig {
     chain_id: Option<u64>,
     /// Blocks after inclusion before a transition counts as confirmed (JSON-RPC chains).
     chain_confirmations: Option<u64>,
+    /// `finalized` or `depth`: whether the chain's finalized block must also have reached the
+    /// transition (JSON-RPC chains).
+    chain_finality: Option<String>,
     /// Most claims (and most revocations) in one state transition.
     publish_batch_cap: Option<u32>,
     /// Seconds a transition's transaction may stay unmined before it is replaced with higher
@@ -237,6 +245,9 @@ pub struct Settings {
     pub chain_contract: Option<String>,
     pub chain_id: u64,
     pub chain_confirmations: u64,
+    /// Whether a transition must also be at or below the chain's finalized block (JSON-RPC
+    /// chains; the embedded chain is final at once).
+    pub chain_finality: claimd_publisher::Finality,
     pub publish_batch_cap: u32,
     /// `None`: the publisher's default.
     pub publish_replace_after: Option<std::time::Duration>,
@@ -386,6 +397,13 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         }
     }
     let chain_rpc_url = serve.chain.chain_rpc_url.clone().or(file.chain_rpc_url);
+    let chain_finality = match serve.chain.chain_finality.clone().or(file.chain_finality) {
+        Some(f) => f
+            .trim()
+            .parse::<claimd_publisher::Finality>()
+            .map_err(|e| anyhow::anyhow!("chain_finality (CLAIMD_CHAIN_FINALITY): {e}"))?,
+        None => claimd_publisher::Finality::default(),
+    };
     let max_body_bytes = file.max_body_bytes.unwrap_or(64 * 1024);
     if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
         bail!("max_body_bytes must be between 1024 and 16777216");
@@ -466,6 +484,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         chain_contract: serve.chain.chain_contract.clone().or(file.chain_contract),
         chain_id: serve.chain.chain_id.or(file.chain_id).unwrap_or(222_888),
         chain_confirmations: file.chain_confirmations.unwrap_or(1),
+        chain_finality,
         publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
         publish_replace_after: match file.publish_replace_after_secs {
             Some(0) => bail!("publish_replace_after_secs must be at least 1"),
@@ -930,6 +949,50 @@ mod tests {
             let e = load_file(bad).err().unwrap();
             assert!(e.to_string().contains("at least 1"), "{e}");
         }
+    }
+
+    #[test]
+    fn chain_finality_from_file_and_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claimd.toml");
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let load_with = |text: &str, flag: Option<&str>| {
+            std::fs::write(&file, text).unwrap();
+            let serve = ServeArgs {
+                chain: ChainArgs {
+                    chain_finality: flag.map(str::to_owned),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            load(&common, &serve, Needs::Database, &no_env)
+        };
+        use claimd_publisher::Finality;
+        assert_eq!(
+            load_with("", None).unwrap().chain_finality,
+            Finality::Finalized
+        );
+        assert_eq!(
+            load_with("chain_finality = \"depth\"\n", None)
+                .unwrap()
+                .chain_finality,
+            Finality::Depth
+        );
+        // The flag (or CLAIMD_CHAIN_FINALITY, which clap reads into it) wins over the file.
+        assert_eq!(
+            load_with("chain_finality = \"depth\"\n", Some("finalized"))
+                .unwrap()
+                .chain_finality,
+            Finality::Finalized
+        );
+        let e = load_with("chain_finality = \"safe\"\n", None)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("chain_finality"), "{e}");
+        assert!(e.to_string().contains("\"depth\""), "{e}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use claimd_clock::SystemClock;
 use claimd_core::operator::Operator;
 use claimd_core::store::Store;
 use claimd_core::verify::Verifier;
-use claimd_publisher::{Funding, Publisher, PublisherConfig};
+use claimd_publisher::{Finality, Funding, Publisher, PublisherConfig};
 use claimd_store_postgres::PgStore;
 use claimd_store_sqlite::SqliteStore;
 use std::sync::Arc;
@@ -275,6 +275,8 @@ pub struct OpenedChain {
     pub funding: Funding,
     /// Confirmations before a transition counts.
     pub confirmations: u64,
+    /// Whether the chain's finalized block must also have reached it.
+    pub finality: Finality,
 }
 
 impl OpenedChain {
@@ -306,6 +308,8 @@ pub async fn open_chain(settings: &Settings) -> Result<OpenedChain> {
                 // from it. It mines at once and never reorganises.
                 funding: Funding::Embedded(chain.clone()),
                 confirmations: 0,
+                // Its finalized block is its head: the rule costs nothing and stays uniform.
+                finality: Finality::Finalized,
                 chain: Arc::new(chain),
             })
         }
@@ -337,6 +341,7 @@ pub async fn open_chain(settings: &Settings) -> Result<OpenedChain> {
                 contract,
                 funding: dev.map_or(Funding::Off, Funding::DevKey),
                 confirmations: settings.chain_confirmations,
+                finality: settings.chain_finality,
             })
         }
     }
@@ -367,8 +372,14 @@ pub async fn start_publisher(
         config.max_fee_per_gas = ceiling;
     }
     config.confirmations = chain.confirmations;
+    config.finality = chain.finality;
     config.funding = chain.funding.clone();
-    tracing::info!(contract = %chain.contract, confirmations = config.confirmations, "publisher running");
+    tracing::info!(
+        contract = %chain.contract,
+        confirmations = config.confirmations,
+        finality = config.finality.as_str(),
+        "publisher running"
+    );
     Publisher::new(
         store,
         chain.chain.clone(),

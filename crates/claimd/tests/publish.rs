@@ -338,12 +338,15 @@ async fn publishing_on_postgres() {
     publishing(Backend::Postgres, OnChain::Embedded).await;
 }
 
-/// anvil mines a block every second, so the default one confirmation arrives.
+/// A block a second; finalized = head − 2 (anvil's default is head − 64).
+const ANVIL_ARGS: &[&str] = &["--block-time", "1", "--slots-in-an-epoch", "1"];
+
+/// anvil mines a block every second and, with one slot per epoch, finalizes two blocks behind
+/// its head: the default rule (finalized and one confirmation) is met within seconds.
 async fn anvil() -> OnChain {
-    let a =
-        tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, &["--block-time", "1"]))
-            .await
-            .unwrap();
+    let a = tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, ANVIL_ARGS))
+        .await
+        .unwrap();
     OnChain::Anvil(a)
 }
 
@@ -391,10 +394,9 @@ impl Drop for PublisherProcess {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
     use claimd_chain::{deploy_state_contract, embedded::DEV_PRIVATE_KEY, transfer, TxSigner};
-    let anvil =
-        tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, &["--block-time", "1"]))
-            .await
-            .unwrap();
+    let anvil = tokio::task::spawn_blocking(|| Anvil::start_on_chain(DID_CHAIN_ID, ANVIL_ARGS))
+        .await
+        .unwrap();
     let rpc = anvil.chain();
     let dev = TxSigner::from_private_key(&DEV_PRIVATE_KEY, rpc.chain_id().await.unwrap()).unwrap();
     let (contract, _) = deploy_state_contract(&rpc, &dev).await.unwrap();

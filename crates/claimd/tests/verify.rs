@@ -304,13 +304,16 @@ async fn verification_on_postgres() {
     verification(Fixture::new(Backend::Postgres).await).await;
 }
 
-/// Over JSON-RPC: anvil (a block a second, one confirmation), contract deployed by
-/// `serve --dev`; the verifier reads the same contract the publisher writes.
+/// Over JSON-RPC: anvil (a block a second, finalized two blocks behind its head, one
+/// confirmation), contract deployed by `serve --dev`; the verifier reads the same contract the
+/// publisher writes.
 #[tokio::test(flavor = "multi_thread")]
 async fn verification_on_anvil() {
-    let anvil = tokio::task::spawn_blocking(|| Anvil::start_with(&["--block-time", "1"]))
-        .await
-        .unwrap();
+    let anvil = tokio::task::spawn_blocking(|| {
+        Anvil::start_with(&["--block-time", "1", "--slots-in-an-epoch", "1"])
+    })
+    .await
+    .unwrap();
     let env = vec![("CLAIMD_CHAIN_RPC_URL".to_owned(), anvil.url.clone())];
     verification(Fixture::with_env(Backend::Sqlite, env).await).await;
 }

@@ -5,7 +5,7 @@
 
 use crate::fees::{self, Replacement};
 use crate::reconcile::Refusal;
-use crate::{hash_hex, metrics, u256, IssuerCtx, Outcome, PublishError, Publisher};
+use crate::{hash_hex, metrics, u256, Finality, IssuerCtx, Outcome, PublishError, Publisher};
 use alloy_primitives::{Address, B256, U256};
 use claimd_chain::{ChainError, NonceKind, Receipt, SignedTx, Transition, TxParams};
 use claimd_core::store::{Confirmation, InFlightTransition, StoreError, TransitionTx};
@@ -86,9 +86,24 @@ impl Publisher {
             };
             return self.reconcile(ctx, t, refusal).await;
         }
-        let head = self.chain.block_number().await?;
-        if head < r.block_number.saturating_add(self.config.confirmations) {
+        if !self.is_final(r.block_number).await? {
             return Ok(Outcome::Waiting { transition: t.id });
+        }
+        // The receipt was read before the finality checks: a reorg since may have replaced its
+        // block. Confirm only if that block is still the canonical one at its height; else the
+        // next step reads the receipt afresh (or finds the transaction gone and resends it).
+        if let Some(hash) = r.block_hash {
+            let canonical = self.chain.block_hash(r.block_number).await?;
+            if canonical != Some(hash) {
+                tracing::warn!(
+                    issuer = %t.issuer_id,
+                    transition = t.id,
+                    tx.hash = %r.tx_hash,
+                    block_number = r.block_number,
+                    "the block of the receipt was reorganised away; not confirming"
+                );
+                return Ok(Outcome::Waiting { transition: t.id });
+            }
         }
         let at = Confirmation {
             tx_hash: hash_hex(r.tx_hash),
@@ -96,6 +111,23 @@ impl Publisher {
             block_timestamp: r.timestamp,
         };
         self.confirm(t, at).await
+    }
+
+    /// Whether a transition mined in `block` may be confirmed: `confirmations` blocks deep
+    /// and, in [`Finality::Finalized`] mode, at or below the chain's `finalized` block. A
+    /// chain without that tag leaves depth as the only rule: there is nothing better to ask.
+    pub(crate) async fn is_final(&self, block: u64) -> Result<bool, PublishError> {
+        let head = self.chain.block_number().await?;
+        if head < block.saturating_add(self.config.confirmations) {
+            return Ok(false);
+        }
+        match self.config.finality {
+            Finality::Depth => Ok(true),
+            Finality::Finalized => match self.chain.finalized_block().await? {
+                Some(finalized) => Ok(block <= finalized),
+                None => Ok(true),
+            },
+        }
     }
 
     pub(crate) async fn confirm(

@@ -1,4 +1,5 @@
-//! How a [`crate::Publisher`] behaves: batch size, confirmations, pacing, leases, fees.
+//! How a [`crate::Publisher`] behaves: batch size, confirmations and finality, pacing, leases,
+//! fees.
 
 use alloy_primitives::U256;
 use claimd_chain::{EmbeddedChain, TxSigner, DEFAULT_TRANSIT_GAS_LIMIT};
@@ -16,6 +17,43 @@ pub enum Funding {
     DevKey(TxSigner),
 }
 
+/// Which blocks count as final, so that credentials become `ONCHAIN` only when their
+/// transition can no longer be reorganised away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Finality {
+    /// The transition's block must be at or below the chain's `finalized` block (and
+    /// `confirmations` deep). A chain without the tag falls back to depth alone.
+    #[default]
+    Finalized,
+    /// Only `confirmations` blocks of depth: for chains whose `finalized` tag is absent,
+    /// wrong, or too slow for the use case (the operator accepts the reorg risk).
+    Depth,
+}
+
+impl Finality {
+    /// The setting's spelling in claimd.toml, the environment and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finality::Finalized => "finalized",
+            Finality::Depth => "depth",
+        }
+    }
+}
+
+impl std::str::FromStr for Finality {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "finalized" => Ok(Finality::Finalized),
+            "depth" => Ok(Finality::Depth),
+            other => Err(format!(
+                "unknown finality {other:?}: expected \"finalized\" or \"depth\""
+            )),
+        }
+    }
+}
+
 /// One gwei in wei.
 pub const GWEI: u128 = 1_000_000_000;
 
@@ -25,6 +63,9 @@ pub struct PublisherConfig {
     pub batch_cap: u32,
     /// Blocks after the one that includes the transaction before it counts as confirmed.
     pub confirmations: u64,
+    /// Whether the chain's `finalized` block must also have reached the transaction's block
+    /// (default [`Finality::Finalized`]).
+    pub finality: Finality,
     /// Pause between rounds when nothing progressed.
     pub poll_interval: Duration,
     /// How long a publisher keeps an issuer after its last step.
@@ -60,6 +101,7 @@ impl PublisherConfig {
         PublisherConfig {
             batch_cap: 1000,
             confirmations: 0,
+            finality: Finality::Finalized,
             poll_interval: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(30),
             owner: owner.into(),

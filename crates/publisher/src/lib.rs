@@ -16,8 +16,12 @@
 //!    the same nonce and fees raised by at least [`PublisherConfig::fee_bump_permille`] (up to
 //!    [`PublisherConfig::max_fee_per_gas`]), recorded before it is sent. Every attempt is kept;
 //!    whichever gets mined is the one confirmed;
-//! 4. **confirm** once the mined receipt has enough confirmations: credentials become
-//!    `ONCHAIN` / `REMOVE` with the mined transaction's hash, block and state.
+//! 4. **confirm** once the mined receipt's block is final: `confirmations` blocks deep and, with
+//!    [`Finality::Finalized`] on a chain that has the tag, at or below the `finalized` block,
+//!    and still the canonical block at its height. Credentials become `ONCHAIN` / `REMOVE`
+//!    with the mined transaction's hash, block and state. Until then a reorg that drops the
+//!    transaction is harmless: its receipt disappears, the account's nonce falls back, and
+//!    step 3 sends the recorded bytes again.
 //!
 //! After a crash the next call resumes at the persisted step. Errors reaching the chain are
 //! retried, never a reason to give a transition up.
@@ -44,7 +48,7 @@
 //! step. Metrics are listed in [`metrics`].
 //!
 //! # Layout
-//! - [`config`] — [`PublisherConfig`], [`Funding`];
+//! - [`config`] — [`PublisherConfig`], [`Finality`], [`Funding`];
 //! - `fees` — the fee policy of first transactions and replacements (pure);
 //! - `advance` — signing, sending, replacing and confirming an in-flight transition;
 //! - `reconcile` — comparing a refused transition with the chain, adopting the chain's state;
@@ -58,7 +62,7 @@ pub mod metrics;
 mod reconcile;
 mod tree;
 
-pub use config::{Funding, PublisherConfig, GWEI};
+pub use config::{Finality, Funding, PublisherConfig, GWEI};
 pub use tree::TreeError;
 
 use alloy_primitives::{Address, B256, U256};

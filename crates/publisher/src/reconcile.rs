@@ -142,12 +142,10 @@ impl Publisher {
         let Some(info) = self.contract.state_info_by_state(ctx.id, state).await? else {
             return Ok(None);
         };
-        let head = self.chain.block_number().await?;
-        if head
-            < info
-                .created_at_block
-                .saturating_add(self.config.confirmations)
-        {
+        // The same rule as a receipt's (see `is_final`). The contract's record has no block
+        // hash to compare: a reorg before finality removes the record itself, and the next
+        // step finds the state gone.
+        if !self.is_final(info.created_at_block).await? {
             return Ok(Some(Outcome::Waiting { transition: t.id }));
         }
         let at = Confirmation {
@@ -214,7 +212,6 @@ impl Publisher {
             state = rec.old.map(|o| u256(o.state));
             path.push(rec);
         }
-        let head = self.chain.block_number().await?;
         let mut credentials = 0;
         let mut newest = t.id;
         for rec in path.into_iter().rev() {
@@ -229,11 +226,8 @@ impl Publisher {
                         state_hex(Some(state))
                     ))
                 })?;
-            if head
-                < info
-                    .created_at_block
-                    .saturating_add(self.config.confirmations)
-            {
+            // Adopted transitions become confirmed too: the same finality rule.
+            if !self.is_final(info.created_at_block).await? {
                 return Ok(Some(Outcome::Waiting { transition: t.id }));
             }
             let at = Confirmation {

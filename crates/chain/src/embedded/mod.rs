@@ -189,6 +189,8 @@ struct Inner {
     receipts: HashMap<TxHash, Receipt>,
     /// Mined transactions in block order (one per block: block n is `mined[n - 1]`).
     mined: Vec<TxHash>,
+    /// Hash of block 0 (blocks after it take theirs from their receipt).
+    genesis_hash: B256,
     journal: Journal,
 }
 
@@ -350,6 +352,7 @@ impl Inner {
             config,
             receipts: HashMap::new(),
             mined: Vec::new(),
+            genesis_hash,
             journal,
         };
 
@@ -585,6 +588,16 @@ impl Inner {
         }
     }
 
+    /// Hash of block `number`, `None` past the head.
+    fn block_hash(&self, number: u64) -> Option<B256> {
+        if number == 0 {
+            return Some(self.genesis_hash);
+        }
+        // Block n holds mined[n - 1].
+        let hash = self.mined.get(usize::try_from(number - 1).ok()?)?;
+        self.receipts.get(hash).and_then(|r| r.block_hash)
+    }
+
     fn logs(&self, filter: &LogFilter) -> Vec<ChainLog> {
         let to = filter.to_block.unwrap_or(self.head.number);
         let mut out = Vec::new();
@@ -689,6 +702,15 @@ impl Chain for EmbeddedChain {
 
     async fn block_number(&self) -> Result<u64> {
         self.run(|inner| Ok(inner.head.number)).await
+    }
+
+    async fn finalized_block(&self) -> Result<Option<u64>> {
+        // One writer, no forks: a mined block is final at once.
+        self.run(|inner| Ok(Some(inner.head.number))).await
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        self.run(move |inner| Ok(inner.block_hash(number))).await
     }
 
     async fn nonce(&self, address: Address, _kind: NonceKind) -> Result<u64> {

@@ -131,7 +131,59 @@ on_both_backends!(
     a_wrong_sender_is_refused_with_the_reason,
     a_stale_or_invalid_old_state_is_refused_with_the_reason,
     a_reused_nonce_is_a_typed_error,
+    finalized_block_and_block_hashes,
 );
+
+async fn finalized_block_and_block_hashes(b: &Backend) {
+    let (owner, id) = funded_identity(b, 6).await;
+    let r = send_transit(b, &owner, &Transition::genesis(id, U256::from(7u64))).await;
+    let head = b.chain.block_number().await.unwrap();
+    let finalized = b.chain.finalized_block().await.unwrap();
+    match b.kind {
+        // Mines its own blocks, never reorganises: final at once.
+        "embedded" => assert_eq!(finalized, Some(head)),
+        // Two epochs of 32 slots behind the head, block 0 until there are that many.
+        _ => assert_eq!(finalized, Some(head.saturating_sub(64)), "{}", b.kind),
+    }
+    // The canonical hash at a receipt's height is the receipt's block hash.
+    assert!(r.block_hash.is_some());
+    assert_eq!(
+        b.chain.block_hash(r.block_number).await.unwrap(),
+        r.block_hash,
+        "{}",
+        b.kind
+    );
+    assert_ne!(
+        b.chain.block_hash(r.block_number - 1).await.unwrap(),
+        r.block_hash
+    );
+    assert!(b.chain.block_hash(0).await.unwrap().is_some(), "{}", b.kind);
+    assert_eq!(
+        b.chain.block_hash(head + 1).await.unwrap(),
+        None,
+        "{}",
+        b.kind
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anvil_finalizes_two_slots_behind_with_one_slot_epochs() {
+    let anvil = tokio::task::spawn_blocking(|| Anvil::start_with(&["--slots-in-an-epoch", "1"]))
+        .await
+        .unwrap();
+    let chain = anvil.chain();
+    let provider = chain.provider().clone();
+    for _ in 0..5 {
+        use alloy::providers::Provider as _;
+        provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), serde_json::json!([]))
+            .await
+            .unwrap();
+    }
+    let head = chain.block_number().await.unwrap();
+    assert_eq!(head, 5);
+    assert_eq!(chain.finalized_block().await.unwrap(), Some(head - 2));
+}
 
 async fn genesis_then_second_transition_are_recorded(b: &Backend) {
     assert!(b.contract.is_deployed().await.unwrap(), "{}", b.kind);

@@ -125,6 +125,7 @@ impl Server {
             .env_remove("CLAIMD_DATABASE_URL")
             .env_remove("CLAIMD_CHAIN_RPC_URL")
             .env_remove("CLAIMD_CHAIN_CONTRACT")
+            .env_remove("CLAIMD_CHAIN_FINALITY")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

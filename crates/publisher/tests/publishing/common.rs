@@ -290,7 +290,14 @@ pub struct Net {
 
 impl Net {
     pub async fn start() -> Net {
-        let anvil = tokio::task::spawn_blocking(Anvil::start).await.unwrap();
+        Net::start_with(&[]).await
+    }
+
+    /// Anvil with extra arguments (e.g. `--slots-in-an-epoch 1`: finalized = head − 2).
+    pub async fn start_with(extra: &'static [&'static str]) -> Net {
+        let anvil = tokio::task::spawn_blocking(move || Anvil::start_with(extra))
+            .await
+            .unwrap();
         let rpc = JsonRpcChain::new(&anvil.url, Duration::from_secs(10)).unwrap();
         let chain: Arc<dyn Chain> = Arc::new(rpc.clone());
         let (address, _) = deploy_state_contract(chain.as_ref(), &dev_signer())
@@ -410,9 +417,14 @@ impl Net {
     }
 }
 
-/// Test settings: quick polling, funding from anvil's dev key.
+/// Test settings: quick polling, funding from anvil's dev key, confirmation by depth (0).
+///
+/// Depth, because anvil's finalized block trails its head by 64 blocks by default: these
+/// scenarios are about other things and count their steps. `finality.rs` covers the
+/// finalized rule.
 pub fn config(owner: &str) -> PublisherConfig {
     let mut c = PublisherConfig::new(owner);
+    c.finality = claimd_publisher::Finality::Depth;
     c.poll_interval = Duration::from_millis(100);
     c.max_error_backoff = Duration::from_secs(1);
     c.funding = claimd_publisher::Funding::DevKey(dev_signer());
