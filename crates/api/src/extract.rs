@@ -93,3 +93,20 @@ impl FromRequestParts<AppState> for Admin {
         Ok(Admin)
     }
 }
+
+/// The client's IP address, when the connection is known (a server started by
+/// [`crate::server`]; not a router driven in process).
+pub struct PeerIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PeerIp(
+            crate::server::peer(&parts.extensions).map(|a| a.ip()),
+        ))
+    }
+}

@@ -4,8 +4,9 @@
 //!   once (503, `Retry-After`) instead of queueing without bound.
 //! - A **request timeout**: a request (body upload included) that takes longer is answered 503
 //!   and its work dropped.
-//! - **Token buckets** per client IP (every request) and per partner (after its JWT verified):
-//!   past the rate, 429 with `Retry-After` saying when a token is back.
+//! - **Token buckets** per client IP (every request), per partner (after its JWT verified) and
+//!   per client IP for public verifications: past the rate, 429 with `Retry-After` saying when
+//!   a token is back.
 //!
 //! The connection-level limits (header-read timeout against slow-loris, connection cap) are in
 //! [`crate::server`]. All figures come from [`HttpLimits`], set in `claimd.toml`.
@@ -40,6 +41,10 @@ pub struct HttpLimits {
     pub per_ip: Option<Rate>,
     /// Per authenticated partner; `None`: unlimited.
     pub per_partner: Option<Rate>,
+    /// Public verifications per client IP; `None`: unlimited. Far below `per_ip`: anyone can
+    /// ask for a verification and each costs milliseconds of CPU, so one address must not be
+    /// able to keep the verification pool (and its share of the cores) busy on its own.
+    pub verify_per_ip: Option<Rate>,
     /// Most distinct keys (IPs, partners) a rate limiter remembers.
     pub max_tracked_keys: usize,
 }
@@ -59,6 +64,10 @@ impl Default for HttpLimits {
                 per_second: 2000.0,
                 burst: 4000.0,
             }),
+            verify_per_ip: Some(Rate {
+                per_second: 20.0,
+                burst: 40.0,
+            }),
             max_tracked_keys: 100_000,
         }
     }
@@ -71,6 +80,7 @@ pub struct Admission {
     pub(crate) in_flight: Semaphore,
     pub(crate) per_ip: Option<RateLimiter<IpAddr>>,
     pub(crate) per_partner: Option<RateLimiter<uuid::Uuid>>,
+    pub(crate) verify_per_ip: Option<RateLimiter<IpAddr>>,
 }
 
 impl Admission {
@@ -82,6 +92,9 @@ impl Admission {
                 .map(|r| RateLimiter::new(r, limits.max_tracked_keys, clock.clone())),
             per_partner: limits
                 .per_partner
+                .map(|r| RateLimiter::new(r, limits.max_tracked_keys, clock.clone())),
+            verify_per_ip: limits
+                .verify_per_ip
                 .map(|r| RateLimiter::new(r, limits.max_tracked_keys, clock.clone())),
             limits,
         }

@@ -115,6 +115,8 @@ struct FileConfig {
     /// Requests per second per client IP (0: unlimited), and the burst above it.
     rate_limit_ip_per_sec: Option<f64>,
     rate_limit_ip_burst: Option<f64>,
+    rate_limit_verify_ip_per_sec: Option<f64>,
+    rate_limit_verify_ip_burst: Option<f64>,
     /// Requests per second per partner (0: unlimited), and the burst above it.
     rate_limit_partner_per_sec: Option<f64>,
     rate_limit_partner_burst: Option<f64>,
@@ -583,6 +585,12 @@ fn http_limits(file: &FileConfig) -> Result<claimd_api::limits::HttpLimits> {
             file.rate_limit_partner_per_sec,
             file.rate_limit_partner_burst,
             d.per_partner,
+        )?,
+        verify_per_ip: rate(
+            "rate_limit_verify_ip",
+            file.rate_limit_verify_ip_per_sec,
+            file.rate_limit_verify_ip_burst,
+            d.verify_per_ip,
         )?,
         max_tracked_keys: d.max_tracked_keys,
     })

@@ -119,6 +119,53 @@ async fn a_client_past_its_rate_gets_429_with_retry_after() {
     assert_eq!(r.status(), 200);
 }
 
+/// Public verification has a per-address rate of its own, far below the general one: past it,
+/// 429 naming it, while other requests from the same address are still served.
+#[tokio::test]
+async fn verifications_past_their_rate_per_address_get_429() {
+    let (_cfg, path) =
+        config_file("rate_limit_verify_ip_per_sec = 1\nrate_limit_verify_ip_burst = 3\n");
+    let server = Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), path)]).await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..10 {
+        let r = client
+            .post(format!("{}/v1/credentials/verify", server.url))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 && refused.is_none() {
+            refused = Some(r);
+        }
+    }
+    // The burst is served (a body that is not a credential is a 400), the rest refused.
+    assert_eq!(&statuses[..3], [400, 400, 400], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    let r = refused.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], 429);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("verifications per client address"),
+        "{body}"
+    );
+    let r = client
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "other requests from the address are still served"
+    );
+}
+
 #[tokio::test]
 async fn readiness_and_metrics_move_to_the_operator_address() {
     let ops = format!("127.0.0.1:{}", free_port());

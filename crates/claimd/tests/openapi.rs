@@ -1,5 +1,6 @@
 //! `/openapi.json` describes issue-on-behalf exactly as Moca's published contract does: same
-//! path, fields, enum, default, response codes and error schema. The contract is the fixture
+//! path, fields, enum, default, response codes and error schema; the only answers added are
+//! the 429 and 503 of admission, which every request can get. The contract is the fixture
 //! `tests/fixtures/issue-on-behalf.contract.yaml`, owned by this repository.
 
 mod common;
@@ -43,7 +44,24 @@ async fn issue_on_behalf_operation_matches_the_seed() {
         c.sort();
         c
     };
-    assert_eq!(codes(o), codes(s));
+    // Exactly the contract's answers, plus the two every request can get from admission
+    // (rate limits and claimd's own limits), which the contract leaves open.
+    let extra: Vec<String> = codes(o)
+        .into_iter()
+        .filter(|c| !codes(s).contains(c))
+        .collect();
+    assert_eq!(extra, ["429", "503"], "answers beyond the contract's");
+    for code in &extra {
+        let r = &o["responses"][code];
+        assert_eq!(
+            r["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Error"
+        );
+        assert!(
+            r["headers"]["Retry-After"].is_object(),
+            "{code} names Retry-After"
+        );
+    }
     for code in codes(s) {
         assert_eq!(
             o["responses"][&code]["content"]["application/json"]["schema"],

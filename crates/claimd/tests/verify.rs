@@ -128,7 +128,7 @@ async fn verification(f: Fixture) {
     assert_eq!(code, 200);
     let op = &openapi["paths"]["/credentials/verify"]["post"];
     assert_eq!(op["security"], json!([]), "public: {op}");
-    for code in ["200", "400", "413", "422", "503"] {
+    for code in ["200", "400", "413", "422", "429", "503"] {
         assert!(op["responses"][code].is_object(), "{code}: {op}");
     }
     let names: Vec<&Value> = report["checks"]

@@ -99,7 +99,16 @@ async fn assert_valid(f: &Fixture, vc: &Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
-    let f = Fixture::new(Backend::Sqlite).await;
+    // Dozens of verifications from one address in a second: past the per-address rate they
+    // would be 429s (tested in limits.rs); here each body must reach its work limit.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("claimd.toml");
+    std::fs::write(&config, "rate_limit_verify_ip_per_sec = 0\n").unwrap();
+    let env = vec![(
+        "CLAIMD_CONFIG".to_owned(),
+        config.to_str().unwrap().to_owned(),
+    )];
+    let f = Fixture::with_env(Backend::Sqlite, env).await;
     let vc = genuine(&f).await;
     assert_valid(&f, &vc).await;
 
@@ -193,7 +202,11 @@ async fn a_saturated_verifier_answers_busy_with_retry_after() {
     // One verification at a time, and no waiting for a slot; configured in claimd.toml.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("claimd.toml");
-    std::fs::write(&config, "[verify]\nconcurrency = 1\nqueue_wait_ms = 1\n").unwrap();
+    std::fs::write(
+        &config,
+        "rate_limit_verify_ip_per_sec = 0\n[verify]\nconcurrency = 1\nqueue_wait_ms = 1\n",
+    )
+    .unwrap();
     let env = vec![(
         "CLAIMD_CONFIG".to_owned(),
         config.to_str().unwrap().to_owned(),

@@ -78,6 +78,57 @@ fn partner_properties(patch: bool) -> Value {
 }
 
 pub fn document(public_url: &str) -> Value {
+    let mut doc = operations(public_url);
+    add_admission_responses(&mut doc);
+    doc
+}
+
+/// Every request passes admission (`crate::limits`) before its handler, so every operation
+/// can also answer 429 (a rate limit) and 503 (claimd at a limit of its own), both with
+/// `Retry-After`. Operations that describe their own 503 keep it.
+fn add_admission_responses(doc: &mut Value) {
+    let retry_after = json!({"Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1}
+    }});
+    let mut too_many = error_response(
+        "Rate limit exceeded: requests per client address (`rate_limit_ip_per_sec`, \
+         `rate_limit_ip_burst`; default 2000/s, burst 4000), per partner after its token \
+         verified (`rate_limit_partner_*`), or verifications per client address \
+         (`rate_limit_verify_ip_*`; default 20/s, burst 40).",
+        "Rate limit exceeded (per client address); retry after 1 s",
+        429,
+    );
+    too_many["headers"] = retry_after.clone();
+    let mut busy = error_response(
+        "claimd is at a limit of its own: more requests in progress than \
+         `http_max_concurrent_requests` (default 1024), or the request took longer than \
+         `http_request_timeout_secs` (default 30).",
+        "Server busy: more than 1024 requests in progress",
+        503,
+    );
+    busy["headers"] = retry_after;
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            if !["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            responses.entry("429").or_insert_with(|| too_many.clone());
+            responses.entry("503").or_insert_with(|| busy.clone());
+        }
+    }
+}
+
+fn operations(public_url: &str) -> Value {
     // The operator API lives under /admin/v1: its paths carry their own server.
     let admin_url = format!("{public_url}/admin/v1");
     json!({
@@ -143,7 +194,7 @@ pub fn document(public_url: &str) -> Value {
                     "413": error_response("The body is larger than the server accepts (`max_body_bytes`, default 64 KiB).", "Request body is too large", 413),
                     "422": error_response(VERIFY_LIMITS, "Verification limit max_normalization_work exceeded: 8 blank nodes cannot be told apart by their own statements (e.g. objects without an id that reference each other); canonicalising them could take more than 10^19 steps, at most 1000000 are accepted", 422),
                     "503": {
-                        "description": "Nothing was concluded: the chain or the database cannot be reached, every verification slot stayed busy for the queue wait (`[verify] concurrency`, default one per core; `queue_wait_ms`, default 500), or the verification ran past its deadline (`deadline_ms`, default 10 000). Busy and deadline answers carry `Retry-After` (seconds).",
+                        "description": "Nothing was concluded: the chain or the database cannot be reached, every verification slot stayed busy for the queue wait (`[verify] concurrency`, default half the cores, at least one; `queue_wait_ms`, default 500), or the verification ran past its deadline (`deadline_ms`, default 10 000). Busy and deadline answers carry `Retry-After` (seconds).",
                         "headers": {"Retry-After": {"description": "Seconds to wait before retrying (busy and deadline answers).", "schema": {"type": "integer"}}},
                         "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/Error"},

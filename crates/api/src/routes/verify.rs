@@ -4,6 +4,7 @@
 //! busy verifier a 503 with `Retry-After`.
 
 use crate::error::ApiError;
+use crate::extract::PeerIp;
 use crate::state::AppState;
 use crate::verify_pool::PoolError;
 use axum::extract::rejection::BytesRejection;
@@ -22,8 +23,19 @@ pub fn router() -> Router<AppState> {
 
 async fn verify_credential(
     State(s): State<AppState>,
+    PeerIp(peer): PeerIp,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    if let (Some(limiter), Some(ip)) = (&s.admission.verify_per_ip, peer) {
+        if let Err(wait) = limiter.check(&ip) {
+            metrics::counter!("claimd_http_refused_total", "reason" => "verify_ip_rate")
+                .increment(1);
+            return Err(ApiError::too_many_requests(
+                "verifications per client address",
+                wait,
+            ));
+        }
+    }
     // Read as bytes, not `Json`: a missing or wrong Content-Type should not stop a verifier
     // that posts a credential file as it is.
     let body = body.map_err(|e| {
