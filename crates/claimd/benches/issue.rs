@@ -65,12 +65,17 @@ fn hostile_body(vc: &serde_json::Value, n: usize) -> String {
 
 /// Posts `body` to the verify endpoint from `workers` clients until `stop`.
 fn start_hostile(
-    http: &reqwest::Client,
     base: &str,
     body: String,
     workers: usize,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<Vec<(u16, Duration)>>> {
+    // The attacker is not the partner: its requests come from another loopback address
+    // (127.0.0.2), so the per-address limits judge the two apart, as they would on a network.
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
     let body = Arc::new(body);
     (0..workers)
         .map(|_| {
@@ -219,7 +224,6 @@ async fn run(
             .unwrap();
         assert!(vc["proof"].is_array(), "a credential: {vc}");
         Some(start_hostile(
-            &http,
             &server.url,
             hostile_body(&vc, 8),
             hostile_workers,
