@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::schemas::router())
         .merge(routes::credentials::router())
         .merge(routes::issuers::router())
-        .merge(routes::verify::router())
+        .merge(routes::verify::router(state.clone()))
         .merge(routes::openapi::router())
         .nest("/admin/v1", routes::admin::router())
         .fallback(routes::not_found)

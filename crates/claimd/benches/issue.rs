@@ -3,14 +3,22 @@
 //! the same run, and writes accepted requests per second and latency percentiles to
 //! `bench/results/issue-on-behalf.json`.
 //!
-//! Each backend is measured twice: alone, and with hostile verify traffic beside it
-//! (`BENCH_HOSTILE_WORKERS` clients, default 4, each posting one after another to
-//! `POST /v1/credentials/verify` a genuine credential whose `evidence` holds 8 blank nodes that
-//! all reference each other — 16.6 s of CPU each before the verify limits). Both figures go to
-//! the results file, with the hostile answers' statuses and latencies.
+//! Each backend is measured alone, then with hostile verify traffic beside it: one row per rate
+//! in `BENCH_HOSTILE_RATES` (total requests per second of `BENCH_HOSTILE_WORKERS` clients,
+//! default 4; `flood` for clients that send one request after another as fast as answers
+//! come). Each hostile request posts to `POST /v1/credentials/verify` a genuine credential
+//! whose `evidence` holds 8 blank nodes that all reference each other — 16.6 s of CPU each
+//! before the verify limits. Every figure goes to the results file, with the hostile answers'
+//! statuses and latencies and the machine's load average before and after each row.
+//!
+//! The default hostile rate, 400/s, is twenty times what one address may verify: it shows what
+//! the refusals cost the server. A flood from the same two cores mostly measures the load
+//! generator taking CPU from the server, which an attacker on the network would not do; it is
+//! a separate row when asked for.
 //!
 //! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`, default 3000;
-//! `BENCH_CONCURRENCY`, default 32; `BENCH_HOSTILE_WORKERS`; `CLAIMD_TEST_POSTGRES_URL`).
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_HOSTILE_WORKERS`; `BENCH_HOSTILE_RATES`, default
+//! `400`, e.g. `400,flood`; `CLAIMD_TEST_POSTGRES_URL`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -33,10 +41,39 @@ struct Outcome {
     max_ms: f64,
     /// The hostile verify traffic that ran beside, if any.
     hostile: Option<Hostile>,
+    /// Load averages before and after the row.
+    load_before: serde_json::Value,
+    load_after: serde_json::Value,
+}
+
+/// How fast the hostile clients send.
+#[derive(Clone, Copy)]
+enum HostileRate {
+    /// Requests per second, all clients together.
+    Paced(f64),
+    /// Each client sends its next request as soon as the previous is answered.
+    Flood,
+}
+
+impl HostileRate {
+    fn parse(s: &str) -> HostileRate {
+        match s.trim() {
+            "flood" => HostileRate::Flood,
+            n => HostileRate::Paced(n.parse().expect("BENCH_HOSTILE_RATES: numbers or `flood`")),
+        }
+    }
+
+    fn label(self) -> serde_json::Value {
+        match self {
+            HostileRate::Paced(r) => json!(r),
+            HostileRate::Flood => json!("flood"),
+        }
+    }
 }
 
 /// What the hostile verify clients saw.
 struct Hostile {
+    rate: HostileRate,
     workers: usize,
     requests: usize,
     /// HTTP status → count.
@@ -63,11 +100,12 @@ fn hostile_body(vc: &serde_json::Value, n: usize) -> String {
     vc.to_string()
 }
 
-/// Posts `body` to the verify endpoint from `workers` clients until `stop`.
+/// Posts `body` to the verify endpoint from `workers` clients at `rate` until `stop`.
 fn start_hostile(
     base: &str,
     body: String,
     workers: usize,
+    rate: HostileRate,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<Vec<(u16, Duration)>>> {
     // The attacker is not the partner: its requests come from another loopback address
@@ -87,7 +125,22 @@ fn start_hostile(
             );
             tokio::spawn(async move {
                 let mut seen = Vec::new();
+                // Each client sends its share of the rate; a late answer skips ticks rather
+                // than bunching requests up afterwards.
+                let mut tick = match rate {
+                    HostileRate::Paced(r) => {
+                        let mut t = tokio::time::interval(Duration::from_secs_f64(
+                            workers as f64 / r.max(f64::MIN_POSITIVE),
+                        ));
+                        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                        Some(t)
+                    }
+                    HostileRate::Flood => None,
+                };
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Some(t) = &mut tick {
+                        t.tick().await;
+                    }
                     let t0 = Instant::now();
                     let status = match http
                         .post(url.as_str())
@@ -111,7 +164,7 @@ async fn run(
     backend: Backend,
     requests: usize,
     concurrency: usize,
-    hostile_workers: usize,
+    hostile: Option<(usize, HostileRate)>,
 ) -> Outcome {
     let server = Server::start(backend).await;
     let key = TestKey::es256("bench-1");
@@ -211,7 +264,8 @@ async fn run(
     }
     // The hostile traffic starts before the measured load and stops after it.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let hostile = if hostile_workers > 0 {
+    let load_before = support::load_average();
+    let hostile = if let Some((hostile_workers, rate)) = hostile {
         let hash = first_hash.expect("the warm-up issued a credential");
         let vc: serde_json::Value = http
             .get(format!("{}/v1/credentials/{hash}", server.url))
@@ -223,11 +277,15 @@ async fn run(
             .await
             .unwrap();
         assert!(vc["proof"].is_array(), "a credential: {vc}");
-        Some(start_hostile(
-            &server.url,
-            hostile_body(&vc, 8),
-            hostile_workers,
-            stop.clone(),
+        Some((
+            rate,
+            start_hostile(
+                &server.url,
+                hostile_body(&vc, 8),
+                hostile_workers,
+                rate,
+                stop.clone(),
+            ),
         ))
     } else {
         None
@@ -276,10 +334,11 @@ async fn run(
         lat.extend(l);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let load_after = support::load_average();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let hostile = match hostile {
         None => None,
-        Some(workers) => {
+        Some((rate, workers)) => {
             let n = workers.len();
             let mut seen = Vec::new();
             for w in workers {
@@ -292,6 +351,7 @@ async fn run(
             let mut ms: Vec<f64> = seen.iter().map(|(_, d)| d.as_secs_f64() * 1000.0).collect();
             ms.sort_by(f64::total_cmp);
             Some(Hostile {
+                rate,
                 workers: n,
                 requests: seen.len(),
                 statuses,
@@ -318,6 +378,8 @@ async fn run(
         p99_ms: pct(0.99),
         max_ms: lat.last().unwrap().as_secs_f64() * 1000.0,
         hostile,
+        load_before,
+        load_after,
     }
 }
 
@@ -326,11 +388,17 @@ async fn main() {
     let requests = support::env_usize("BENCH_REQUESTS", 3000);
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let hostile_workers = support::env_usize("BENCH_HOSTILE_WORKERS", 4);
+    let rates: Vec<HostileRate> = std::env::var("BENCH_HOSTILE_RATES")
+        .unwrap_or_else(|_| "400".into())
+        .split(',')
+        .map(HostileRate::parse)
+        .collect();
     let mut results = Vec::new();
     let mut beside_hostile = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        for workers in [0, hostile_workers] {
-            let o = run(backend, requests, concurrency, workers).await;
+        let rows = std::iter::once(None).chain(rates.iter().map(|r| Some((hostile_workers, *r))));
+        for hostile in rows {
+            let o = run(backend, requests, concurrency, hostile).await;
             println!(
                 "{:<8} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 o.backend, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms
@@ -339,15 +407,17 @@ async fn main() {
                 "backend": o.backend, "requests": o.requests, "accepted": o.accepted, "seconds": o.seconds,
                 "accepted_per_second": o.accepted as f64 / o.seconds,
                 "latency_ms": {"p50": o.p50_ms, "p90": o.p90_ms, "p99": o.p99_ms, "max": o.max_ms},
+                "load_average": {"before": o.load_before, "after": o.load_after},
             });
             match &o.hostile {
                 None => results.push(row),
                 Some(h) => {
                     println!(
-                        "         beside {} hostile verify clients: {} verify requests ({:?}), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                        h.workers, h.requests, h.statuses, h.p50_ms, h.p99_ms, h.max_ms
+                        "         beside {} hostile verify clients at {}/s: {} verify requests ({:?}), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                        h.workers, h.rate.label(), h.requests, h.statuses, h.p50_ms, h.p99_ms, h.max_ms
                     );
                     row["hostile_verify"] = json!({
+                        "rate_per_second": h.rate.label(),
                         "workers": h.workers,
                         "body": "genuine credential + 8 mutually referencing blank nodes in evidence",
                         "requests": h.requests,

@@ -8,8 +8,9 @@ use crate::extract::PeerIp;
 use crate::state::AppState;
 use crate::verify_pool::PoolError;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -17,25 +18,35 @@ use bytes::Bytes;
 use claimd_core::verify::limits::check_raw_depth;
 use serde_json::Value;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/credentials/verify", post(verify_credential))
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/credentials/verify", post(verify_credential))
+        .route_layer(axum::middleware::from_fn_with_state(state, admit_verifier))
 }
 
-async fn verify_credential(
+/// The per-address verification rate, checked before the body is read: a refused request
+/// costs its headers and nothing more, however large the credential it carries.
+async fn admit_verifier(
     State(s): State<AppState>,
     PeerIp(peer): PeerIp,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+    req: Request,
+    next: Next,
+) -> Response {
     if let (Some(limiter), Some(ip)) = (&s.admission.verify_per_ip, peer) {
         if let Err(wait) = limiter.check(&ip) {
             metrics::counter!("claimd_http_refused_total", "reason" => "verify_ip_rate")
                 .increment(1);
-            return Err(ApiError::too_many_requests(
-                "verifications per client address",
-                wait,
-            ));
+            return ApiError::too_many_requests("verifications per client address", wait)
+                .into_response();
         }
     }
+    next.run(req).await
+}
+
+async fn verify_credential(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     // Read as bytes, not `Json`: a missing or wrong Content-Type should not stop a verifier
     // that posts a credential file as it is.
     let body = body.map_err(|e| {

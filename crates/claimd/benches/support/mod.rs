@@ -24,6 +24,18 @@ pub fn machine() -> Value {
     })
 }
 
+/// The 1-, 5- and 15-minute load averages (`/proc/loadavg`), for the results file: figures
+/// taken on a busy machine are not comparable with figures taken on a quiet one.
+pub fn load_average() -> Value {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    json!(v)
+}
+
 /// UTC now, ISO 8601 to the second.
 pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
