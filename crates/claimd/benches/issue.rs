@@ -16,7 +16,11 @@
 //! generator taking CPU from the server, which an attacker on the network would not do; it is
 //! a separate row when asked for.
 //!
-//! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`, default 3000;
+//! A row lasts `BENCH_REQUESTS` requests (default 20,000) or `BENCH_SECONDS` (default 20),
+//! whichever ends first, so that it measures steady state with the publisher at work rather
+//! than the first seconds before its first large transition.
+//!
+//! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`; `BENCH_SECONDS`;
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_HOSTILE_WORKERS`; `BENCH_HOSTILE_RATES`, default
 //! `400`, e.g. `400,flood`; `CLAIMD_TEST_POSTGRES_URL`).
 
@@ -163,6 +167,7 @@ fn start_hostile(
 async fn run(
     backend: Backend,
     requests: usize,
+    duration: Duration,
     concurrency: usize,
     hostile: Option<(usize, HostileRate)>,
 ) -> Outcome {
@@ -226,15 +231,16 @@ async fn run(
         .unwrap()
         .to_owned();
 
-    // Tokens are minted up front: the benchmark measures the server, not the client.
-    let tokens: Arc<Vec<String>> = Arc::new(
-        (0..requests)
-            .map(|i| {
-                key.token(&partner, &format!("user{i}@bench.example"))
-                    .build()
-            })
-            .collect(),
-    );
+    // Tokens are minted as requests go, as a partner's backend does: minted up front, the last
+    // ones of a long run would outlive the token lifetime. Signing costs the load generator
+    // tens of microseconds per request, on the same cores as the server.
+    let mint = {
+        let partner = partner.clone();
+        Arc::new(move |i: usize| {
+            key.token(&partner, &format!("user{i}@bench.example"))
+                .build()
+        })
+    };
     let body = Arc::new(
         json!({"issuerDid": did, "credentialId": program,
         "credentialSubject": {"age": 30, "location": "Lisbon", "isMember": true}})
@@ -248,10 +254,10 @@ async fn run(
 
     // Warm up: first use of the schema context, issuer key, connection pools.
     let mut first_hash = None;
-    for t in tokens.iter().take(5) {
+    for i in 0..5 {
         let r = http
             .post(url.as_str())
-            .header("x-partner-auth", t)
+            .header("x-partner-auth", mint(i))
             .header("content-type", "application/json")
             .body(body.as_str().to_owned())
             .send()
@@ -269,7 +275,7 @@ async fn run(
         let hash = first_hash.expect("the warm-up issued a credential");
         let vc: serde_json::Value = http
             .get(format!("{}/v1/credentials/{hash}", server.url))
-            .header("x-partner-auth", &tokens[0])
+            .header("x-partner-auth", mint(0))
             .send()
             .await
             .unwrap()
@@ -294,25 +300,27 @@ async fn run(
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, url, body, tokens, next) = (
+            let (http, url, body, mint, next) = (
                 http.clone(),
                 url.clone(),
                 body.clone(),
-                tokens.clone(),
+                mint.clone(),
                 next.clone(),
             );
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut ok = 0usize;
                 loop {
+                    // A row ends at `requests` requests or at `duration`, whichever comes first.
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= tokens.len() {
+                    if i >= requests + 5 || started.elapsed() >= duration {
                         break;
                     }
+                    let token = mint(i);
                     let t0 = Instant::now();
                     let r = http
                         .post(url.as_str())
-                        .header("x-partner-auth", &tokens[i])
+                        .header("x-partner-auth", token)
                         .header("content-type", "application/json")
                         .body(body.as_str().to_owned())
                         .send()
@@ -385,7 +393,8 @@ async fn run(
 
 #[tokio::main]
 async fn main() {
-    let requests = support::env_usize("BENCH_REQUESTS", 3000);
+    let requests = support::env_usize("BENCH_REQUESTS", 20_000);
+    let duration = Duration::from_secs(support::env_usize("BENCH_SECONDS", 20) as u64);
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let hostile_workers = support::env_usize("BENCH_HOSTILE_WORKERS", 4);
     let rates: Vec<HostileRate> = std::env::var("BENCH_HOSTILE_RATES")
@@ -398,7 +407,7 @@ async fn main() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let rows = std::iter::once(None).chain(rates.iter().map(|r| Some((hostile_workers, *r))));
         for hostile in rows {
-            let o = run(backend, requests, concurrency, hostile).await;
+            let o = run(backend, requests, duration, concurrency, hostile).await;
             println!(
                 "{:<8} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 o.backend, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms
