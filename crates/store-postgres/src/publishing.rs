@@ -2,7 +2,7 @@
 //! instances may publish against one database: the lease row gives each issuer one publisher,
 //! and the in-flight unique index and guarded updates make a lost race a `Conflict`.
 
-use crate::rows::map_err;
+use crate::rows::{decode_all, map_err};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -66,16 +66,14 @@ const RECORD_COLUMNS: &str = "t.*, \
 
 /// Every attempt of a transition, oldest first.
 async fn attempts(conn: &mut PgConnection, id: i64) -> Result<Vec<TransitionTx>, StoreError> {
-    sqlx::query(
+    let rows = sqlx::query(
         "SELECT nonce, tx_hash, raw_tx, recorded_at FROM transition_txs \
          WHERE transition_id = $1 ORDER BY attempt",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .iter()
-    .map(|r| {
+    .await;
+    decode_all(rows, |r| {
         let nonce: i64 = r.get("nonce");
         Ok(TransitionTx {
             nonce: nonce as u64,
@@ -84,7 +82,6 @@ async fn attempts(conn: &mut PgConnection, id: i64) -> Result<Vec<TransitionTx>,
             recorded_at: r.get("recorded_at"),
         })
     })
-    .collect()
 }
 
 fn status(r: &PgRow) -> Result<TransitionStatus, StoreError> {

@@ -1,7 +1,8 @@
 //! [`PublishStore`] on SQLite: tree nodes, transitions and publisher leases. SQLite has one
 //! writer, so every multi-row step is one `BEGIN IMMEDIATE` transaction.
 
-use crate::rows::{map_err, ms, time, uuid};
+use crate::rows::{decode_all, map_err, ms, time, uuid};
+use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -64,16 +65,14 @@ const RECORD_COLUMNS: &str = "t.*, \
 
 /// Every attempt of a transition, oldest first.
 async fn attempts(conn: &mut SqliteConnection, id: i64) -> Result<Vec<TransitionTx>, StoreError> {
-    sqlx::query(
+    let rows = sqlx::query(
         "SELECT nonce, tx_hash, raw_tx, recorded_at FROM transition_txs \
          WHERE transition_id = ? ORDER BY attempt",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .iter()
-    .map(|r| {
+    .await;
+    decode_all(rows, |r| {
         let nonce: i64 = r.get("nonce");
         Ok(TransitionTx {
             nonce: nonce as u64,
@@ -82,7 +81,6 @@ async fn attempts(conn: &mut SqliteConnection, id: i64) -> Result<Vec<Transition
             recorded_at: time(r.get("recorded_at"))?,
         })
     })
-    .collect()
 }
 
 fn status(r: &SqliteRow) -> Result<TransitionStatus, StoreError> {
@@ -362,11 +360,7 @@ impl PublishStore for SqliteStore {
 
     async fn begin_transition(&self, d: TransitionDraft) -> Result<i64, StoreError> {
         let now = ms(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         for (hash, node) in &d.nodes {
             let (leaf, a, b) = match *node {
                 Node::Leaf { key, value } => (1i64, key, value),
@@ -452,11 +446,7 @@ impl PublishStore for SqliteStore {
         let nonce = i64::try_from(t.nonce)
             .map_err(|_| StoreError::Internal(format!("nonce {} too large", t.nonce)))?;
         let now = ms(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let lease: Option<Option<String>> = sqlx::query_scalar(
             "SELECT l.owner FROM transitions t LEFT JOIN publisher_leases l \
              ON l.issuer_id = t.issuer_id AND l.owner = ? AND l.expires_at > ? \
@@ -520,11 +510,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let changed = confirm_in(&mut tx, id, at, "'COMPUTED', 'SIGNED'")
             .await?
             .ok_or(StoreError::NotFound("transition in flight"))?;
@@ -533,11 +519,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         if !abandon_in(&mut tx, id, reason).await? {
             return Err(StoreError::NotFound("transition in flight"));
         }
@@ -546,11 +528,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn adopt_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let row = sqlx::query(
             "SELECT issuer_id, status, old_state FROM transitions WHERE id = ? AND status <> 'CONFIRMED'",
         )
