@@ -647,18 +647,7 @@ impl Signature {
     }
 }
 
-impl serde::Serialize for Signature {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Signature {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Signature::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(Signature, to_hex, from_hex);
 
 impl PublicKey {
     /// 64 lowercase hex digits of the compressed form.
@@ -675,18 +664,7 @@ impl PublicKey {
     }
 }
 
-impl serde::Serialize for PublicKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PublicKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(PublicKey, to_hex, from_hex);
 
 fn scalar_le_bytes(s: &Scalar) -> [u8; 32] {
     let limbs = s.into_bigint().0;
