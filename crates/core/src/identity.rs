@@ -94,20 +94,7 @@ pub fn checksum_address(addr: &[u8; 20]) -> String {
 /// The DID of the Ethereum-controlled identity of `address`: the ID's genesis is the address
 /// (iden3 `ID = type ‖ 0⁷ ‖ address ‖ checksum`), under the configured method and network.
 pub fn issuer_did(settings: &DidSettings, address: &[u8; 20]) -> Result<String, String> {
-    let registry = DidRegistry::default();
-    let typ = registry
-        .id_type(&settings.method, &settings.blockchain, &settings.network)
-        .map_err(|e| e.to_string())?;
-    let id = Id::from_eth_address(typ, address);
-    registry
-        .did(
-            &settings.method,
-            &settings.blockchain,
-            &settings.network,
-            id,
-        )
-        .map(|d| d.to_string())
-        .map_err(|e| e.to_string())
+    did(settings, |typ| Id::from_eth_address(typ, address))
 }
 
 /// The Baby Jubjub private key iden3 derives from a 32-byte seed.
@@ -175,6 +162,24 @@ impl HolderIdentity {
     }
 }
 
+/// The DID, under the configured method and network, of the id `make` builds for that
+/// network's id type.
+fn did(settings: &DidSettings, make: impl FnOnce([u8; 2]) -> Id) -> Result<String, String> {
+    let registry = DidRegistry::default();
+    let typ = registry
+        .id_type(&settings.method, &settings.blockchain, &settings.network)
+        .map_err(|e| e.to_string())?;
+    registry
+        .did(
+            &settings.method,
+            &settings.blockchain,
+            &settings.network,
+            make(typ),
+        )
+        .map(|d| d.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// The DID of the BJJ identity whose key derives from `seed`.
 pub fn holder_did(settings: &DidSettings, seed: &[u8]) -> Result<String, String> {
     let claim = auth_claim(&bjj_key(seed)?);
@@ -182,20 +187,7 @@ pub fn holder_did(settings: &DidSettings, seed: &[u8]) -> Result<String, String>
     let mut tree = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
     tree.add(hi, hv).map_err(|e| e.to_string())?;
     let state = identity_state(tree.root(), Fr::ZERO, Fr::ZERO);
-    let registry = DidRegistry::default();
-    let typ = registry
-        .id_type(&settings.method, &settings.blockchain, &settings.network)
-        .map_err(|e| e.to_string())?;
-    let id = Id::from_genesis_state(typ, state);
-    registry
-        .did(
-            &settings.method,
-            &settings.blockchain,
-            &settings.network,
-            id,
-        )
-        .map(|d| d.to_string())
-        .map_err(|e| e.to_string())
+    did(settings, |typ| Id::from_genesis_state(typ, state))
 }
 
 #[cfg(test)]
