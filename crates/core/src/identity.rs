@@ -10,6 +10,7 @@ use claimd_iden3::id::{identity_state, DidRegistry, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
 use claimd_iden3::Fr;
 use rand::RngCore;
+use serde_json::{json, Value};
 use sha3::{Digest, Keccak256};
 use zeroize::Zeroizing;
 
@@ -122,6 +123,44 @@ pub struct OnboardingState {
     pub revocation_root: Fr,
     pub roots_root: Fr,
     pub state: Fr,
+}
+
+impl OnboardingState {
+    /// The `BJJSignature2021` proof of `claim`, signed with `key` (the issuer's BJJ key, whose
+    /// onboarding state this is), as a credential of `issuer_did` served at `public_url`
+    /// carries it.
+    pub fn signature_proof(
+        &self,
+        public_url: &str,
+        issuer_did: &str,
+        claim: &Claim,
+        key: &PrivateKey,
+    ) -> Value {
+        let signature = key.sign_poseidon(claim.core_claim_hash());
+        json!({
+            "issuerData": {
+                "id": issuer_did,
+                // The auth claim is the only claim of the issuer's first published state
+                // (`onboarding_state`): its proof there is the tree's root leaf.
+                "state": {
+                    "rootOfRoots": self.roots_root.to_le_hex(),
+                    "revocationTreeRoot": self.revocation_root.to_le_hex(),
+                    "claimsTreeRoot": self.claims_root.to_le_hex(),
+                    "value": self.state.to_le_hex(),
+                },
+                "mtp": {"existence": true, "siblings": []},
+                "authCoreClaim": self.auth_claim.to_hex(),
+                "credentialStatus": {
+                    "id": format!("{public_url}/v1/{issuer_did}/claims/revocation/status/0"),
+                    "type": "SparseMerkleTreeProof",
+                    "revocationNonce": 0
+                }
+            },
+            "type": "BJJSignature2021",
+            "coreClaim": claim.to_hex(),
+            "signature": signature.to_hex(),
+        })
+    }
 }
 
 pub fn onboarding_state(key: &PrivateKey) -> Result<OnboardingState, String> {

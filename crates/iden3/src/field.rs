@@ -375,26 +375,12 @@ mod tests {
             Fr::from_dec_str(&"9".repeat(90)),
             Err(FieldError::NotInField)
         );
-        assert!(matches!(
-            Fr::from_dec_str(""),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("01"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("-1"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str(" 1"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("1a"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
+        for bad in ["", "01", "-1", " 1", "1a"] {
+            assert!(
+                matches!(Fr::from_dec_str(bad), Err(FieldError::InvalidDecimal(_))),
+                "{bad:?}"
+            );
+        }
         assert_eq!(Fr::from_dec_str("0"), Ok(Fr::ZERO));
         assert_eq!(Fr::from_dec_str("1"), Ok(Fr::ONE));
         assert_eq!(Fr::from_u64(u64::MAX).to_string(), u64::MAX.to_string());

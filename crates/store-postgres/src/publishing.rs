@@ -406,41 +406,39 @@ impl PublishStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-        for hash in &d.claims {
-            let done = sqlx::query(
+        // Each credential is taken by exactly one transition: the update must find it pending.
+        let parts = [
+            (
+                &d.claims,
+                "CLAIM",
+                "claim",
                 "UPDATE credentials SET claim_transition = $1 \
                  WHERE core_claim_hash = $2 AND issuer_id = $3 AND claim_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "claim of {hash} is not pending"
-                )));
-            }
-            member(&mut tx, id, "CLAIM", hash).await?;
-        }
-        for hash in &d.revocations {
-            let done = sqlx::query(
+            ),
+            (
+                &d.revocations,
+                "REVOCATION",
+                "revocation",
                 "UPDATE credentials SET revocation_transition = $1 WHERE core_claim_hash = $2 \
                  AND issuer_id = $3 AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "revocation of {hash} is not pending"
-                )));
+            ),
+        ];
+        for (hashes, kind, what, take) in parts {
+            for hash in hashes {
+                let done = sqlx::query(take)
+                    .bind(id)
+                    .bind(hash)
+                    .bind(d.issuer_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "{what} of {hash} is not pending"
+                    )));
+                }
+                member(&mut tx, id, kind, hash).await?;
             }
-            member(&mut tx, id, "REVOCATION", hash).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(id)
