@@ -149,31 +149,26 @@ async fn confirm_in(
     let Some(state) = state else {
         return Ok(None);
     };
-    let claims = sqlx::query(
+    // Claims become ONCHAIN, revocations REMOVE; both name the transaction and the state.
+    let mut changed = 0;
+    for update in [
         "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
          tx_hash = $1, block_number = $2, identity_state = $3, updated_at = $4 WHERE claim_transition = $5",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    let revoked = sqlx::query(
         "UPDATE credentials SET status = 'REMOVE', tx_hash = $1, block_number = $2, identity_state = $3, \
          updated_at = $4 WHERE revocation_transition = $5 AND status = 'WAIT_REMOVE'",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    Ok(Some(claims.rows_affected() + revoked.rows_affected()))
+    ] {
+        changed += sqlx::query(update)
+            .bind(tx_hash)
+            .bind(block)
+            .bind(&state)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+    }
+    Ok(Some(changed))
 }
 
 /// Closes in-flight transition `id` as abandoned and gives its credentials back to pending;
@@ -192,18 +187,16 @@ async fn abandon_in(conn: &mut PgConnection, id: i64, reason: &str) -> Result<bo
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    sqlx::query(
+    for release in [
+        "UPDATE credentials SET claim_transition = NULL WHERE claim_transition = $1",
         "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = $1",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    ] {
+        sqlx::query(release)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
     Ok(true)
 }
 

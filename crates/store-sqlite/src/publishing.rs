@@ -152,31 +152,26 @@ async fn confirm_in(
     let Some(state) = state else {
         return Ok(None);
     };
-    let claims = sqlx::query(
+    // Claims become ONCHAIN, revocations REMOVE; both name the transaction and the state.
+    let mut changed = 0;
+    for update in [
         "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
          tx_hash = ?, block_number = ?, identity_state = ?, updated_at = ? WHERE claim_transition = ?",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    let revoked = sqlx::query(
         "UPDATE credentials SET status = 'REMOVE', tx_hash = ?, block_number = ?, identity_state = ?, \
          updated_at = ? WHERE revocation_transition = ? AND status = 'WAIT_REMOVE'",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    Ok(Some(claims.rows_affected() + revoked.rows_affected()))
+    ] {
+        changed += sqlx::query(update)
+            .bind(tx_hash)
+            .bind(block)
+            .bind(&state)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+    }
+    Ok(Some(changed))
 }
 
 /// Closes in-flight transition `id` as abandoned and gives its credentials back to pending;
@@ -199,18 +194,16 @@ async fn abandon_in(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    sqlx::query(
+    for release in [
+        "UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?",
         "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    ] {
+        sqlx::query(release)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
     Ok(true)
 }
 
