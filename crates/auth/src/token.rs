@@ -331,6 +331,19 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
     }
 }
 
+/// An optional claim that, when present, must be a string of at most `max` bytes.
+fn optional_str<'a>(
+    v: Option<Value<'a>>,
+    max: usize,
+    message: &'static str,
+) -> Result<Option<Cow<'a, str>>, AuthError> {
+    match v {
+        None => Ok(None),
+        Some(Value::Str(s)) if s.len() <= max => Ok(Some(s)),
+        Some(_) => Err(AuthError::invalid_claim(message)),
+    }
+}
+
 pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
     let raw: RawClaims<'_> = serde_json::from_slice(json_bytes).map_err(|e| {
         AuthError::malformed(match json::classify(&e) {
@@ -380,24 +393,16 @@ pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
         .iat
         .map(|v| numeric_date(&v, Rounding::Up, "claim iat must be a NumericDate"))
         .transpose()?;
-    let jti = match raw.jti {
-        None => None,
-        Some(Value::Str(s)) if s.len() <= MAX_JTI => Some(s),
-        Some(_) => {
-            return Err(AuthError::invalid_claim(
-                "claim jti must be a string of at most 256 bytes",
-            ))
-        }
-    };
-    let iss = match raw.iss {
-        None => None,
-        Some(Value::Str(s)) if s.len() <= MAX_ISS => Some(s),
-        Some(_) => {
-            return Err(AuthError::invalid_claim(
-                "claim iss must be a string of at most 512 bytes",
-            ))
-        }
-    };
+    let jti = optional_str(
+        raw.jti,
+        MAX_JTI,
+        "claim jti must be a string of at most 256 bytes",
+    )?;
+    let iss = optional_str(
+        raw.iss,
+        MAX_ISS,
+        "claim iss must be a string of at most 512 bytes",
+    )?;
     let aud = match raw.aud {
         None => Vec::new(),
         Some(Audience::List(list)) => list,
