@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -37,10 +37,23 @@ pub fn json_rejection(e: JsonRejection) -> ApiError {
             ApiError::bad_request("Expected Content-Type: application/json")
         }
         JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+            too_large()
         }
         other => ApiError::bad_request(format!("Invalid request body: {}", other.body_text())),
     }
+}
+
+/// A body read as bytes that could not be read: too large → 413, anything else → 400.
+pub fn bytes_rejection(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request("Cannot read the request body")
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
 }
 
 /// `?page=&limit=` of listings.

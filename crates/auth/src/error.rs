@@ -4,99 +4,88 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// What went wrong, as a stable, machine-readable kind.
-///
-/// Every kind is an authentication failure that the API answers with
-/// `401 {"error":401,"message":<Display of the AuthError>}`. Only
-/// [`AuthErrorKind::PartnerLookupFailed`] is a failure of *our* side (the partner store was
-/// unreachable); the API may prefer a 503 for it, see [`AuthError::is_server_side`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AuthErrorKind {
-    /// No token was presented (the API uses this when the header is absent or empty).
-    MissingToken,
-    /// Not a compact JWS: wrong shape, too large, bad base64url, not a JSON object,
-    /// duplicate JSON keys.
-    MalformedToken,
-    /// `alg` is absent or not one of ES256 / RS256 (this covers `none` and HS*).
-    UnsupportedAlgorithm,
-    /// The header lacks `kid`.
-    MissingKid,
-    /// The header is otherwise unacceptable (`typ` not JWT, `crit` present, bad `kid`).
-    InvalidHeader,
-    /// A required claim is absent.
-    MissingClaim,
-    /// A claim has the wrong type or an unacceptable value.
-    InvalidClaim,
-    /// `scope` is not one of the accepted scopes.
-    WrongScope,
-    /// `exp` is in the past (beyond the leeway).
-    Expired,
-    /// `nbf` is in the future (beyond the leeway).
-    NotYetValid,
-    /// `iat` is in the future (beyond the leeway).
-    IssuedInFuture,
-    /// `exp - iat` (or `exp - now`) exceeds the maximum token lifetime.
-    LifetimeTooLong,
-    /// `partnerId` is not a partner id in its canonical form (lower-case, hyphenated UUID).
-    InvalidPartnerId,
-    /// `partnerId` is not a registered partner.
-    UnknownPartner,
-    /// The operator disabled the partner.
-    PartnerDisabled,
-    /// The partner is bound to an audience and `aud` does not name it (or is absent).
-    WrongAudience,
-    /// The partner is bound to an issuer and `iss` is not it (or is absent).
-    WrongIssuer,
-    /// The partner requires `jti` and this one was accepted before, in a token that has not
-    /// expired yet.
-    Replayed,
-    /// The partner requires `jti` and its replay cache is full of unexpired ones.
-    ReplayCacheFull,
-    /// No key with the token's `kid` in the partner's JWKS (after a refetch, if one was allowed).
-    UnknownKid,
-    /// The key with that `kid` is of another type than `alg` needs (RS256 vs EC, ES256 vs RSA),
-    /// or the JWK's own `alg` differs.
-    KeyMismatch,
-    /// The signature does not verify.
-    BadSignature,
-    /// The partner's JWKS could not be obtained: unreachable, timed out, HTTP error, too large,
-    /// not a JWKS, a refused address (SSRF rules), too many redirects.
-    JwksUnavailable,
-    /// The service's partner store failed (not the partner's fault).
-    PartnerLookupFailed,
+/// Declares [`AuthErrorKind`] with each kind's stable code beside it, and the list of all kinds.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident => $code:literal,)*) => {
+        /// What went wrong, as a stable, machine-readable kind.
+        ///
+        /// Every kind is an authentication failure that the API answers with
+        /// `401 {"error":401,"message":<Display of the AuthError>}`. Only
+        /// [`AuthErrorKind::PartnerLookupFailed`] is a failure of *our* side (the partner store was
+        /// unreachable); the API may prefer a 503 for it, see [`AuthError::is_server_side`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum AuthErrorKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl AuthErrorKind {
+            /// Every kind.
+            pub const ALL: &'static [AuthErrorKind] = &[$(Self::$kind,)*];
+
+            /// A stable `snake_case` code for logs, metrics and clients that branch on it.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $code,)*
+                }
+            }
+        }
+    };
 }
 
-impl AuthErrorKind {
-    /// A stable `snake_case` code for logs, metrics and clients that branch on it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing_token",
-            Self::MalformedToken => "malformed_token",
-            Self::UnsupportedAlgorithm => "unsupported_algorithm",
-            Self::MissingKid => "missing_kid",
-            Self::InvalidHeader => "invalid_header",
-            Self::MissingClaim => "missing_claim",
-            Self::InvalidClaim => "invalid_claim",
-            Self::WrongScope => "wrong_scope",
-            Self::Expired => "token_expired",
-            Self::NotYetValid => "token_not_yet_valid",
-            Self::IssuedInFuture => "token_issued_in_future",
-            Self::LifetimeTooLong => "token_lifetime_too_long",
-            Self::InvalidPartnerId => "invalid_partner_id",
-            Self::UnknownPartner => "unknown_partner",
-            Self::PartnerDisabled => "partner_disabled",
-            Self::WrongAudience => "wrong_audience",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::Replayed => "token_replayed",
-            Self::ReplayCacheFull => "replay_cache_full",
-            Self::UnknownKid => "unknown_kid",
-            Self::KeyMismatch => "key_mismatch",
-            Self::BadSignature => "bad_signature",
-            Self::JwksUnavailable => "jwks_unavailable",
-            Self::PartnerLookupFailed => "partner_lookup_failed",
-        }
-    }
+kinds! {
+    /// No token was presented (the API uses this when the header is absent or empty).
+    MissingToken => "missing_token",
+    /// Not a compact JWS: wrong shape, too large, bad base64url, not a JSON object,
+    /// duplicate JSON keys.
+    MalformedToken => "malformed_token",
+    /// `alg` is absent or not one of ES256 / RS256 (this covers `none` and HS*).
+    UnsupportedAlgorithm => "unsupported_algorithm",
+    /// The header lacks `kid`.
+    MissingKid => "missing_kid",
+    /// The header is otherwise unacceptable (`typ` not JWT, `crit` present, bad `kid`).
+    InvalidHeader => "invalid_header",
+    /// A required claim is absent.
+    MissingClaim => "missing_claim",
+    /// A claim has the wrong type or an unacceptable value.
+    InvalidClaim => "invalid_claim",
+    /// `scope` is not one of the accepted scopes.
+    WrongScope => "wrong_scope",
+    /// `exp` is in the past (beyond the leeway).
+    Expired => "token_expired",
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid => "token_not_yet_valid",
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture => "token_issued_in_future",
+    /// `exp - iat` (or `exp - now`) exceeds the maximum token lifetime.
+    LifetimeTooLong => "token_lifetime_too_long",
+    /// `partnerId` is not a partner id in its canonical form (lower-case, hyphenated UUID).
+    InvalidPartnerId => "invalid_partner_id",
+    /// `partnerId` is not a registered partner.
+    UnknownPartner => "unknown_partner",
+    /// The operator disabled the partner.
+    PartnerDisabled => "partner_disabled",
+    /// The partner is bound to an audience and `aud` does not name it (or is absent).
+    WrongAudience => "wrong_audience",
+    /// The partner is bound to an issuer and `iss` is not it (or is absent).
+    WrongIssuer => "wrong_issuer",
+    /// The partner requires `jti` and this one was accepted before, in a token that has not
+    /// expired yet.
+    Replayed => "token_replayed",
+    /// The partner requires `jti` and its replay cache is full of unexpired ones.
+    ReplayCacheFull => "replay_cache_full",
+    /// No key with the token's `kid` in the partner's JWKS (after a refetch, if one was allowed).
+    UnknownKid => "unknown_kid",
+    /// The key with that `kid` is of another type than `alg` needs (RS256 vs EC, ES256 vs RSA),
+    /// or the JWK's own `alg` differs.
+    KeyMismatch => "key_mismatch",
+    /// The signature does not verify.
+    BadSignature => "bad_signature",
+    /// The partner's JWKS could not be obtained: unreachable, timed out, HTTP error, too large,
+    /// not a JWKS, a refused address (SSRF rules), too many redirects.
+    JwksUnavailable => "jwks_unavailable",
+    /// The service's partner store failed (not the partner's fault).
+    PartnerLookupFailed => "partner_lookup_failed",
 }
 
 impl fmt::Display for AuthErrorKind {
@@ -280,33 +269,7 @@ mod tests {
 
     #[test]
     fn codes_are_distinct() {
-        use AuthErrorKind::*;
-        let all = [
-            MissingToken,
-            MalformedToken,
-            UnsupportedAlgorithm,
-            MissingKid,
-            InvalidHeader,
-            MissingClaim,
-            InvalidClaim,
-            WrongScope,
-            Expired,
-            NotYetValid,
-            IssuedInFuture,
-            LifetimeTooLong,
-            InvalidPartnerId,
-            UnknownPartner,
-            PartnerDisabled,
-            WrongAudience,
-            WrongIssuer,
-            Replayed,
-            ReplayCacheFull,
-            UnknownKid,
-            KeyMismatch,
-            BadSignature,
-            JwksUnavailable,
-            PartnerLookupFailed,
-        ];
+        let all = AuthErrorKind::ALL;
         let codes: std::collections::HashSet<_> = all.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), all.len());
     }

@@ -215,35 +215,54 @@ struct RawHeader<'a> {
     crit: bool,
 }
 
+impl<'de> Members<'de> for RawHeader<'de> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        let value = map.next_value::<Value<'de>>()?;
+        match key {
+            "alg" => self.alg = Some(value),
+            "kid" => self.kid = Some(value),
+            "typ" => self.typ = Some(value),
+            "crit" => self.crit = true,
+            // jku, jwk, x5u, x5c … are ignored: keys come only from the
+            // partner's registered JWKS.
+            _ => {}
+        }
+        Ok(false)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawHeader<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawHeader<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeader<'de>, A::Error> {
-                let mut out = RawHeader::default();
-                let mut seen = KeySet::default();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    let value = map.next_value::<Value<'de>>()?;
-                    match &*key {
-                        "alg" => out.alg = Some(value),
-                        "kid" => out.kid = Some(value),
-                        "typ" => out.typ = Some(value),
-                        "crit" => out.crit = true,
-                        // jku, jwk, x5u, x5c … are ignored: keys come only from the
-                        // partner's registered JWKS.
-                        _ => {}
-                    }
+        deserialize_members(d)
+    }
+}
+
+/// A token's JSON object (header or claims), read member by member.
+trait Members<'de>: Default {
+    /// Reads the value of the member `key` from `map`. `true`: a member this type keeps and
+    /// refuses twice itself; `false`: [`KeySet`] counts it and refuses a repeat.
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
+}
+
+fn deserialize_members<'de, D: Deserializer<'de>, T: Members<'de>>(d: D) -> Result<T, D::Error> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Members<'de>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut out = T::default();
+            let mut seen = KeySet::default();
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if !out.member(&key, &mut map)? {
                     seen.insert::<A::Error>(key)?;
                 }
-                Ok(out)
             }
+            Ok(out)
         }
-        d.deserialize_map(V)
     }
+    d.deserialize_map(V(std::marker::PhantomData))
 }
 
 /// The claims, checked for presence and type, not yet for time or scope.
@@ -277,49 +296,51 @@ struct RawClaims<'a> {
     jti: Option<Value<'a>>,
 }
 
+impl<'de> Members<'de> for RawClaims<'de> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key == "aud" {
+            if self.aud.is_some() {
+                return Err(de::Error::custom(json::DUPLICATE_KEY));
+            }
+            self.aud = Some(map.next_value::<Audience<'de>>()?);
+            return Ok(true);
+        }
+        let value = map.next_value::<Value<'de>>()?;
+        let slot = match key {
+            "iss" => &mut self.iss,
+            "partnerId" => &mut self.partner_id,
+            "scope" => &mut self.scope,
+            "email" => &mut self.email,
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "jti" => &mut self.jti,
+            _ => return Ok(false),
+        };
+        if slot.is_some() {
+            return Err(de::Error::custom(json::DUPLICATE_KEY));
+        }
+        *slot = Some(value);
+        Ok(true)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawClaims<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawClaims<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims<'de>, A::Error> {
-                let mut out = RawClaims::default();
-                let mut seen = KeySet::default();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    if key == "aud" {
-                        if out.aud.is_some() {
-                            return Err(de::Error::custom(json::DUPLICATE_KEY));
-                        }
-                        out.aud = Some(map.next_value::<Audience<'de>>()?);
-                        continue;
-                    }
-                    let value = map.next_value::<Value<'de>>()?;
-                    let slot = match &*key {
-                        "iss" => &mut out.iss,
-                        "partnerId" => &mut out.partner_id,
-                        "scope" => &mut out.scope,
-                        "email" => &mut out.email,
-                        "exp" => &mut out.exp,
-                        "nbf" => &mut out.nbf,
-                        "iat" => &mut out.iat,
-                        "jti" => &mut out.jti,
-                        _ => {
-                            seen.insert::<A::Error>(key)?;
-                            continue;
-                        }
-                    };
-                    if slot.is_some() {
-                        return Err(de::Error::custom(json::DUPLICATE_KEY));
-                    }
-                    *slot = Some(value);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_members(d)
+    }
+}
+
+/// An optional claim that, when present, must be a string of at most `max` bytes.
+fn optional_str<'a>(
+    v: Option<Value<'a>>,
+    max: usize,
+    message: &'static str,
+) -> Result<Option<Cow<'a, str>>, AuthError> {
+    match v {
+        None => Ok(None),
+        Some(Value::Str(s)) if s.len() <= max => Ok(Some(s)),
+        Some(_) => Err(AuthError::invalid_claim(message)),
     }
 }
 
@@ -372,24 +393,16 @@ pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
         .iat
         .map(|v| numeric_date(&v, Rounding::Up, "claim iat must be a NumericDate"))
         .transpose()?;
-    let jti = match raw.jti {
-        None => None,
-        Some(Value::Str(s)) if s.len() <= MAX_JTI => Some(s),
-        Some(_) => {
-            return Err(AuthError::invalid_claim(
-                "claim jti must be a string of at most 256 bytes",
-            ))
-        }
-    };
-    let iss = match raw.iss {
-        None => None,
-        Some(Value::Str(s)) if s.len() <= MAX_ISS => Some(s),
-        Some(_) => {
-            return Err(AuthError::invalid_claim(
-                "claim iss must be a string of at most 512 bytes",
-            ))
-        }
-    };
+    let jti = optional_str(
+        raw.jti,
+        MAX_JTI,
+        "claim jti must be a string of at most 256 bytes",
+    )?;
+    let iss = optional_str(
+        raw.iss,
+        MAX_ISS,
+        "claim iss must be a string of at most 512 bytes",
+    )?;
     let aud = match raw.aud {
         None => Vec::new(),
         Some(Audience::List(list)) => list,

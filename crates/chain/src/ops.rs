@@ -7,7 +7,7 @@ use alloy::primitives::{Address, TxHash, U256};
 
 use crate::chain::{Chain, NonceKind, Receipt};
 use crate::error::{ChainError, Result};
-use crate::signer::{TxParams, TxSigner, DEFAULT_DEPLOY_GAS_LIMIT, TRANSFER_GAS_LIMIT};
+use crate::signer::{SignedTx, TxParams, TxSigner, DEFAULT_DEPLOY_GAS_LIMIT, TRANSFER_GAS_LIMIT};
 
 /// Polls [`Chain::receipt`] every `poll` until the transaction is mined or `timeout` elapses.
 ///
@@ -45,17 +45,13 @@ pub async fn deploy_state_contract(
     chain: &dyn Chain,
     deployer: &TxSigner,
 ) -> Result<(Address, Receipt)> {
-    let nonce = chain.nonce(deployer.address(), NonceKind::Pending).await?;
-    let fees = chain.fees().await?;
-    let tx = deployer.sign_deploy(TxParams::new(nonce, DEFAULT_DEPLOY_GAS_LIMIT, fees))?;
-    chain.send_raw(tx.raw).await?;
-    let receipt = wait_for_receipt(chain, tx.hash, OP_TIMEOUT, OP_POLL).await?;
-    if !receipt.status {
-        return Err(ChainError::Reverted {
-            reason: receipt.revert_reason.clone(),
-            data: Default::default(),
-        });
-    }
+    let receipt = send_and_wait(
+        chain,
+        deployer,
+        |params| deployer.sign_deploy(params),
+        DEFAULT_DEPLOY_GAS_LIMIT,
+    )
+    .await?;
     let address = receipt
         .contract_address
         .ok_or_else(|| ChainError::Contract("creation receipt has no contract address".into()))?;
@@ -77,9 +73,26 @@ pub async fn transfer(
     to: Address,
     amount: U256,
 ) -> Result<Receipt> {
-    let nonce = chain.nonce(funder.address(), NonceKind::Pending).await?;
+    send_and_wait(
+        chain,
+        funder,
+        |params| funder.sign_transfer(to, amount, params),
+        TRANSFER_GAS_LIMIT,
+    )
+    .await
+}
+
+/// Signs (with `from`'s pending nonce and the chain's fees), sends and waits for the receipt
+/// of a transaction `sign` makes; [`ChainError::Reverted`] if it failed.
+async fn send_and_wait(
+    chain: &dyn Chain,
+    from: &TxSigner,
+    sign: impl FnOnce(TxParams) -> Result<SignedTx>,
+    gas_limit: u64,
+) -> Result<Receipt> {
+    let nonce = chain.nonce(from.address(), NonceKind::Pending).await?;
     let fees = chain.fees().await?;
-    let tx = funder.sign_transfer(to, amount, TxParams::new(nonce, TRANSFER_GAS_LIMIT, fees))?;
+    let tx = sign(TxParams::new(nonce, gas_limit, fees))?;
     chain.send_raw(tx.raw).await?;
     let receipt = wait_for_receipt(chain, tx.hash, OP_TIMEOUT, OP_POLL).await?;
     if !receipt.status {

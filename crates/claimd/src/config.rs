@@ -411,26 +411,23 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         bail!("max_body_bytes must be between 1024 and 16777216");
     }
 
-    let auth_max_token_lifetime_secs = match env("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS") {
-        Some(v) => Some(v.trim().parse::<u64>().with_context(|| {
-            format!("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS must be a number of seconds (got {v:?})")
-        })?),
-        None => file.auth_max_token_lifetime_secs,
-    }
-    .unwrap_or(300);
-    if !(1..=86_400).contains(&auth_max_token_lifetime_secs) {
-        bail!("auth_max_token_lifetime_secs (CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS) must be between 1 and 86400");
-    }
-    let auth_key_cache_size = match env("CLAIMD_AUTH_KEY_CACHE_SIZE") {
-        Some(v) => Some(v.trim().parse::<usize>().with_context(|| {
-            format!("CLAIMD_AUTH_KEY_CACHE_SIZE must be a number of partners (got {v:?})")
-        })?),
-        None => file.auth_key_cache_size,
-    }
-    .unwrap_or(1000);
-    if !(1..=1_000_000).contains(&auth_key_cache_size) {
-        bail!("auth_key_cache_size (CLAIMD_AUTH_KEY_CACHE_SIZE) must be between 1 and 1000000");
-    }
+    let auth_max_token_lifetime_secs = env_or_file(
+        env,
+        ("CLAIMD_AUTH_MAX_TOKEN_LIFETIME_SECS", "seconds"),
+        (
+            "auth_max_token_lifetime_secs",
+            file.auth_max_token_lifetime_secs,
+        ),
+        300,
+        1..=86_400,
+    )?;
+    let auth_key_cache_size = env_or_file(
+        env,
+        ("CLAIMD_AUTH_KEY_CACHE_SIZE", "partners"),
+        ("auth_key_cache_size", file.auth_key_cache_size),
+        1000,
+        1..=1_000_000,
+    )?;
 
     let (admin_token, master_key) = if needs == Needs::Everything {
         let token = secret(
@@ -511,6 +508,38 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         no_publisher: serve.no_publisher,
         verify: file.verify.unwrap_or_default().settings()?,
     })
+}
+
+/// A number from the environment variable `var` (counting `unit`s), else from the file's
+/// `key`, else `default`; outside `range` it is refused.
+fn env_or_file<T>(
+    env: Env,
+    (var, unit): (&str, &str),
+    (key, from_file): (&str, Option<T>),
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let value = match env(var) {
+        Some(v) => Some(
+            v.trim()
+                .parse::<T>()
+                .with_context(|| format!("{var} must be a number of {unit} (got {v:?})"))?,
+        ),
+        None => from_file,
+    }
+    .unwrap_or(default);
+    if !range.contains(&value) {
+        bail!(
+            "{key} ({var}) must be between {} and {}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
 }
 
 fn read_file(explicit: Option<&Path>) -> Result<FileConfig> {
@@ -737,6 +766,29 @@ mod tests {
         None
     }
 
+    /// A `claimd.toml` in a fresh directory, loaded for the database only.
+    struct ConfigFile {
+        _dir: tempfile::TempDir,
+        common: CommonArgs,
+    }
+
+    impl ConfigFile {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let common = CommonArgs {
+                config: Some(dir.path().join("claimd.toml")),
+                ..Default::default()
+            };
+            ConfigFile { _dir: dir, common }
+        }
+
+        /// Writes `text` as the file and loads it with `serve`'s flags and `env`.
+        fn load(&self, text: &str, serve: &ServeArgs, env: Env) -> Result<Settings> {
+            std::fs::write(self.common.config.as_ref().unwrap(), text).unwrap();
+            load(&self.common, serve, Needs::Database, env)
+        }
+    }
+
     #[test]
     fn production_requires_secrets_with_actionable_messages() {
         let e = load(
@@ -867,16 +919,8 @@ mod tests {
 
     #[test]
     fn verify_limits_have_safe_defaults_and_can_be_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("claimd.toml");
-        let common = CommonArgs {
-            config: Some(file.clone()),
-            ..Default::default()
-        };
-        let load_file = |text: &str| {
-            std::fs::write(&file, text).unwrap();
-            load(&common, &ServeArgs::default(), Needs::Database, &no_env)
-        };
+        let config = ConfigFile::new();
+        let load_file = |text: &str| config.load(text, &ServeArgs::default(), &no_env);
         let s = load_file("").unwrap();
         assert_eq!(s.verify, VerifySettings::default());
         assert_eq!(s.verify.limits, claimd_core::verify::VerifyLimits::DEFAULT);
@@ -928,16 +972,8 @@ mod tests {
 
     #[test]
     fn publisher_fee_settings() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("claimd.toml");
-        let common = CommonArgs {
-            config: Some(file.clone()),
-            ..Default::default()
-        };
-        let load_file = |text: &str| {
-            std::fs::write(&file, text).unwrap();
-            load(&common, &ServeArgs::default(), Needs::Database, &no_env)
-        };
+        let config = ConfigFile::new();
+        let load_file = |text: &str| config.load(text, &ServeArgs::default(), &no_env);
         let s = load_file("").unwrap();
         assert_eq!(
             (s.publish_replace_after, s.chain_max_fee_per_gas),
@@ -961,14 +997,8 @@ mod tests {
 
     #[test]
     fn chain_finality_from_file_and_flag() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("claimd.toml");
-        let common = CommonArgs {
-            config: Some(file.clone()),
-            ..Default::default()
-        };
+        let config = ConfigFile::new();
         let load_with = |text: &str, flag: Option<&str>| {
-            std::fs::write(&file, text).unwrap();
             let serve = ServeArgs {
                 chain: ChainArgs {
                     chain_finality: flag.map(str::to_owned),
@@ -976,7 +1006,7 @@ mod tests {
                 },
                 ..Default::default()
             };
-            load(&common, &serve, Needs::Database, &no_env)
+            config.load(text, &serve, &no_env)
         };
         use claimd_publisher::Finality;
         assert_eq!(
@@ -1005,21 +1035,15 @@ mod tests {
 
     #[test]
     fn auth_settings_from_file_and_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("claimd.toml");
-        let common = CommonArgs {
-            config: Some(file.clone()),
-            ..Default::default()
-        };
+        let config = ConfigFile::new();
         let load_with = |text: &str, vars: &[(&str, &str)]| {
-            std::fs::write(&file, text).unwrap();
             let vars: Vec<(String, String)> = vars
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
             let env =
                 move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            load(&common, &ServeArgs::default(), Needs::Database, &env)
+            config.load(text, &ServeArgs::default(), &env)
         };
         let s = load_with("", &[]).unwrap();
         assert_eq!(

@@ -103,6 +103,12 @@ pub struct StatusView {
     pub identity_state: Option<String>,
 }
 
+/// Whether `hash` can be a credential's `coreClaimHash` as stored: 64 hex digits (callers
+/// lower-case what they are given first).
+pub fn is_core_claim_hash(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Moca prints dates as `YYYY-MM-DD HH:mm:ss` in UTC.
 pub fn moca_date(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()

@@ -10,6 +10,7 @@ use claimd_iden3::id::{identity_state, DidRegistry, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
 use claimd_iden3::Fr;
 use rand::RngCore;
+use serde_json::{json, Value};
 use sha3::{Digest, Keccak256};
 use zeroize::Zeroizing;
 
@@ -94,20 +95,7 @@ pub fn checksum_address(addr: &[u8; 20]) -> String {
 /// The DID of the Ethereum-controlled identity of `address`: the ID's genesis is the address
 /// (iden3 `ID = type ‖ 0⁷ ‖ address ‖ checksum`), under the configured method and network.
 pub fn issuer_did(settings: &DidSettings, address: &[u8; 20]) -> Result<String, String> {
-    let registry = DidRegistry::default();
-    let typ = registry
-        .id_type(&settings.method, &settings.blockchain, &settings.network)
-        .map_err(|e| e.to_string())?;
-    let id = Id::from_eth_address(typ, address);
-    registry
-        .did(
-            &settings.method,
-            &settings.blockchain,
-            &settings.network,
-            id,
-        )
-        .map(|d| d.to_string())
-        .map_err(|e| e.to_string())
+    did(settings, |typ| Id::from_eth_address(typ, address))
 }
 
 /// The Baby Jubjub private key iden3 derives from a 32-byte seed.
@@ -135,6 +123,44 @@ pub struct OnboardingState {
     pub revocation_root: Fr,
     pub roots_root: Fr,
     pub state: Fr,
+}
+
+impl OnboardingState {
+    /// The `BJJSignature2021` proof of `claim`, signed with `key` (the issuer's BJJ key, whose
+    /// onboarding state this is), as a credential of `issuer_did` served at `public_url`
+    /// carries it.
+    pub fn signature_proof(
+        &self,
+        public_url: &str,
+        issuer_did: &str,
+        claim: &Claim,
+        key: &PrivateKey,
+    ) -> Value {
+        let signature = key.sign_poseidon(claim.core_claim_hash());
+        json!({
+            "issuerData": {
+                "id": issuer_did,
+                // The auth claim is the only claim of the issuer's first published state
+                // (`onboarding_state`): its proof there is the tree's root leaf.
+                "state": {
+                    "rootOfRoots": self.roots_root.to_le_hex(),
+                    "revocationTreeRoot": self.revocation_root.to_le_hex(),
+                    "claimsTreeRoot": self.claims_root.to_le_hex(),
+                    "value": self.state.to_le_hex(),
+                },
+                "mtp": {"existence": true, "siblings": []},
+                "authCoreClaim": self.auth_claim.to_hex(),
+                "credentialStatus": {
+                    "id": format!("{public_url}/v1/{issuer_did}/claims/revocation/status/0"),
+                    "type": "SparseMerkleTreeProof",
+                    "revocationNonce": 0
+                }
+            },
+            "type": "BJJSignature2021",
+            "coreClaim": claim.to_hex(),
+            "signature": signature.to_hex(),
+        })
+    }
 }
 
 pub fn onboarding_state(key: &PrivateKey) -> Result<OnboardingState, String> {
@@ -175,6 +201,24 @@ impl HolderIdentity {
     }
 }
 
+/// The DID, under the configured method and network, of the id `make` builds for that
+/// network's id type.
+fn did(settings: &DidSettings, make: impl FnOnce([u8; 2]) -> Id) -> Result<String, String> {
+    let registry = DidRegistry::default();
+    let typ = registry
+        .id_type(&settings.method, &settings.blockchain, &settings.network)
+        .map_err(|e| e.to_string())?;
+    registry
+        .did(
+            &settings.method,
+            &settings.blockchain,
+            &settings.network,
+            make(typ),
+        )
+        .map(|d| d.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// The DID of the BJJ identity whose key derives from `seed`.
 pub fn holder_did(settings: &DidSettings, seed: &[u8]) -> Result<String, String> {
     let claim = auth_claim(&bjj_key(seed)?);
@@ -182,20 +226,7 @@ pub fn holder_did(settings: &DidSettings, seed: &[u8]) -> Result<String, String>
     let mut tree = MerkleTree::new(MemoryStore::new(), IDEN3_DEPTH).map_err(|e| e.to_string())?;
     tree.add(hi, hv).map_err(|e| e.to_string())?;
     let state = identity_state(tree.root(), Fr::ZERO, Fr::ZERO);
-    let registry = DidRegistry::default();
-    let typ = registry
-        .id_type(&settings.method, &settings.blockchain, &settings.network)
-        .map_err(|e| e.to_string())?;
-    let id = Id::from_genesis_state(typ, state);
-    registry
-        .did(
-            &settings.method,
-            &settings.blockchain,
-            &settings.network,
-            id,
-        )
-        .map(|d| d.to_string())
-        .map_err(|e| e.to_string())
+    did(settings, |typ| Id::from_genesis_state(typ, state))
 }
 
 #[cfg(test)]

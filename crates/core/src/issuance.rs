@@ -419,32 +419,12 @@ impl Issuance {
         claim.set_index_merklized_root(merklized.root());
         claim.set_expiration(expiration_date.map(|e| e.timestamp().max(0) as u64));
         claim.set_revocation_nonce(nonce);
-        let hash = claim.core_claim_hash();
-        let signature = signer.key.sign_poseidon(hash);
-        let ob = &signer.onboarding;
-        vc["proof"] = json!([{
-            "issuerData": {
-                "id": issuer.issuer_did,
-                // The auth claim is the only claim of the issuer's first published state
-                // (identity::onboarding_state): its proof there is the tree's root leaf.
-                "state": {
-                    "rootOfRoots": ob.roots_root.to_le_hex(),
-                    "revocationTreeRoot": ob.revocation_root.to_le_hex(),
-                    "claimsTreeRoot": ob.claims_root.to_le_hex(),
-                    "value": ob.state.to_le_hex(),
-                },
-                "mtp": {"existence": true, "siblings": []},
-                "authCoreClaim": ob.auth_claim.to_hex(),
-                "credentialStatus": {
-                    "id": format!("{}/v1/{}/claims/revocation/status/0", self.public_url, issuer.issuer_did),
-                    "type": "SparseMerkleTreeProof",
-                    "revocationNonce": 0
-                }
-            },
-            "type": "BJJSignature2021",
-            "coreClaim": claim.to_hex(),
-            "signature": hex(&signature.compress()),
-        }]);
+        vc["proof"] = json!([signer.onboarding.signature_proof(
+            &self.public_url,
+            &issuer.issuer_did,
+            &claim,
+            &signer.key
+        )]);
         Ok(Built {
             core_claim_hash: claim.core_claim_hash_hex(),
             core_claim_hex: claim.to_hex(),
@@ -477,10 +457,6 @@ fn response(hash: &str, program: &ProgramId, user: UserId) -> IssueResponse {
         credential_id: program.to_string(),
         user_uuid: user.to_string(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What varies between credentials of one schema.

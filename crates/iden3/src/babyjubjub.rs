@@ -632,61 +632,35 @@ impl Signature {
         let s = Scalar::from_bigint(BigInt::new(limbs)).ok_or(BabyJubjubError::InvalidScalar)?;
         Ok(Signature { r8, s })
     }
-
-    /// 128 lowercase hex digits of the compressed form (`BJJSignature2021.signature`).
-    pub fn to_hex(&self) -> String {
-        crate::hex::encode(&self.compress())
-    }
-
-    /// Parses 128 hex digits.
-    pub fn from_hex(s: &str) -> Result<Signature, BabyJubjubError> {
-        let mut b = [0u8; 64];
-        crate::hex::decode_into(s, &mut b)
-            .map_err(|_| BabyJubjubError::InvalidEncoding("expected 128 hex digits"))?;
-        Signature::decompress(&b)
-    }
 }
 
-impl serde::Serialize for Signature {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
+/// `to_hex` / `from_hex` through a type's `$n`-byte compressed form (`$digits` hex digits),
+/// and serde as that hex.
+macro_rules! compressed_hex {
+    ($t:ident, $n:literal, $digits:literal) => {
+        impl $t {
+            #[doc = concat!($digits, " lowercase hex digits of the compressed form.")]
+            pub fn to_hex(&self) -> String {
+                crate::hex::encode(&self.compress())
+            }
+
+            #[doc = concat!("Parses ", $digits, " hex digits of the compressed form.")]
+            pub fn from_hex(s: &str) -> Result<$t, BabyJubjubError> {
+                let mut b = [0u8; $n];
+                crate::hex::decode_into(s, &mut b).map_err(|_| {
+                    BabyJubjubError::InvalidEncoding(concat!("expected ", $digits, " hex digits"))
+                })?;
+                $t::decompress(&b)
+            }
+        }
+
+        serde_as_text!($t, to_hex, from_hex);
+    };
 }
 
-impl<'de> serde::Deserialize<'de> for Signature {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Signature::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-impl PublicKey {
-    /// 64 lowercase hex digits of the compressed form.
-    pub fn to_hex(&self) -> String {
-        crate::hex::encode(&self.compress())
-    }
-
-    /// Parses 64 hex digits of the compressed form.
-    pub fn from_hex(s: &str) -> Result<PublicKey, BabyJubjubError> {
-        let mut b = [0u8; 32];
-        crate::hex::decode_into(s, &mut b)
-            .map_err(|_| BabyJubjubError::InvalidEncoding("expected 64 hex digits"))?;
-        PublicKey::decompress(&b)
-    }
-}
-
-impl serde::Serialize for PublicKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PublicKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+// The signature's hex is `BJJSignature2021.signature`.
+compressed_hex!(Signature, 64, "128");
+compressed_hex!(PublicKey, 32, "64");
 
 fn scalar_le_bytes(s: &Scalar) -> [u8; 32] {
     let limbs = s.into_bigint().0;

@@ -93,18 +93,7 @@ impl SchemaHash {
     }
 }
 
-impl Serialize for SchemaHash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for SchemaHash {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SchemaHash, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        SchemaHash::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(SchemaHash, to_hex, from_hex);
 
 impl fmt::Debug for SchemaHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,9 +7,7 @@
 //! silently. The only reducing constructors carry `mod_order` in their name.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::ops::{Add, AddAssign, Mul, MulAssign, Neg, Sub, SubAssign};
-use std::str::FromStr;
 
 use ark_ff::{BigInt, Field, PrimeField};
 
@@ -40,8 +38,9 @@ pub enum FieldError {
 
 /// An element of the BN254 scalar field (`Fr`, "Q" in iden3), the field of every iden3 value.
 ///
-/// * Text: [`Display`](fmt::Display) / [`FromStr`] use canonical decimal (no sign, no leading
-///   zeros), the form iden3 JSON uses for claim slots and proof siblings.
+/// * Text: [`Display`](std::fmt::Display) / [`FromStr`](std::str::FromStr) use canonical
+///   decimal (no sign, no leading zeros), the form iden3 JSON uses for claim slots and proof
+///   siblings.
 /// * Bytes: big- and little-endian 32-byte forms and their 64-digit hex strings. iden3's
 ///   `Hash.Hex()` (tree roots, identity states) is the **little-endian** hex; Moca's
 ///   `coreClaimHash` is the **big-endian** hex.
@@ -285,24 +284,7 @@ fn decode_hex32(s: &str) -> Result<[u8; 32], FieldError> {
     Ok(out)
 }
 
-impl fmt::Display for Fr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_dec_string())
-    }
-}
-
-impl fmt::Debug for Fr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Fr({})", self.to_dec_string())
-    }
-}
-
-impl FromStr for Fr {
-    type Err = FieldError;
-    fn from_str(s: &str) -> Result<Fr, FieldError> {
-        Fr::from_dec_str(s)
-    }
-}
+text_form!(Fr, to_dec_string, from_dec_str, FieldError);
 
 impl From<u64> for Fr {
     fn from(v: u64) -> Fr {
@@ -357,19 +339,6 @@ impl Neg for Fr {
     }
 }
 
-impl serde::Serialize for Fr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_dec_string())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Fr {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fr, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Fr::from_dec_str(&s).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Consistency check used by tests: arkworks' notion of the modulus equals ours.
 #[cfg(test)]
 pub(crate) fn ark_modulus_le_bytes() -> Vec<u8> {
@@ -406,26 +375,12 @@ mod tests {
             Fr::from_dec_str(&"9".repeat(90)),
             Err(FieldError::NotInField)
         );
-        assert!(matches!(
-            Fr::from_dec_str(""),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("01"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("-1"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str(" 1"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
-        assert!(matches!(
-            Fr::from_dec_str("1a"),
-            Err(FieldError::InvalidDecimal(_))
-        ));
+        for bad in ["", "01", "-1", " 1", "1a"] {
+            assert!(
+                matches!(Fr::from_dec_str(bad), Err(FieldError::InvalidDecimal(_))),
+                "{bad:?}"
+            );
+        }
         assert_eq!(Fr::from_dec_str("0"), Ok(Fr::ZERO));
         assert_eq!(Fr::from_dec_str("1"), Ok(Fr::ONE));
         assert_eq!(Fr::from_u64(u64::MAX).to_string(), u64::MAX.to_string());

@@ -158,6 +158,51 @@
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
+/// Serialises `$t` as the string `$to` writes and deserialises it with `$from`: in JSON each
+/// primitive is its one text form (decimal, hex or base58), as iden3's libraries write it.
+macro_rules! serde_as_text {
+    ($t:ident, $to:ident, $from:ident) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.$to())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $t::$from(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// The text form everywhere: `Display`, `Debug` (`Name(text)`), `FromStr` and serde.
+macro_rules! text_form {
+    ($t:ident, $to:ident, $from:ident, $err:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.$to())
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($t), "({})"), self.$to())
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<$t, $err> {
+                $t::$from(s)
+            }
+        }
+
+        serde_as_text!($t, $to, $from);
+    };
+}
+
 pub mod babyjubjub;
 pub mod claim;
 pub mod field;

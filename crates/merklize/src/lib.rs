@@ -74,7 +74,9 @@ mod rdf;
 mod tree;
 mod value;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
@@ -425,40 +427,41 @@ impl Merklizer {
         if s.len() > STRING_CACHE_MAX_LEN {
             return v.hash();
         }
-        if let Some(h) = self
-            .string_cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(s)
-        {
-            return Ok(*h);
-        }
-        let h = v.hash()?;
-        let mut cache = self.string_cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= STRING_CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(s.clone(), h);
-        Ok(h)
+        memoised(&self.string_cache, STRING_CACHE_LIMIT, s.as_str(), || {
+            v.hash()
+        })
     }
 
     fn path_key(&self, path: &[PathPart]) -> Result<Fr, MerklizeError> {
-        if let Some(k) = self
-            .key_cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(path)
-        {
-            return Ok(*k);
-        }
-        let k = entries::path_key(path)?;
-        let mut cache = self.key_cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= KEY_CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(path.to_vec(), k);
-        Ok(k)
+        memoised(&self.key_cache, KEY_CACHE_LIMIT, path, || {
+            entries::path_key(path)
+        })
     }
+}
+
+/// What `cache` holds for `key`, else what `compute` gives, remembered. A cache of `limit`
+/// entries is cleared first (its values are cheap enough to recompute), and a poisoned lock is
+/// used anyway (no update leaves the map half-written).
+fn memoised<K, Q>(
+    cache: &RwLock<HashMap<K, Fr>>,
+    limit: usize,
+    key: &Q,
+    compute: impl FnOnce() -> Result<Fr, MerklizeError>,
+) -> Result<Fr, MerklizeError>
+where
+    K: Borrow<Q> + Hash + Eq,
+    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+{
+    if let Some(v) = cache.read().unwrap_or_else(|p| p.into_inner()).get(key) {
+        return Ok(*v);
+    }
+    let v = compute()?;
+    let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= limit {
+        cache.clear();
+    }
+    cache.insert(key.to_owned(), v);
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -237,11 +237,7 @@ impl Publisher {
         transition: &Transition,
         latest: &TransitionTx,
     ) -> Result<Outcome, PublishError> {
-        let pending = self
-            .chain
-            .nonce(ctx.signer.address(), NonceKind::Pending)
-            .await?;
-        if pending > latest.nonce {
+        if self.pooled(ctx, latest).await? {
             return Ok(Outcome::Waiting { transition: t.id });
         }
         match self.chain.send_raw(latest.raw.clone().into()).await {
@@ -341,17 +337,23 @@ impl Publisher {
         Ok(Outcome::Waiting { transition: t.id })
     }
 
+    /// Whether the node's pool holds a transaction with `latest`'s nonce: its pending nonce
+    /// is past it.
+    async fn pooled(&self, ctx: &IssuerCtx, latest: &TransitionTx) -> Result<bool, PublishError> {
+        let pending = self
+            .chain
+            .nonce(ctx.signer.address(), NonceKind::Pending)
+            .await?;
+        Ok(pending > latest.nonce)
+    }
+
     async fn resend_unless_pooled(
         &self,
         ctx: &IssuerCtx,
         t: &InFlightTransition,
         latest: &TransitionTx,
     ) -> Result<Outcome, PublishError> {
-        let pending = self
-            .chain
-            .nonce(ctx.signer.address(), NonceKind::Pending)
-            .await?;
-        if pending <= latest.nonce {
+        if !self.pooled(ctx, latest).await? {
             if let Err(e) = self.chain.send_raw(latest.raw.clone().into()).await {
                 metrics::chain_error(&e);
                 if e.is_transient() {

@@ -6,7 +6,7 @@
 
 use crate::{fr, hash_hex, metrics, u256, IssuerCtx, Outcome, PublishError, Publisher};
 use alloy_primitives::U256;
-use claimd_chain::ChainError;
+use claimd_chain::{ChainError, StateInfo};
 use claimd_core::store::{
     Confirmation, InFlightTransition, StoreError, TransitionRecord, TransitionStatus, TransitionTx,
 };
@@ -145,17 +145,31 @@ impl Publisher {
         // The same rule as a receipt's (see `is_final`). The contract's record has no block
         // hash to compare: a reorg before finality removes the record itself, and the next
         // step finds the state gone.
-        if !self.is_final(info.created_at_block).await? {
+        let Some(at) = self.recorded(ctx, state, &info, &t.txs).await? else {
             return Ok(Some(Outcome::Waiting { transition: t.id }));
+        };
+        self.confirm(t, at).await.map(Some)
+    }
+
+    /// The confirmation of `state` as the contract recorded it (`info`), once its block is
+    /// final (`None` before).
+    async fn recorded(
+        &self,
+        ctx: &IssuerCtx,
+        state: U256,
+        info: &StateInfo,
+        txs: &[TransitionTx],
+    ) -> Result<Option<Confirmation>, PublishError> {
+        if !self.is_final(info.created_at_block).await? {
+            return Ok(None);
         }
-        let at = Confirmation {
+        Ok(Some(Confirmation {
             tx_hash: self
-                .state_tx_hash(ctx, state, info.created_at_block, &t.txs)
+                .state_tx_hash(ctx, state, info.created_at_block, txs)
                 .await?,
             block_number: info.created_at_block,
             block_timestamp: info.created_at_timestamp,
-        };
-        self.confirm(t, at).await.map(Some)
+        }))
     }
 
     /// The transaction that recorded `state`: from its event, else the newest attempt.
@@ -227,15 +241,8 @@ impl Publisher {
                     ))
                 })?;
             // Adopted transitions become confirmed too: the same finality rule.
-            if !self.is_final(info.created_at_block).await? {
+            let Some(at) = self.recorded(ctx, state, &info, &rec.txs).await? else {
                 return Ok(Some(Outcome::Waiting { transition: t.id }));
-            }
-            let at = Confirmation {
-                tx_hash: self
-                    .state_tx_hash(ctx, state, info.created_at_block, &rec.txs)
-                    .await?,
-                block_number: info.created_at_block,
-                block_timestamp: info.created_at_timestamp,
             };
             let changed = match self.store.adopt_transition(rec.id, &at).await {
                 Ok(n) => n,

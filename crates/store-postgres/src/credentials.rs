@@ -2,7 +2,7 @@
 //! transaction, through [`crate::tx::PgTx`], whose primitives take the locks that make
 //! concurrent instances safe.
 
-use crate::rows::map_err;
+use crate::rows::{decode_opt, map_err};
 use crate::tx::{placeholders, PgTx};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -62,33 +62,30 @@ impl CredentialStore for PgStore {
         user: UserId,
     ) -> Result<Option<CredentialRecord>, StoreError> {
         let [live1, live2] = CredentialStatus::LIVE;
-        sqlx::query(&format!(
-            "{CREDENTIAL_SELECT} WHERE c.program_id = $1 AND c.user_id = $2 AND c.status IN ($3, $4)"
-        ))
-        .bind(program.as_str())
-        .bind(user.0)
-        .bind(live1.as_str())
-        .bind(live2.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(credential)
-        .transpose()
+        decode_opt(
+            sqlx::query(&format!(
+                "{CREDENTIAL_SELECT} WHERE c.program_id = $1 AND c.user_id = $2 AND c.status IN ($3, $4)"
+            ))
+            .bind(program.as_str())
+            .bind(user.0)
+            .bind(live1.as_str())
+            .bind(live2.as_str())
+            .fetch_optional(&self.pool)
+            .await,
+            credential,
+        )
     }
 
     async fn credential(
         &self,
         core_claim_hash: &str,
     ) -> Result<Option<CredentialRecord>, StoreError> {
-        sqlx::query(&format!("{CREDENTIAL_SELECT} WHERE c.core_claim_hash = $1"))
-            .bind(core_claim_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(credential)
-            .transpose()
+        self.find(
+            &format!("{CREDENTIAL_SELECT} WHERE c.core_claim_hash = $1"),
+            core_claim_hash,
+            credential,
+        )
+        .await
     }
 
     async fn change_credential_status(
@@ -118,16 +115,15 @@ impl CredentialStore for PgStore {
         core_claim_hash: &str,
         partner: PartnerId,
     ) -> Result<Option<CredentialRecord>, StoreError> {
-        sqlx::query(&format!(
-            "{CREDENTIAL_SELECT} WHERE c.core_claim_hash = $1 AND c.partner_id = $2"
-        ))
-        .bind(core_claim_hash)
-        .bind(partner.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(credential)
-        .transpose()
+        decode_opt(
+            sqlx::query(&format!(
+                "{CREDENTIAL_SELECT} WHERE c.core_claim_hash = $1 AND c.partner_id = $2"
+            ))
+            .bind(core_claim_hash)
+            .bind(partner.0)
+            .fetch_optional(&self.pool)
+            .await,
+            credential,
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! [`PublicationView`] on PostgreSQL: confirmed states as proofs and operators read them.
 
 use crate::publishing::{fr, published};
-use crate::rows::map_err;
+use crate::rows::{decode_all, map_err};
 use crate::PgStore;
 use async_trait::async_trait;
 use claimd_core::store::{
@@ -43,19 +43,15 @@ impl PublicationView for PgStore {
         &self,
         core_claim_hash: &str,
     ) -> Result<Option<PublishedState>, StoreError> {
-        sqlx::query(
+        self.find(
             "SELECT t.new_state, t.claims_root, t.revocation_root, t.roots_root, t.tx_hash, \
              t.block_number, t.block_timestamp FROM credentials c \
              JOIN transitions t ON t.id = c.claim_transition \
              WHERE c.core_claim_hash = $1 AND t.status = 'CONFIRMED'",
+            core_claim_hash,
+            published,
         )
-        .bind(core_claim_hash)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(published)
-        .transpose()
     }
 
     async fn publishing_overview(
@@ -73,27 +69,25 @@ impl PublicationView for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        let transitions = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE t.issuer_id = $1 ORDER BY t.id DESC LIMIT $2"
-        ))
-        .bind(id)
-        .bind(i64::from(recent))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(summary)
-        .collect::<Result<Vec<_>, _>>()?;
-        let in_flight = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE t.issuer_id = $1 AND t.status IN ('COMPUTED', 'SIGNED')"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(summary)
-        .transpose()?;
+        let transitions = decode_all(
+            sqlx::query(&format!(
+                "{SUMMARY_SELECT} WHERE t.issuer_id = $1 ORDER BY t.id DESC LIMIT $2"
+            ))
+            .bind(id)
+            .bind(i64::from(recent))
+            .fetch_all(&self.pool)
+            .await,
+            summary,
+        )?;
+        let in_flight = self
+            .find(
+                &format!(
+                "{SUMMARY_SELECT} WHERE t.issuer_id = $1 AND t.status IN ('COMPUTED', 'SIGNED')"
+            ),
+                id,
+                summary,
+            )
+            .await?;
         let counts = sqlx::query(
             "SELECT \
              (SELECT COUNT(*) FROM credentials WHERE issuer_id = $1 AND claim_transition IS NULL) AS claims, \

@@ -2,7 +2,7 @@
 //! instances may publish against one database: the lease row gives each issuer one publisher,
 //! and the in-flight unique index and guarded updates make a lost race a `Conflict`.
 
-use crate::rows::map_err;
+use crate::rows::{decode_all, map_err};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -66,16 +66,14 @@ const RECORD_COLUMNS: &str = "t.*, \
 
 /// Every attempt of a transition, oldest first.
 async fn attempts(conn: &mut PgConnection, id: i64) -> Result<Vec<TransitionTx>, StoreError> {
-    sqlx::query(
+    let rows = sqlx::query(
         "SELECT nonce, tx_hash, raw_tx, recorded_at FROM transition_txs \
          WHERE transition_id = $1 ORDER BY attempt",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .iter()
-    .map(|r| {
+    .await;
+    decode_all(rows, |r| {
         let nonce: i64 = r.get("nonce");
         Ok(TransitionTx {
             nonce: nonce as u64,
@@ -84,7 +82,6 @@ async fn attempts(conn: &mut PgConnection, id: i64) -> Result<Vec<TransitionTx>,
             recorded_at: r.get("recorded_at"),
         })
     })
-    .collect()
 }
 
 fn status(r: &PgRow) -> Result<TransitionStatus, StoreError> {
@@ -152,31 +149,26 @@ async fn confirm_in(
     let Some(state) = state else {
         return Ok(None);
     };
-    let claims = sqlx::query(
+    // Claims become ONCHAIN, revocations REMOVE; both name the transaction and the state.
+    let mut changed = 0;
+    for update in [
         "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
          tx_hash = $1, block_number = $2, identity_state = $3, updated_at = $4 WHERE claim_transition = $5",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    let revoked = sqlx::query(
         "UPDATE credentials SET status = 'REMOVE', tx_hash = $1, block_number = $2, identity_state = $3, \
          updated_at = $4 WHERE revocation_transition = $5 AND status = 'WAIT_REMOVE'",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    Ok(Some(claims.rows_affected() + revoked.rows_affected()))
+    ] {
+        changed += sqlx::query(update)
+            .bind(tx_hash)
+            .bind(block)
+            .bind(&state)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+    }
+    Ok(Some(changed))
 }
 
 /// Closes in-flight transition `id` as abandoned and gives its credentials back to pending;
@@ -195,18 +187,16 @@ async fn abandon_in(conn: &mut PgConnection, id: i64, reason: &str) -> Result<bo
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    sqlx::query(
+    for release in [
+        "UPDATE credentials SET claim_transition = NULL WHERE claim_transition = $1",
         "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = $1",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    ] {
+        sqlx::query(release)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
     Ok(true)
 }
 
@@ -409,41 +399,39 @@ impl PublishStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-        for hash in &d.claims {
-            let done = sqlx::query(
+        // Each credential is taken by exactly one transition: the update must find it pending.
+        let parts = [
+            (
+                &d.claims,
+                "CLAIM",
+                "claim",
                 "UPDATE credentials SET claim_transition = $1 \
                  WHERE core_claim_hash = $2 AND issuer_id = $3 AND claim_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "claim of {hash} is not pending"
-                )));
-            }
-            member(&mut tx, id, "CLAIM", hash).await?;
-        }
-        for hash in &d.revocations {
-            let done = sqlx::query(
+            ),
+            (
+                &d.revocations,
+                "REVOCATION",
+                "revocation",
                 "UPDATE credentials SET revocation_transition = $1 WHERE core_claim_hash = $2 \
                  AND issuer_id = $3 AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "revocation of {hash} is not pending"
-                )));
+            ),
+        ];
+        for (hashes, kind, what, take) in parts {
+            for hash in hashes {
+                let done = sqlx::query(take)
+                    .bind(id)
+                    .bind(hash)
+                    .bind(d.issuer_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "{what} of {hash} is not pending"
+                    )));
+                }
+                member(&mut tx, id, kind, hash).await?;
             }
-            member(&mut tx, id, "REVOCATION", hash).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(id)

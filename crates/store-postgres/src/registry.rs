@@ -1,6 +1,6 @@
 //! [`Registry`] on PostgreSQL: partners, schemas, issuers, programs.
 
-use crate::rows::{json, map_err, to_json, total};
+use crate::rows::{decode_opt, json, map_err, to_json, total, Decode};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -88,12 +88,28 @@ fn key_columns(k: &KeySource) -> (Option<String>, Option<serde_json::Value>) {
 }
 
 impl PgStore {
+    /// The row `sql` finds by its one key (`$1`), decoded.
+    pub(crate) async fn find<T, K>(
+        &self,
+        sql: &str,
+        key: K,
+        decode: Decode<T>,
+    ) -> Result<Option<T>, StoreError>
+    where
+        K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        decode_opt(
+            sqlx::query(sql).bind(key).fetch_optional(&self.pool).await,
+            decode,
+        )
+    }
+
     pub(crate) async fn page<T>(
         &self,
         table_sql: &str,
         count_sql: &str,
         page: PageRequest,
-        map: fn(&PgRow) -> Result<T, StoreError>,
+        map: Decode<T>,
     ) -> Result<Page<T>, StoreError> {
         let rows = sqlx::query(table_sql)
             .bind(i64::from(page.limit))
@@ -202,16 +218,12 @@ impl Registry for PgStore {
     }
 
     async fn partner(&self, id: PartnerId) -> Result<Option<Partner>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {PARTNER_COLS} FROM partners WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
+        self.find(
+            &format!("SELECT {PARTNER_COLS} FROM partners WHERE id = $1"),
+            id.0,
+            partner,
+        )
         .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(partner)
-        .transpose()
     }
 
     async fn list_partners(&self, page: PageRequest) -> Result<Page<Partner>, StoreError> {
@@ -248,14 +260,12 @@ impl Registry for PgStore {
     }
 
     async fn schema(&self, id: SchemaId) -> Result<Option<Schema>, StoreError> {
-        sqlx::query(&format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(schema)
-            .transpose()
+        self.find(
+            &format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = $1"),
+            id.0,
+            schema,
+        )
+        .await
     }
 
     async fn list_schemas(&self, page: PageRequest) -> Result<Page<Schema>, StoreError> {
@@ -295,25 +305,21 @@ impl Registry for PgStore {
     }
 
     async fn issuer(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError> {
-        sqlx::query(&format!("SELECT {ISSUER_COLS} FROM issuers WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(issuer)
-            .transpose()
+        self.find(
+            &format!("SELECT {ISSUER_COLS} FROM issuers WHERE id = $1"),
+            id.0,
+            issuer,
+        )
+        .await
     }
 
     async fn issuer_by_did(&self, did: &str) -> Result<Option<Issuer>, StoreError> {
-        sqlx::query(&format!("SELECT {ISSUER_COLS} FROM issuers WHERE did = $1"))
-            .bind(did)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(issuer)
-            .transpose()
+        self.find(
+            &format!("SELECT {ISSUER_COLS} FROM issuers WHERE did = $1"),
+            did,
+            issuer,
+        )
+        .await
     }
 
     async fn issuer_keys(&self, id: IssuerId) -> Result<Option<SealedIssuerKeys>, StoreError> {
@@ -370,16 +376,14 @@ impl Registry for PgStore {
     }
 
     async fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = $1"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        self.find(
+            &format!(
+                "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = $1"
+            ),
+            id.as_str(),
+            program,
+        )
         .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(program)
-        .transpose()
     }
 
     async fn list_programs(&self, page: PageRequest) -> Result<Page<Program>, StoreError> {

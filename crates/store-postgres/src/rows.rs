@@ -1,6 +1,8 @@
-//! The one mapping of sqlx errors to [`StoreError`], and small conversions.
+//! The one mapping of sqlx errors to [`StoreError`], the decoding of fetched rows with it (so
+//! that each query states only its SQL, binds and row decoder), and small conversions.
 
 use claimd_core::store::StoreError;
+use sqlx::postgres::PgRow;
 
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
@@ -16,6 +18,25 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Internal(e.to_string()),
     }
+}
+
+/// How a query's rows become domain values.
+pub(crate) type Decode<T> = fn(&PgRow) -> Result<T, StoreError>;
+
+/// What a `fetch_optional` found, decoded.
+pub(crate) fn decode_opt<T>(
+    row: Result<Option<PgRow>, sqlx::Error>,
+    decode: Decode<T>,
+) -> Result<Option<T>, StoreError> {
+    row.map_err(map_err)?.as_ref().map(decode).transpose()
+}
+
+/// What a `fetch_all` found, decoded.
+pub(crate) fn decode_all<T>(
+    rows: Result<Vec<PgRow>, sqlx::Error>,
+    decode: Decode<T>,
+) -> Result<Vec<T>, StoreError> {
+    rows.map_err(map_err)?.iter().map(decode).collect()
 }
 
 pub(crate) fn json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, StoreError> {

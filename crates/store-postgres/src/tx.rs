@@ -6,7 +6,7 @@
 //! credential. Requests for different users never wait for each other; the unique indexes
 //! stay the final guard.
 
-use crate::rows::map_err;
+use crate::rows::{decode_opt, map_err};
 use crate::users::{consent, user, CONSENT_SELECT};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -137,16 +137,15 @@ impl StoreTx for PgTx<'_> {
     }
 
     async fn user_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT id, email, holder_did, created_at FROM users WHERE email = $1 FOR UPDATE",
+        decode_opt(
+            sqlx::query(
+                "SELECT id, email, holder_did, created_at FROM users WHERE email = $1 FOR UPDATE",
+            )
+            .bind(email.as_str())
+            .fetch_optional(&mut *self.0)
+            .await,
+            user,
         )
-        .bind(email.as_str())
-        .fetch_optional(&mut *self.0)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(user)
-        .transpose()
     }
 
     async fn give_holder(

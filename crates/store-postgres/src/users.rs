@@ -6,7 +6,7 @@ use crate::tx::PgTx;
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use claimd_core::commit;
+use claimd_core::commit::{self, StoreTx};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{StoreError, UserStore, EMAIL_RENORMALISATION_STEP};
 use claimd_core::user::{
@@ -51,33 +51,22 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(user)
-            .transpose()
+        self.find(
+            "SELECT id, email, holder_did, created_at FROM users WHERE email = $1",
+            email.as_str(),
+            user,
+        )
+        .await
     }
 
+    // The transaction's read, on a pooled connection.
     async fn consent_status(
         &self,
         user: UserId,
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
-        let status: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM consents WHERE user_id = $1 AND partner_id = $2",
-        )
-        .bind(user.0)
-        .bind(partner.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        status
-            .as_deref()
-            .map(ConsentStatus::from_stored)
-            .transpose()
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        PgTx(&mut conn).consent(user, partner).await
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {

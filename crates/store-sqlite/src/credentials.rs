@@ -3,8 +3,8 @@
 //! makes the duplicate, cap and consent checks race-free. The checks themselves are core's
 //! ([`commit::issue`]); this module runs them on its transaction through [`crate::tx`].
 
-use crate::rows::{map_err, ms, opt_time, time, uuid};
-use crate::tx::{placeholders, SqliteTx};
+use crate::rows::{decode_opt, map_err, ms, opt_time, time, uuid};
+use crate::tx::{begin_write, placeholders, SqliteTx};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -79,33 +79,30 @@ impl CredentialStore for SqliteStore {
         user: UserId,
     ) -> Result<Option<CredentialRecord>, StoreError> {
         let [live1, live2] = CredentialStatus::LIVE;
-        sqlx::query(&format!(
-            "{CREDENTIAL_SELECT} WHERE c.program_id = ? AND c.user_id = ? AND c.status IN (?, ?)"
-        ))
-        .bind(program.as_str())
-        .bind(user.to_string())
-        .bind(live1.as_str())
-        .bind(live2.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(credential)
-        .transpose()
+        decode_opt(
+            sqlx::query(&format!(
+                "{CREDENTIAL_SELECT} WHERE c.program_id = ? AND c.user_id = ? AND c.status IN (?, ?)"
+            ))
+            .bind(program.as_str())
+            .bind(user.to_string())
+            .bind(live1.as_str())
+            .bind(live2.as_str())
+            .fetch_optional(&self.pool)
+            .await,
+            credential,
+        )
     }
 
     async fn credential(
         &self,
         core_claim_hash: &str,
     ) -> Result<Option<CredentialRecord>, StoreError> {
-        sqlx::query(&format!("{CREDENTIAL_SELECT} WHERE c.core_claim_hash = ?"))
-            .bind(core_claim_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(credential)
-            .transpose()
+        self.find(
+            &format!("{CREDENTIAL_SELECT} WHERE c.core_claim_hash = ?"),
+            core_claim_hash,
+            credential,
+        )
+        .await
     }
 
     async fn change_credential_status(
@@ -135,17 +132,16 @@ impl CredentialStore for SqliteStore {
         core_claim_hash: &str,
         partner: PartnerId,
     ) -> Result<Option<CredentialRecord>, StoreError> {
-        sqlx::query(&format!(
-            "{CREDENTIAL_SELECT} WHERE c.core_claim_hash = ? AND c.partner_id = ?"
-        ))
-        .bind(core_claim_hash)
-        .bind(partner.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(credential)
-        .transpose()
+        decode_opt(
+            sqlx::query(&format!(
+                "{CREDENTIAL_SELECT} WHERE c.core_claim_hash = ? AND c.partner_id = ?"
+            ))
+            .bind(core_claim_hash)
+            .bind(partner.to_string())
+            .fetch_optional(&self.pool)
+            .await,
+            credential,
+        )
     }
 }
 
@@ -180,7 +176,7 @@ fn commit_group(
     batch: Vec<Job>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
     Box::pin(async move {
-        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        let mut tx = match begin_write(pool).await {
             Ok(tx) => tx,
             Err(e) => {
                 let e = map_err(e);

@@ -1,7 +1,8 @@
 //! [`PublishStore`] on SQLite: tree nodes, transitions and publisher leases. SQLite has one
 //! writer, so every multi-row step is one `BEGIN IMMEDIATE` transaction.
 
-use crate::rows::{map_err, ms, time, uuid};
+use crate::rows::{decode_all, map_err, ms, time, uuid};
+use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -64,16 +65,14 @@ const RECORD_COLUMNS: &str = "t.*, \
 
 /// Every attempt of a transition, oldest first.
 async fn attempts(conn: &mut SqliteConnection, id: i64) -> Result<Vec<TransitionTx>, StoreError> {
-    sqlx::query(
+    let rows = sqlx::query(
         "SELECT nonce, tx_hash, raw_tx, recorded_at FROM transition_txs \
          WHERE transition_id = ? ORDER BY attempt",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .iter()
-    .map(|r| {
+    .await;
+    decode_all(rows, |r| {
         let nonce: i64 = r.get("nonce");
         Ok(TransitionTx {
             nonce: nonce as u64,
@@ -82,7 +81,6 @@ async fn attempts(conn: &mut SqliteConnection, id: i64) -> Result<Vec<Transition
             recorded_at: time(r.get("recorded_at"))?,
         })
     })
-    .collect()
 }
 
 fn status(r: &SqliteRow) -> Result<TransitionStatus, StoreError> {
@@ -154,31 +152,26 @@ async fn confirm_in(
     let Some(state) = state else {
         return Ok(None);
     };
-    let claims = sqlx::query(
+    // Claims become ONCHAIN, revocations REMOVE; both name the transaction and the state.
+    let mut changed = 0;
+    for update in [
         "UPDATE credentials SET status = CASE WHEN status = 'WAIT_ONCHAIN' THEN 'ONCHAIN' ELSE status END, \
          tx_hash = ?, block_number = ?, identity_state = ?, updated_at = ? WHERE claim_transition = ?",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    let revoked = sqlx::query(
         "UPDATE credentials SET status = 'REMOVE', tx_hash = ?, block_number = ?, identity_state = ?, \
          updated_at = ? WHERE revocation_transition = ? AND status = 'WAIT_REMOVE'",
-    )
-    .bind(tx_hash)
-    .bind(block)
-    .bind(&state)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    Ok(Some(claims.rows_affected() + revoked.rows_affected()))
+    ] {
+        changed += sqlx::query(update)
+            .bind(tx_hash)
+            .bind(block)
+            .bind(&state)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+    }
+    Ok(Some(changed))
 }
 
 /// Closes in-flight transition `id` as abandoned and gives its credentials back to pending;
@@ -201,18 +194,16 @@ async fn abandon_in(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    sqlx::query(
+    for release in [
+        "UPDATE credentials SET claim_transition = NULL WHERE claim_transition = ?",
         "UPDATE credentials SET revocation_transition = NULL WHERE revocation_transition = ?",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    ] {
+        sqlx::query(release)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
     Ok(true)
 }
 
@@ -362,11 +353,7 @@ impl PublishStore for SqliteStore {
 
     async fn begin_transition(&self, d: TransitionDraft) -> Result<i64, StoreError> {
         let now = ms(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         for (hash, node) in &d.nodes {
             let (leaf, a, b) = match *node {
                 Node::Leaf { key, value } => (1i64, key, value),
@@ -403,41 +390,39 @@ impl PublishStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-        for hash in &d.claims {
-            let done = sqlx::query(
+        // Each credential is taken by exactly one transition: the update must find it pending.
+        let parts = [
+            (
+                &d.claims,
+                "CLAIM",
+                "claim",
                 "UPDATE credentials SET claim_transition = ? \
                  WHERE core_claim_hash = ? AND issuer_id = ? AND claim_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "claim of {hash} is not pending"
-                )));
-            }
-            member(&mut tx, id, "CLAIM", hash).await?;
-        }
-        for hash in &d.revocations {
-            let done = sqlx::query(
+            ),
+            (
+                &d.revocations,
+                "REVOCATION",
+                "revocation",
                 "UPDATE credentials SET revocation_transition = ? WHERE core_claim_hash = ? \
                  AND issuer_id = ? AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(d.issuer_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "revocation of {hash} is not pending"
-                )));
+            ),
+        ];
+        for (hashes, kind, what, take) in parts {
+            for hash in hashes {
+                let done = sqlx::query(take)
+                    .bind(id)
+                    .bind(hash)
+                    .bind(d.issuer_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "{what} of {hash} is not pending"
+                    )));
+                }
+                member(&mut tx, id, kind, hash).await?;
             }
-            member(&mut tx, id, "REVOCATION", hash).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(id)
@@ -452,11 +437,7 @@ impl PublishStore for SqliteStore {
         let nonce = i64::try_from(t.nonce)
             .map_err(|_| StoreError::Internal(format!("nonce {} too large", t.nonce)))?;
         let now = ms(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let lease: Option<Option<String>> = sqlx::query_scalar(
             "SELECT l.owner FROM transitions t LEFT JOIN publisher_leases l \
              ON l.issuer_id = t.issuer_id AND l.owner = ? AND l.expires_at > ? \
@@ -520,11 +501,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let changed = confirm_in(&mut tx, id, at, "'COMPUTED', 'SIGNED'")
             .await?
             .ok_or(StoreError::NotFound("transition in flight"))?;
@@ -533,11 +510,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         if !abandon_in(&mut tx, id, reason).await? {
             return Err(StoreError::NotFound("transition in flight"));
         }
@@ -546,11 +519,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn adopt_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let row = sqlx::query(
             "SELECT issuer_id, status, old_state FROM transitions WHERE id = ? AND status <> 'CONFIRMED'",
         )

@@ -1,6 +1,7 @@
 //! [`Registry`] on SQLite: partners, schemas, issuers, programs.
 
-use crate::rows::{json, map_err, ms, opt_time, time, to_json, total, uuid};
+use crate::rows::{decode_opt, json, map_err, ms, opt_time, time, to_json, total, uuid, Decode};
+use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -89,12 +90,25 @@ fn key_columns(k: &KeySource) -> (Option<String>, Option<String>) {
 }
 
 impl SqliteStore {
+    /// The row `sql` finds by its one key (`?`), decoded.
+    pub(crate) async fn find<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        decode: Decode<T>,
+    ) -> Result<Option<T>, StoreError> {
+        decode_opt(
+            sqlx::query(sql).bind(key).fetch_optional(&self.pool).await,
+            decode,
+        )
+    }
+
     pub(crate) async fn page<T>(
         &self,
         table_sql: &str,
         count_sql: &str,
         page: PageRequest,
-        map: fn(&SqliteRow) -> Result<T, StoreError>,
+        map: Decode<T>,
     ) -> Result<Page<T>, StoreError> {
         let rows = sqlx::query(table_sql)
             .bind(i64::from(page.limit))
@@ -151,13 +165,7 @@ impl Registry for SqliteStore {
         id: PartnerId,
         c: PartnerChanges,
     ) -> Result<Option<Partner>, StoreError> {
-        // BEGIN IMMEDIATE: a read that later writes would otherwise fail at once ("database is
-        // locked") when the group committer or the publisher holds the write lock.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let row = sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -207,14 +215,12 @@ impl Registry for SqliteStore {
     }
 
     async fn partner(&self, id: PartnerId) -> Result<Option<Partner>, StoreError> {
-        sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(partner)
-            .transpose()
+        self.find(
+            &format!("SELECT {PARTNER_COLS} FROM partners WHERE id = ?"),
+            &id.to_string(),
+            partner,
+        )
+        .await
     }
 
     async fn list_partners(&self, page: PageRequest) -> Result<Page<Partner>, StoreError> {
@@ -251,14 +257,12 @@ impl Registry for SqliteStore {
     }
 
     async fn schema(&self, id: SchemaId) -> Result<Option<Schema>, StoreError> {
-        sqlx::query(&format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(schema)
-            .transpose()
+        self.find(
+            &format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = ?"),
+            &id.to_string(),
+            schema,
+        )
+        .await
     }
 
     async fn list_schemas(&self, page: PageRequest) -> Result<Page<Schema>, StoreError> {
@@ -296,25 +300,21 @@ impl Registry for SqliteStore {
     }
 
     async fn issuer(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError> {
-        sqlx::query(&format!("SELECT {ISSUER_COLS} FROM issuers WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(issuer)
-            .transpose()
+        self.find(
+            &format!("SELECT {ISSUER_COLS} FROM issuers WHERE id = ?"),
+            &id.to_string(),
+            issuer,
+        )
+        .await
     }
 
     async fn issuer_by_did(&self, did: &str) -> Result<Option<Issuer>, StoreError> {
-        sqlx::query(&format!("SELECT {ISSUER_COLS} FROM issuers WHERE did = ?"))
-            .bind(did)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(issuer)
-            .transpose()
+        self.find(
+            &format!("SELECT {ISSUER_COLS} FROM issuers WHERE did = ?"),
+            did,
+            issuer,
+        )
+        .await
     }
 
     async fn issuer_keys(&self, id: IssuerId) -> Result<Option<SealedIssuerKeys>, StoreError> {
@@ -369,16 +369,14 @@ impl Registry for SqliteStore {
     }
 
     async fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        self.find(
+            &format!(
+                "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = ?"
+            ),
+            id.as_str(),
+            program,
+        )
         .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(program)
-        .transpose()
     }
 
     async fn list_programs(&self, page: PageRequest) -> Result<Page<Program>, StoreError> {

@@ -1,9 +1,11 @@
 //! Conversions between SQLite's representations (TEXT uuids, INTEGER Unix ms, JSON text) and
-//! the domain types, and the one mapping of sqlx errors to [`StoreError`].
+//! the domain types, the one mapping of sqlx errors to [`StoreError`], and the decoding of
+//! fetched rows with it, so that each query states only its SQL, binds and row decoder.
 
 use chrono::{DateTime, TimeZone, Utc};
 use claimd_core::store::StoreError;
 use serde::de::DeserializeOwned;
+use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
@@ -16,6 +18,25 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Internal(e.to_string()),
     }
+}
+
+/// How a query's rows become domain values.
+pub(crate) type Decode<T> = fn(&SqliteRow) -> Result<T, StoreError>;
+
+/// What a `fetch_optional` found, decoded.
+pub(crate) fn decode_opt<T>(
+    row: Result<Option<SqliteRow>, sqlx::Error>,
+    decode: Decode<T>,
+) -> Result<Option<T>, StoreError> {
+    row.map_err(map_err)?.as_ref().map(decode).transpose()
+}
+
+/// What a `fetch_all` found, decoded.
+pub(crate) fn decode_all<T>(
+    rows: Result<Vec<SqliteRow>, sqlx::Error>,
+    decode: Decode<T>,
+) -> Result<Vec<T>, StoreError> {
+    rows.map_err(map_err)?.iter().map(decode).collect()
 }
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {

@@ -2,7 +2,7 @@
 //! ([`claimd_core::commit`]) run on. Each is one statement. Nothing locks: the transaction is
 //! `BEGIN IMMEDIATE`, so it is the only writer until it ends.
 
-use crate::rows::{map_err, ms, time};
+use crate::rows::{decode_opt, map_err, ms, time};
 use crate::users::{consent, user, CONSENT_SELECT};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,10 +11,19 @@ use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::store::StoreError;
 use claimd_core::user::{Consent, ConsentStatus, Email, User};
 use claimd_core::{PartnerId, ProgramId, UserId};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 /// The primitives on a connection inside a transaction (or savepoint).
 pub(crate) struct SqliteTx<'c>(pub(crate) &'c mut SqliteConnection);
+
+/// A write transaction holding SQLite's one write lock from its start (`BEGIN IMMEDIATE`): a
+/// deferred one that reads before it writes would fail at once ("database is locked") when the
+/// group committer or the publisher holds the lock.
+pub(crate) async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
 
 /// `?, ?, …` for `n` bound values.
 pub(crate) fn placeholders(n: usize) -> String {
@@ -117,14 +126,13 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     async fn user_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = ?")
-            .bind(email.as_str())
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(user)
-            .transpose()
+        decode_opt(
+            sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&mut *self.0)
+                .await,
+            user,
+        )
     }
 
     async fn give_holder(

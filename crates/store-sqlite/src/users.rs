@@ -2,11 +2,11 @@
 //! [`commit::set_consent`] on a transaction).
 
 use crate::rows::{map_err, ms, time, uuid};
-use crate::tx::SqliteTx;
+use crate::tx::{begin_write, SqliteTx};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use claimd_core::commit;
+use claimd_core::commit::{self, StoreTx};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{StoreError, UserStore, EMAIL_RENORMALISATION_STEP};
 use claimd_core::user::{
@@ -44,27 +44,16 @@ pub(crate) const CONSENT_SELECT: &str =
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
-        // BEGIN IMMEDIATE: a read that later writes would otherwise fail at once ("database is
-        // locked") when the group committer or the publisher holds the write lock.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let consent = commit::set_consent(&mut SqliteTx(&mut tx), &d, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(consent)
     }
 
+    // The reads a transaction makes too: the same statements, on a pooled connection.
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT id, email, holder_did, created_at FROM users WHERE email = ?")
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(user)
-            .transpose()
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        SqliteTx(&mut conn).user_by_email(email).await
     }
 
     async fn consent_status(
@@ -72,17 +61,8 @@ impl UserStore for SqliteStore {
         user: UserId,
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM consents WHERE user_id = ? AND partner_id = ?")
-                .bind(user.to_string())
-                .bind(partner.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
-        status
-            .as_deref()
-            .map(ConsentStatus::from_stored)
-            .transpose()
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        SqliteTx(&mut conn).consent(user, partner).await
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
@@ -111,11 +91,7 @@ impl UserStore for SqliteStore {
         &self,
         at: DateTime<Utc>,
     ) -> Result<Vec<EmailConflict>, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
         let done: Option<i64> = sqlx::query_scalar("SELECT 1 FROM data_steps WHERE name = ?")
             .bind(EMAIL_RENORMALISATION_STEP)
             .fetch_optional(&mut *tx)

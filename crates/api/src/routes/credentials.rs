@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use claimd_core::credential::StatusView;
+use claimd_core::credential::{is_core_claim_hash, CredentialRecord, StatusView};
 use claimd_core::issuance::{IssueError, IssueRequest, IssueResponse};
 use claimd_core::store::OnDuplicate;
 use claimd_core::ProgramId;
@@ -33,13 +33,7 @@ async fn issue_on_behalf(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IssueResponse>, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
-        } else {
-            ApiError::bad_request("Cannot read the request body")
-        }
-    })?;
+    let body = body.map_err(crate::extract::bytes_rejection)?;
     let req = parse_issue_request(&body)?;
     let idempotency =
         idempotency_key(&headers)?.map(|k| (k, request_fingerprint(&partner.email, &body)));
@@ -148,21 +142,33 @@ async fn status(
     partner: PartnerAuth,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let not_found = || ApiError::not_found("No credential found for the given hash.");
     let hash = q
         .get("coreClaimHash")
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .ok_or_else(|| ApiError::bad_request("Missing required field: coreClaimHash"))?;
-    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let record = partners_credential(&s, &partner, &hash).await?;
+    Ok(Json(record.status_view(chrono::Utc::now())))
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("No credential found for the given hash.")
+}
+
+/// The credential the partner issued under `hash` (lower case); one it did not issue, or a
+/// string that cannot be a `coreClaimHash`, is not found.
+async fn partners_credential(
+    s: &AppState,
+    partner: &PartnerAuth,
+    hash: &str,
+) -> Result<CredentialRecord, ApiError> {
+    if !is_core_claim_hash(hash) {
         return Err(not_found());
     }
-    let record = s
-        .store
-        .credential_for_partner(&hash, partner.partner_id)
+    s.store
+        .credential_for_partner(hash, partner.partner_id)
         .await?
-        .ok_or_else(not_found)?;
-    Ok(Json(record.status_view(chrono::Utc::now())))
+        .ok_or_else(not_found)
 }
 
 /// `GET /v1/credentials/{coreClaimHash}`: the W3C VC with its proofs (the
@@ -173,16 +179,7 @@ async fn document(
     partner: PartnerAuth,
     axum::extract::Path(hash): axum::extract::Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let not_found = || ApiError::not_found("No credential found for the given hash.");
-    let hash = hash.to_ascii_lowercase();
-    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(not_found());
-    }
-    let record = s
-        .store
-        .credential_for_partner(&hash, partner.partner_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let record = partners_credential(&s, &partner, &hash.to_ascii_lowercase()).await?;
     let email = claimd_core::user::Email::parse(&partner.email)?;
     let user = s.store.user_by_email(&email).await?;
     if user.map(|u| u.user_uuid) != Some(record.user_id) {

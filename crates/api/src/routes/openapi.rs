@@ -20,6 +20,25 @@ async fn openapi(State(s): State<AppState>) -> Json<Value> {
 /// checked (the operator sets them under `[verify]` in `claimd.toml`).
 const VERIFY_LIMITS: &str = "The body exceeds a work limit; the message names it (`Verification limit <name> exceeded: …`). Checked before merklization, the chain or the database are touched, in this order: `max_depth` (default 16: nesting of arrays and objects, measured on the raw body before parsing); `max_proofs` (default 4: entries of `proof`); `max_values` (default 4096: JSON values in the body); `max_blank_nodes` (default 32: objects without `id`/`@id` plus distinct `_:` labels in the credential outside `proof` and `@context`); then, on the RDF statements the credential expands to, before URDNA2015 canonicalisation: `max_statements` (default 10000), `max_rdf_blank_nodes` (default 512) and `max_normalization_work` (default 1000000: an upper bound of the canonicalisation's steps, which grow factorially with blank nodes that cannot be told apart, e.g. objects without an id that all reference each other).";
 
+/// A required string parameter `name` in the `place` (`path` or `query`).
+fn param(name: &str, place: &str) -> Value {
+    json!({"name": name, "in": place, "required": true, "schema": {"type": "string"}})
+}
+
+/// A 200 answer whose JSON body has `schema`.
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The 401 of every operation that takes a Partner JWT.
+fn partner_unauthorized() -> Value {
+    error_response(
+        "Invalid or expired Partner JWT, or JWKS mismatch.",
+        "Invalid or expired Partner JWT, or JWKS mismatch.",
+        401,
+    )
+}
+
 fn error_response(description: &str, example: &str, status: u16) -> Value {
     json!({
         "description": description,
@@ -36,7 +55,7 @@ fn admin_op(summary: &str, body: bool) -> Value {
         "summary": summary,
         "security": [{"adminToken": []}],
         "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "200": ok("OK", json!({"type": "object"})),
             "400": error_response("Invalid input; the message names the field.", "Invalid field name: is required", 400),
             "401": error_response("Missing or wrong admin token.", "Invalid admin token", 401),
             "404": error_response("Unknown resource.", "Unknown partner", 404)
@@ -160,7 +179,7 @@ fn operations(public_url: &str) -> Value {
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssueOnBehalfResponse"}}}
                     },
                     "400": error_response("Missing or invalid request fields.", "Missing required field: issuerDid", 400),
-                    "401": error_response("Invalid or expired Partner JWT, or JWKS mismatch.", "Invalid or expired Partner JWT, or JWKS mismatch.", 401),
+                    "401": partner_unauthorized(),
                     "403": error_response("Feature not enabled or schema not allowed for this partner.", "Feature not enabled or schema not allowed for this partner.", 403),
                     "404": error_response("Unknown issuer DID or issuance program.", "Unknown issuer DID or issuance program.", 404),
                     "409": error_response("Consent rejected by user or duplicate conflict.", "Consent rejected by user or duplicate conflict.", 409),
@@ -171,11 +190,11 @@ fn operations(public_url: &str) -> Value {
                 "tags": ["Credentials"],
                 "summary": "Check issuance status",
                 "operationId": "getCredentialStatus",
-                "parameters": [{"name": "coreClaimHash", "in": "query", "required": true, "schema": {"type": "string"}}],
+                "parameters": [param("coreClaimHash", "query")],
                 "responses": {
-                    "200": {"description": "Issuance status.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CredentialStatus"}}}},
+                    "200": ok("Issuance status.", json!({"$ref": "#/components/schemas/CredentialStatus"})),
                     "400": error_response("Missing coreClaimHash.", "Missing required field: coreClaimHash", 400),
-                    "401": error_response("Invalid or expired Partner JWT, or JWKS mismatch.", "Invalid or expired Partner JWT, or JWKS mismatch.", 401),
+                    "401": partner_unauthorized(),
                     "404": error_response("No credential with this hash for this partner.", "No credential found for the given hash.", 404)
                 }
             }},
@@ -189,7 +208,7 @@ fn operations(public_url: &str) -> Value {
                     "schema": {"type": "object", "description": "The credential, as `GET /v1/credentials/{coreClaimHash}` returns it (with its `proof`)."}
                 }}},
                 "responses": {
-                    "200": {"description": "The verification report.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerificationReport"}}}},
+                    "200": ok("The verification report.", json!({"$ref": "#/components/schemas/VerificationReport"})),
                     "400": error_response("The body is not JSON, or not a verifiable credential (no `@context`, `type`, `credentialSubject` object, `issuer` string or `proof`). Checked before any other work.", "Not a verifiable credential: missing proof", 400),
                     "413": error_response("The body is larger than the server accepts (`max_body_bytes`, default 64 KiB).", "Request body is too large", 413),
                     "422": error_response(VERIFY_LIMITS, "Verification limit max_normalization_work exceeded: 8 blank nodes cannot be told apart by their own statements (e.g. objects without an id that reference each other); canonicalising them could take more than 10^19 steps, at most 1000000 are accepted", 422),
@@ -207,9 +226,9 @@ fn operations(public_url: &str) -> Value {
                 "tags": ["Schemas"],
                 "summary": "A schema's JSON Schema (`{id}.json`) or JSON-LD context (`{id}.jsonld`)",
                 "security": [],
-                "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [param("file", "path")],
                 "responses": {
-                    "200": {"description": "The document.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "200": ok("The document.", json!({"type": "object"})),
                     "404": error_response("Unknown schema.", "No schema found for the given id.", 404)
                 }
             }},
@@ -217,10 +236,10 @@ fn operations(public_url: &str) -> Value {
                 "tags": ["Credentials"],
                 "summary": "The W3C credential with its proofs (BJJSignature2021; Iden3SparseMerkleTreeProof once ONCHAIN)",
                 "operationId": "getCredential",
-                "parameters": [{"name": "coreClaimHash", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [param("coreClaimHash", "path")],
                 "responses": {
-                    "200": {"description": "The credential.", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "401": error_response("Invalid or expired Partner JWT, or JWKS mismatch.", "Invalid or expired Partner JWT, or JWKS mismatch.", 401),
+                    "200": ok("The credential.", json!({"type": "object"})),
+                    "401": partner_unauthorized(),
                     "404": error_response("No credential with this hash for this partner and user.", "No credential found for the given hash.", 404)
                 }
             }},
@@ -229,11 +248,11 @@ fn operations(public_url: &str) -> Value {
                 "summary": "Revocation status of a nonce (SparseMerkleTreeProof): the issuer's latest confirmed state and the nonce's proof in its revocation tree; mtp.existence means revoked",
                 "security": [],
                 "parameters": [
-                    {"name": "issuerDid", "in": "path", "required": true, "schema": {"type": "string"}},
+                    param("issuerDid", "path"),
                     {"name": "nonce", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}
                 ],
                 "responses": {
-                    "200": {"description": "Revocation status.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevocationStatus"}}}},
+                    "200": ok("Revocation status.", json!({"$ref": "#/components/schemas/RevocationStatus"})),
                     "400": error_response("The nonce is not a non-negative integer.", "Invalid revocation nonce: must be a non-negative integer", 400),
                     "404": error_response("Unknown issuer.", "No issuer found for the given DID.", 404)
                 }
@@ -242,9 +261,9 @@ fn operations(public_url: &str) -> Value {
                 "tags": ["Verification"],
                 "summary": "The issuer's latest confirmed state: roots, transaction and block",
                 "security": [],
-                "parameters": [{"name": "issuerDid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [param("issuerDid", "path")],
                 "responses": {
-                    "200": {"description": "Latest confirmed state.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssuerState"}}}},
+                    "200": ok("Latest confirmed state.", json!({"$ref": "#/components/schemas/IssuerState"})),
                     "404": error_response("Unknown issuer, or no confirmed state yet.", "No issuer found for the given DID.", 404)
                 }
             }},

@@ -49,13 +49,7 @@ async fn verify_credential(
 ) -> Result<Response, ApiError> {
     // Read as bytes, not `Json`: a missing or wrong Content-Type should not stop a verifier
     // that posts a credential file as it is.
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
-        } else {
-            ApiError::bad_request("Cannot read the request body")
-        }
-    })?;
+    let body = body.map_err(crate::extract::bytes_rejection)?;
     // Before parsing: the parser's own recursion limit would answer a bare syntax error.
     check_raw_depth(&body, s.verifier.limits().max_depth)?;
     let vc: Value = serde_json::from_slice(&body)

@@ -488,19 +488,7 @@ pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
     if let Some(body) = call.body {
         req = req.json(&body);
     }
-    let resp = req
-        .send()
-        .await
-        .with_context(|| format!("cannot reach claimd at {base}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let msg = body
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("no message");
-        bail!("{} {msg}", status.as_u16());
-    }
+    let body = super::call(req, &base).await?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {

@@ -71,6 +71,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Sends `req` to the claimd at `base` and reads its JSON answer; an error status fails with
+/// the status and the answer's message.
+async fn call(req: reqwest::RequestBuilder, base: &str) -> Result<serde_json::Value> {
+    use anyhow::Context;
+    use serde_json::Value;
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("cannot reach claimd at {base}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let msg = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        anyhow::bail!("{} {msg}", status.as_u16());
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -58,22 +58,11 @@ async fn report(args: &VerifyArgs) -> Result<Value> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()?;
-    let resp = client
+    let req = client
         .post(format!("{base}/v1/credentials/verify"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach claimd at {base}"))?;
-    let status = resp.status();
-    let answer: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let msg = answer
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("no message");
-        bail!("{} {msg}", status.as_u16());
-    }
+        .body(body);
+    let answer = super::call(req, base).await?;
     if !answer.get("checks").is_some_and(Value::is_array) {
         bail!("the server's answer is not a verification report");
     }

@@ -59,21 +59,10 @@ fn read(p: &Map<String, Value>, issuer: &str) -> Result<(Id, StateRoots), String
     let what = format!("{SMT_PROOF} proof");
     let data = proof::issuer_data(p, SMT_PROOF)?;
     let id = proof::issuer_id(data, issuer, SMT_PROOF)?;
-    let state = StateRoots::parse(
-        data.get("state").unwrap_or(&Value::Null),
-        "issuerData.state",
-        "value",
-    )?;
+    let state = StateRoots::of_issuer_data(data)?;
     let claim = proof::claim(p, "coreClaim", &what)?;
     let mtp = proof::merkle_proof(p, "mtp", &what)?;
-    let (hi, hv) = claim.hi_hv();
-    if !mtp.existence || !mtp.verify(state.claims_root, hi, hv) {
-        return Err(format!(
-            "mtp does not prove the claim in claimsTreeRoot {}",
-            state.claims_root.to_le_hex()
-        ));
-    }
-    state.check_value("issuerData.state.value")?;
+    state.check_proves(&mtp, &claim, "mtp", "claim")?;
     Ok((id, state))
 }
 

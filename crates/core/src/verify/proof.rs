@@ -38,6 +38,35 @@ impl StateRoots {
         })
     }
 
+    /// The state of a proof's `issuerData` (`issuerData.state`).
+    pub fn of_issuer_data(data: &Map<String, Value>) -> Result<StateRoots, String> {
+        StateRoots::parse(
+            data.get("state").unwrap_or(&Value::Null),
+            "issuerData.state",
+            "value",
+        )
+    }
+
+    /// What a proof's `issuerData` state must show: `mtp` (the member named `mtp_member`)
+    /// proves `claim` (described as `claim_name`) in its claims tree, and it is the
+    /// Poseidon of its roots.
+    pub fn check_proves(
+        &self,
+        mtp: &Proof,
+        claim: &Claim,
+        mtp_member: &str,
+        claim_name: &str,
+    ) -> Result<(), String> {
+        let (hi, hv) = claim.hi_hv();
+        if !mtp.existence || !mtp.verify(self.claims_root, hi, hv) {
+            return Err(format!(
+                "{mtp_member} does not prove the {claim_name} in claimsTreeRoot {}",
+                self.claims_root.to_le_hex()
+            ));
+        }
+        self.check_value("issuerData.state.value")
+    }
+
     /// The state is `Poseidon(claims root, revocation root, roots root)`.
     pub fn check_value(&self, what: &str) -> Result<(), String> {
         let expected = identity_state(self.claims_root, self.revocation_root, self.roots_root);

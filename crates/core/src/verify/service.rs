@@ -102,6 +102,24 @@ impl Verifier {
     }
 }
 
+/// Merklizes `document` for verification: a limit it exceeds is a [`LookupError::LimitExceeded`]
+/// (not a verdict on the credential), any other failure a [`LookupError::Failed`].
+pub(crate) fn merklize_with(
+    merklizer: &Merklizer,
+    document: &Value,
+) -> Result<MerklizedCredential, LookupError> {
+    let m = merklizer.merklize(document).map_err(|e| match e {
+        MerklizeError::LimitExceeded { limit, detail } => {
+            LookupError::LimitExceeded { limit, detail }
+        }
+        e => LookupError::Failed(e.to_string()),
+    })?;
+    Ok(MerklizedCredential {
+        root: m.root(),
+        type_iri: m.credential_type_iri().map(str::to_owned),
+    })
+}
+
 #[async_trait]
 impl VerifyContext for Verifier {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -110,16 +128,7 @@ impl VerifyContext for Verifier {
 
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
         self.register_schema_contexts(document).await?;
-        let m = self.merklizer.merklize(document).map_err(|e| match e {
-            MerklizeError::LimitExceeded { limit, detail } => {
-                LookupError::LimitExceeded { limit, detail }
-            }
-            e => LookupError::Failed(e.to_string()),
-        })?;
-        Ok(MerklizedCredential {
-            root: m.root(),
-            type_iri: m.credential_type_iri().map(str::to_owned),
-        })
+        merklize_with(&self.merklizer, document)
     }
 
     fn states(&self) -> &dyn IdentityStates {

@@ -72,20 +72,9 @@ fn verify_one(p: &Map<String, Value>) -> Result<StateRoots, String> {
                 .into(),
         );
     }
-    let state = StateRoots::parse(
-        data.get("state").unwrap_or(&Value::Null),
-        "issuerData.state",
-        "value",
-    )?;
+    let state = StateRoots::of_issuer_data(data)?;
     let mtp = proof::merkle_proof(data, "mtp", &format!("{what} issuerData"))?;
-    let (hi, hv) = auth.hi_hv();
-    if !mtp.existence || !mtp.verify(state.claims_root, hi, hv) {
-        return Err(format!(
-            "issuerData.mtp does not prove the auth claim in claimsTreeRoot {}",
-            state.claims_root.to_le_hex()
-        ));
-    }
-    state.check_value("issuerData.state.value")?;
+    state.check_proves(&mtp, &auth, "issuerData.mtp", "auth claim")?;
     Ok(state)
 }
 
@@ -101,11 +90,7 @@ pub async fn check_issuer_state(
     for p in proofs {
         let (id, state) = match proof::issuer_data(p, BJJ_SIGNATURE).and_then(|data| {
             let id = proof::issuer_id(data, c.issuer, BJJ_SIGNATURE)?;
-            let state = StateRoots::parse(
-                data.get("state").unwrap_or(&Value::Null),
-                "issuerData.state",
-                "value",
-            )?;
+            let state = StateRoots::of_issuer_data(data)?;
             Ok((id, state.value))
         }) {
             Ok(v) => v,

@@ -14,7 +14,7 @@ use claimd_iden3::claim::{Claim, SchemaHash};
 use claimd_iden3::id::{identity_state, DidRegistry, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
 use claimd_iden3::Fr;
-use claimd_merklize::{MerklizeError, Merklizer};
+use claimd_merklize::Merklizer;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::future::Future;
@@ -157,17 +157,7 @@ struct TestCtx {
 #[async_trait]
 impl VerifyContext for TestCtx {
     async fn merklize(&self, document: &Value) -> Result<MerklizedCredential, LookupError> {
-        // As the service maps it: a limit is not a verdict on the credential.
-        let m = self.merklizer.merklize(document).map_err(|e| match e {
-            MerklizeError::LimitExceeded { limit, detail } => {
-                LookupError::LimitExceeded { limit, detail }
-            }
-            e => LookupError::Failed(e.to_string()),
-        })?;
-        Ok(MerklizedCredential {
-            root: m.root(),
-            type_iri: m.credential_type_iri().map(str::to_owned),
-        })
+        super::service::merklize_with(&self.merklizer, document)
     }
 
     fn states(&self) -> &dyn IdentityStates {
@@ -299,29 +289,8 @@ fn issue(issuer: Issuer, expiration: Option<DateTime<Utc>>, revoked: &[u64]) -> 
     claim.set_index_merklized_root(root);
     claim.set_expiration(expiration.map(|e| e.timestamp() as u64));
     claim.set_revocation_nonce(nonce);
-    let signature = issuer.key.sign_poseidon(claim.core_claim_hash());
     let ob = &issuer.onboarding;
-    vc["proof"] = json!([{
-        "issuerData": {
-            "id": issuer.did,
-            "state": {
-                "rootOfRoots": ob.roots_root.to_le_hex(),
-                "revocationTreeRoot": ob.revocation_root.to_le_hex(),
-                "claimsTreeRoot": ob.claims_root.to_le_hex(),
-                "value": ob.state.to_le_hex(),
-            },
-            "mtp": {"existence": true, "siblings": []},
-            "authCoreClaim": ob.auth_claim.to_hex(),
-            "credentialStatus": {
-                "id": format!("{PUBLIC_URL}/v1/{}/claims/revocation/status/0", issuer.did),
-                "type": "SparseMerkleTreeProof",
-                "revocationNonce": 0
-            }
-        },
-        "type": "BJJSignature2021",
-        "coreClaim": claim.to_hex(),
-        "signature": signature.to_hex(),
-    }]);
+    vc["proof"] = json!([ob.signature_proof(PUBLIC_URL, &issuer.did, &claim, &issuer.key)]);
     let signed = vc.clone();
 
     let mut states = FakeStates::default();

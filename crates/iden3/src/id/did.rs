@@ -397,17 +397,10 @@ impl DidRegistry {
         if blockchain.is_empty() || id.is_empty() {
             return Err(DidError::Malformed);
         }
-        let typ = self.id_type(method, blockchain, network)?;
+        // An unknown network is reported before a malformed id.
+        self.id_type(method, blockchain, network)?;
         let id = Id::from_base58(id)?;
-        if id.id_type() != typ {
-            return Err(DidError::TypeMismatch);
-        }
-        Ok(Did {
-            method: method.to_owned(),
-            blockchain: blockchain.to_owned(),
-            network: network.to_owned(),
-            id,
-        })
+        self.did(method, blockchain, network, id)
     }
 
     /// The ID iden3 puts in a claim for the DID string `s` (go-iden3-core `IDFromDID`): the

@@ -13,9 +13,6 @@ pub use did::{
     AIR_METHOD, AIR_METHOD_BYTE, AIR_NETWORK, AIR_NETWORK_FLAG,
 };
 
-use std::fmt;
-use std::str::FromStr;
-
 use sha2::{Digest, Sha256};
 
 use crate::field::Fr;
@@ -168,37 +165,7 @@ impl Id {
     }
 }
 
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_base58())
-    }
-}
-
-impl fmt::Debug for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.to_base58())
-    }
-}
-
-impl FromStr for Id {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Id, IdError> {
-        Id::from_base58(s)
-    }
-}
-
-impl serde::Serialize for Id {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_base58())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Id {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Id::from_base58(&s).map_err(serde::de::Error::custom)
-    }
-}
+text_form!(Id, to_base58, from_base58, IdError);
 
 /// `Poseidon(claimsRoot, revocationRoot, rootsRoot)`: an identity state (go-iden3-core
 /// `IdenState`).

@@ -5,7 +5,7 @@ use crate::extract::Admin;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use claimd_core::credential::StatusView;
+use claimd_core::credential::{is_core_claim_hash, CredentialRecord, StatusView};
 
 fn not_found() -> ApiError {
     ApiError::not_found("No credential found for the given hash.")
@@ -14,11 +14,17 @@ fn not_found() -> ApiError {
 /// A `coreClaimHash` is 64 hex digits; anything else cannot name a credential.
 fn hash(raw: &str) -> Result<String, ApiError> {
     let h = raw.trim().to_ascii_lowercase();
-    if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if is_core_claim_hash(&h) {
         Ok(h)
     } else {
         Err(not_found())
     }
+}
+
+/// The status view of the credential found, as of now.
+fn view(record: Option<CredentialRecord>) -> Result<Json<StatusView>, ApiError> {
+    let record = record.ok_or_else(not_found)?;
+    Ok(Json(record.status_view(chrono::Utc::now())))
 }
 
 /// `GET /admin/v1/credentials/{coreClaimHash}`: the status view, whoever issued it.
@@ -27,12 +33,7 @@ pub async fn get(
     State(s): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let record = s
-        .store
-        .credential(&hash(&raw)?)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(Json(record.status_view(chrono::Utc::now())))
+    view(s.store.credential(&hash(&raw)?).await?)
 }
 
 /// `POST /admin/v1/credentials/{coreClaimHash}/revoke`: a live credential becomes
@@ -43,11 +44,9 @@ pub async fn revoke(
     State(s): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let record = s
-        .operator
-        .revoke_credential(&hash(&raw)?)
-        .await?
-        .ok_or_else(not_found)?;
-    tracing::info!(core_claim_hash = %record.core_claim_hash, status = record.status.as_str(), "credential revoked by the operator");
-    Ok(Json(record.status_view(chrono::Utc::now())))
+    let record = s.operator.revoke_credential(&hash(&raw)?).await?;
+    if let Some(r) = &record {
+        tracing::info!(core_claim_hash = %r.core_claim_hash, status = r.status.as_str(), "credential revoked by the operator");
+    }
+    view(record)
 }

@@ -1,26 +1,15 @@
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson, Paging};
+use crate::extract::Admin;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::issuer::{Issuer, NewIssuer};
-use claimd_core::page::Page;
 use claimd_core::proofs::StateRoots;
 use claimd_core::store::TransitionSummary;
 use claimd_core::IssuerId;
 use serde::Serialize;
 
-pub async fn create(
-    _: Admin,
-    State(s): State<AppState>,
-    ApiJson(req): ApiJson<NewIssuer>,
-) -> Result<(StatusCode, Json<Issuer>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.operator.create_issuer(req).await?),
-    ))
-}
+create_route!(create, create_issuer, NewIssuer, Issuer);
 
 /// By DID, or by issuer id.
 pub async fn get(
@@ -154,10 +143,4 @@ impl From<TransitionSummary> for TransitionView {
     }
 }
 
-pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
-    Paging(page): Paging,
-) -> Result<Json<Page<Issuer>>, ApiError> {
-    Ok(Json(s.store.list_issuers(page).await?))
-}
+list_route!(list, list_issuers, Issuer);

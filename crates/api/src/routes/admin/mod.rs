@@ -1,6 +1,35 @@
 //! The operator API under `/admin/v1` (DESIGN §3). Every route requires the bearer admin
 //! token through the [`crate::extract::Admin`] extractor.
 
+/// `GET` of a listing: `?page=&limit=`, one store call, the page as JSON.
+macro_rules! list_route {
+    ($name:ident, $list:ident, $item:ty) => {
+        pub async fn $name(
+            _: crate::extract::Admin,
+            axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+            crate::extract::Paging(page): crate::extract::Paging,
+        ) -> Result<axum::Json<claimd_core::page::Page<$item>>, crate::error::ApiError> {
+            Ok(axum::Json(s.store.$list(page).await?))
+        }
+    };
+}
+
+/// `POST` creating through one operator use case: 201 and what it created.
+macro_rules! create_route {
+    ($name:ident, $create:ident, $request:ty, $created:ty) => {
+        pub async fn $name(
+            _: crate::extract::Admin,
+            axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+            crate::extract::ApiJson(req): crate::extract::ApiJson<$request>,
+        ) -> Result<(axum::http::StatusCode, axum::Json<$created>), crate::error::ApiError> {
+            Ok((
+                axum::http::StatusCode::CREATED,
+                axum::Json(s.operator.$create(req).await?),
+            ))
+        }
+    };
+}
+
 mod consent;
 mod credentials;
 mod issuers;

@@ -1,10 +1,8 @@
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson, Paging};
+use crate::extract::{Admin, ApiJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
-use claimd_core::page::Page;
 use claimd_core::partner::{NewPartner, Partner, PartnerPatch};
 use claimd_core::PartnerId;
 
@@ -16,16 +14,7 @@ fn parse_id(id: &str) -> Result<PartnerId, ApiError> {
     PartnerId::parse(id).ok_or_else(unknown)
 }
 
-pub async fn create(
-    _: Admin,
-    State(s): State<AppState>,
-    ApiJson(req): ApiJson<NewPartner>,
-) -> Result<(StatusCode, Json<Partner>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.operator.create_partner(req).await?),
-    ))
-}
+create_route!(create, create_partner, NewPartner, Partner);
 
 pub async fn update(
     _: Admin,
@@ -53,10 +42,4 @@ pub async fn get(
     s.store.partner(id).await?.map(Json).ok_or_else(unknown)
 }
 
-pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
-    Paging(page): Paging,
-) -> Result<Json<Page<Partner>>, ApiError> {
-    Ok(Json(s.store.list_partners(page).await?))
-}
+list_route!(list, list_partners, Partner);
