@@ -140,3 +140,29 @@ impl Db {
         }
     }
 }
+
+/// One `#[tokio::test]` per behaviour of the storage contract (`claimd-store-contract`), each
+/// on a fresh database of `$backend`. The list lives here, once, so both adapters run the same
+/// contract; the caller needs `claimd-store-contract` and `tokio` as dev-dependencies.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($backend:expr) => {
+        $crate::store_contract_tests!(
+            $backend;
+            partners,
+            partner_token_rules,
+            registry,
+            consent,
+            issuance,
+            publishing,
+            publication
+        );
+    };
+    ($backend:expr; $($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let db = $crate::Db::create($backend).await;
+            claimd_store_contract::$name(&*db.open().await).await;
+        }
+    )*};
+}

@@ -15,7 +15,7 @@ pub mod fixture;
 pub mod server;
 
 pub use app::{TestApp, TestResponse};
-pub use db::{postgres_admin_url, Backend, Db, PgDb};
+pub use db::{postgres_admin, postgres_admin_url, Backend, Db, PgDb};
 pub use fixture::{node_check, Fixture};
 pub use server::{Binary, Server};
 

@@ -97,7 +97,6 @@ async fn issue_publish_revoke_with_restarts(backend: Backend, net: Net) {
     // A restarted publisher finds nothing to do.
     let p = restart().await;
     assert_kinds(&settle(&p, &acme).await, &["idle"]);
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

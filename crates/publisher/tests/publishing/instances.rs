@@ -138,5 +138,4 @@ async fn two_instances_publish_each_transition_exactly_once() {
         .all(|t| t.status == TransitionStatus::Confirmed));
     assert!(!history.is_empty());
     let _ = Arc::strong_count(&issuing.store);
-    db.drop_db().await;
 }

@@ -122,5 +122,4 @@ async fn publishing_survives_a_30_second_rpc_outage() {
         assert_eq!(mine.len(), 4);
         check_published(&net, &issuing, to, &mine).await;
     }
-    db.drop_db().await;
 }

@@ -111,7 +111,6 @@ async fn abandoned_but_on_chain(net: Net) {
     assert_eq!(history[0].status, TransitionStatus::Confirmed);
     check_published(&net, &issuing, &acme, &[first, second]).await;
     assert!(metric_sum(names::TRANSITIONS_ADOPTED, None) >= adopted + 1.0);
-    db.drop_db().await;
 }
 
 /// The database restored from backups: one taken while a transition was only computed (it
@@ -236,7 +235,6 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     let _ = stop.send(true);
     task.await.unwrap();
     assert_eq!(net.nonce(acme.address).await, nonce, "still nothing sent");
-    db.drop_db().await;
 }
 
 async fn open_sqlite(db: &Db) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {

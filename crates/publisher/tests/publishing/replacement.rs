@@ -17,7 +17,8 @@ const REPLACE_AFTER: Duration = Duration::from_secs(60);
 
 struct Stuck {
     net: Net,
-    db: Db,
+    // Kept for the test's life: the store lives in it.
+    _db: Db,
     issuing: Issuing,
     acme: TestIssuer,
     publisher: Publisher,
@@ -99,7 +100,7 @@ async fn stuck_then_replaced() -> Stuck {
     assert!(gone.is_null(), "the first left the pool: {gone}");
     Stuck {
         net,
-        db,
+        _db: db,
         issuing,
         acme,
         publisher,
@@ -141,7 +142,6 @@ async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
     .await;
     assert!(metric_sum(names::REPLACEMENTS, None) >= replacements + 1.0);
     assert!(metric_sum(names::TRANSITIONS_CONFIRMED, None) >= 2.0);
-    s.db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +182,6 @@ async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
         std::slice::from_ref(&s.credential),
     )
     .await;
-    s.db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +225,6 @@ async fn replacements_stop_at_the_fee_ceiling() {
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
     let published = issuing.store.published_state(id).await.unwrap().unwrap();
     assert_eq!(published.tx_hash, flight.txs[1].tx_hash);
-    db.drop_db().await;
 }
 
 /// Another transaction of the issuer's key takes the nonce with far higher fees (an operator
@@ -341,7 +339,6 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
         issuing.credential(&credential).await.status,
         CredentialStatus::Onchain
     );
-    db.drop_db().await;
 }
 
 /// A clock at the current time, on a whole second: stored times (milliseconds) then equal
