@@ -92,94 +92,72 @@ async fn issuance(backend: Backend) {
 
     // The seed's error table.
     let body = f.body(subject());
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"credentialId": f.program, "credentialSubject": subject()}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: issuerDid",
-    );
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"issuerDid": f.issuer_did, "credentialSubject": subject()}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: credentialId",
-    );
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"issuerDid": f.issuer_did, "credentialId": f.program}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: credentialSubject",
-    );
-    assert_error(&f.issue_raw(None, &body, None).await, 401, "");
-    assert_error(
-        &f.issue_raw(Some("garbage.token.here"), &body, None).await,
-        401,
-        "",
-    );
     let expired =
         f.es.token(&f.partner, "a@b.c")
             .times(1_600_000_000, 1_600_000_300)
             .build();
-    assert_error(
-        &f.issue_raw(Some(&expired), &body, None).await,
-        401,
-        "expired",
-    );
-    let stranger = TestKey::es256("es-1");
-    assert_error(
-        &f.issue_raw(
-            Some(&stranger.token(&f.partner, "a@b.c").build()),
-            &body,
-            None,
-        )
-        .await,
-        401,
-        "",
-    );
-    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
-        "issuerDid": "did:air:id:test:unknown", "credentialId": f.program, "credentialSubject": subject()}), None).await,
-        404, "Unknown issuer DID or issuance program.");
-    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
-        "issuerDid": f.issuer_did, "credentialId": "cUnknownProgram000000", "credentialSubject": subject()}), None).await,
-        404, "Unknown issuer DID or issuance program.");
-
-    // Subject validation names the attribute.
-    assert_error(
-        &f.issue_with(
-            "a@b.c",
-            json!({"age": "25", "location": "x", "isMember": true}),
-        )
-        .await,
-        400,
-        "credentialSubject.age",
-    );
-    assert_error(
-        &f.issue_with("a@b.c", json!({"location": "x", "isMember": true}))
-            .await,
-        400,
-        "credentialSubject.age",
-    );
-    assert_error(
-        &f.issue_with(
-            "a@b.c",
-            json!({"age": 1, "location": "x", "isMember": true, "extra": 1}),
-        )
-        .await,
-        400,
-        "credentialSubject.extra",
-    );
+    let stranger = TestKey::es256("es-1").token(&f.partner, "a@b.c").build();
+    let valid = f.token("a@b.c");
+    let valid = valid.as_str();
+    let with = |subject: Value| f.body(subject);
+    let cases = [
+        (
+            Some(valid),
+            json!({"credentialId": f.program, "credentialSubject": subject()}),
+            400,
+            "Missing required field: issuerDid",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialSubject": subject()}),
+            400,
+            "Missing required field: credentialId",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialId": f.program}),
+            400,
+            "Missing required field: credentialSubject",
+        ),
+        (None, body.clone(), 401, ""),
+        (Some("garbage.token.here"), body.clone(), 401, ""),
+        (Some(expired.as_str()), body.clone(), 401, "expired"),
+        (Some(stranger.as_str()), body.clone(), 401, ""),
+        (
+            Some(valid),
+            json!({"issuerDid": "did:air:id:test:unknown", "credentialId": f.program, "credentialSubject": subject()}),
+            404,
+            "Unknown issuer DID or issuance program.",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialId": "cUnknownProgram000000", "credentialSubject": subject()}),
+            404,
+            "Unknown issuer DID or issuance program.",
+        ),
+        // Subject validation names the attribute.
+        (
+            Some(valid),
+            with(json!({"age": "25", "location": "x", "isMember": true})),
+            400,
+            "credentialSubject.age",
+        ),
+        (
+            Some(valid),
+            with(json!({"location": "x", "isMember": true})),
+            400,
+            "credentialSubject.age",
+        ),
+        (
+            Some(valid),
+            with(json!({"age": 1, "location": "x", "isMember": true, "extra": 1})),
+            400,
+            "credentialSubject.extra",
+        ),
+    ];
+    for (token, body, status, message) in &cases {
+        assert_error(&f.issue_raw(*token, body, None).await, *status, message);
+    }
     // Unicode survives into the credential.
     let (s, _) = f
         .issue_with(
@@ -260,35 +238,26 @@ async fn issuance(backend: Backend) {
     );
 
     // Malformed input never gets a 500.
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server().url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .header("content-type", "application/json")
-        .body("{\"issuerDid\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server().url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .header("content-type", "application/json")
-        .body(format!("{}{}", "[".repeat(5000), "]".repeat(5000)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server().url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .json(&f.body(json!({"age": 1, "location": "x".repeat(300_000), "isMember": true})))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
+    for (body, status) in [
+        ("{\"issuerDid\": ".to_owned(), 400),
+        (format!("{}{}", "[".repeat(5000), "]".repeat(5000)), 400),
+        (
+            f.body(json!({"age": 1, "location": "x".repeat(300_000), "isMember": true}))
+                .to_string(),
+            413,
+        ),
+    ] {
+        let r = f
+            .http
+            .post(format!("{}/v1/credentials/issue-on-behalf", f.url()))
+            .header("x-partner-auth", f.token("a@b.c"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+    }
 
     // Status: unknown hash, malformed hash, another partner's hash → 404.
     assert_error(

@@ -182,15 +182,6 @@ async fn operator_workflow(backend: Backend) {
         let m = body["message"].as_str().unwrap();
         assert!(m.contains(needle), "{m:?} should mention {needle:?}");
     };
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "name");
     // Token rules: stored as given, defaults for a partner registered without them, invalid
     // values named.
     let r = http
@@ -238,108 +229,147 @@ async fn operator_workflow(backend: Backend) {
         ),
         (&Value::Null, &json!("bound"), &json!(true), &json!(true))
     );
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": "x", "jwksUrl": "https://x.example/j", "audience": ""}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "audience");
-    let r = http
-        .post(admin("/programs"))
-        .header("authorization", &token)
-        .json(&json!({"issuerDid": "did:air:id:test:nope", "schemaId": schema_id, "name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    err(404, r.json().await.unwrap(), "issuer");
-    let r = http
-        .post(admin("/schemas"))
-        .header("authorization", &token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "JSON");
-    let r = http
-        .post(admin("/schemas"))
-        .header("authorization", &token)
-        .json(&json!({"title": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = http
-        .get(admin("/partners"))
-        .header("authorization", "Bearer wrong-token-xxxxxxxx")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    err(401, r.json().await.unwrap(), "admin token");
-    let r = http.get(admin("/partners")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    let r = http
-        .get(admin(&format!("/partners/{}", uuid::Uuid::new_v4())))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(admin("/partners/not-a-uuid"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(admin("/partners?limit=0"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "limit");
-    let r = http
-        .get(admin("/partners?page=x"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    // Each case: method, URL, authorization, body, the status and what its message names.
+    enum Body {
+        Empty,
+        Json(Value),
+        Raw(&'static str),
+    }
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    let wrong = "Bearer wrong-token-xxxxxxxx";
     let huge = "x".repeat(200_000);
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": huge}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    err(413, r.json().await.unwrap(), "too large");
-    let r = http
-        .get(format!(
-            "{}/v1/schemas/{}.json",
-            server.url,
-            uuid::Uuid::new_v4()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(format!("{}/no/such/route", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    err(404, r.json().await.unwrap(), "Not found");
+    let cases = [
+        (
+            post.clone(),
+            admin("/partners"),
+            Some(token.as_str()),
+            Body::Json(json!({})),
+            400,
+            Some("name"),
+        ),
+        (
+            post.clone(),
+            admin("/partners"),
+            Some(&token),
+            Body::Json(json!({"name": "x", "jwksUrl": "https://x.example/j", "audience": ""})),
+            400,
+            Some("audience"),
+        ),
+        (
+            post.clone(),
+            admin("/programs"),
+            Some(&token),
+            Body::Json(
+                json!({"issuerDid": "did:air:id:test:nope", "schemaId": schema_id, "name": "x"}),
+            ),
+            404,
+            Some("issuer"),
+        ),
+        (
+            post.clone(),
+            admin("/schemas"),
+            Some(&token),
+            Body::Raw("{not json"),
+            400,
+            Some("JSON"),
+        ),
+        (
+            post.clone(),
+            admin("/schemas"),
+            Some(&token),
+            Body::Json(json!({"title": 5})),
+            400,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners"),
+            Some(wrong),
+            Body::Empty,
+            401,
+            Some("admin token"),
+        ),
+        (
+            get.clone(),
+            admin("/partners"),
+            None,
+            Body::Empty,
+            401,
+            None,
+        ),
+        (
+            get.clone(),
+            admin(&format!("/partners/{}", uuid::Uuid::new_v4())),
+            Some(&token),
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners/not-a-uuid"),
+            Some(&token),
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners?limit=0"),
+            Some(&token),
+            Body::Empty,
+            400,
+            Some("limit"),
+        ),
+        (
+            get.clone(),
+            admin("/partners?page=x"),
+            Some(&token),
+            Body::Empty,
+            400,
+            None,
+        ),
+        (
+            post,
+            admin("/partners"),
+            Some(&token),
+            Body::Json(json!({"name": huge})),
+            413,
+            Some("too large"),
+        ),
+        (
+            get.clone(),
+            format!("{}/v1/schemas/{}.json", server.url, uuid::Uuid::new_v4()),
+            None,
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get,
+            format!("{}/no/such/route", server.url),
+            None,
+            Body::Empty,
+            404,
+            Some("Not found"),
+        ),
+    ];
+    for (method, url, auth, body, status, names) in cases {
+        let mut req = http.request(method.clone(), &url);
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        req = match body {
+            Body::Empty => req,
+            Body::Json(v) => req.json(&v),
+            Body::Raw(text) => req.header("content-type", "application/json").body(text),
+        };
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), status, "{method} {url}");
+        if let Some(needle) = names {
+            err(status, r.json().await.unwrap(), needle);
+        }
+    }
     let (ok, _, stderr) =
         server.admin(&["issuer", "create", "--partner-id", "nope", "--name", "x"]);
     assert!(
