@@ -5,6 +5,7 @@
 
 mod common;
 
+use claimd_auth::testing::random_spelling;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
@@ -63,28 +64,6 @@ async fn failures(f: &Fixture, reason: &str) -> f64 {
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
-/// Flips the case of random hex letters (never returning the canonical form).
-fn spelling(id: &str, seed: &mut u64) -> String {
-    loop {
-        let s: String = id
-            .chars()
-            .map(|c| {
-                *seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                if (*seed >> 33) & 1 == 1 {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect();
-        if s != id {
-            return s;
-        }
-    }
-}
-
 #[tokio::test]
 async fn hostile_and_restricted_partner_tokens_over_http() {
     let f = Fixture::new(Backend::Sqlite).await;
@@ -97,7 +76,9 @@ async fn hostile_and_restricted_partner_tokens_over_http() {
     let fr = &f;
     let calls: Vec<_> = (0..200)
         .map(|_| {
-            let token = key.token(&spelling(&fr.partner, &mut seed), email).build();
+            let token = key
+                .token(&random_spelling(&fr.partner, &mut seed), email)
+                .build();
             async move { call(fr, &token).await }
         })
         .collect();

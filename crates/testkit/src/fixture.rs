@@ -273,6 +273,16 @@ impl<B: Binary> Fixture<B> {
         body
     }
 
+    /// `POST /v1/credentials/verify` with any body: its answer (status, `Retry-After`, JSON).
+    pub async fn verify_raw(&self, body: impl Into<reqwest::Body>) -> Reply {
+        post_json_body(
+            &self.http,
+            &format!("{}/v1/credentials/verify", self.url()),
+            body,
+        )
+        .await
+    }
+
     /// A public GET: (status, JSON body or null).
     pub async fn get_public(&self, path: &str) -> (u16, Value) {
         answer(self.http.get(format!("{}{path}", self.url()))).await
@@ -346,6 +356,39 @@ impl<B: Binary> Fixture<B> {
     pub fn restart(&mut self) {
         let server = self.server.take().unwrap();
         self.server = Some(server.restart());
+    }
+}
+
+/// An answer: status, `Retry-After` and the JSON body (null when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub json: Value,
+}
+
+/// POSTs `body` as JSON text to `url` (a free function so that spawned tasks can call it).
+pub async fn post_json_body(
+    http: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    let r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Reply {
+        status,
+        retry_after,
+        json: r.json().await.unwrap_or(Value::Null),
     }
 }
 

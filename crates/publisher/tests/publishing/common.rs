@@ -35,6 +35,14 @@ pub const CHAIN_ID: u64 = 31_337;
 pub use claimd_testkit::app::metric_sum;
 pub use claimd_testkit::{Backend, Db};
 
+/// A fresh database of `backend` with issuance over it under a new master key.
+pub async fn issuing_on(backend: Backend) -> (Db, MasterKey, Issuing) {
+    let db = Db::create(backend).await;
+    let master_key = MasterKey::generate();
+    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    (db, master_key, issuing)
+}
+
 /// The dev account of anvil (and of the embedded chain).
 pub fn dev_signer() -> TxSigner {
     TxSigner::from_private_key(&claimd_chain::embedded::DEV_PRIVATE_KEY, CHAIN_ID).unwrap()

@@ -56,10 +56,8 @@ async fn step(p: &Publisher, issuer: &TestIssuer) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reorg_before_finality_resends_the_transition_and_confirms_it_once_finalized() {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start_with(ONE_SLOT_EPOCHS).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     net.fund(acme.address).await;
     let publisher = net
@@ -261,11 +259,9 @@ async fn without_a_finalized_tag_the_confirmation_depth_decides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_from_a_block_no_longer_canonical_is_not_confirmed() {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
     let lens = Lens::new(net.chain.clone(), false);
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     net.fund(acme.address).await;
     let publisher = net

@@ -28,9 +28,7 @@ async fn a_transition_recorded_as_abandoned_but_on_the_embedded_chain_is_adopted
 
 async fn abandoned_but_on_chain(net: Net) {
     let adopted = metric_sum(names::TRANSITIONS_ADOPTED, None);
-    let db = Db::create(Backend::Sqlite).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     let p = net
