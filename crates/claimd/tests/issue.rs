@@ -338,56 +338,24 @@ async fn issuance(backend: Backend) {
     assert_eq!(f.issue_with("dave@example.com", subject()).await.0, 200);
 
     // Program window and cap: 403 saying which.
-    let later = f.server().admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "Later",
-        "--accessible-from",
-        "2099-01-01T00:00:00Z",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let tok = f.token("erin@example.com");
-    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": later, "credentialSubject": subject()}), None).await,
-        403, "not accessible yet");
-    let ended = f.server().admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "Ended",
-        "--accessible-until",
-        "2001-01-01T00:00:00Z",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": ended, "credentialSubject": subject()}), None).await,
-        403, "no longer accessible");
-    let capped = f.server().admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "One",
-        "--max-issuance",
-        "1",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    for (name, window, message) in [
+        (
+            "Later",
+            ["--accessible-from", "2099-01-01T00:00:00Z"],
+            "not accessible yet",
+        ),
+        (
+            "Ended",
+            ["--accessible-until", "2001-01-01T00:00:00Z"],
+            "no longer accessible",
+        ),
+    ] {
+        let program = f.create_program(&f.issuer_did, name, &window);
+        let body = json!({"issuerDid": f.issuer_did, "credentialId": program, "credentialSubject": subject()});
+        assert_error(&f.issue_raw(Some(&tok), &body, None).await, 403, message);
+    }
+    let capped = f.create_program(&f.issuer_did, "One", &["--max-issuance", "1"]);
     let capped_body =
         json!({"issuerDid": f.issuer_did, "credentialId": capped, "credentialSubject": subject()});
     assert_eq!(

@@ -17,6 +17,15 @@ async fn operator_workflow(backend: Backend) {
         .unwrap();
     let admin = |path: &str| format!("{}/admin/v1{path}", server.url);
     let token = format!("Bearer {}", server.admin_token);
+    // A partner's token rules, as one comparable value.
+    let rules = |p: &Value| {
+        (
+            p["audience"].clone(),
+            p["issuer"].clone(),
+            p["requireJti"].clone(),
+            p["enabled"].clone(),
+        )
+    };
 
     let schema = server.admin_ok(&[
         "schema",
@@ -52,13 +61,8 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(partner["features"], json!(["issue_on_behalf"]));
     // Registered without token rules: unbound, no replay cache, enabled.
     assert_eq!(
-        (
-            &partner["audience"],
-            &partner["issuer"],
-            &partner["requireJti"],
-            &partner["enabled"]
-        ),
-        (&Value::Null, &Value::Null, &json!(false), &json!(true))
+        rules(&partner),
+        (Value::Null, Value::Null, json!(false), json!(true))
     );
 
     let issuer = server.admin_ok(&[
@@ -195,17 +199,12 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(r.status(), 201);
     let bound: Value = r.json().await.unwrap();
     assert_eq!(
+        rules(&bound),
         (
-            &bound["audience"],
-            &bound["issuer"],
-            &bound["requireJti"],
-            &bound["enabled"]
-        ),
-        (
-            &json!("https://claimd.example"),
-            &json!("bound"),
-            &json!(true),
-            &json!(false)
+            json!("https://claimd.example"),
+            json!("bound"),
+            json!(true),
+            json!(false)
         )
     );
     let r = http
@@ -221,13 +220,8 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(r.status(), 200);
     let patched: Value = r.json().await.unwrap();
     assert_eq!(
-        (
-            &patched["audience"],
-            &patched["issuer"],
-            &patched["requireJti"],
-            &patched["enabled"]
-        ),
-        (&Value::Null, &json!("bound"), &json!(true), &json!(true))
+        rules(&patched),
+        (Value::Null, json!("bound"), json!(true), json!(true))
     );
     // Each case: method, URL, authorization, body, the status and what its message names.
     enum Body {
@@ -402,14 +396,7 @@ async fn operator_workflow(backend: Backend) {
             "postgres"
         }
     );
-    let metrics = http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     assert!(metrics.contains("claimd_http_requests_total"), "{metrics}");
     let r = http
         .get(format!("{}/healthz", server.url))

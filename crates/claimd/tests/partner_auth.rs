@@ -6,6 +6,7 @@
 mod common;
 
 use claimd_auth::testing::random_spelling;
+use claimd_testkit::app::metric_sum_in;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
@@ -49,19 +50,12 @@ fn assert_refused_generically(got: (u16, String)) {
 }
 
 async fn failures(f: &Fixture, reason: &str) -> f64 {
-    let text = f
-        .http
-        .get(format!("{}/metrics", f.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("claimd_auth_failures_total{{reason=\"{reason}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
+    let text = f.server().get_text("/metrics").await;
+    metric_sum_in(
+        &text,
+        "claimd_auth_failures_total",
+        Some(&format!("reason=\"{reason}\"")),
+    )
 }
 
 #[tokio::test]

@@ -320,6 +320,23 @@ impl<B: Binary> Fixture<B> {
             .await
     }
 
+    /// A program of `issuer_did` on the fixture's schema, with `claimd admin program create`'s
+    /// `extra` arguments; its id.
+    pub fn create_program(&self, issuer_did: &str, name: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "program",
+            "create",
+            "--issuer-did",
+            issuer_did,
+            "--schema-id",
+            &self.schema,
+            "--name",
+            name,
+        ];
+        args.extend_from_slice(extra);
+        self.server().create(&args, "credentialId")
+    }
+
     /// A second issuer of the fixture's partner and a program of it on the same schema:
     /// `(issuer DID, Ethereum address, program id)`.
     pub fn another_issuer(&self, name: &str) -> (String, String, String) {
@@ -332,19 +349,7 @@ impl<B: Binary> Fixture<B> {
             name,
         ]);
         let did = issuer["issuerDid"].as_str().unwrap().to_owned();
-        let program = self.server().create(
-            &[
-                "program",
-                "create",
-                "--issuer-did",
-                &did,
-                "--schema-id",
-                &self.schema,
-                "--name",
-                name,
-            ],
-            "credentialId",
-        );
+        let program = self.create_program(&did, name, &[]);
         (
             did,
             issuer["ethAddress"].as_str().unwrap().to_owned(),

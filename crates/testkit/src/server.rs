@@ -153,6 +153,13 @@ impl<B: Binary> Server<B> {
             .to_owned()
     }
 
+    /// A GET of `path` that must succeed; the body as text (e.g. `/metrics`).
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = reqwest::get(format!("{}{path}", self.url)).await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.unwrap()
+    }
+
     /// The PostgreSQL database's URL, for a PostgreSQL server.
     pub fn database_url(&self) -> Option<&str> {
         self.pg.as_ref().map(|p| p.url.as_str())
