@@ -14,20 +14,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn config_file(text: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("claimd.toml");
-    std::fs::write(&path, text).unwrap();
-    let p = path.display().to_string();
-    (dir, p)
-}
-
-use claimd_testkit::server::free_port;
+use claimd_testkit::server::{config_env, free_port};
 
 #[tokio::test]
 async fn a_slow_loris_connection_is_closed_after_the_header_timeout() {
-    let (_cfg, path) = config_file("http_header_read_timeout_secs = 1\n");
-    let server = Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), path)]).await;
+    let (_cfg, env) = config_env("http_header_read_timeout_secs = 1\n");
+    let server = Server::start_with(Backend::Sqlite, env).await;
     let addr = server.url.trim_start_matches("http://").to_owned();
     let started = Instant::now();
     let closed_after = tokio::task::spawn_blocking(move || {
@@ -75,9 +67,13 @@ async fn a_slow_loris_connection_is_closed_after_the_header_timeout() {
 
 /// A TestApp whose only tight limit is `pick`'s rate: 2/s with a burst of 5 per address, or 1/s
 /// with a burst of 3 for public verifications.
-async fn app_with(pick: fn(&mut HttpLimits) -> &mut Option<Rate>, rate: Rate) -> TestApp {
+async fn app_with(
+    pick: fn(&mut HttpLimits) -> &mut Option<Rate>,
+    per_second: f64,
+    burst: f64,
+) -> TestApp {
     let mut limits = HttpLimits::default();
-    *pick(&mut limits) = Some(rate);
+    *pick(&mut limits) = Some(Rate { per_second, burst });
     TestApp::with(AppSettings {
         limits,
         ..AppSettings::default()
@@ -97,14 +93,7 @@ fn assert_limited(r: &TestResponse, names: &str) -> u64 {
 
 #[tokio::test]
 async fn a_client_past_its_rate_gets_429_with_retry_after() {
-    let app = app_with(
-        |l| &mut l.per_ip,
-        Rate {
-            per_second: 2.0,
-            burst: 5.0,
-        },
-    )
-    .await;
+    let app = app_with(|l| &mut l.per_ip, 2.0, 5.0).await;
     let mut limited = None;
     for _ in 0..20 {
         let r = app.get("/healthz").await;
@@ -126,14 +115,7 @@ async fn a_client_past_its_rate_gets_429_with_retry_after() {
 /// 429 naming it, while other requests from the same address are still served.
 #[tokio::test]
 async fn verifications_past_their_rate_per_address_get_429() {
-    let app = app_with(
-        |l| &mut l.verify_per_ip,
-        Rate {
-            per_second: 1.0,
-            burst: 3.0,
-        },
-    )
-    .await;
+    let app = app_with(|l| &mut l.verify_per_ip, 1.0, 3.0).await;
     let mut statuses = Vec::new();
     let mut refused = None;
     for _ in 0..10 {
@@ -172,9 +154,8 @@ async fn the_configured_rates_apply_to_the_real_server() {
             "verifications per client address",
         ),
     ] {
-        let (_cfg, file) = config_file(config);
-        let server =
-            Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), file)]).await;
+        let (_cfg, env) = config_env(config);
+        let server = Server::start_with(Backend::Sqlite, env).await;
         let mut last = None;
         for _ in 0..20 {
             let r = client

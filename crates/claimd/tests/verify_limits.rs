@@ -11,6 +11,7 @@
 mod common;
 
 use claimd_testkit::fixture::{post_json_body, Reply};
+use claimd_testkit::server::config_env;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
@@ -105,13 +106,7 @@ async fn assert_valid(f: &Fixture, vc: &Value) {
 async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
     // Dozens of verifications from one address in a second: past the per-address rate they
     // would be 429s (tested in limits.rs); here each body must reach its work limit.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("claimd.toml");
-    std::fs::write(&config, "rate_limit_verify_ip_per_sec = 0\n").unwrap();
-    let env = vec![(
-        "CLAIMD_CONFIG".to_owned(),
-        config.to_str().unwrap().to_owned(),
-    )];
+    let (_config, env) = config_env("rate_limit_verify_ip_per_sec = 0\n");
     let f = Fixture::with_env(Backend::Sqlite, env).await;
     let vc = genuine(&f).await;
     assert_valid(&f, &vc).await;
@@ -187,17 +182,9 @@ async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saturated_verifier_answers_busy_with_retry_after() {
     // One verification at a time, and no waiting for a slot; configured in claimd.toml.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("claimd.toml");
-    std::fs::write(
-        &config,
+    let (_config, env) = config_env(
         "rate_limit_verify_ip_per_sec = 0\n[verify]\nconcurrency = 1\nqueue_wait_ms = 1\n",
-    )
-    .unwrap();
-    let env = vec![(
-        "CLAIMD_CONFIG".to_owned(),
-        config.to_str().unwrap().to_owned(),
-    )];
+    );
     let f = Fixture::with_env(Backend::Sqlite, env).await;
     let vc = genuine(&f).await;
     assert_valid(&f, &vc).await;

@@ -38,6 +38,16 @@ pub struct Server<B: Binary> {
     binary: PhantomData<B>,
 }
 
+/// A `claimd.toml` holding `text` in a temp dir (kept alive by the returned value) and the
+/// environment that points the binary at it.
+pub fn config_env(text: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claimd.toml");
+    std::fs::write(&path, text).unwrap();
+    let env = vec![("CLAIMD_CONFIG".to_owned(), path.display().to_string())];
+    (dir, env)
+}
+
 /// A free loopback port (free when asked; the caller binds it soon after).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
