@@ -7,6 +7,15 @@ mod common;
 use common::{Backend, Server};
 use serde_json::{json, Value};
 
+/// A GET answered with JSON, with the operator's bearer token if given.
+async fn get_json(http: &reqwest::Client, url: &str, bearer: Option<&str>) -> Value {
+    let mut req = http.get(url);
+    if let Some(bearer) = bearer {
+        req = req.header("authorization", bearer);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 async fn operator_workflow(backend: Backend) {
     let server = Server::start(backend).await;
     // Fresh connections: a pooled keep-alive connection occasionally came back closed
@@ -111,27 +120,16 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(consent["status"], "rejected");
 
     // Everything the CLI registered is visible through the API.
-    let got: Value = http
-        .get(admin(&format!("/programs/{credential_id}")))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(
+        &http,
+        &admin(&format!("/programs/{credential_id}")),
+        Some(&token),
+    )
+    .await;
     assert_eq!(got["issuerDid"], json!(did));
     assert_eq!(got["schemaId"], json!(schema_id));
     assert_eq!(got["expirationDays"], 365);
-    let partners: Value = http
-        .get(admin("/partners?page=1&limit=10"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let partners: Value = get_json(&http, &admin("/partners?page=1&limit=10"), Some(&token)).await;
     assert_eq!(partners["total"], 1);
     let by_did = http
         .get(admin(&format!("/issuers/{did}")))
@@ -142,14 +140,12 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(by_did.status(), 200);
 
     // Public schema documents.
-    let ctx: Value = http
-        .get(format!("{}/v1/schemas/{schema_id}.jsonld", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctx: Value = get_json(
+        &http,
+        &format!("{}/v1/schemas/{schema_id}.jsonld", server.url),
+        None,
+    )
+    .await;
     assert_eq!(
         ctx["@context"][0]["KycCredential"]["@id"],
         json!(format!("urn:uuid:{schema_id}"))
@@ -158,14 +154,12 @@ async fn operator_workflow(backend: Backend) {
         ctx["@context"][0]["KycCredential"]["@context"]["born"]["@type"],
         "xsd:dateTime"
     );
-    let js: Value = http
-        .get(format!("{}/v1/schemas/{schema_id}.json", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let js: Value = get_json(
+        &http,
+        &format!("{}/v1/schemas/{schema_id}.json", server.url),
+        None,
+    )
+    .await;
     assert_eq!(
         js["properties"]["credentialSubject"]["required"],
         json!(["age"])
@@ -380,14 +374,7 @@ async fn operator_workflow(backend: Backend) {
             .status(),
         200
     );
-    let ready: Value = http
-        .get(format!("{}/readyz", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = get_json(&http, &format!("{}/readyz", server.url), None).await;
     assert_eq!(
         ready["database"],
         if backend == Backend::Sqlite {
