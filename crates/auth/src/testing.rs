@@ -54,6 +54,30 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `id` with the case of random hex letters flipped (an LCG: no dependency, reproducible from
+/// `seed`), never the canonical spelling itself: the same partner id as a hostile client may
+/// spell it.
+pub fn random_spelling(id: &str, seed: &mut u64) -> String {
+    loop {
+        let s: String = id
+            .chars()
+            .map(|c| {
+                *seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                if (*seed >> 33) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if s != id {
+            return s;
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now_unix() -> i64 {
     SystemTime::now()

@@ -9,17 +9,12 @@
 
 mod common;
 
-use claimd_auth::testing::{jwks, JwksServer, TestKey};
-use common::{Backend, Server};
+use common::fixture::{Fixture, SchemaSpec, Setup};
+use common::Backend;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// What check.mjs verifies of the claim: merklized root, schema hash, core claim (js-sdk and
 /// field by field), subject DID, coreClaimHash, BJJ signature, the signature proof's issuer data
@@ -54,7 +49,7 @@ fn run_check(credentials: &[(Value, String)], schema_contexts: &Map<String, Valu
             .collect::<Vec<_>>(),
         "schemaContexts": schema_contexts,
     });
-    let report = common::fixture::node_check(&input);
+    let report = common::node_check(&input);
     let results = report["credentials"]
         .as_array()
         .expect("report.credentials");
@@ -122,98 +117,43 @@ fn describe_failures(report: &Value, credentials: &[(Value, String)], checks: &[
     s
 }
 
-struct Fixture {
-    server: Server,
-    _jwks: JwksServer,
-    http: reqwest::Client,
-    key: TestKey,
-    partner: String,
-    issuer_did: String,
-    program: String,
-    schema: String,
+/// A schema with every attribute type.
+const ATTRIBUTES: SchemaSpec = SchemaSpec {
+    title: "Interop attributes",
+    type_name: "InteropAttributes",
+    attrs: &[
+        "count:integer:required",
+        "label:string:required",
+        "active:boolean:required",
+        "score:number:required",
+        "since:date:required",
+        "note:string",
+    ],
+};
+
+/// A server with one partner, one (Ethereum-controlled) issuer and one one-year program of
+/// [`ATTRIBUTES`].
+async fn fixture(backend: Backend) -> Fixture {
+    Fixture::setup(Setup {
+        schema: ATTRIBUTES,
+        expiration_days: Some(365),
+        ..Setup::new(backend)
+    })
+    .await
 }
 
-impl Fixture {
-    /// A server with one partner, one (Ethereum-controlled) issuer and one program of a schema
-    /// with every attribute type.
-    async fn new(backend: Backend) -> Fixture {
-        let server = Server::start(backend).await;
-        let key = TestKey::es256("interop-1");
-        let jwks_server = JwksServer::start(jwks(&[&key])).await;
-        let schema = server.admin_ok(&[
-            "schema",
-            "create",
-            "--title",
-            "Interop attributes",
-            "--type",
-            "InteropAttributes",
-            "--attr",
-            "count:integer:required",
-            "--attr",
-            "label:string:required",
-            "--attr",
-            "active:boolean:required",
-            "--attr",
-            "score:number:required",
-            "--attr",
-            "since:date:required",
-            "--attr",
-            "note:string",
-        ])["schemaId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let partner = server.admin_ok(&[
-            "partner",
-            "create",
-            "--name",
-            "Interop partner",
-            "--jwks-url",
-            &jwks_server.url(),
-            "--feature",
-            "issue_on_behalf",
-        ])["partnerId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let issuer_did = server.admin_ok(&[
-            "issuer",
-            "create",
-            "--partner-id",
-            &partner,
-            "--name",
-            "Interop issuer",
-        ])["issuerDid"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let program = server.admin_ok(&[
-            "program",
-            "create",
-            "--issuer-did",
-            &issuer_did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Interop program",
-            "--expiration-days",
-            "365",
-        ])["credentialId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        Fixture {
-            server,
-            _jwks: jwks_server,
-            http: reqwest::Client::new(),
-            key,
-            partner,
-            issuer_did,
-            program,
-            schema,
-        }
-    }
+/// What these tests do with the shared fixture.
+trait Interop {
+    async fn issue_and_fetch(&self, email: &str, subject: &Map<String, Value>) -> (Value, String);
+    async fn try_issue_and_fetch(
+        &self,
+        email: &str,
+        subject: &Map<String, Value>,
+    ) -> Result<(Value, String), (u16, Value)>;
+    async fn schema_contexts(&self, vc: &Value) -> Map<String, Value>;
+}
 
+impl Interop for Fixture {
     /// Issues for `email` and fetches the VC as its recipient sees it.
     async fn issue_and_fetch(&self, email: &str, subject: &Map<String, Value>) -> (Value, String) {
         match self.try_issue_and_fetch(email, subject).await {
@@ -228,37 +168,22 @@ impl Fixture {
         email: &str,
         subject: &Map<String, Value>,
     ) -> Result<(Value, String), (u16, Value)> {
-        let token = self.key.token(&self.partner, email).build();
-        let r = self
-            .http
-            .post(format!(
-                "{}/v1/credentials/issue-on-behalf",
-                self.server.url
-            ))
-            .header("x-partner-auth", &token)
-            .json(&json!({
-                "issuerDid": self.issuer_did,
-                "credentialId": self.program,
-                "credentialSubject": subject,
-            }))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let token = self.token(email);
+        let (status, body) = self
+            .issue_raw(
+                Some(&token),
+                &self.body(Value::Object(subject.clone())),
+                None,
+            )
+            .await;
         if status != 200 {
-            return Err((status.as_u16(), body));
+            return Err((status, body));
         }
         let hash = body["coreClaimHash"].as_str().unwrap().to_owned();
-        let r = self
-            .http
-            .get(format!("{}/v1/credentials/{hash}", self.server.url))
-            .header("x-partner-auth", &token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "GET /v1/credentials/{hash}");
-        let vc: Value = r.json().await.unwrap();
+        let (status, vc) = self
+            .get_as(&token, &format!("/v1/credentials/{hash}"))
+            .await;
+        assert_eq!(status, 200, "GET /v1/credentials/{hash}");
         // The attributes arrive as sent: what JS checks is what the partner asked for.
         for (k, v) in subject {
             assert_eq!(&vc["credentialSubject"][k], v, "attribute {k} of {hash}");
@@ -272,14 +197,8 @@ impl Fixture {
         let url = vc["@context"][2].as_str().unwrap().to_owned();
         let path = format!("/v1/schemas/{}.jsonld", self.schema);
         assert!(url.ends_with(&path), "schema context URL {url}");
-        let r = self
-            .http
-            .get(format!("{}{path}", self.server.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let doc: Value = r.json().await.unwrap();
+        let (status, doc) = self.get_public(&path).await;
+        assert_eq!(status, 200);
         let mut m = Map::new();
         m.insert(url, doc);
         m
@@ -425,7 +344,7 @@ async fn agree_with_iden3_js(backend: Backend, n: usize) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(n);
     let mut rng = seeded_rng();
-    let f = Fixture::new(backend).await;
+    let f = fixture(backend).await;
     let mut issued = Vec::new();
     for i in 0..n {
         let subject = random_subject(&mut rng);
@@ -465,7 +384,7 @@ async fn credentials_agree_with_iden3_js_postgres() {
 /// disagreement names the value.
 #[tokio::test]
 async fn edge_values_agree_with_iden3_js() {
-    let f = Fixture::new(Backend::Sqlite).await;
+    let f = fixture(Backend::Sqlite).await;
     let base = |count: Value, label: Value, score: Value, since: Value| {
         let mut s = Map::new();
         s.insert("count".into(), count);
@@ -567,7 +486,7 @@ async fn edge_values_agree_with_iden3_js() {
 #[tokio::test]
 async fn tampered_credentials_fail() {
     let mut rng = seeded_rng();
-    let f = Fixture::new(Backend::Sqlite).await;
+    let f = fixture(Backend::Sqlite).await;
     let mut originals = Vec::new();
     for i in 0..3 {
         let subject = random_subject(&mut rng);
@@ -762,7 +681,7 @@ fn other_millisecond(t: &str) -> String {
 /// Baby Jubjub identity.
 #[test]
 fn js_sdk_sample_passes_the_claim_checks() {
-    let dir = repo_root().join("interop/credentials/samples");
+    let dir = claimd_testkit::repo_root().join("interop/credentials/samples");
     let read = |name: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
     };
@@ -801,7 +720,7 @@ fn js_sdk_sample_passes_the_claim_checks() {
 #[tokio::test]
 async fn js_sdk_wallet_loads_issued_credentials() {
     let mut rng = seeded_rng();
-    let f = Fixture::new(Backend::Sqlite).await;
+    let f = fixture(Backend::Sqlite).await;
     let mut issued = Vec::new();
     for i in 0..3 {
         let subject = random_subject(&mut rng);

@@ -5,153 +5,19 @@
 
 mod common;
 
-use claimd_auth::testing::{jwks, JwksServer, TestKey};
+use claimd_auth::testing::{jwks, TestKey};
+use common::fixture::{Fixture, SchemaSpec, Setup};
 use common::{Backend, Server};
 use serde_json::{json, Value};
 
-struct Fixture {
-    server: Server,
-    _jwks: JwksServer,
-    http: reqwest::Client,
-    es: TestKey,
-    rs: TestKey,
-    partner: String,
-    issuer_did: String,
-    program: String,
-    schema: String,
-}
-
-impl Fixture {
-    async fn new(backend: Backend) -> Fixture {
-        let server = Server::start(backend).await;
-        let es = TestKey::es256("es-1");
-        let rs = TestKey::rs256("rs-1");
-        let jwks_server = JwksServer::start(jwks(&[&es, &rs])).await;
-        let schema = server.admin_ok(&[
-            "schema",
-            "create",
-            "--title",
-            "Interop membership",
-            "--type",
-            "InteropMembership",
-            "--attr",
-            "age:integer:required",
-            "--attr",
-            "location:string:required",
-            "--attr",
-            "isMember:boolean:required",
-        ])["schemaId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let partner = server.admin_ok(&[
-            "partner",
-            "create",
-            "--name",
-            "Acme",
-            "--jwks-url",
-            &jwks_server.url(),
-            "--feature",
-            "issue_on_behalf",
-        ])["partnerId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let issuer_did = server.admin_ok(&[
-            "issuer",
-            "create",
-            "--partner-id",
-            &partner,
-            "--name",
-            "Acme issuer",
-        ])["issuerDid"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let program = server.admin_ok(&[
-            "program",
-            "create",
-            "--issuer-did",
-            &issuer_did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Members",
-            "--expiration-days",
-            "365",
-        ])["credentialId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        Fixture {
-            server,
-            _jwks: jwks_server,
-            // Fresh connections: after a 413 the server closes the connection without reading
-            // the body, and a pooled connection could be reused just as it closes.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-            es,
-            rs,
-            partner,
-            issuer_did,
-            program,
-            schema,
-        }
-    }
-
-    fn token(&self, email: &str) -> String {
-        self.es.token(&self.partner, email).build()
-    }
-
-    fn body(&self, subject: Value) -> Value {
-        json!({"issuerDid": self.issuer_did, "credentialId": self.program, "credentialSubject": subject})
-    }
-
-    async fn issue_raw(
-        &self,
-        token: Option<&str>,
-        body: &Value,
-        idem: Option<&str>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .post(format!(
-                "{}/v1/credentials/issue-on-behalf",
-                self.server.url
-            ))
-            .json(body);
-        if let Some(t) = token {
-            req = req.header("x-partner-auth", t);
-        }
-        if let Some(k) = idem {
-            req = req.header("idempotency-key", k);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn issue(&self, email: &str, subject: Value) -> (u16, Value) {
-        self.issue_raw(Some(&self.token(email)), &self.body(subject), None)
-            .await
-    }
-
-    async fn status(&self, token: &str, hash: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!(
-                "{}/v1/credentials/status?coreClaimHash={hash}",
-                self.server.url
-            ))
-            .header("x-partner-auth", token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
-    }
+/// The shared fixture with a schema of three attribute types and a one-year program.
+async fn fixture(backend: Backend) -> Fixture {
+    Fixture::setup(Setup {
+        schema: SchemaSpec::INTEROP_MEMBERSHIP,
+        expiration_days: Some(365),
+        ..Setup::new(backend)
+    })
+    .await
 }
 
 fn subject() -> Value {
@@ -169,10 +35,10 @@ fn assert_error(got: &(u16, Value), status: u16, message: &str) {
 }
 
 async fn issuance(backend: Backend) {
-    let f = Fixture::new(backend).await;
+    let f = fixture(backend).await;
 
     // 200, with the seed's response fields.
-    let (status, ok) = f.issue("Alice@Example.com", subject()).await;
+    let (status, ok) = f.issue_with("Alice@Example.com", subject()).await;
     assert_eq!(status, 200, "{ok}");
     let hash = ok["coreClaimHash"].as_str().unwrap().to_owned();
     assert_eq!(hash.len(), 64);
@@ -184,7 +50,7 @@ async fn issuance(backend: Backend) {
     assert_eq!(uuid::Uuid::parse_str(&user).unwrap().to_string(), user);
 
     // Status, Moca fields.
-    let (s, st) = f.status(&f.token("alice@example.com"), &hash).await;
+    let (s, st) = f.status_raw(&f.token("alice@example.com"), &hash).await;
     assert_eq!(s, 200, "{st}");
     assert_eq!(st["coreClaimHash"], json!(hash));
     assert_eq!(st["vcStatus"], "WAIT_ONCHAIN");
@@ -214,119 +80,97 @@ async fn issuance(backend: Backend) {
 
     // revoke (the default): a new credential, the old one WAIT_REMOVE.
     let (s, renewed) = f
-        .issue(
+        .issue_with(
             "alice@example.com",
             json!({"age": 26, "location": "US", "isMember": false}),
         )
         .await;
     assert_eq!(s, 200, "{renewed}");
     assert_ne!(renewed["coreClaimHash"], json!(hash));
-    let (_, old) = f.status(&f.token("alice@example.com"), &hash).await;
+    let (_, old) = f.status_raw(&f.token("alice@example.com"), &hash).await;
     assert_eq!(old["vcStatus"], "WAIT_REMOVE");
 
     // The seed's error table.
     let body = f.body(subject());
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"credentialId": f.program, "credentialSubject": subject()}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: issuerDid",
-    );
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"issuerDid": f.issuer_did, "credentialSubject": subject()}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: credentialId",
-    );
-    assert_error(
-        &f.issue_raw(
-            Some(&f.token("a@b.c")),
-            &json!({"issuerDid": f.issuer_did, "credentialId": f.program}),
-            None,
-        )
-        .await,
-        400,
-        "Missing required field: credentialSubject",
-    );
-    assert_error(&f.issue_raw(None, &body, None).await, 401, "");
-    assert_error(
-        &f.issue_raw(Some("garbage.token.here"), &body, None).await,
-        401,
-        "",
-    );
     let expired =
         f.es.token(&f.partner, "a@b.c")
             .times(1_600_000_000, 1_600_000_300)
             .build();
-    assert_error(
-        &f.issue_raw(Some(&expired), &body, None).await,
-        401,
-        "expired",
-    );
-    let stranger = TestKey::es256("es-1");
-    assert_error(
-        &f.issue_raw(
-            Some(&stranger.token(&f.partner, "a@b.c").build()),
-            &body,
-            None,
-        )
-        .await,
-        401,
-        "",
-    );
-    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
-        "issuerDid": "did:air:id:test:unknown", "credentialId": f.program, "credentialSubject": subject()}), None).await,
-        404, "Unknown issuer DID or issuance program.");
-    assert_error(&f.issue_raw(Some(&f.token("a@b.c")), &json!({
-        "issuerDid": f.issuer_did, "credentialId": "cUnknownProgram000000", "credentialSubject": subject()}), None).await,
-        404, "Unknown issuer DID or issuance program.");
-
-    // Subject validation names the attribute.
-    assert_error(
-        &f.issue(
-            "a@b.c",
-            json!({"age": "25", "location": "x", "isMember": true}),
-        )
-        .await,
-        400,
-        "credentialSubject.age",
-    );
-    assert_error(
-        &f.issue("a@b.c", json!({"location": "x", "isMember": true}))
-            .await,
-        400,
-        "credentialSubject.age",
-    );
-    assert_error(
-        &f.issue(
-            "a@b.c",
-            json!({"age": 1, "location": "x", "isMember": true, "extra": 1}),
-        )
-        .await,
-        400,
-        "credentialSubject.extra",
-    );
+    let stranger = TestKey::es256("es-1").token(&f.partner, "a@b.c").build();
+    let valid = f.token("a@b.c");
+    let valid = valid.as_str();
+    let with = |subject: Value| f.body(subject);
+    let cases = [
+        (
+            Some(valid),
+            json!({"credentialId": f.program, "credentialSubject": subject()}),
+            400,
+            "Missing required field: issuerDid",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialSubject": subject()}),
+            400,
+            "Missing required field: credentialId",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialId": f.program}),
+            400,
+            "Missing required field: credentialSubject",
+        ),
+        (None, body.clone(), 401, ""),
+        (Some("garbage.token.here"), body.clone(), 401, ""),
+        (Some(expired.as_str()), body.clone(), 401, "expired"),
+        (Some(stranger.as_str()), body.clone(), 401, ""),
+        (
+            Some(valid),
+            json!({"issuerDid": "did:air:id:test:unknown", "credentialId": f.program, "credentialSubject": subject()}),
+            404,
+            "Unknown issuer DID or issuance program.",
+        ),
+        (
+            Some(valid),
+            json!({"issuerDid": f.issuer_did, "credentialId": "cUnknownProgram000000", "credentialSubject": subject()}),
+            404,
+            "Unknown issuer DID or issuance program.",
+        ),
+        // Subject validation names the attribute.
+        (
+            Some(valid),
+            with(json!({"age": "25", "location": "x", "isMember": true})),
+            400,
+            "credentialSubject.age",
+        ),
+        (
+            Some(valid),
+            with(json!({"location": "x", "isMember": true})),
+            400,
+            "credentialSubject.age",
+        ),
+        (
+            Some(valid),
+            with(json!({"age": 1, "location": "x", "isMember": true, "extra": 1})),
+            400,
+            "credentialSubject.extra",
+        ),
+    ];
+    for (token, body, status, message) in &cases {
+        assert_error(&f.issue_raw(*token, body, None).await, *status, message);
+    }
     // Unicode survives into the credential.
     let (s, _) = f
-        .issue(
+        .issue_with(
             "zoë@exämple.com",
             json!({"age": 0, "location": "Zürich \"quoted\" \\ 🎉\n", "isMember": false}),
         )
         .await;
     assert_eq!(s, 200);
     // A token whose recipient is not an email address is not a valid Partner JWT.
-    assert_error(&f.issue("not-an-email", subject()).await, 401, "email");
+    assert_error(&f.issue_with("not-an-email", subject()).await, 401, "email");
 
     // Consent rejected → 409.
-    f.server.admin_ok(&[
+    f.server().admin_ok(&[
         "consent",
         "set",
         "--email",
@@ -337,13 +181,13 @@ async fn issuance(backend: Backend) {
         "rejected",
     ]);
     assert_error(
-        &f.issue("Bob@example.com", subject()).await,
+        &f.issue_with("Bob@example.com", subject()).await,
         409,
         "Consent rejected by user",
     );
     // Another spelling of one person is the same user, so the refusal holds: NFD instead of
     // NFC, the Unicode domain instead of its ASCII form, full-width letters.
-    f.server.admin_ok(&[
+    f.server().admin_ok(&[
         "consent",
         "set",
         "--email",
@@ -359,14 +203,14 @@ async fn issuance(backend: Backend) {
         "zoë@ＢÜＣＨＥＲ.de",
     ] {
         assert_error(
-            &f.issue(spelling, subject()).await,
+            &f.issue_with(spelling, subject()).await,
             409,
             "Consent rejected by user",
         );
     }
     // Invisible characters do not make a new person either: such an address is refused.
     for spelling in ["bob\u{200b}@example.com", "\u{feff}bob@example.com"] {
-        assert_error(&f.issue(spelling, subject()).await, 401, "email");
+        assert_error(&f.issue_with(spelling, subject()).await, 401, "email");
     }
 
     // Idempotency-Key: same body replays, another body conflicts.
@@ -394,56 +238,47 @@ async fn issuance(backend: Backend) {
     );
 
     // Malformed input never gets a 500.
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .header("content-type", "application/json")
-        .body("{\"issuerDid\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .header("content-type", "application/json")
-        .body(format!("{}{}", "[".repeat(5000), "]".repeat(5000)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/issue-on-behalf", f.server.url))
-        .header("x-partner-auth", f.token("a@b.c"))
-        .json(&f.body(json!({"age": 1, "location": "x".repeat(300_000), "isMember": true})))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
+    for (body, status) in [
+        ("{\"issuerDid\": ".to_owned(), 400),
+        (format!("{}{}", "[".repeat(5000), "]".repeat(5000)), 400),
+        (
+            f.body(json!({"age": 1, "location": "x".repeat(300_000), "isMember": true}))
+                .to_string(),
+            413,
+        ),
+    ] {
+        let r = f
+            .http
+            .post(format!("{}/v1/credentials/issue-on-behalf", f.url()))
+            .header("x-partner-auth", f.token("a@b.c"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+    }
 
     // Status: unknown hash, malformed hash, another partner's hash → 404.
     assert_error(
-        &f.status(&f.token("a@b.c"), &"0".repeat(64)).await,
+        &f.status_raw(&f.token("a@b.c"), &"0".repeat(64)).await,
         404,
         "No credential found for the given hash.",
     );
     assert_error(
-        &f.status(&f.token("a@b.c"), "xyz").await,
+        &f.status_raw(&f.token("a@b.c"), "xyz").await,
         404,
         "No credential found for the given hash.",
     );
     let other_key = TestKey::es256("other-1");
-    let other = f.server.admin_ok(&[
+    let other = f.server().admin_ok(&[
         "partner",
         "create",
         "--name",
         "Other",
         "--jwks-file",
         &{
-            let p = f.server.data_path("other-jwks.json");
+            let p = f.server().data_path("other-jwks.json");
             std::fs::write(&p, jwks(&[&other_key]).to_string()).unwrap();
             p.display().to_string()
         },
@@ -455,7 +290,7 @@ async fn issuance(backend: Backend) {
         .to_owned();
     let other_token = other_key.token(&other, "alice@example.com").build();
     assert_error(
-        &f.status(&other_token, renewed["coreClaimHash"].as_str().unwrap())
+        &f.status_raw(&other_token, renewed["coreClaimHash"].as_str().unwrap())
             .await,
         404,
         "No credential found",
@@ -468,8 +303,8 @@ async fn issuance(backend: Backend) {
     );
     // A partner without the feature: 403.
     let patch = |id: &str, body: Value| {
-        let url = format!("{}/admin/v1/partners/{id}", f.server.url);
-        let token = f.server.admin_token.clone();
+        let url = format!("{}/admin/v1/partners/{id}", f.server().url);
+        let token = f.server().admin_token.clone();
         let http = f.http.clone();
         async move {
             let r = http
@@ -495,64 +330,32 @@ async fn issuance(backend: Backend) {
     )
     .await;
     assert_error(
-        &f.issue("dave@example.com", subject()).await,
+        &f.issue_with("dave@example.com", subject()).await,
         403,
         "Schema not allowed",
     );
     patch(&f.partner, json!({"allowedSchemaIds": null})).await;
-    assert_eq!(f.issue("dave@example.com", subject()).await.0, 200);
+    assert_eq!(f.issue_with("dave@example.com", subject()).await.0, 200);
 
     // Program window and cap: 403 saying which.
-    let later = f.server.admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "Later",
-        "--accessible-from",
-        "2099-01-01T00:00:00Z",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let tok = f.token("erin@example.com");
-    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": later, "credentialSubject": subject()}), None).await,
-        403, "not accessible yet");
-    let ended = f.server.admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "Ended",
-        "--accessible-until",
-        "2001-01-01T00:00:00Z",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_error(&f.issue_raw(Some(&tok), &json!({"issuerDid": f.issuer_did, "credentialId": ended, "credentialSubject": subject()}), None).await,
-        403, "no longer accessible");
-    let capped = f.server.admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &f.issuer_did,
-        "--schema-id",
-        &f.schema,
-        "--name",
-        "One",
-        "--max-issuance",
-        "1",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    for (name, window, message) in [
+        (
+            "Later",
+            ["--accessible-from", "2099-01-01T00:00:00Z"],
+            "not accessible yet",
+        ),
+        (
+            "Ended",
+            ["--accessible-until", "2001-01-01T00:00:00Z"],
+            "no longer accessible",
+        ),
+    ] {
+        let program = f.create_program(&f.issuer_did, name, &window);
+        let body = json!({"issuerDid": f.issuer_did, "credentialId": program, "credentialSubject": subject()});
+        assert_error(&f.issue_raw(Some(&tok), &body, None).await, 403, message);
+    }
+    let capped = f.create_program(&f.issuer_did, "One", &["--max-issuance", "1"]);
     let capped_body =
         json!({"issuerDid": f.issuer_did, "credentialId": capped, "credentialSubject": subject()});
     assert_eq!(
@@ -572,7 +375,7 @@ async fn issuance(backend: Backend) {
 /// N parallel `revoke` requests for one (program, user) end with exactly one live credential;
 /// parallel requests for different users all succeed.
 async fn concurrency(backend: Backend) {
-    let f = Fixture::new(backend).await;
+    let f = fixture(backend).await;
     let token = f.token("race@example.com");
     let body = f.body(subject());
     let results =
@@ -586,7 +389,7 @@ async fn concurrency(backend: Backend) {
         .collect();
     let mut live = 0;
     for h in &hashes {
-        let (_, st) = f.status(&token, h).await;
+        let (_, st) = f.status_raw(&token, h).await;
         match st["vcStatus"].as_str().unwrap() {
             "WAIT_ONCHAIN" => live += 1,
             "WAIT_REMOVE" => {}
@@ -596,9 +399,10 @@ async fn concurrency(backend: Backend) {
     assert_eq!(live, 1, "exactly one live credential");
 
     let fr = &f;
-    let many = futures::future::join_all(
-        (0..16).map(|i| async move { fr.issue(&format!("user{i}@example.com"), subject()).await }),
-    )
+    let many = futures::future::join_all((0..16).map(|i| async move {
+        fr.issue_with(&format!("user{i}@example.com"), subject())
+            .await
+    }))
     .await;
     let users: std::collections::HashSet<String> = many
         .iter()
@@ -633,10 +437,10 @@ async fn issuance_postgres() {
 /// Every 200 is durable: kill -9 right after the answers, restart on the same data, and every
 /// acknowledged credential is there.
 async fn crash_after_acknowledgement(backend: Backend) {
-    let f = Fixture::new(backend).await;
+    let mut f = fixture(backend).await;
     let fr = &f;
     let answers = futures::future::join_all((0..24).map(|i| async move {
-        fr.issue(&format!("durable{i}@example.com"), subject())
+        fr.issue_with(&format!("durable{i}@example.com"), subject())
             .await
     }))
     .await;
@@ -647,30 +451,12 @@ async fn crash_after_acknowledgement(backend: Backend) {
             v["coreClaimHash"].as_str().unwrap().to_owned()
         })
         .collect();
-    let Fixture {
-        server,
-        _jwks,
-        http,
-        es,
-        partner,
-        ..
-    } = f;
-    let (tmp, data_dir, pg) = server.stop(); // SIGKILL
-    let server = Server::start_in(tmp, data_dir, pg);
+    let (tmp, data_dir, pg) = f.server.take().unwrap().stop(); // SIGKILL
+    f.server = Some(Server::start_in(tmp, data_dir, pg));
     for (i, hash) in hashes.iter().enumerate() {
-        let token = es
-            .token(&partner, &format!("durable{i}@example.com"))
-            .build();
-        let r = http
-            .get(format!(
-                "{}/v1/credentials/status?coreClaimHash={hash}",
-                server.url
-            ))
-            .header("x-partner-auth", token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "credential {i} lost after kill -9");
+        let token = f.token(&format!("durable{i}@example.com"));
+        let (status, _) = f.status_raw(&token, hash).await;
+        assert_eq!(status, 200, "credential {i} lost after kill -9");
     }
 }
 

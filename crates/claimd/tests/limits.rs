@@ -1,35 +1,25 @@
-//! The HTTP server's limits and the process's hygiene, on the real binary over loopback:
-//! slow-loris connections are closed, a client past its rate gets 429 with `Retry-After` in the
-//! error shape, readiness and metrics can leave the public listener, dev mode refuses a network
-//! address, secret files others can read are refused, and the data stays private on disk.
+//! The HTTP server's limits and the process's hygiene. In process ([`TestApp`], a manual
+//! clock): a client past its rate gets 429 with `Retry-After` in the error shape, and the
+//! bucket refills. On the real binary over loopback: slow-loris connections are closed, the
+//! configured rates apply, readiness and metrics can leave the public listener, dev mode
+//! refuses a network address, secret files others can read are refused, and the data stays
+//! private on disk.
 
 mod common;
 
+use claimd_api::limits::{HttpLimits, Rate};
+use claimd_testkit::app::{AppSettings, TestApp, TestResponse};
 use common::{claimd_bin, Backend, Server};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn config_file(text: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("claimd.toml");
-    std::fs::write(&path, text).unwrap();
-    let p = path.display().to_string();
-    (dir, p)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use claimd_testkit::server::{config_env, free_port};
 
 #[tokio::test]
 async fn a_slow_loris_connection_is_closed_after_the_header_timeout() {
-    let (_cfg, path) = config_file("http_header_read_timeout_secs = 1\n");
-    let server = Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), path)]).await;
+    let (_cfg, env) = config_env("http_header_read_timeout_secs = 1\n");
+    let server = Server::start_with(Backend::Sqlite, env).await;
     let addr = server.url.trim_start_matches("http://").to_owned();
     let started = Instant::now();
     let closed_after = tokio::task::spawn_blocking(move || {
@@ -75,95 +65,126 @@ async fn a_slow_loris_connection_is_closed_after_the_header_timeout() {
     assert_eq!(ok.status(), 200);
 }
 
+/// A TestApp whose only tight limit is `pick`'s rate: 2/s with a burst of 5 per address, or 1/s
+/// with a burst of 3 for public verifications.
+async fn app_with(
+    pick: fn(&mut HttpLimits) -> &mut Option<Rate>,
+    per_second: f64,
+    burst: f64,
+) -> TestApp {
+    let mut limits = HttpLimits::default();
+    *pick(&mut limits) = Some(Rate { per_second, burst });
+    TestApp::with(AppSettings {
+        limits,
+        ..AppSettings::default()
+    })
+    .await
+}
+
+/// A 429 in the error shape, with `Retry-After`, whose message contains `names`.
+fn assert_limited(r: &TestResponse, names: &str) -> u64 {
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    let body = r.json();
+    assert_eq!(body["error"], 429);
+    assert!(body["message"].as_str().unwrap().contains(names), "{body}");
+    retry
+}
+
 #[tokio::test]
 async fn a_client_past_its_rate_gets_429_with_retry_after() {
-    let (_cfg, path) = config_file("rate_limit_ip_per_sec = 2\nrate_limit_ip_burst = 5\n");
-    let server = Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), path)]).await;
-    let client = reqwest::Client::new();
+    let app = app_with(|l| &mut l.per_ip, 2.0, 5.0).await;
     let mut limited = None;
     for _ in 0..20 {
-        let r = client
-            .get(format!("{}/healthz", server.url))
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 429 {
+        let r = app.get("/healthz").await;
+        if r.status == 429 {
             limited = Some(r);
             break;
         }
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status, 200);
     }
     let r = limited.expect("20 requests at once from one address were all served");
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = assert_limited(&r, "per client address");
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"], 429);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("per client address"),
-        "{body}"
-    );
     // The bucket refills.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let r = client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.clock.advance(Duration::from_millis(1100));
+    assert_eq!(app.get("/healthz").await.status, 200);
 }
 
 /// Public verification has a per-address rate of its own, far below the general one: past it,
 /// 429 naming it, while other requests from the same address are still served.
 #[tokio::test]
 async fn verifications_past_their_rate_per_address_get_429() {
-    let (_cfg, path) =
-        config_file("rate_limit_verify_ip_per_sec = 1\nrate_limit_verify_ip_burst = 3\n");
-    let server = Server::start_with(Backend::Sqlite, vec![("CLAIMD_CONFIG".into(), path)]).await;
-    let client = reqwest::Client::new();
+    let app = app_with(|l| &mut l.verify_per_ip, 1.0, 3.0).await;
     let mut statuses = Vec::new();
     let mut refused = None;
     for _ in 0..10 {
-        let r = client
-            .post(format!("{}/v1/credentials/verify", server.url))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        statuses.push(r.status().as_u16());
-        if r.status() == 429 && refused.is_none() {
+        let r = app
+            .post_json("/v1/credentials/verify", &serde_json::json!({}))
+            .await;
+        statuses.push(r.status);
+        if r.status == 429 && refused.is_none() {
             refused = Some(r);
         }
     }
     // The burst is served (a body that is not a credential is a 400), the rest refused.
     assert_eq!(&statuses[..3], [400, 400, 400], "{statuses:?}");
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
-    let r = refused.unwrap();
-    assert!(r.headers().contains_key("retry-after"));
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"], 429);
-    let message = body["message"].as_str().unwrap();
-    assert!(
-        message.contains("verifications per client address"),
-        "{body}"
-    );
-    let r = client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await
-        .unwrap();
+    assert_limited(&refused.unwrap(), "verifications per client address");
     assert_eq!(
-        r.status(),
+        app.get("/healthz").await.status,
         200,
         "other requests from the address are still served"
     );
+}
+
+/// The configuration file's rate keys reach the running server: past each rate, its 429.
+#[tokio::test]
+async fn the_configured_rates_apply_to_the_real_server() {
+    let client = reqwest::Client::new();
+    for (config, path, names) in [
+        (
+            "rate_limit_ip_per_sec = 2\nrate_limit_ip_burst = 5\n",
+            "/healthz",
+            "per client address",
+        ),
+        (
+            "rate_limit_verify_ip_per_sec = 1\nrate_limit_verify_ip_burst = 3\n",
+            "/v1/credentials/verify",
+            "verifications per client address",
+        ),
+    ] {
+        let (_cfg, env) = config_env(config);
+        let server = Server::start_with(Backend::Sqlite, env).await;
+        let mut last = None;
+        for _ in 0..20 {
+            let r = client
+                .request(
+                    if path == "/healthz" {
+                        reqwest::Method::GET
+                    } else {
+                        reqwest::Method::POST
+                    },
+                    format!("{}{path}", server.url),
+                )
+                .body("{}")
+                .header("content-type", "application/json")
+                .send()
+                .await
+                .unwrap();
+            last = Some(r.status().as_u16());
+            if last == Some(429) {
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert!(body["message"].as_str().unwrap().contains(names), "{body}");
+                break;
+            }
+        }
+        assert_eq!(
+            last,
+            Some(429),
+            "{config}: 20 requests at once were all served"
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,9 +3,7 @@
 //! the 429 and 503 of admission, which every request can get. The contract is the fixture
 //! `tests/fixtures/issue-on-behalf.contract.yaml`, owned by this repository.
 
-mod common;
-
-use common::{Backend, Server};
+use claimd_testkit::TestApp;
 use serde_json::Value;
 
 fn seed() -> Value {
@@ -15,13 +13,10 @@ fn seed() -> Value {
 
 #[tokio::test]
 async fn issue_on_behalf_operation_matches_the_seed() {
-    let server = Server::start(Backend::Sqlite).await;
-    let ours: Value = reqwest::get(format!("{}/openapi.json", server.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app = TestApp::new().await;
+    let answer = app.get("/openapi.json").await;
+    assert_eq!(answer.status, 200);
+    let ours: Value = serde_json::from_slice(&answer.body).unwrap();
     let seed = seed();
     assert!(ours["openapi"].as_str().unwrap().starts_with("3."));
     assert!(ours["servers"][0]["url"].as_str().unwrap().ends_with("/v1"));

@@ -7,6 +7,15 @@ mod common;
 use common::{Backend, Server};
 use serde_json::{json, Value};
 
+/// A GET answered with JSON, with the operator's bearer token if given.
+async fn get_json(http: &reqwest::Client, url: &str, bearer: Option<&str>) -> Value {
+    let mut req = http.get(url);
+    if let Some(bearer) = bearer {
+        req = req.header("authorization", bearer);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 async fn operator_workflow(backend: Backend) {
     let server = Server::start(backend).await;
     // Fresh connections: a pooled keep-alive connection occasionally came back closed
@@ -17,6 +26,15 @@ async fn operator_workflow(backend: Backend) {
         .unwrap();
     let admin = |path: &str| format!("{}/admin/v1{path}", server.url);
     let token = format!("Bearer {}", server.admin_token);
+    // A partner's token rules, as one comparable value.
+    let rules = |p: &Value| {
+        (
+            p["audience"].clone(),
+            p["issuer"].clone(),
+            p["requireJti"].clone(),
+            p["enabled"].clone(),
+        )
+    };
 
     let schema = server.admin_ok(&[
         "schema",
@@ -52,13 +70,8 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(partner["features"], json!(["issue_on_behalf"]));
     // Registered without token rules: unbound, no replay cache, enabled.
     assert_eq!(
-        (
-            &partner["audience"],
-            &partner["issuer"],
-            &partner["requireJti"],
-            &partner["enabled"]
-        ),
-        (&Value::Null, &Value::Null, &json!(false), &json!(true))
+        rules(&partner),
+        (Value::Null, Value::Null, json!(false), json!(true))
     );
 
     let issuer = server.admin_ok(&[
@@ -107,27 +120,16 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(consent["status"], "rejected");
 
     // Everything the CLI registered is visible through the API.
-    let got: Value = http
-        .get(admin(&format!("/programs/{credential_id}")))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(
+        &http,
+        &admin(&format!("/programs/{credential_id}")),
+        Some(&token),
+    )
+    .await;
     assert_eq!(got["issuerDid"], json!(did));
     assert_eq!(got["schemaId"], json!(schema_id));
     assert_eq!(got["expirationDays"], 365);
-    let partners: Value = http
-        .get(admin("/partners?page=1&limit=10"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let partners: Value = get_json(&http, &admin("/partners?page=1&limit=10"), Some(&token)).await;
     assert_eq!(partners["total"], 1);
     let by_did = http
         .get(admin(&format!("/issuers/{did}")))
@@ -138,14 +140,12 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(by_did.status(), 200);
 
     // Public schema documents.
-    let ctx: Value = http
-        .get(format!("{}/v1/schemas/{schema_id}.jsonld", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ctx: Value = get_json(
+        &http,
+        &format!("{}/v1/schemas/{schema_id}.jsonld", server.url),
+        None,
+    )
+    .await;
     assert_eq!(
         ctx["@context"][0]["KycCredential"]["@id"],
         json!(format!("urn:uuid:{schema_id}"))
@@ -154,14 +154,12 @@ async fn operator_workflow(backend: Backend) {
         ctx["@context"][0]["KycCredential"]["@context"]["born"]["@type"],
         "xsd:dateTime"
     );
-    let js: Value = http
-        .get(format!("{}/v1/schemas/{schema_id}.json", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let js: Value = get_json(
+        &http,
+        &format!("{}/v1/schemas/{schema_id}.json", server.url),
+        None,
+    )
+    .await;
     assert_eq!(
         js["properties"]["credentialSubject"]["required"],
         json!(["age"])
@@ -182,15 +180,6 @@ async fn operator_workflow(backend: Backend) {
         let m = body["message"].as_str().unwrap();
         assert!(m.contains(needle), "{m:?} should mention {needle:?}");
     };
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "name");
     // Token rules: stored as given, defaults for a partner registered without them, invalid
     // values named.
     let r = http
@@ -204,17 +193,12 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(r.status(), 201);
     let bound: Value = r.json().await.unwrap();
     assert_eq!(
+        rules(&bound),
         (
-            &bound["audience"],
-            &bound["issuer"],
-            &bound["requireJti"],
-            &bound["enabled"]
-        ),
-        (
-            &json!("https://claimd.example"),
-            &json!("bound"),
-            &json!(true),
-            &json!(false)
+            json!("https://claimd.example"),
+            json!("bound"),
+            json!(true),
+            json!(false)
         )
     );
     let r = http
@@ -230,116 +214,150 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(r.status(), 200);
     let patched: Value = r.json().await.unwrap();
     assert_eq!(
-        (
-            &patched["audience"],
-            &patched["issuer"],
-            &patched["requireJti"],
-            &patched["enabled"]
-        ),
-        (&Value::Null, &json!("bound"), &json!(true), &json!(true))
+        rules(&patched),
+        (Value::Null, json!("bound"), json!(true), json!(true))
     );
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": "x", "jwksUrl": "https://x.example/j", "audience": ""}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "audience");
-    let r = http
-        .post(admin("/programs"))
-        .header("authorization", &token)
-        .json(&json!({"issuerDid": "did:air:id:test:nope", "schemaId": schema_id, "name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    err(404, r.json().await.unwrap(), "issuer");
-    let r = http
-        .post(admin("/schemas"))
-        .header("authorization", &token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "JSON");
-    let r = http
-        .post(admin("/schemas"))
-        .header("authorization", &token)
-        .json(&json!({"title": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = http
-        .get(admin("/partners"))
-        .header("authorization", "Bearer wrong-token-xxxxxxxx")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    err(401, r.json().await.unwrap(), "admin token");
-    let r = http.get(admin("/partners")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    let r = http
-        .get(admin(&format!("/partners/{}", uuid::Uuid::new_v4())))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(admin("/partners/not-a-uuid"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(admin("/partners?limit=0"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    err(400, r.json().await.unwrap(), "limit");
-    let r = http
-        .get(admin("/partners?page=x"))
-        .header("authorization", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    // Each case: method, URL, authorization, body, the status and what its message names.
+    enum Body {
+        Empty,
+        Json(Value),
+        Raw(&'static str),
+    }
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    let wrong = "Bearer wrong-token-xxxxxxxx";
     let huge = "x".repeat(200_000);
-    let r = http
-        .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": huge}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    err(413, r.json().await.unwrap(), "too large");
-    let r = http
-        .get(format!(
-            "{}/v1/schemas/{}.json",
-            server.url,
-            uuid::Uuid::new_v4()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .get(format!("{}/no/such/route", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    err(404, r.json().await.unwrap(), "Not found");
+    let cases = [
+        (
+            post.clone(),
+            admin("/partners"),
+            Some(token.as_str()),
+            Body::Json(json!({})),
+            400,
+            Some("name"),
+        ),
+        (
+            post.clone(),
+            admin("/partners"),
+            Some(&token),
+            Body::Json(json!({"name": "x", "jwksUrl": "https://x.example/j", "audience": ""})),
+            400,
+            Some("audience"),
+        ),
+        (
+            post.clone(),
+            admin("/programs"),
+            Some(&token),
+            Body::Json(
+                json!({"issuerDid": "did:air:id:test:nope", "schemaId": schema_id, "name": "x"}),
+            ),
+            404,
+            Some("issuer"),
+        ),
+        (
+            post.clone(),
+            admin("/schemas"),
+            Some(&token),
+            Body::Raw("{not json"),
+            400,
+            Some("JSON"),
+        ),
+        (
+            post.clone(),
+            admin("/schemas"),
+            Some(&token),
+            Body::Json(json!({"title": 5})),
+            400,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners"),
+            Some(wrong),
+            Body::Empty,
+            401,
+            Some("admin token"),
+        ),
+        (
+            get.clone(),
+            admin("/partners"),
+            None,
+            Body::Empty,
+            401,
+            None,
+        ),
+        (
+            get.clone(),
+            admin(&format!("/partners/{}", uuid::Uuid::new_v4())),
+            Some(&token),
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners/not-a-uuid"),
+            Some(&token),
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get.clone(),
+            admin("/partners?limit=0"),
+            Some(&token),
+            Body::Empty,
+            400,
+            Some("limit"),
+        ),
+        (
+            get.clone(),
+            admin("/partners?page=x"),
+            Some(&token),
+            Body::Empty,
+            400,
+            None,
+        ),
+        (
+            post,
+            admin("/partners"),
+            Some(&token),
+            Body::Json(json!({"name": huge})),
+            413,
+            Some("too large"),
+        ),
+        (
+            get.clone(),
+            format!("{}/v1/schemas/{}.json", server.url, uuid::Uuid::new_v4()),
+            None,
+            Body::Empty,
+            404,
+            None,
+        ),
+        (
+            get,
+            format!("{}/no/such/route", server.url),
+            None,
+            Body::Empty,
+            404,
+            Some("Not found"),
+        ),
+    ];
+    for (method, url, auth, body, status, names) in cases {
+        let mut req = http.request(method.clone(), &url);
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        req = match body {
+            Body::Empty => req,
+            Body::Json(v) => req.json(&v),
+            Body::Raw(text) => req.header("content-type", "application/json").body(text),
+        };
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), status, "{method} {url}");
+        if let Some(needle) = names {
+            err(status, r.json().await.unwrap(), needle);
+        }
+    }
     let (ok, _, stderr) =
         server.admin(&["issuer", "create", "--partner-id", "nope", "--name", "x"]);
     assert!(
@@ -356,14 +374,7 @@ async fn operator_workflow(backend: Backend) {
             .status(),
         200
     );
-    let ready: Value = http
-        .get(format!("{}/readyz", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = get_json(&http, &format!("{}/readyz", server.url), None).await;
     assert_eq!(
         ready["database"],
         if backend == Backend::Sqlite {
@@ -372,14 +383,7 @@ async fn operator_workflow(backend: Backend) {
             "postgres"
         }
     );
-    let metrics = http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     assert!(metrics.contains("claimd_http_requests_total"), "{metrics}");
     let r = http
         .get(format!("{}/healthz", server.url))

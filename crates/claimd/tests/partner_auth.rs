@@ -5,6 +5,8 @@
 
 mod common;
 
+use claimd_auth::testing::random_spelling;
+use claimd_testkit::app::metric_sum_in;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
@@ -48,41 +50,12 @@ fn assert_refused_generically(got: (u16, String)) {
 }
 
 async fn failures(f: &Fixture, reason: &str) -> f64 {
-    let text = f
-        .http
-        .get(format!("{}/metrics", f.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("claimd_auth_failures_total{{reason=\"{reason}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
-}
-
-/// Flips the case of random hex letters (never returning the canonical form).
-fn spelling(id: &str, seed: &mut u64) -> String {
-    loop {
-        let s: String = id
-            .chars()
-            .map(|c| {
-                *seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                if (*seed >> 33) & 1 == 1 {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect();
-        if s != id {
-            return s;
-        }
-    }
+    let text = f.server().get_text("/metrics").await;
+    metric_sum_in(
+        &text,
+        "claimd_auth_failures_total",
+        Some(&format!("reason=\"{reason}\"")),
+    )
 }
 
 #[tokio::test]
@@ -97,7 +70,9 @@ async fn hostile_and_restricted_partner_tokens_over_http() {
     let fr = &f;
     let calls: Vec<_> = (0..200)
         .map(|_| {
-            let token = key.token(&spelling(&fr.partner, &mut seed), email).build();
+            let token = key
+                .token(&random_spelling(&fr.partner, &mut seed), email)
+                .build();
             async move { call(fr, &token).await }
         })
         .collect();

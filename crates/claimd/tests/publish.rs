@@ -423,19 +423,27 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
     }
 
     // Issued before any publisher runs: accepted, waiting.
-    let mut issued = Vec::new();
-    for i in 0..6 {
-        let (did, program) = if i % 2 == 0 {
-            (f.issuer_did.as_str(), f.program.as_str())
-        } else {
-            (did2.as_str(), program2.as_str())
-        };
-        let email = format!("user{i}@x.io");
-        issued.push((
-            email.clone(),
-            f.issue_to(did, program, &email, 20 + i).await,
-        ));
-    }
+    // Users `user{i}@x.io`, alternately to the fixture's issuer and the second one.
+    let issue_range = |range: std::ops::Range<u32>| {
+        let (f, did2, program2) = (&f, &did2, &program2);
+        async move {
+            let mut issued = Vec::new();
+            for i in range {
+                let (did, program) = if i % 2 == 0 {
+                    (f.issuer_did.as_str(), f.program.as_str())
+                } else {
+                    (did2.as_str(), program2.as_str())
+                };
+                let email = format!("user{i}@x.io");
+                issued.push((
+                    email.clone(),
+                    f.issue_to(did, program, &email, 20 + i).await,
+                ));
+            }
+            issued
+        }
+    };
+    let mut issued = issue_range(0..6).await;
     assert_eq!(
         f.status(&issued[0].0, &issued[0].1).await["vcStatus"],
         "WAIT_ONCHAIN"
@@ -465,18 +473,7 @@ async fn api_and_two_publisher_processes_share_postgres_and_anvil() {
         .collect();
 
     // More work while both run.
-    for i in 6..12 {
-        let (did, program) = if i % 2 == 0 {
-            (f.issuer_did.as_str(), f.program.as_str())
-        } else {
-            (did2.as_str(), program2.as_str())
-        };
-        let email = format!("user{i}@x.io");
-        issued.push((
-            email.clone(),
-            f.issue_to(did, program, &email, 20 + i).await,
-        ));
-    }
+    issued.extend(issue_range(6..12).await);
     for (email, hash) in &issued {
         f.wait_for_within(email, hash, "ONCHAIN", std::time::Duration::from_secs(120))
             .await;

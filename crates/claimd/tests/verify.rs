@@ -14,16 +14,8 @@ use std::process::Command;
 
 /// `POST /v1/credentials/verify` with any body: (status, JSON answer).
 async fn verify_raw(f: &Fixture, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/verify", f.url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let reply = f.verify_raw(body).await;
+    (reply.status, reply.json)
 }
 
 /// A 200 report.

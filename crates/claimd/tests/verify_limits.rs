@@ -10,6 +10,8 @@
 
 mod common;
 
+use claimd_testkit::fixture::{post_json_body, Reply};
+use claimd_testkit::server::config_env;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
@@ -21,21 +23,24 @@ const BOUND: Duration = Duration::from_secs(2);
 /// `POST /v1/credentials/verify`: (status, `Retry-After`, JSON answer, time taken).
 async fn post(f: &Fixture, body: String) -> (u16, Option<String>, Value, Duration) {
     let started = Instant::now();
-    let r = f
-        .http
-        .post(format!("{}/v1/credentials/verify", f.url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let answer = r.json().await.unwrap_or(Value::Null);
-    (status, retry, answer, started.elapsed())
+    let reply = f.verify_raw(body).await;
+    (
+        reply.status,
+        reply.retry_after,
+        reply.json,
+        started.elapsed(),
+    )
+}
+
+/// `n` verifications of `body` at once, each in its own task.
+fn flood(f: &Fixture, body: &str, n: usize) -> Vec<tokio::task::JoinHandle<Reply>> {
+    let url = format!("{}/v1/credentials/verify", f.url());
+    (0..n)
+        .map(|_| {
+            let (http, url, body) = (f.http.clone(), url.clone(), body.to_owned());
+            tokio::spawn(async move { post_json_body(&http, &url, body).await })
+        })
+        .collect()
 }
 
 /// `n` blank nodes in `evidence`, each referencing all the others.
@@ -101,13 +106,7 @@ async fn assert_valid(f: &Fixture, vc: &Value) {
 async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
     // Dozens of verifications from one address in a second: past the per-address rate they
     // would be 429s (tested in limits.rs); here each body must reach its work limit.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("claimd.toml");
-    std::fs::write(&config, "rate_limit_verify_ip_per_sec = 0\n").unwrap();
-    let env = vec![(
-        "CLAIMD_CONFIG".to_owned(),
-        config.to_str().unwrap().to_owned(),
-    )];
+    let (_config, env) = config_env("rate_limit_verify_ip_per_sec = 0\n");
     let f = Fixture::with_env(Backend::Sqlite, env).await;
     let vc = genuine(&f).await;
     assert_valid(&f, &vc).await;
@@ -167,27 +166,10 @@ async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
 
     // Several hostile verifications at once leave the genuine credential verifiable.
     let hostile = all_referencing(&vc, 9).to_string();
-    let flood: Vec<_> = (0..16)
-        .map(|_| {
-            let (http, url, body) = (
-                f.http.clone(),
-                format!("{}/v1/credentials/verify", f.url()),
-                hostile.clone(),
-            );
-            tokio::spawn(async move {
-                http.post(url)
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
+    let calls = flood(&f, &hostile, 16);
     assert_valid(&f, &vc).await;
-    for r in flood {
-        assert_eq!(r.await.unwrap(), 422);
+    for r in calls {
+        assert_eq!(r.await.unwrap().status, 422);
     }
     assert_valid(&f, &vc).await;
     // Still a 400, first, for what is not a credential at all.
@@ -200,17 +182,9 @@ async fn hostile_bodies_are_refused_quickly_naming_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saturated_verifier_answers_busy_with_retry_after() {
     // One verification at a time, and no waiting for a slot; configured in claimd.toml.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("claimd.toml");
-    std::fs::write(
-        &config,
+    let (_config, env) = config_env(
         "rate_limit_verify_ip_per_sec = 0\n[verify]\nconcurrency = 1\nqueue_wait_ms = 1\n",
-    )
-    .unwrap();
-    let env = vec![(
-        "CLAIMD_CONFIG".to_owned(),
-        config.to_str().unwrap().to_owned(),
-    )];
+    );
     let f = Fixture::with_env(Backend::Sqlite, env).await;
     let vc = genuine(&f).await;
     assert_valid(&f, &vc).await;
@@ -218,26 +192,12 @@ async fn a_saturated_verifier_answers_busy_with_retry_after() {
     let body = vc.to_string();
     let mut busy = 0;
     for _round in 0..5 {
-        let calls: Vec<_> = (0..24)
-            .map(|_| {
-                let (http, url, body) = (
-                    f.http.clone(),
-                    format!("{}/v1/credentials/verify", f.url()),
-                    body.clone(),
-                );
-                tokio::spawn(async move {
-                    let r = http.post(url).body(body).send().await.unwrap();
-                    let status = r.status().as_u16();
-                    let retry = r
-                        .headers()
-                        .get("retry-after")
-                        .map(|v| v.to_str().unwrap().to_owned());
-                    (status, retry, r.json::<Value>().await.unwrap())
-                })
-            })
-            .collect();
-        for c in calls {
-            let (status, retry, answer) = c.await.unwrap();
+        for c in flood(&f, &body, 24) {
+            let Reply {
+                status,
+                retry_after: retry,
+                json: answer,
+            } = c.await.unwrap();
             match status {
                 200 => assert_eq!(answer["valid"], true, "{answer}"),
                 503 => {

@@ -5,79 +5,20 @@
 //! tests: the PostgreSQL backend is never silently untested.
 
 use claimd_store_postgres::PgStore;
+use claimd_testkit::{postgres_admin, Backend, Db};
 use sqlx::Connection;
 
-fn admin_url() -> String {
-    std::env::var("CLAIMD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+claimd_testkit::store_contract_tests!(Backend::Postgres);
+
+/// A database created for one test (dropped when it ends) and its migrated store.
+async fn fresh() -> (PgStore, Db) {
+    let db = Db::create(Backend::Postgres).await;
+    (db.postgres().await, db)
 }
-
-/// A database created for one test and dropped when it ends.
-struct TestDb {
-    name: String,
-    store: PgStore,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let admin = admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin} is not reachable ({e}); run scripts/test, which starts one")
-        });
-        let name = format!("claimd_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        let store = PgStore::connect(&format!("{base}/{name}"), 5)
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        TestDb { name, store }
-    }
-
-    async fn drop_db(self) {
-        self.store.close().await;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
-macro_rules! contract {
-    ($($name:ident),*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let db = TestDb::new().await;
-            claimd_store_contract::$name(&db.store).await;
-            db.drop_db().await;
-        }
-    )*};
-}
-
-contract!(
-    partners,
-    partner_token_rules,
-    registry,
-    consent,
-    issuance,
-    publishing,
-    publication
-);
 
 /// The migrations applied to a database: version, description, checksum.
-async fn applied(db: &TestDb) -> Vec<(i64, String, Vec<u8>)> {
-    let admin = admin_url();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/{}", db.name))
-        .await
-        .unwrap();
+async fn applied(db: &Db) -> Vec<(i64, String, Vec<u8>)> {
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query_as("SELECT version, description, checksum FROM _sqlx_migrations ORDER BY version")
         .fetch_all(&mut conn)
         .await
@@ -86,52 +27,48 @@ async fn applied(db: &TestDb) -> Vec<(i64, String, Vec<u8>)> {
 
 #[tokio::test]
 async fn migrate_is_idempotent() {
-    let db = TestDb::new().await;
+    let (store, db) = fresh().await;
     let before = applied(&db).await;
     assert!(
         !before.is_empty(),
         "the first migrate applied the migrations"
     );
     let p = claimd_core::store::Registry::create_partner(
-        &db.store,
+        &store,
         claimd_store_contract::partner_draft("Acme"),
     )
     .await
     .unwrap();
-    db.store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
     assert_eq!(
         applied(&db).await,
         before,
         "a second migrate applies nothing"
     );
-    let read = claimd_core::store::Registry::partner(&db.store, p.partner_id)
+    let read = claimd_core::store::Registry::partner(&store, p.partner_id)
         .await
         .unwrap();
     assert_eq!(read, Some(p), "data survives a second migrate");
-    db.drop_db().await;
 }
 
 /// The store names the backend the server really is.
 #[tokio::test]
 async fn health() {
-    let db = TestDb::new().await;
-    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    let (store, _db) = fresh().await;
+    let mut conn = postgres_admin().await;
     let version: String = sqlx::query_scalar("SELECT version()")
         .fetch_one(&mut conn)
         .await
         .unwrap();
     assert!(version.starts_with("PostgreSQL"), "{version}");
-    claimd_store_contract::health(&db.store, "postgres").await;
-    db.drop_db().await;
+    claimd_store_contract::health(&store, "postgres").await;
 }
 
 #[tokio::test]
 async fn email_renormalisation() {
-    let db = TestDb::new().await;
-    let admin = admin_url();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{}", db.name);
-    claimd_store_contract::email_renormalisation(&db.store, |legacy| async move {
+    let (store, db) = fresh().await;
+    let url = db.url.clone();
+    claimd_store_contract::email_renormalisation(&store, |legacy| async move {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         let start = chrono::Utc::now() + chrono::Duration::seconds(1);
         for (i, (id, email)) in legacy.into_iter().enumerate() {
@@ -149,5 +86,4 @@ async fn email_renormalisation() {
             .unwrap();
     })
     .await;
-    db.drop_db().await;
 }

@@ -7,11 +7,6 @@
 use claimd_store_postgres::PgStore;
 use sqlx::{Connection, Row};
 
-fn admin_url() -> String {
-    std::env::var("CLAIMD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// `url` with its host replaced and TLS parameters added.
 fn with_tls(url: &str, host: &str, params: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
@@ -29,8 +24,8 @@ fn with_tls(url: &str, host: &str, params: &str) -> String {
 
 #[tokio::test]
 async fn verify_full_checks_the_chain_and_the_name() {
-    let admin = admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let admin = claimd_testkit::postgres_admin_url();
+    let mut conn = claimd_testkit::postgres_admin().await;
     let ssl: String = sqlx::query_scalar("SHOW ssl")
         .fetch_one(&mut conn)
         .await

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use claimd_auth::testing::{jwks, Behavior, FakePartners, JwksServer, TestKey};
+use claimd_auth::testing::{jwks, random_spelling, Behavior, FakePartners, JwksServer, TestKey};
 use claimd_auth::{AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig, GENERIC_MESSAGE};
 
 use crate::common::*;
@@ -291,29 +291,6 @@ async fn many_partners_load_independently() {
         assert_eq!(s.requests(), 1);
     }
     assert_eq!(partners.lookups(), 8);
-}
-
-/// Flips the case of hex letters in `id` at random (an LCG: no dependency, reproducible),
-/// never returning the canonical spelling itself.
-fn random_spelling(id: &str, seed: &mut u64) -> String {
-    loop {
-        let s: String = id
-            .chars()
-            .map(|c| {
-                *seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                if (*seed >> 33) & 1 == 1 {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect();
-        if s != id {
-            return s;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

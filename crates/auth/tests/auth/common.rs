@@ -56,6 +56,19 @@ pub async fn fixture_with(config: AuthConfig) -> Fixture {
 }
 
 impl Fixture {
+    /// Moves the clock past the life of every token minted so far (5 minutes plus the 60 s
+    /// leeway) and mints a new one, valid from then, carrying `jti`.
+    pub fn after_expiry_with_jti(&self, jti: &str) -> String {
+        self.clock
+            .advance(std::time::Duration::from_secs(300 + 60 + 1));
+        let now = self.clock_now();
+        self.es
+            .token(PARTNER, EMAIL)
+            .times(now, now + 300)
+            .claim("jti", jti)
+            .build()
+    }
+
     /// The fixture clock's wall time, Unix seconds.
     pub fn clock_now(&self) -> i64 {
         use claimd_clock::Clock as _;

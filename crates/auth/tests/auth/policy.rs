@@ -139,13 +139,7 @@ async fn a_jti_is_accepted_once_while_its_token_lives() {
     assert!(f.verify(&good).await.is_ok());
 
     // Once the first token expired (exp + leeway), its jti may come back in a new token.
-    f.clock.advance(Duration::from_secs(300 + 60 + 1));
-    let now = f.clock_now();
-    let later =
-        f.es.token(PARTNER, EMAIL)
-            .times(now, now + 300)
-            .claim("jti", "j-1")
-            .build();
+    let later = f.after_expiry_with_jti("j-1");
     assert!(f.verify(&later).await.is_ok());
 }
 
@@ -167,13 +161,7 @@ async fn a_full_replay_cache_refuses_until_entries_expire() {
     }
     let t = f.es.token(PARTNER, EMAIL).claim("jti", "j3").build();
     assert_eq!(f.kind(&t).await, AuthErrorKind::ReplayCacheFull);
-    f.clock.advance(Duration::from_secs(300 + 60 + 1));
-    let now = f.clock_now();
-    let t =
-        f.es.token(PARTNER, EMAIL)
-            .times(now, now + 300)
-            .claim("jti", "j3")
-            .build();
+    let t = f.after_expiry_with_jti("j3");
     assert!(f.verify(&t).await.is_ok());
 }
 

@@ -52,47 +52,41 @@ async fn the_embedded_chain_survives_a_restart() {
     .await;
     assert!(r1.status && r2.status && !r3.status);
 
-    let before = (
-        b.chain.block_number().await.unwrap(),
-        b.contract.state_info(id).await.unwrap(),
-        b.chain
-            .nonce(owner.address(), NonceKind::Latest)
-            .await
-            .unwrap(),
-        b.chain.balance(owner.address()).await.unwrap(),
-        b.chain.balance(b.dev.address()).await.unwrap(),
-        b.contract.state_update_logs(0).await.unwrap(),
-    );
-    let receipts = [
-        b.chain.receipt(funded.tx_hash).await.unwrap(),
-        b.chain.receipt(r1.tx_hash).await.unwrap(),
-        b.chain.receipt(r3.tx_hash).await.unwrap(),
-    ];
+    // Everything a reopened chain must give back exactly: height, state, nonce, balances, logs.
+    macro_rules! snapshot {
+        ($b:expr) => {
+            (
+                $b.chain.block_number().await.unwrap(),
+                $b.contract.state_info(id).await.unwrap(),
+                $b.chain
+                    .nonce(owner.address(), NonceKind::Latest)
+                    .await
+                    .unwrap(),
+                $b.chain.balance(owner.address()).await.unwrap(),
+                $b.chain.balance($b.dev.address()).await.unwrap(),
+                $b.contract.state_update_logs(0).await.unwrap(),
+            )
+        };
+    }
+    macro_rules! receipts {
+        ($b:expr) => {
+            [
+                $b.chain.receipt(funded.tx_hash).await.unwrap(),
+                $b.chain.receipt(r1.tx_hash).await.unwrap(),
+                $b.chain.receipt(r3.tx_hash).await.unwrap(),
+            ]
+        };
+    }
+    let before = snapshot!(b);
+    let receipts = receipts!(b);
     drop(b);
     drop(chain);
 
     let (chain, b) = backend_at(dir.path(), embedded_config());
-    let after = (
-        b.chain.block_number().await.unwrap(),
-        b.contract.state_info(id).await.unwrap(),
-        b.chain
-            .nonce(owner.address(), NonceKind::Latest)
-            .await
-            .unwrap(),
-        b.chain.balance(owner.address()).await.unwrap(),
-        b.chain.balance(b.dev.address()).await.unwrap(),
-        b.contract.state_update_logs(0).await.unwrap(),
-    );
+    let after = snapshot!(b);
     assert_eq!(before, after);
     assert_eq!(after.0, 5); // deploy, fund, three transitions
-    assert_eq!(
-        receipts,
-        [
-            b.chain.receipt(funded.tx_hash).await.unwrap(),
-            b.chain.receipt(r1.tx_hash).await.unwrap(),
-            b.chain.receipt(r3.tx_hash).await.unwrap(),
-        ]
-    );
+    assert_eq!(receipts, receipts!(b));
     // And it goes on from where it stopped.
     let r4 = send_transit(
         &b,

@@ -27,96 +27,20 @@ use claimd_iden3::merkletree::{MemoryStore, MerkleTree, NodeStore, IDEN3_DEPTH};
 use claimd_iden3::Fr;
 use claimd_publisher::{Outcome, Publisher, PublisherConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const CHAIN_ID: u64 = 31_337;
 
-/// Where the store lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use claimd_testkit::app::metric_sum;
+pub use claimd_testkit::{Backend, Db};
 
-fn postgres_admin_url() -> String {
-    std::env::var("CLAIMD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database for one test: a SQLite file in a temp dir, or a fresh PostgreSQL database
-/// (dropped at the end).
-pub struct Db {
-    pub backend: Backend,
-    pub url: String,
-    pg_name: Option<String>,
-    pub dir: tempfile::TempDir,
-}
-
-impl Db {
-    pub async fn create(backend: Backend) -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        match backend {
-            Backend::Sqlite => Db {
-                backend,
-                url: format!("sqlite://{}", dir.path().join("claimd.db").display()),
-                pg_name: None,
-                dir,
-            },
-            Backend::Postgres => {
-                use sqlx::Connection;
-                let admin = postgres_admin_url();
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {admin} is not reachable ({e}); run scripts/test")
-                    });
-                let name = format!("claimd_pub_{}", uuid::Uuid::new_v4().simple());
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let (base, _) = admin.rsplit_once('/').unwrap();
-                Db {
-                    backend,
-                    url: format!("{base}/{name}"),
-                    pg_name: Some(name),
-                    dir,
-                }
-            }
-        }
-    }
-
-    /// A connection pool to it, migrated: each call is like another instance.
-    pub async fn open(&self) -> Arc<dyn Store> {
-        match self.backend {
-            Backend::Sqlite => {
-                let s = claimd_store_sqlite::SqliteStore::connect(&self.url)
-                    .await
-                    .unwrap();
-                s.migrate().await.unwrap();
-                Arc::new(s)
-            }
-            Backend::Postgres => {
-                let s = claimd_store_postgres::PgStore::connect(&self.url, 5)
-                    .await
-                    .unwrap();
-                s.migrate().await.unwrap();
-                Arc::new(s)
-            }
-        }
-    }
-
-    pub async fn drop_db(&self) {
-        use sqlx::Connection;
-        if let Some(name) = &self.pg_name {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
-        }
-    }
+/// A fresh database of `backend` with issuance over it under a new master key.
+pub async fn issuing_on(backend: Backend) -> (Db, MasterKey, Issuing) {
+    let db = Db::create(backend).await;
+    let master_key = MasterKey::generate();
+    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    (db, master_key, issuing)
 }
 
 /// The dev account of anvil (and of the embedded chain).
@@ -694,28 +618,6 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// The process-wide Prometheus recorder of this test binary, installed once.
-pub fn metrics() -> &'static metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .install_recorder()
-            .expect("install the metrics recorder")
-    })
-}
-
-/// The sum of a metric's samples (over all labels) in the exporter's text format.
-pub fn metric_sum(name: &str, label: Option<&str>) -> f64 {
-    metrics()
-        .render()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter(|l| label.is_none_or(|want| l.contains(want)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// An outcome's tx hash, for sequences of steps.

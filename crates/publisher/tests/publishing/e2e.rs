@@ -3,14 +3,11 @@
 
 use crate::common::*;
 use claimd_core::credential::CredentialStatus;
-use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
 use claimd_publisher::Outcome;
 
 async fn issue_publish_revoke_with_restarts(backend: Backend, net: Net) {
-    let db = Db::create(backend).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (db, master_key, issuing) = issuing_on(backend).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     let restart = || async {
@@ -97,7 +94,6 @@ async fn issue_publish_revoke_with_restarts(backend: Backend, net: Net) {
     // A restarted publisher finds nothing to do.
     let p = restart().await;
     assert_kinds(&settle(&p, &acme).await, &["idle"]);
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,10 +56,8 @@ async fn step(p: &Publisher, issuer: &TestIssuer) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reorg_before_finality_resends_the_transition_and_confirms_it_once_finalized() {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start_with(ONE_SLOT_EPOCHS).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     net.fund(acme.address).await;
     let publisher = net
@@ -150,7 +148,6 @@ async fn a_reorg_before_finality_resends_the_transition_and_confirms_it_once_fin
     assert_eq!(c.tx_hash.as_deref(), Some(format!("{tx}").as_str()));
     // Two transitions, each on chain exactly once, no transaction wasted.
     assert_eq!(check_published(&net, &issuing, &acme, &[alice]).await, 2);
-    db.drop_db().await;
 }
 
 /// A chain seen through a lens: without a finalized tag, or with receipts that name a block
@@ -258,16 +255,13 @@ async fn without_a_finalized_tag_the_confirmation_depth_decides() {
         matches!(confirmed, Outcome::Confirmed { block_number, .. } if block_number == block),
         "{confirmed:?}"
     );
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_from_a_block_no_longer_canonical_is_not_confirmed() {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
     let lens = Lens::new(net.chain.clone(), false);
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     net.fund(acme.address).await;
     let publisher = net
@@ -290,5 +284,4 @@ async fn a_receipt_from_a_block_no_longer_canonical_is_not_confirmed() {
     // Read again from the canonical chain, it confirms.
     lens.stale_receipts.store(false, Ordering::SeqCst);
     assert_kinds(&settle(&publisher, &acme).await, &["confirmed", "idle"]);
-    db.drop_db().await;
 }

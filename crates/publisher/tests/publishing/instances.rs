@@ -5,7 +5,6 @@
 
 use crate::common::*;
 use claimd_core::credential::CredentialStatus;
-use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
 use claimd_publisher::{Funding, Publisher};
 use std::sync::Arc;
@@ -24,10 +23,8 @@ async fn spawn(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_publish_each_transition_exactly_once() {
-    let db = Db::create(Backend::Postgres).await;
     let net = Net::start().await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (db, master_key, issuing) = issuing_on(Backend::Postgres).await;
     let mut issuers = Vec::new();
     for name in ["acme", "globex", "initech", "umbrella"] {
         let i = issuing.issuer(name).await;
@@ -138,5 +135,4 @@ async fn two_instances_publish_each_transition_exactly_once() {
         .all(|t| t.status == TransitionStatus::Confirmed));
     assert!(!history.is_empty());
     let _ = Arc::strong_count(&issuing.store);
-    db.drop_db().await;
 }

@@ -4,7 +4,6 @@
 use crate::common::*;
 use claimd_chain::{Chain, JsonRpcChain};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
 use claimd_publisher::metrics as names;
 use std::sync::Arc;
@@ -15,11 +14,9 @@ const OUTAGE: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_survives_a_30_second_rpc_outage() {
     let transport_errors = metric_sum(names::CHAIN_ERRORS, Some("transport"));
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
     let proxy = Proxy::start(net.anvil_url()).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     let globex = issuing.issuer("globex").await;
 
@@ -122,5 +119,4 @@ async fn publishing_survives_a_30_second_rpc_outage() {
         assert_eq!(mine.len(), 4);
         check_published(&net, &issuing, to, &mine).await;
     }
-    db.drop_db().await;
 }

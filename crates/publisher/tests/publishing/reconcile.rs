@@ -28,9 +28,7 @@ async fn a_transition_recorded_as_abandoned_but_on_the_embedded_chain_is_adopted
 
 async fn abandoned_but_on_chain(net: Net) {
     let adopted = metric_sum(names::TRANSITIONS_ADOPTED, None);
-    let db = Db::create(Backend::Sqlite).await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     let p = net
@@ -111,7 +109,6 @@ async fn abandoned_but_on_chain(net: Net) {
     assert_eq!(history[0].status, TransitionStatus::Confirmed);
     check_published(&net, &issuing, &acme, &[first, second]).await;
     assert!(metric_sum(names::TRANSITIONS_ADOPTED, None) >= adopted + 1.0);
-    db.drop_db().await;
 }
 
 /// The database restored from backups: one taken while a transition was only computed (it
@@ -236,7 +233,6 @@ async fn a_store_restored_from_a_backup_converges_or_stops_cleanly() {
     let _ = stop.send(true);
     task.await.unwrap();
     assert_eq!(net.nonce(acme.address).await, nonce, "still nothing sent");
-    db.drop_db().await;
 }
 
 async fn open_sqlite(db: &Db) -> (claimd_store_sqlite::SqliteStore, Arc<dyn Store>) {

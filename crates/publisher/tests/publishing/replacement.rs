@@ -8,16 +8,36 @@ use crate::common::*;
 use claimd_chain::TxParams;
 use claimd_clock::ManualClock;
 use claimd_core::credential::CredentialStatus;
-use claimd_core::secrets::MasterKey;
 use claimd_core::store::TransitionStatus;
-use claimd_publisher::{metrics as names, Outcome, Publisher};
+use claimd_publisher::{metrics as names, Outcome, Publisher, PublisherConfig};
 use std::time::Duration;
 
 const REPLACE_AFTER: Duration = Duration::from_secs(60);
 
+/// The issuer `acme`, funded up front (with mining paused a dev-mode top-up would never be
+/// mined), and a publisher configuration on a manual clock with funding off.
+async fn funded_acme(
+    net: &Net,
+    issuing: &Issuing,
+) -> (
+    TestIssuer,
+    claimd_core::IssuerId,
+    ManualClock,
+    PublisherConfig,
+) {
+    let acme = issuing.issuer("acme").await;
+    let id = acme.issuer.issuer_id;
+    net.fund(acme.address).await;
+    let clock = manual_clock();
+    let mut cfg = config("one");
+    cfg.funding = claimd_publisher::Funding::Off;
+    (acme, id, clock, cfg)
+}
+
 struct Stuck {
     net: Net,
-    db: Db,
+    // Kept for the test's life: the store lives in it.
+    _db: Db,
     issuing: Issuing,
     acme: TestIssuer,
     publisher: Publisher,
@@ -29,17 +49,9 @@ struct Stuck {
 /// An onboarded issuer whose next transition is signed and sent while nothing is mined, then
 /// replaced once it waited `REPLACE_AFTER`.
 async fn stuck_then_replaced() -> Stuck {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
-    let acme = issuing.issuer("acme").await;
-    let id = acme.issuer.issuer_id;
-    // Funded up front: with mining paused a dev-mode top-up would never be mined.
-    net.fund(acme.address).await;
-    let clock = manual_clock();
-    let mut cfg = config("one");
-    cfg.funding = claimd_publisher::Funding::Off;
+    let (db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
+    let (acme, id, clock, mut cfg) = funded_acme(&net, &issuing).await;
     cfg.replace_after = REPLACE_AFTER;
     cfg.clock = clock.shared();
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
@@ -99,7 +111,7 @@ async fn stuck_then_replaced() -> Stuck {
     assert!(gone.is_null(), "the first left the pool: {gone}");
     Stuck {
         net,
-        db,
+        _db: db,
         issuing,
         acme,
         publisher,
@@ -141,7 +153,6 @@ async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
     .await;
     assert!(metric_sum(names::REPLACEMENTS, None) >= replacements + 1.0);
     assert!(metric_sum(names::TRANSITIONS_CONFIRMED, None) >= 2.0);
-    s.db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,15 +193,12 @@ async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
         std::slice::from_ref(&s.credential),
     )
     .await;
-    s.db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacements_stop_at_the_fee_ceiling() {
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let acme = issuing.issuer("acme").await;
     let id = acme.issuer.issuer_id;
     net.fund(acme.address).await;
@@ -226,7 +234,6 @@ async fn replacements_stop_at_the_fee_ceiling() {
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
     let published = issuing.store.published_state(id).await.unwrap().unwrap();
     assert_eq!(published.tx_hash, flight.txs[1].tx_hash);
-    db.drop_db().await;
 }
 
 /// Another transaction of the issuer's key takes the nonce with far higher fees (an operator
@@ -236,16 +243,9 @@ async fn replacements_stop_at_the_fee_ceiling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nonce_taken_by_another_transaction_is_reconciled() {
     let underpriced = metric_sum(names::CHAIN_ERRORS, Some("replacement_underpriced"));
-    let db = Db::create(Backend::Sqlite).await;
     let net = Net::start().await;
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
-    let acme = issuing.issuer("acme").await;
-    let id = acme.issuer.issuer_id;
-    net.fund(acme.address).await;
-    let clock = manual_clock();
-    let mut cfg = config("one");
-    cfg.funding = claimd_publisher::Funding::Off;
+    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
+    let (acme, id, clock, mut cfg) = funded_acme(&net, &issuing).await;
     cfg.clock = clock.shared();
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
@@ -341,7 +341,6 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
         issuing.credential(&credential).await.status,
         CredentialStatus::Onchain
     );
-    db.drop_db().await;
 }
 
 /// A clock at the current time, on a whole second: stored times (milliseconds) then equal
