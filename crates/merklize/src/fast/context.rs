@@ -576,7 +576,9 @@ impl Processor {
     }
 
     /// IRI expansion inside a context being processed (§5.2 with `local context`/`defined`):
-    /// terms of the same context are defined on demand.
+    /// terms of the same context are defined on demand — the value itself, and otherwise the
+    /// prefix of a compact IRI — then the expansion is [`expand_iri`]'s (with `vocab`), so the
+    /// rules live in one place.
     fn expand_in_definition<'a>(
         &mut self,
         result: &mut ActiveCtx,
@@ -592,33 +594,21 @@ impl Processor {
         if looks_like_keyword(value) {
             return Err(Bail);
         }
-        if let Some((k, _)) = local.get_key_value(value) {
-            if defined.get(value) != Some(&true) {
-                self.define(
-                    result,
-                    local,
-                    k,
-                    defined,
-                    default_protected,
-                    override_protected,
-                )?;
-            }
-        }
-        if let Some(t) = result.terms.get(value) {
-            if t.unsupported {
-                return Err(Bail);
-            }
-            return Ok(t.iri.clone());
-        }
+        let mut pending = vec![value];
+        // The prefix matters only when the value is no term of its own (§5.2 step 6).
         if let Some(pos) = value.find(':').filter(|p| *p > 0) {
             let (prefix, suffix) = (&value[..pos], &value[pos + 1..]);
-            if prefix == "_" {
-                return Err(Bail);
+            if prefix != "_" && !suffix.starts_with("//") {
+                pending.push(prefix);
             }
-            if !suffix.starts_with("//") {
-                if local.contains_key(prefix) && defined.get(prefix) != Some(&true) {
-                    // `local` outlives `defined`'s borrow: look the key up again in `local`.
-                    let (k, _) = local.get_key_value(prefix).ok_or(Bail)?;
+        }
+        for (i, name) in pending.into_iter().enumerate() {
+            if i > 0 && result.terms.contains_key(value) {
+                break;
+            }
+            // `local` outlives `defined`'s borrow: take the key from `local`.
+            if let Some((k, _)) = local.get_key_value(name) {
+                if defined.get(name) != Some(&true) {
                     self.define(
                         result,
                         local,
@@ -628,22 +618,8 @@ impl Processor {
                         override_protected,
                     )?;
                 }
-                if let Some(t) = result.terms.get(prefix) {
-                    if t.unsupported {
-                        return Err(Bail);
-                    }
-                    if t.prefix {
-                        return Ok(format!("{}{}", t.iri, suffix));
-                    }
-                }
-            }
-            if is_absolute_iri(value) {
-                return Ok(value.to_owned());
             }
         }
-        if let Some(v) = &result.vocab {
-            return Ok(format!("{v}{value}"));
-        }
-        Err(Bail)
+        expand_iri(result, value, true)
     }
 }
