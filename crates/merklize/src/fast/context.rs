@@ -203,6 +203,16 @@ pub(crate) fn expand_iri(ctx: &ActiveCtx, value: &str, vocab: bool) -> Result<St
     Err(Bail)
 }
 
+/// A local context being processed (§4.1): its map, which of its terms are defined (`false`
+/// while one is being defined, so a cycle is seen), and the protection rules for them. Term
+/// definition and IRI expansion inside it share this one state.
+struct Local<'a> {
+    map: &'a Map<String, Value>,
+    defined: HashMap<&'a str, bool>,
+    default_protected: bool,
+    override_protected: bool,
+}
+
 /// Memoising context processor. Results depend only on the inputs and on the documents in the
 /// store, so the owner clears it whenever a context is registered.
 #[derive(Debug, Default)]
@@ -392,20 +402,17 @@ impl Processor {
                 _ => {}
             }
         }
-        let default_protected = m.get("@protected").and_then(Value::as_bool) == Some(true);
-        let mut defined: HashMap<&str, bool> = HashMap::new();
+        let mut local = Local {
+            map: m,
+            defined: HashMap::new(),
+            default_protected: m.get("@protected").and_then(Value::as_bool) == Some(true),
+            override_protected,
+        };
         for term in m.keys() {
             if term.starts_with('@') {
                 continue;
             }
-            self.define(
-                result,
-                m,
-                term,
-                &mut defined,
-                default_protected,
-                override_protected,
-            )?;
+            self.define(result, &mut local, term)?;
         }
         Ok(())
     }
@@ -414,18 +421,15 @@ impl Processor {
     fn define<'a>(
         &mut self,
         result: &mut ActiveCtx,
-        local: &'a Map<String, Value>,
+        local: &mut Local<'a>,
         term: &'a str,
-        defined: &mut HashMap<&'a str, bool>,
-        default_protected: bool,
-        override_protected: bool,
     ) -> Result<(), Bail> {
-        match defined.get(term) {
+        match local.defined.get(term) {
             Some(true) => return Ok(()),
             Some(false) => return Err(Bail), // cyclic definition
             None => {}
         }
-        defined.insert(term, false);
+        local.defined.insert(term, false);
         if is_keyword(term) || looks_like_keyword(term) || term.is_empty() {
             return Err(Bail);
         }
@@ -433,7 +437,7 @@ impl Processor {
         if term.contains(':') || term.contains('/') {
             return Err(Bail);
         }
-        let value = local.get(term).ok_or(Bail)?;
+        let value = local.map.get(term).ok_or(Bail)?;
         let simple = value.is_string();
         let owned;
         let def: &Map<String, Value> = match value {
@@ -449,7 +453,7 @@ impl Processor {
         let protected = match def.get("@protected") {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(Bail),
-            None => default_protected,
+            None => local.default_protected,
         };
         let mut unsupported = false;
         for k in def.keys() {
@@ -464,14 +468,7 @@ impl Processor {
         let coercion = match def.get("@type") {
             None => Coercion::None,
             Some(Value::String(t)) => {
-                let e = self.expand_in_definition(
-                    result,
-                    local,
-                    t,
-                    defined,
-                    default_protected,
-                    override_protected,
-                )?;
+                let e = self.expand_in_definition(result, local, t)?;
                 match e.as_str() {
                     "@id" => Coercion::Id,
                     "@vocab" => Coercion::Vocab,
@@ -506,14 +503,7 @@ impl Processor {
                 } else if looks_like_keyword(id) {
                     return Err(Bail);
                 } else {
-                    let e = self.expand_in_definition(
-                        result,
-                        local,
-                        id,
-                        defined,
-                        default_protected,
-                        override_protected,
-                    )?;
+                    let e = self.expand_in_definition(result, local, id)?;
                     if !is_absolute_iri(&e) || e.starts_with("_:") {
                         return Err(Bail);
                     }
@@ -560,18 +550,18 @@ impl Processor {
             unsupported,
         };
         if let Some(prev) = result.terms.get(term) {
-            if prev.protected && !override_protected {
+            if prev.protected && !local.override_protected {
                 // Redefining a protected term is an error unless the definition is identical,
                 // in which case the previous (protected) definition stays.
                 if !prev.same_as(&new_def) {
                     return Err(Bail);
                 }
-                defined.insert(term, true);
+                local.defined.insert(term, true);
                 return Ok(());
             }
         }
         result.terms.insert(term.to_owned(), Arc::new(new_def));
-        defined.insert(term, true);
+        local.defined.insert(term, true);
         Ok(())
     }
 
@@ -579,14 +569,11 @@ impl Processor {
     /// terms of the same context are defined on demand — the value itself, and otherwise the
     /// prefix of a compact IRI — then the expansion is [`expand_iri`]'s (with `vocab`), so the
     /// rules live in one place.
-    fn expand_in_definition<'a>(
+    fn expand_in_definition(
         &mut self,
         result: &mut ActiveCtx,
-        local: &'a Map<String, Value>,
+        local: &mut Local<'_>,
         value: &str,
-        defined: &mut HashMap<&'a str, bool>,
-        default_protected: bool,
-        override_protected: bool,
     ) -> Result<String, Bail> {
         if is_keyword(value) {
             return Ok(value.to_owned());
@@ -606,17 +593,11 @@ impl Processor {
             if i > 0 && result.terms.contains_key(value) {
                 break;
             }
-            // `local` outlives `defined`'s borrow: take the key from `local`.
-            if let Some((k, _)) = local.get_key_value(name) {
-                if defined.get(name) != Some(&true) {
-                    self.define(
-                        result,
-                        local,
-                        k,
-                        defined,
-                        default_protected,
-                        override_protected,
-                    )?;
+            // The map outlives `local`'s borrow: take the key from the map.
+            let map = local.map;
+            if let Some((k, _)) = map.get_key_value(name) {
+                if local.defined.get(name) != Some(&true) {
+                    self.define(result, local, k)?;
                 }
             }
         }
