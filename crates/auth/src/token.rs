@@ -136,15 +136,32 @@ pub(crate) struct Header<'a> {
     pub kid: Cow<'a, str>,
 }
 
-pub(crate) fn parse_header(json_bytes: &[u8]) -> Result<Header<'_>, AuthError> {
-    let raw: RawHeader<'_> = serde_json::from_slice(json_bytes).map_err(|e| {
-        AuthError::malformed(match json::classify(&e) {
-            JsonFailure::DuplicateKey => "token header has a duplicate JSON key",
-            JsonFailure::TooManyMembers => "token header has too many members",
-            JsonFailure::NotAnObject => "token header is not a JSON object",
-            JsonFailure::Invalid => "token header is not valid JSON",
+/// The two JSON parts of a token; each names itself in the messages about it.
+#[derive(Clone, Copy)]
+enum Part {
+    Header,
+    Payload,
+}
+
+/// Reads one JSON part of a token (through the guards of [`json`]): every way it can be
+/// malformed has its message here, once for both parts.
+fn read_part<'a, T: Deserialize<'a>>(json_bytes: &'a [u8], part: Part) -> Result<T, AuthError> {
+    serde_json::from_slice(json_bytes).map_err(|e| {
+        AuthError::malformed(match (part, json::classify(&e)) {
+            (Part::Header, JsonFailure::DuplicateKey) => "token header has a duplicate JSON key",
+            (Part::Header, JsonFailure::TooManyMembers) => "token header has too many members",
+            (Part::Header, JsonFailure::NotAnObject) => "token header is not a JSON object",
+            (Part::Header, JsonFailure::Invalid) => "token header is not valid JSON",
+            (Part::Payload, JsonFailure::DuplicateKey) => "token payload has a duplicate JSON key",
+            (Part::Payload, JsonFailure::TooManyMembers) => "token payload has too many members",
+            (Part::Payload, JsonFailure::NotAnObject) => "token payload is not a JSON object",
+            (Part::Payload, JsonFailure::Invalid) => "token payload is not valid JSON",
         })
-    })?;
+    })
+}
+
+pub(crate) fn parse_header(json_bytes: &[u8]) -> Result<Header<'_>, AuthError> {
+    let raw: RawHeader<'_> = read_part(json_bytes, Part::Header)?;
     let alg = match raw.alg {
         None => {
             return Err(AuthError::new(
@@ -345,14 +362,7 @@ fn optional_str<'a>(
 }
 
 pub(crate) fn parse_claims(json_bytes: &[u8]) -> Result<Claims<'_>, AuthError> {
-    let raw: RawClaims<'_> = serde_json::from_slice(json_bytes).map_err(|e| {
-        AuthError::malformed(match json::classify(&e) {
-            JsonFailure::DuplicateKey => "token payload has a duplicate JSON key",
-            JsonFailure::TooManyMembers => "token payload has too many members",
-            JsonFailure::NotAnObject => "token payload is not a JSON object",
-            JsonFailure::Invalid => "token payload is not valid JSON",
-        })
-    })?;
+    let raw: RawClaims<'_> = read_part(json_bytes, Part::Payload)?;
 
     let partner_id = required_str(
         raw.partner_id,

@@ -1,11 +1,12 @@
 //! Typed identifiers, so a partner id can never be passed where an issuer id is expected.
 
+use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
 macro_rules! uuid_id {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $noun:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -22,6 +23,15 @@ macro_rules! uuid_id {
                 }
                 Uuid::parse_str(s).ok().map(Self)
             }
+
+            /// Reads the required id `field` of a request body, with the messages every
+            /// operator endpoint gives for it: absent, or not the canonical form.
+            pub fn required(value: Option<&str>, field: &str) -> Result<Self, DomainError> {
+                let value = value.ok_or_else(|| DomainError::invalid(field, "is required"))?;
+                Self::parse(value).ok_or_else(|| {
+                    DomainError::invalid(field, concat!("is not a ", $noun, " id (UUID)"))
+                })
+            }
         }
 
         impl fmt::Display for $name {
@@ -34,19 +44,23 @@ macro_rules! uuid_id {
 
 uuid_id!(
     /// A partner (an organisation whose backend calls the public API).
-    PartnerId
+    PartnerId,
+    "partner"
 );
 uuid_id!(
     /// A credential schema registered by an operator.
-    SchemaId
+    SchemaId,
+    "schema"
 );
 uuid_id!(
     /// An issuer identity (keys and DID) owned by a partner.
-    IssuerId
+    IssuerId,
+    "issuer"
 );
 uuid_id!(
     /// A user (credential holder) known by normalised email; Moca calls it `userUuid`.
-    UserId
+    UserId,
+    "user"
 );
 
 /// An issuance program id: Moca's `credentialId`, an opaque string like `c21s70g0i54sn0023172Cv`.

@@ -68,11 +68,7 @@ pub struct IssuerDraft {
 
 impl NewIssuer {
     pub fn validate(self) -> Result<IssuerDraft, DomainError> {
-        let partner_id = self
-            .partner_id
-            .ok_or_else(|| DomainError::invalid("partnerId", "is required"))?;
-        let partner_id = PartnerId::parse(&partner_id)
-            .ok_or_else(|| DomainError::invalid("partnerId", "is not a partner id (UUID)"))?;
+        let partner_id = PartnerId::required(self.partner_id.as_deref(), "partnerId")?;
         Ok(IssuerDraft {
             partner_id,
             name: validate_name(self.name.as_deref(), "name")?,

@@ -84,11 +84,7 @@ impl NewProgram {
             .issuer_did
             .filter(|d| !d.trim().is_empty())
             .ok_or_else(|| DomainError::invalid("issuerDid", "is required"))?;
-        let schema_id = self
-            .schema_id
-            .ok_or_else(|| DomainError::invalid("schemaId", "is required"))?;
-        let schema_id = SchemaId::parse(&schema_id)
-            .ok_or_else(|| DomainError::invalid("schemaId", "is not a schema id (UUID)"))?;
+        let schema_id = SchemaId::required(self.schema_id.as_deref(), "schemaId")?;
         if let (Some(from), Some(until)) = (self.accessible_from, self.accessible_until) {
             if until <= from {
                 return Err(DomainError::invalid(

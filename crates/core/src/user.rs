@@ -243,11 +243,7 @@ pub struct ConsentDraft {
 impl ConsentRequest {
     pub fn validate(self) -> Result<ConsentDraft, DomainError> {
         let email = Email::parse(self.email.as_deref().unwrap_or(""))?;
-        let partner_id = self
-            .partner_id
-            .ok_or_else(|| DomainError::invalid("partnerId", "is required"))?;
-        let partner_id = PartnerId::parse(&partner_id)
-            .ok_or_else(|| DomainError::invalid("partnerId", "is not a partner id (UUID)"))?;
+        let partner_id = PartnerId::required(self.partner_id.as_deref(), "partnerId")?;
         let status = self
             .status
             .as_deref()

@@ -111,11 +111,15 @@ impl Ext {
 
     /// Unified addition (add-2008-hwcd), complete on Baby Jubjub.
     fn add(&self, o: &Ext) -> Ext {
-        let a = self.x * o.x;
-        let b = self.y * o.y;
-        let c = self.t * curve_d() * o.t;
-        let d = self.z * o.z;
-        let e = (self.x + self.y) * (o.x + o.y) - a - b;
+        self.add_with(o.x, o.y, self.t * curve_d() * o.t, self.z * o.z)
+    }
+
+    /// The rest of add-2008-hwcd once `C = T1·d·T2` and `D = Z1·Z2` are known: the one formula
+    /// behind both the general addition and the addition of a cached affine point.
+    fn add_with(&self, x2: Fr, y2: Fr, c: Fr, d: Fr) -> Ext {
+        let a = self.x * x2;
+        let b = self.y * y2;
+        let e = (self.x + self.y) * (x2 + y2) - a - b;
         let f = d - c;
         let g = d + c;
         let h = b - curve_a() * a;
@@ -220,20 +224,7 @@ impl Cached {
 impl Ext {
     /// `self + q` for an affine `q` (madd: `Z2 = 1`, `d·T2` precomputed).
     fn add_cached(&self, q: &Cached) -> Ext {
-        let a = self.x * q.x;
-        let b = self.y * q.y;
-        let c = self.t * q.dt;
-        let d = self.z;
-        let e = (self.x + self.y) * (q.x + q.y) - a - b;
-        let f = d - c;
-        let g = d + c;
-        let h = b - curve_a() * a;
-        Ext {
-            x: e * f,
-            y: g * h,
-            t: e * h,
-            z: f * g,
-        }
+        self.add_with(q.x, q.y, self.t * q.dt, self.z)
     }
 
     /// `k·self` with a 4-bit fixed window, for **public** scalars only (verification).

@@ -203,6 +203,16 @@ pub(crate) fn expand_iri(ctx: &ActiveCtx, value: &str, vocab: bool) -> Result<St
     Err(Bail)
 }
 
+/// A local context being processed (§4.1): its map, which of its terms are defined (`false`
+/// while one is being defined, so a cycle is seen), and the protection rules for them. Term
+/// definition and IRI expansion inside it share this one state.
+struct Local<'a> {
+    map: &'a Map<String, Value>,
+    defined: HashMap<&'a str, bool>,
+    default_protected: bool,
+    override_protected: bool,
+}
+
 /// Memoising context processor. Results depend only on the inputs and on the documents in the
 /// store, so the owner clears it whenever a context is registered.
 #[derive(Debug, Default)]
@@ -392,20 +402,17 @@ impl Processor {
                 _ => {}
             }
         }
-        let default_protected = m.get("@protected").and_then(Value::as_bool) == Some(true);
-        let mut defined: HashMap<&str, bool> = HashMap::new();
+        let mut local = Local {
+            map: m,
+            defined: HashMap::new(),
+            default_protected: m.get("@protected").and_then(Value::as_bool) == Some(true),
+            override_protected,
+        };
         for term in m.keys() {
             if term.starts_with('@') {
                 continue;
             }
-            self.define(
-                result,
-                m,
-                term,
-                &mut defined,
-                default_protected,
-                override_protected,
-            )?;
+            self.define(result, &mut local, term)?;
         }
         Ok(())
     }
@@ -414,18 +421,15 @@ impl Processor {
     fn define<'a>(
         &mut self,
         result: &mut ActiveCtx,
-        local: &'a Map<String, Value>,
+        local: &mut Local<'a>,
         term: &'a str,
-        defined: &mut HashMap<&'a str, bool>,
-        default_protected: bool,
-        override_protected: bool,
     ) -> Result<(), Bail> {
-        match defined.get(term) {
+        match local.defined.get(term) {
             Some(true) => return Ok(()),
             Some(false) => return Err(Bail), // cyclic definition
             None => {}
         }
-        defined.insert(term, false);
+        local.defined.insert(term, false);
         if is_keyword(term) || looks_like_keyword(term) || term.is_empty() {
             return Err(Bail);
         }
@@ -433,7 +437,7 @@ impl Processor {
         if term.contains(':') || term.contains('/') {
             return Err(Bail);
         }
-        let value = local.get(term).ok_or(Bail)?;
+        let value = local.map.get(term).ok_or(Bail)?;
         let simple = value.is_string();
         let owned;
         let def: &Map<String, Value> = match value {
@@ -449,7 +453,7 @@ impl Processor {
         let protected = match def.get("@protected") {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(Bail),
-            None => default_protected,
+            None => local.default_protected,
         };
         let mut unsupported = false;
         for k in def.keys() {
@@ -464,14 +468,7 @@ impl Processor {
         let coercion = match def.get("@type") {
             None => Coercion::None,
             Some(Value::String(t)) => {
-                let e = self.expand_in_definition(
-                    result,
-                    local,
-                    t,
-                    defined,
-                    default_protected,
-                    override_protected,
-                )?;
+                let e = self.expand_in_definition(result, local, t)?;
                 match e.as_str() {
                     "@id" => Coercion::Id,
                     "@vocab" => Coercion::Vocab,
@@ -506,14 +503,7 @@ impl Processor {
                 } else if looks_like_keyword(id) {
                     return Err(Bail);
                 } else {
-                    let e = self.expand_in_definition(
-                        result,
-                        local,
-                        id,
-                        defined,
-                        default_protected,
-                        override_protected,
-                    )?;
+                    let e = self.expand_in_definition(result, local, id)?;
                     if !is_absolute_iri(&e) || e.starts_with("_:") {
                         return Err(Bail);
                     }
@@ -560,31 +550,30 @@ impl Processor {
             unsupported,
         };
         if let Some(prev) = result.terms.get(term) {
-            if prev.protected && !override_protected {
+            if prev.protected && !local.override_protected {
                 // Redefining a protected term is an error unless the definition is identical,
                 // in which case the previous (protected) definition stays.
                 if !prev.same_as(&new_def) {
                     return Err(Bail);
                 }
-                defined.insert(term, true);
+                local.defined.insert(term, true);
                 return Ok(());
             }
         }
         result.terms.insert(term.to_owned(), Arc::new(new_def));
-        defined.insert(term, true);
+        local.defined.insert(term, true);
         Ok(())
     }
 
     /// IRI expansion inside a context being processed (§5.2 with `local context`/`defined`):
-    /// terms of the same context are defined on demand.
-    fn expand_in_definition<'a>(
+    /// terms of the same context are defined on demand — the value itself, and otherwise the
+    /// prefix of a compact IRI — then the expansion is [`expand_iri`]'s (with `vocab`), so the
+    /// rules live in one place.
+    fn expand_in_definition(
         &mut self,
         result: &mut ActiveCtx,
-        local: &'a Map<String, Value>,
+        local: &mut Local<'_>,
         value: &str,
-        defined: &mut HashMap<&'a str, bool>,
-        default_protected: bool,
-        override_protected: bool,
     ) -> Result<String, Bail> {
         if is_keyword(value) {
             return Ok(value.to_owned());
@@ -592,58 +581,26 @@ impl Processor {
         if looks_like_keyword(value) {
             return Err(Bail);
         }
-        if let Some((k, _)) = local.get_key_value(value) {
-            if defined.get(value) != Some(&true) {
-                self.define(
-                    result,
-                    local,
-                    k,
-                    defined,
-                    default_protected,
-                    override_protected,
-                )?;
-            }
-        }
-        if let Some(t) = result.terms.get(value) {
-            if t.unsupported {
-                return Err(Bail);
-            }
-            return Ok(t.iri.clone());
-        }
+        let mut pending = vec![value];
+        // The prefix matters only when the value is no term of its own (§5.2 step 6).
         if let Some(pos) = value.find(':').filter(|p| *p > 0) {
             let (prefix, suffix) = (&value[..pos], &value[pos + 1..]);
-            if prefix == "_" {
-                return Err(Bail);
-            }
-            if !suffix.starts_with("//") {
-                if local.contains_key(prefix) && defined.get(prefix) != Some(&true) {
-                    // `local` outlives `defined`'s borrow: look the key up again in `local`.
-                    let (k, _) = local.get_key_value(prefix).ok_or(Bail)?;
-                    self.define(
-                        result,
-                        local,
-                        k,
-                        defined,
-                        default_protected,
-                        override_protected,
-                    )?;
-                }
-                if let Some(t) = result.terms.get(prefix) {
-                    if t.unsupported {
-                        return Err(Bail);
-                    }
-                    if t.prefix {
-                        return Ok(format!("{}{}", t.iri, suffix));
-                    }
-                }
-            }
-            if is_absolute_iri(value) {
-                return Ok(value.to_owned());
+            if prefix != "_" && !suffix.starts_with("//") {
+                pending.push(prefix);
             }
         }
-        if let Some(v) = &result.vocab {
-            return Ok(format!("{v}{value}"));
+        for (i, name) in pending.into_iter().enumerate() {
+            if i > 0 && result.terms.contains_key(value) {
+                break;
+            }
+            // The map outlives `local`'s borrow: take the key from the map.
+            let map = local.map;
+            if let Some((k, _)) = map.get_key_value(name) {
+                if local.defined.get(name) != Some(&true) {
+                    self.define(result, local, k)?;
+                }
+            }
         }
-        Err(Bail)
+        expand_iri(result, value, true)
     }
 }
