@@ -112,7 +112,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => {
                 ApiError::new(StatusCode::CONFLICT, "Conflicts with an existing record")
             }
-            StoreError::Unavailable(_) => ApiError::unavailable(&e),
+            // Left after the domain's retries: as transient as an unreachable database.
+            StoreError::Unavailable(_) | StoreError::Contended(_) => ApiError::unavailable(&e),
             StoreError::Internal(_) => ApiError::internal(&e),
         }
     }
@@ -163,6 +164,10 @@ mod tests {
             (StoreError::NotFound("partner").into(), 404),
             (StoreError::Conflict("dup".into()).into(), 409),
             (StoreError::Unavailable("down".into()).into(), 503),
+            (
+                StoreError::Contended("deadlock detected".into()).into(),
+                503,
+            ),
             (StoreError::Internal("secret detail".into()).into(), 500),
             (VerifyError::NotACredential("no proof".into()).into(), 400),
             (

@@ -187,7 +187,9 @@ impl Issuance {
         }
 
         let signer = self.signer(&issuer).await?;
-        // Bounded: each retry follows a concurrent change (user created, nonce taken).
+        // Bounded: each retry follows a concurrent change (user created, nonce taken) or a
+        // transaction the database rolled back to break a race (deadlock, serialization).
+        let mut contended = None;
         for _ in 0..5 {
             let (new_user, holder_did) = self.holder_for(&email, user.as_ref())?;
             let built = self.build(
@@ -228,7 +230,16 @@ impl Issuance {
                 response: response_json,
                 at: self.clock.now(),
             };
-            match self.store.commit_issuance(commit).await? {
+            let outcome = match self.store.commit_issuance(commit).await {
+                Ok(outcome) => outcome,
+                // Nothing of it was kept: the same issuance again.
+                Err(StoreError::Contended(why)) => {
+                    contended = Some(why);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match outcome {
                 IssueOutcome::Issued => return Ok(resp),
                 IssueOutcome::Existing { core_claim_hash } => {
                     return Ok(IssueResponse {
@@ -258,9 +269,13 @@ impl Issuance {
                 IssueOutcome::NonceTaken => {}
             }
         }
-        Err(IssueError::Internal(
-            "issuance kept conflicting with concurrent requests".into(),
-        ))
+        Err(match contended {
+            // Still racing after every retry: a 503, retryable like an unreachable database.
+            Some(why) => IssueError::Store(StoreError::Contended(why)),
+            None => {
+                IssueError::Internal("issuance kept conflicting with concurrent requests".into())
+            }
+        })
     }
 
     async fn resolve(

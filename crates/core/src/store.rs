@@ -24,6 +24,11 @@ pub enum StoreError {
     /// The database cannot be reached or is shutting down; retryable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The transaction lost a race with a concurrent one (PostgreSQL's deadlock detection or a
+    /// serialization failure) and was rolled back whole: running the same operation again is
+    /// safe and usually succeeds at once.
+    #[error("database contention: {0}")]
+    Contended(String),
     /// Anything else: a bug or corruption, logged and answered as a 500.
     #[error("database error: {0}")]
     Internal(String),

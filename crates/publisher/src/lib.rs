@@ -121,6 +121,7 @@ impl PublishError {
     pub fn kind(&self) -> &'static str {
         match self {
             PublishError::Store(StoreError::Unavailable(_)) => "store_unavailable",
+            PublishError::Store(StoreError::Contended(_)) => "store_contended",
             PublishError::Store(_) => "store",
             PublishError::Chain(e) if e.is_transient() => "chain_unreachable",
             PublishError::Chain(_) => "chain",

@@ -12,6 +12,11 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        // 40P01 deadlock_detected, 40001 serialization_failure: the transaction was chosen as
+        // the victim of a race and rolled back; the caller may run it again.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
+            StoreError::Contended(db.message().to_owned())
+        }
         // 57P01 admin_shutdown, 57P03 cannot_connect_now: the server is restarting.
         sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("57P01" | "57P03")) => {
             StoreError::Unavailable(e.to_string())
