@@ -149,7 +149,8 @@ async fn invalid_transactions_change_nothing() {
         max_priority_fee_per_gas: 0,
         ..TxParams::new(0, gas, fees)
     };
-    let cases: [(&str, &TxSigner, TxParams, fn(&ChainError) -> bool); 3] = [
+    type Expected = fn(&ChainError) -> bool;
+    let cases: [(&str, &TxSigner, TxParams, Expected); 3] = [
         (
             "a nonce gap (no pool to queue it in)",
             &poor,
