@@ -140,12 +140,8 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(by_did.status(), 200);
 
     // Public schema documents.
-    let ctx: Value = get_json(
-        &http,
-        &format!("{}/v1/schemas/{schema_id}.jsonld", server.url),
-        None,
-    )
-    .await;
+    let schema = |ext: &str| format!("{}/v1/schemas/{schema_id}.{ext}", server.url);
+    let ctx: Value = get_json(&http, &schema("jsonld"), None).await;
     assert_eq!(
         ctx["@context"][0]["KycCredential"]["@id"],
         json!(format!("urn:uuid:{schema_id}"))
@@ -154,12 +150,7 @@ async fn operator_workflow(backend: Backend) {
         ctx["@context"][0]["KycCredential"]["@context"]["born"]["@type"],
         "xsd:dateTime"
     );
-    let js: Value = get_json(
-        &http,
-        &format!("{}/v1/schemas/{schema_id}.json", server.url),
-        None,
-    )
-    .await;
+    let js: Value = get_json(&http, &schema("json"), None).await;
     assert_eq!(
         js["properties"]["credentialSubject"]["required"],
         json!(["age"])
@@ -393,15 +384,7 @@ async fn operator_workflow(backend: Backend) {
     assert!(r.headers().contains_key("x-request-id"));
 }
 
-#[tokio::test]
-async fn operator_workflow_sqlite() {
-    operator_workflow(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn operator_workflow_postgres() {
-    operator_workflow(Backend::Postgres).await;
-}
+claimd_testkit::on_each_backend!(operator_workflow);
 
 #[tokio::test]
 async fn data_survives_restart_and_production_mode_needs_secrets() {
