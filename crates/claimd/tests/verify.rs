@@ -59,14 +59,15 @@ fn status<'a>(report: &'a Value, name: &str) -> &'a str {
 
 /// Valid, every check passing: after `ONCHAIN` the credential carries its Merkle tree proof
 /// too, so nothing is skipped.
+/// The string `field` of every element of the array `list`.
+fn each<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().unwrap().iter();
+    items.map(|item| item[field].as_str().unwrap()).collect()
+}
+
 fn assert_valid(report: &Value, vc: &Value) {
     assert_eq!(report["valid"], true, "{report:#}");
-    let names: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = each(&report["checks"], "name");
     assert_eq!(
         names,
         [
@@ -79,12 +80,7 @@ fn assert_valid(report: &Value, vc: &Value) {
             "issuer_record"
         ]
     );
-    let types: Vec<&str> = vc["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap())
-        .collect();
+    let types = each(&vc["proof"], "type");
     assert_eq!(types, ["BJJSignature2021", "Iden3SparseMerkleTreeProof"]);
     for name in names {
         assert_eq!(status(report, name), "pass", "{name}: {report:#}");

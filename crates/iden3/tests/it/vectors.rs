@@ -10,6 +10,13 @@ fn vectors() -> Value {
     serde_json::from_str(&text).expect("vectors file is JSON")
 }
 
+/// The vector cases under `key`, which must be `count` of them.
+fn cases(key: &str, count: usize) -> Vec<Value> {
+    let cases = vectors()[key].as_array().expect(key).clone();
+    assert_eq!(cases.len(), count, "{key}");
+    cases
+}
+
 fn fr(v: &Value) -> Fr {
     let s = v.as_str().expect("field element as string");
     s.parse()
@@ -53,10 +60,7 @@ fn poseidon_with_initial_state_vectors() {
 
 #[test]
 fn hash_bytes_vectors() {
-    let v = vectors();
-    let cases = v["hash_bytes_be_hex"].as_array().expect("cases");
-    assert_eq!(cases.len(), 4);
-    for case in cases {
+    for case in cases("hash_bytes_be_hex", 4) {
         if let Some(input) = case["in_hex"].as_str() {
             let out = poseidon::hash_bytes(&hex(input));
             assert_eq!(out.to_be_hex(), case["out_hex"].as_str().expect("out_hex"));
@@ -70,10 +74,7 @@ fn hash_bytes_vectors() {
 #[test]
 fn smt_vectors() {
     use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
-    let v = vectors();
-    let cases = v["smt"].as_array().expect("smt cases");
-    assert_eq!(cases.len(), 6);
-    for case in cases {
+    for case in cases("smt", 6) {
         let depth = case["depth"].as_u64().expect("depth") as usize;
         let mut one_by_one = MerkleTree::new(MemoryStore::new(), depth).expect("tree");
         let entries: Vec<(Fr, Fr)> = if case["adds_keys_0_to_15_value_0"] == Value::Bool(true) {
@@ -190,11 +191,8 @@ fn auth_claim_genesis_state_vector() {
 #[test]
 fn did_vectors() {
     use claimd_iden3::id::{DidRegistry, Id};
-    let v = vectors();
     let registry = DidRegistry::default();
-    let cases = v["did"].as_array().expect("did cases");
-    assert_eq!(cases.len(), 6);
-    for case in cases {
+    for case in cases("did", 6) {
         if let Some(state) = case.get("genesis_state") {
             let did_str = case["did"].as_str().expect("did");
             let parsed = registry.parse(did_str).expect("parse");
