@@ -17,6 +17,22 @@ fn cases(key: &str, count: usize) -> Vec<Value> {
     cases
 }
 
+/// `claim`'s index and value hashes, core claim hash and its big-endian hex are those of
+/// `expected` under `keys` (four names, in that order, separated by spaces).
+fn assert_hashes(claim: &claimd_iden3::claim::Claim, expected: &Value, keys: &str) {
+    let keys: Vec<&str> = keys.split(' ').collect();
+    let [h_index, h_value, hash, hex] = keys[..] else {
+        panic!("four keys: {keys:?}")
+    };
+    assert_eq!(claim.hi(), fr(&expected[h_index]));
+    assert_eq!(claim.hv(), fr(&expected[h_value]));
+    assert_eq!(claim.core_claim_hash(), fr(&expected[hash]));
+    assert_eq!(
+        claim.core_claim_hash_hex(),
+        expected[hex].as_str().expect("hex")
+    );
+}
+
 fn fr(v: &Value) -> Fr {
     let s = v.as_str().expect("field element as string");
     s.parse()
@@ -142,13 +158,8 @@ fn claim_raw_slots_vector() {
     let slots: [Fr; 8] = slots.try_into().expect("8 slots");
     let claim = Claim::from_slots(slots);
     assert!(claim.updatable());
-    assert_eq!(claim.hi(), fr(&case["h_index"]));
-    assert_eq!(claim.hv(), fr(&case["h_value"]));
-    assert_eq!(claim.core_claim_hash(), fr(&case["core_claim_hash"]));
-    assert_eq!(
-        claim.core_claim_hash_hex(),
-        case["core_claim_hash_be_hex"].as_str().expect("hex")
-    );
+    let keys = "h_index h_value core_claim_hash core_claim_hash_be_hex";
+    assert_hashes(&claim, case, keys);
     // The same claim built through the API.
     let mut built = Claim::new(Default::default());
     built.set_updatable(true);
@@ -279,13 +290,8 @@ fn js_sdk_sample_credential_core_claim() {
     // expirationDate 2030-01-01T00:00:00.000Z
     claim.set_expiration(Some(1_893_456_000));
 
-    assert_eq!(claim.hi(), fr(&meta["hIndex"]));
-    assert_eq!(claim.hv(), fr(&meta["hValue"]));
-    assert_eq!(claim.core_claim_hash(), fr(&meta["coreClaimHash_decimal"]));
-    assert_eq!(
-        claim.core_claim_hash_hex(),
-        meta["coreClaimHash_be_hex"].as_str().expect("hex")
-    );
+    let keys = "hIndex hValue coreClaimHash_decimal coreClaimHash_be_hex";
+    assert_hashes(&claim, &meta, keys);
     let proof_claim = vc["proof"][0]["coreClaim"].as_str().expect("coreClaim");
     assert_eq!(claim.to_hex(), proof_claim);
     assert_eq!(Claim::from_hex(proof_claim).expect("parse"), claim);
