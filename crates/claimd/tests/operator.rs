@@ -16,6 +16,13 @@ async fn get_json(http: &reqwest::Client, url: &str, bearer: Option<&str>) -> Va
     req.send().await.unwrap().json().await.unwrap()
 }
 
+/// The JSON body of the answer to `request`, which must have `status`.
+async fn answer(request: reqwest::RequestBuilder, status: u16) -> Value {
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), status);
+    r.json().await.unwrap()
+}
+
 async fn operator_workflow(backend: Backend) {
     let server = Server::start(backend).await;
     // Fresh connections: a pooled keep-alive connection occasionally came back closed
@@ -173,16 +180,12 @@ async fn operator_workflow(backend: Backend) {
     };
     // Token rules: stored as given, defaults for a partner registered without them, invalid
     // values named.
-    let r = http
+    let body = json!({"name": "Bound", "jwksUrl": "https://bound.example/jwks.json",
+        "audience": "https://claimd.example", "issuer": "bound", "requireJti": true, "enabled": false});
+    let request = http
         .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": "Bound", "jwksUrl": "https://bound.example/jwks.json",
-            "audience": "https://claimd.example", "issuer": "bound", "requireJti": true, "enabled": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let bound: Value = r.json().await.unwrap();
+        .header("authorization", &token);
+    let bound = answer(request.json(&body), 201).await;
     assert_eq!(
         rules(&bound),
         (
@@ -192,18 +195,16 @@ async fn operator_workflow(backend: Backend) {
             json!(false)
         )
     );
-    let r = http
-        .patch(admin(&format!(
+    let patched = answer(
+        http.patch(admin(&format!(
             "/partners/{}",
             bound["partnerId"].as_str().unwrap()
         )))
         .header("authorization", &token)
-        .json(&json!({"audience": null, "enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let patched: Value = r.json().await.unwrap();
+        .json(&json!({"audience": null, "enabled": true})),
+        200,
+    )
+    .await;
     assert_eq!(
         rules(&patched),
         (Value::Null, json!("bound"), json!(true), json!(true))
