@@ -21,7 +21,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::U256;
+use alloy::primitives::{TxHash, U256};
 use claimd_chain::*;
 use serde_json::json;
 
@@ -80,74 +80,73 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e3
 }
 
-/// Sequential: sign, send, wait for the receipt, one at a time.
-async fn sequential(
-    chain: &dyn Chain,
+/// Transitions of the funded identities against one deployed contract.
+struct Load<'a> {
+    chain: &'a dyn Chain,
     contract: alloy::primitives::Address,
-    ids: &mut [Identity],
-    count: usize,
-) -> serde_json::Value {
-    let fees = chain.fees().await.unwrap();
-    let mut lat = Vec::with_capacity(count);
-    let start = Instant::now();
-    for i in 0..count {
-        let who = &mut ids[i % ids.len()];
-        let t0 = Instant::now();
-        let tx = next_tx(who, contract, fees);
-        chain.send_raw(tx.raw).await.unwrap();
-        let r = wait_for_receipt(
-            chain,
-            tx.hash,
-            Duration::from_secs(30),
-            Duration::from_millis(1),
-        )
-        .await
-        .unwrap();
-        assert!(r.status, "{r:?}");
-        lat.push(t0.elapsed());
-    }
-    let total = start.elapsed();
-    lat.sort();
-    json!({
-        "mode": "sequential (sign + send_raw + receipt, one at a time)",
-        "transitions": count,
-        "seconds": total.as_secs_f64(),
-        "tx_per_s": count as f64 / total.as_secs_f64(),
-        "latency_ms": { "p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99), "max": percentile(&lat, 1.0) },
-    })
+    ids: Vec<Identity>,
 }
 
-/// Pipelined: sign and send everything, then collect the receipts.
-async fn pipelined(
-    chain: &dyn Chain,
-    contract: alloy::primitives::Address,
-    ids: &mut [Identity],
-    count: usize,
-) -> serde_json::Value {
-    let fees = chain.fees().await.unwrap();
-    let start = Instant::now();
-    let mut hashes = Vec::with_capacity(count);
-    for i in 0..count {
-        let who = &mut ids[i % ids.len()];
-        let tx = next_tx(who, contract, fees);
-        chain.send_raw(tx.raw).await.unwrap();
-        hashes.push(tx.hash);
+impl Load<'_> {
+    /// Signs the `i`th transition (identities in turn) and sends it.
+    async fn send(&mut self, i: usize, fees: FeeSuggestion) -> TxHash {
+        let n = self.ids.len();
+        let tx = next_tx(&mut self.ids[i % n], self.contract, fees);
+        self.chain.send_raw(tx.raw).await.unwrap();
+        tx.hash
     }
-    let sent = start.elapsed();
-    for h in hashes {
-        let r = wait_for_receipt(chain, h, Duration::from_secs(60), Duration::from_millis(1))
+
+    /// Waits for the receipt of `hash` and checks that it succeeded.
+    async fn mined(&self, hash: TxHash, timeout: Duration) {
+        let r = wait_for_receipt(self.chain, hash, timeout, Duration::from_millis(1))
             .await
             .unwrap();
         assert!(r.status, "{r:?}");
     }
-    let total = start.elapsed();
-    json!({
-        "mode": "pipelined (send all, then all receipts)",
-        "transitions": count,
-        "send_seconds": sent.as_secs_f64(),
-        "seconds": total.as_secs_f64(),
-        "tx_per_s": count as f64 / total.as_secs_f64(),
-    })
+
+    /// Sequential: sign, send, wait for the receipt, one at a time.
+    async fn sequential(&mut self, count: usize) -> serde_json::Value {
+        let fees = self.chain.fees().await.unwrap();
+        let mut lat = Vec::with_capacity(count);
+        let start = Instant::now();
+        for i in 0..count {
+            let t0 = Instant::now();
+            let hash = self.send(i, fees).await;
+            self.mined(hash, Duration::from_secs(30)).await;
+            lat.push(t0.elapsed());
+        }
+        let total = start.elapsed();
+        lat.sort();
+        json!({
+            "mode": "sequential (sign + send_raw + receipt, one at a time)",
+            "transitions": count,
+            "seconds": total.as_secs_f64(),
+            "tx_per_s": count as f64 / total.as_secs_f64(),
+            "latency_ms": { "p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99), "max": percentile(&lat, 1.0) },
+        })
+    }
+
+    /// Pipelined: sign and send everything, then collect the receipts.
+    async fn pipelined(&mut self, count: usize) -> serde_json::Value {
+        let fees = self.chain.fees().await.unwrap();
+        let start = Instant::now();
+        let mut hashes = Vec::with_capacity(count);
+        for i in 0..count {
+            hashes.push(self.send(i, fees).await);
+        }
+        let sent = start.elapsed();
+        for h in hashes {
+            self.mined(h, Duration::from_secs(60)).await;
+        }
+        let total = start.elapsed();
+        json!({
+            "mode": "pipelined (send all, then all receipts)",
+            "transitions": count,
+            "send_seconds": sent.as_secs_f64(),
+            "seconds": total.as_secs_f64(),
+            "tx_per_s": count as f64 / total.as_secs_f64(),
+        })
+    }
 }
 
 async fn embedded(fsync: bool, count: usize) -> serde_json::Value {
@@ -160,8 +159,14 @@ async fn embedded(fsync: bool, count: usize) -> serde_json::Value {
     let chain = EmbeddedChain::open(dir.path(), config.clone()).unwrap();
     let contract = chain.contract_address();
     let dev = chain.dev_signer().clone();
-    let mut ids = identities(&chain, &dev).await;
-    let seq = sequential(&chain, contract, &mut ids, count).await;
+    let ids = identities(&chain, &dev).await;
+    let seq = Load {
+        chain: &chain,
+        contract,
+        ids,
+    }
+    .sequential(count)
+    .await;
     let journal_bytes = std::fs::metadata(chain.journal_path()).unwrap().len();
     let blocks = chain.block_number().await.unwrap();
     drop(chain);
@@ -184,9 +189,14 @@ async fn anvil(seq_count: usize, pipe_count: usize) -> serde_json::Value {
     let chain: Arc<dyn Chain> = Arc::new(node.chain());
     let dev = TxSigner::from_private_key(&embedded::DEV_PRIVATE_KEY, 31_337).unwrap();
     let (contract, _) = deploy_state_contract(chain.as_ref(), &dev).await.unwrap();
-    let mut ids = identities(chain.as_ref(), &dev).await;
-    let seq = sequential(chain.as_ref(), contract, &mut ids, seq_count).await;
-    let pipe = pipelined(chain.as_ref(), contract, &mut ids, pipe_count).await;
+    let ids = identities(chain.as_ref(), &dev).await;
+    let mut load = Load {
+        chain: chain.as_ref(),
+        contract,
+        ids,
+    };
+    let seq = load.sequential(seq_count).await;
+    let pipe = load.pipelined(pipe_count).await;
     json!({
         "backend": "anvil 1.7.1 (automine, --hardfork cancun) via JsonRpcChain (alloy 2.5 HTTP)",
         "results": [seq, pipe],

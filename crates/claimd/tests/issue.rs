@@ -414,25 +414,7 @@ async fn concurrency(backend: Backend) {
     assert_eq!(users.len(), 16);
 }
 
-#[tokio::test]
-async fn concurrency_sqlite() {
-    concurrency(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn concurrency_postgres() {
-    concurrency(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn issuance_sqlite() {
-    issuance(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn issuance_postgres() {
-    issuance(Backend::Postgres).await;
-}
+claimd_testkit::on_each_backend!(concurrency, issuance, crash_after_acknowledgement);
 
 /// Every 200 is durable: kill -9 right after the answers, restart on the same data, and every
 /// acknowledged credential is there.
@@ -458,14 +440,4 @@ async fn crash_after_acknowledgement(backend: Backend) {
         let (status, _) = f.status_raw(&token, hash).await;
         assert_eq!(status, 200, "credential {i} lost after kill -9");
     }
-}
-
-#[tokio::test]
-async fn crash_after_acknowledgement_sqlite() {
-    crash_after_acknowledgement(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn crash_after_acknowledgement_postgres() {
-    crash_after_acknowledgement(Backend::Postgres).await;
 }

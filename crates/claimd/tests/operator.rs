@@ -16,6 +16,13 @@ async fn get_json(http: &reqwest::Client, url: &str, bearer: Option<&str>) -> Va
     req.send().await.unwrap().json().await.unwrap()
 }
 
+/// The JSON body of the answer to `request`, which must have `status`.
+async fn answer(request: reqwest::RequestBuilder, status: u16) -> Value {
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), status);
+    r.json().await.unwrap()
+}
+
 async fn operator_workflow(backend: Backend) {
     let server = Server::start(backend).await;
     // Fresh connections: a pooled keep-alive connection occasionally came back closed
@@ -140,12 +147,8 @@ async fn operator_workflow(backend: Backend) {
     assert_eq!(by_did.status(), 200);
 
     // Public schema documents.
-    let ctx: Value = get_json(
-        &http,
-        &format!("{}/v1/schemas/{schema_id}.jsonld", server.url),
-        None,
-    )
-    .await;
+    let schema = |ext: &str| format!("{}/v1/schemas/{schema_id}.{ext}", server.url);
+    let ctx: Value = get_json(&http, &schema("jsonld"), None).await;
     assert_eq!(
         ctx["@context"][0]["KycCredential"]["@id"],
         json!(format!("urn:uuid:{schema_id}"))
@@ -154,12 +157,7 @@ async fn operator_workflow(backend: Backend) {
         ctx["@context"][0]["KycCredential"]["@context"]["born"]["@type"],
         "xsd:dateTime"
     );
-    let js: Value = get_json(
-        &http,
-        &format!("{}/v1/schemas/{schema_id}.json", server.url),
-        None,
-    )
-    .await;
+    let js: Value = get_json(&http, &schema("json"), None).await;
     assert_eq!(
         js["properties"]["credentialSubject"]["required"],
         json!(["age"])
@@ -182,16 +180,12 @@ async fn operator_workflow(backend: Backend) {
     };
     // Token rules: stored as given, defaults for a partner registered without them, invalid
     // values named.
-    let r = http
+    let body = json!({"name": "Bound", "jwksUrl": "https://bound.example/jwks.json",
+        "audience": "https://claimd.example", "issuer": "bound", "requireJti": true, "enabled": false});
+    let request = http
         .post(admin("/partners"))
-        .header("authorization", &token)
-        .json(&json!({"name": "Bound", "jwksUrl": "https://bound.example/jwks.json",
-            "audience": "https://claimd.example", "issuer": "bound", "requireJti": true, "enabled": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let bound: Value = r.json().await.unwrap();
+        .header("authorization", &token);
+    let bound = answer(request.json(&body), 201).await;
     assert_eq!(
         rules(&bound),
         (
@@ -201,18 +195,16 @@ async fn operator_workflow(backend: Backend) {
             json!(false)
         )
     );
-    let r = http
-        .patch(admin(&format!(
+    let patched = answer(
+        http.patch(admin(&format!(
             "/partners/{}",
             bound["partnerId"].as_str().unwrap()
         )))
         .header("authorization", &token)
-        .json(&json!({"audience": null, "enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let patched: Value = r.json().await.unwrap();
+        .json(&json!({"audience": null, "enabled": true})),
+        200,
+    )
+    .await;
     assert_eq!(
         rules(&patched),
         (Value::Null, json!("bound"), json!(true), json!(true))
@@ -393,15 +385,7 @@ async fn operator_workflow(backend: Backend) {
     assert!(r.headers().contains_key("x-request-id"));
 }
 
-#[tokio::test]
-async fn operator_workflow_sqlite() {
-    operator_workflow(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn operator_workflow_postgres() {
-    operator_workflow(Backend::Postgres).await;
-}
+claimd_testkit::on_each_backend!(operator_workflow);
 
 #[tokio::test]
 async fn data_survives_restart_and_production_mode_needs_secrets() {

@@ -227,13 +227,15 @@ async fn publishing(backend: Backend, on: OnChain) {
         latest
     );
 
-    // Public revocation status: revoked nonces are in the revocation tree of that state.
-    for (email, hash, revoked) in [
+    // Every credential so far, and whether it is revoked.
+    let credentials = [
         ("alice@x.io", &a1, true),
         ("alice@x.io", &a2, false),
         ("bob@x.io", &b1, true),
         ("carol@x.io", &c1, false),
-    ] {
+    ];
+    // Public revocation status: revoked nonces are in the revocation tree of that state.
+    for (email, hash, revoked) in credentials {
         let doc = f.document(email, hash).await;
         let status_url = doc["credentialStatus"]["id"].as_str().unwrap();
         let path = status_url.strip_prefix(f.url()).unwrap();
@@ -273,12 +275,7 @@ async fn publishing(backend: Backend, on: OnChain) {
     // The iden3 reference stack agrees: MTPs and revocation statuses (resolved over HTTP by
     // js-sdk's IssuerResolver).
     let mut entries = Vec::new();
-    for (email, hash, revoked) in [
-        ("alice@x.io", &a1, true),
-        ("alice@x.io", &a2, false),
-        ("bob@x.io", &b1, true),
-        ("carol@x.io", &c1, false),
-    ] {
+    for (email, hash, revoked) in credentials {
         let doc = f.document(email, hash).await;
         entries.push(
             json!({"vc": doc, "coreClaimHash": hash, "expectMtp": true, "expectRevoked": revoked}),

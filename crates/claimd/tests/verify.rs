@@ -59,14 +59,21 @@ fn status<'a>(report: &'a Value, name: &str) -> &'a str {
 
 /// Valid, every check passing: after `ONCHAIN` the credential carries its Merkle tree proof
 /// too, so nothing is skipped.
+/// The string `field` of every element of the array `list`.
+fn each<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().unwrap().iter();
+    items.map(|item| item[field].as_str().unwrap()).collect()
+}
+
+/// The detail of `report`'s check `name` mentions `needle`.
+fn assert_detail(report: &Value, name: &str, needle: &str) {
+    let detail = check(report, name)["detail"].as_str().unwrap();
+    assert!(detail.contains(needle), "{report:#}");
+}
+
 fn assert_valid(report: &Value, vc: &Value) {
     assert_eq!(report["valid"], true, "{report:#}");
-    let names: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = each(&report["checks"], "name");
     assert_eq!(
         names,
         [
@@ -79,12 +86,7 @@ fn assert_valid(report: &Value, vc: &Value) {
             "issuer_record"
         ]
     );
-    let types: Vec<&str> = vc["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap())
-        .collect();
+    let types = each(&vc["proof"], "type");
     assert_eq!(types, ["BJJSignature2021", "Iden3SparseMerkleTreeProof"]);
     for name in names {
         assert_eq!(status(report, name), "pass", "{name}: {report:#}");
@@ -107,13 +109,7 @@ async fn verification(f: Fixture) {
     // Genuine: valid.
     let report = verify(&f, &vc).await;
     assert_valid(&report, &vc);
-    assert!(
-        check(&report, "revocation")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not in the revocation tree"),
-        "{report:#}"
-    );
+    assert_detail(&report, "revocation", "not in the revocation tree");
 
     // The OpenAPI document describes the operation and names exactly these checks.
     let (code, openapi) = f.get_public("/openapi.json").await;
@@ -210,13 +206,7 @@ async fn verification(f: Fixture) {
     ));
     let report = verify(&f, &unknown).await;
     assert_fails(&report, "core_claim", "unknown context");
-    assert!(
-        check(&report, "core_claim")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unknown JSON-LD context"),
-        "{report:#}"
-    );
+    assert_detail(&report, "core_claim", "unknown JSON-LD context");
 
     // The CLI: exit 0 and a VALID verdict; --json prints the report.
     let (code, out, err) = cli(&f, &vc.to_string(), false);

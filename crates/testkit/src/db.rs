@@ -166,3 +166,23 @@ macro_rules! store_contract_tests {
         }
     )*};
 }
+
+/// For each `async fn scenario(backend: Backend)` in scope, one `#[tokio::test]` per backend:
+/// `sqlite::scenario` on a SQLite file, `postgres::scenario` on PostgreSQL.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($scenario:ident),* $(,)?) => {
+        $crate::on_each_backend!(@on sqlite, Sqlite; $($scenario),*);
+        $crate::on_each_backend!(@on postgres, Postgres; $($scenario),*);
+    };
+    (@on $module:ident, $backend:ident; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::Backend::$backend).await;
+                }
+            )*
+        }
+    };
+}

@@ -118,6 +118,15 @@ async fn a_journal_of_another_configuration_is_refused() {
     EmbeddedChain::open(dir.path(), system_clock).unwrap();
 }
 
+/// What `b`'s chain answers to `signer`'s genesis transition of `id` sent with `params`.
+async fn refused_genesis(b: &Backend, signer: &TxSigner, id: U256, params: TxParams) -> ChainError {
+    let genesis = Transition::genesis(id, U256::from(1u64));
+    let tx = signer
+        .sign_transit(b.contract.address(), &genesis, params)
+        .unwrap();
+    b.chain.send_raw(tx.raw).await.unwrap_err()
+}
+
 #[tokio::test]
 async fn invalid_transactions_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,65 +135,50 @@ async fn invalid_transactions_change_nothing() {
     let id = eth_id(ID_TYPE, poor.address());
     let fees = b.chain.fees().await.unwrap();
     let head = b.chain.block_number().await.unwrap();
+    let gas = DEFAULT_TRANSIT_GAS_LIMIT;
 
     // No funds.
-    let tx = poor
-        .sign_transit(
-            chain.contract_address(),
-            &Transition::genesis(id, U256::from(1u64)),
-            TxParams::new(0, DEFAULT_TRANSIT_GAS_LIMIT, fees),
-        )
-        .unwrap();
-    let err = b.chain.send_raw(tx.raw).await.unwrap_err();
+    let err = refused_genesis(&b, &poor, id, TxParams::new(0, gas, fees)).await;
     assert!(matches!(err, ChainError::InsufficientFunds(_)), "{err:?}");
 
     chain.fund(poor.address(), ether(1)).await.unwrap();
     let head = head + 1;
-    // A nonce gap (no pool to queue it in).
-    let tx = poor
-        .sign_transit(
-            chain.contract_address(),
-            &Transition::genesis(id, U256::from(1u64)),
-            TxParams::new(5, DEFAULT_TRANSIT_GAS_LIMIT, fees),
-        )
-        .unwrap();
-    let err = b.chain.send_raw(tx.raw).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ChainError::NonceTooHigh {
-                tx: Some(5),
-                state: Some(0)
-            }
-        ),
-        "{err:?}"
-    );
-    // Fee below the base fee.
-    let tx = poor
-        .sign_transit(
-            chain.contract_address(),
-            &Transition::genesis(id, U256::from(1u64)),
-            TxParams {
-                nonce: 0,
-                gas_limit: DEFAULT_TRANSIT_GAS_LIMIT,
-                max_fee_per_gas: 1,
-                max_priority_fee_per_gas: 0,
-            },
-        )
-        .unwrap();
-    let err = b.chain.send_raw(tx.raw).await.unwrap_err();
-    assert!(matches!(err, ChainError::FeeTooLow(_)), "{err:?}");
-    // Another chain id.
     let foreign = TxSigner::from_private_key(&key(8), 1).unwrap();
-    let tx = foreign
-        .sign_transit(
-            chain.contract_address(),
-            &Transition::genesis(id, U256::from(1u64)),
-            TxParams::new(0, DEFAULT_TRANSIT_GAS_LIMIT, fees),
-        )
-        .unwrap();
-    let err = b.chain.send_raw(tx.raw).await.unwrap_err();
-    assert!(matches!(err, ChainError::InvalidTransaction(_)), "{err:?}");
+    let below_base_fee = TxParams {
+        max_fee_per_gas: 1,
+        max_priority_fee_per_gas: 0,
+        ..TxParams::new(0, gas, fees)
+    };
+    type Expected = fn(&ChainError) -> bool;
+    let cases: [(&str, &TxSigner, TxParams, Expected); 3] = [
+        (
+            "a nonce gap (no pool to queue it in)",
+            &poor,
+            TxParams::new(5, gas, fees),
+            |e| {
+                matches!(
+                    e,
+                    ChainError::NonceTooHigh {
+                        tx: Some(5),
+                        state: Some(0)
+                    }
+                )
+            },
+        ),
+        ("a fee below the base fee", &poor, below_base_fee, |e| {
+            matches!(e, ChainError::FeeTooLow(_))
+        }),
+        (
+            "another chain id",
+            &foreign,
+            TxParams::new(0, gas, fees),
+            |e| matches!(e, ChainError::InvalidTransaction(_)),
+        ),
+    ];
+    for (case, signer, params, expected) in cases {
+        let err = refused_genesis(&b, signer, id, params).await;
+        assert!(expected(&err), "{case}: {err:?}");
+    }
     // Garbage.
     let err = b.chain.send_raw(vec![0x02, 0xc0].into()).await.unwrap_err();
     assert!(matches!(err, ChainError::InvalidTransaction(_)), "{err:?}");

@@ -10,6 +10,29 @@ fn vectors() -> Value {
     serde_json::from_str(&text).expect("vectors file is JSON")
 }
 
+/// The vector cases under `key`, which must be `count` of them.
+fn cases(key: &str, count: usize) -> Vec<Value> {
+    let cases = vectors()[key].as_array().expect(key).clone();
+    assert_eq!(cases.len(), count, "{key}");
+    cases
+}
+
+/// `claim`'s index and value hashes, core claim hash and its big-endian hex are those of
+/// `expected` under `keys` (four names, in that order, separated by spaces).
+fn assert_hashes(claim: &claimd_iden3::claim::Claim, expected: &Value, keys: &str) {
+    let keys: Vec<&str> = keys.split(' ').collect();
+    let [h_index, h_value, hash, hex] = keys[..] else {
+        panic!("four keys: {keys:?}")
+    };
+    assert_eq!(claim.hi(), fr(&expected[h_index]));
+    assert_eq!(claim.hv(), fr(&expected[h_value]));
+    assert_eq!(claim.core_claim_hash(), fr(&expected[hash]));
+    assert_eq!(
+        claim.core_claim_hash_hex(),
+        expected[hex].as_str().expect("hex")
+    );
+}
+
 fn fr(v: &Value) -> Fr {
     let s = v.as_str().expect("field element as string");
     s.parse()
@@ -53,10 +76,7 @@ fn poseidon_with_initial_state_vectors() {
 
 #[test]
 fn hash_bytes_vectors() {
-    let v = vectors();
-    let cases = v["hash_bytes_be_hex"].as_array().expect("cases");
-    assert_eq!(cases.len(), 4);
-    for case in cases {
+    for case in cases("hash_bytes_be_hex", 4) {
         if let Some(input) = case["in_hex"].as_str() {
             let out = poseidon::hash_bytes(&hex(input));
             assert_eq!(out.to_be_hex(), case["out_hex"].as_str().expect("out_hex"));
@@ -70,10 +90,7 @@ fn hash_bytes_vectors() {
 #[test]
 fn smt_vectors() {
     use claimd_iden3::merkletree::{MemoryStore, MerkleTree};
-    let v = vectors();
-    let cases = v["smt"].as_array().expect("smt cases");
-    assert_eq!(cases.len(), 6);
-    for case in cases {
+    for case in cases("smt", 6) {
         let depth = case["depth"].as_u64().expect("depth") as usize;
         let mut one_by_one = MerkleTree::new(MemoryStore::new(), depth).expect("tree");
         let entries: Vec<(Fr, Fr)> = if case["adds_keys_0_to_15_value_0"] == Value::Bool(true) {
@@ -141,13 +158,8 @@ fn claim_raw_slots_vector() {
     let slots: [Fr; 8] = slots.try_into().expect("8 slots");
     let claim = Claim::from_slots(slots);
     assert!(claim.updatable());
-    assert_eq!(claim.hi(), fr(&case["h_index"]));
-    assert_eq!(claim.hv(), fr(&case["h_value"]));
-    assert_eq!(claim.core_claim_hash(), fr(&case["core_claim_hash"]));
-    assert_eq!(
-        claim.core_claim_hash_hex(),
-        case["core_claim_hash_be_hex"].as_str().expect("hex")
-    );
+    let keys = "h_index h_value core_claim_hash core_claim_hash_be_hex";
+    assert_hashes(&claim, case, keys);
     // The same claim built through the API.
     let mut built = Claim::new(Default::default());
     built.set_updatable(true);
@@ -190,11 +202,8 @@ fn auth_claim_genesis_state_vector() {
 #[test]
 fn did_vectors() {
     use claimd_iden3::id::{DidRegistry, Id};
-    let v = vectors();
     let registry = DidRegistry::default();
-    let cases = v["did"].as_array().expect("did cases");
-    assert_eq!(cases.len(), 6);
-    for case in cases {
+    for case in cases("did", 6) {
         if let Some(state) = case.get("genesis_state") {
             let did_str = case["did"].as_str().expect("did");
             let parsed = registry.parse(did_str).expect("parse");
@@ -281,13 +290,8 @@ fn js_sdk_sample_credential_core_claim() {
     // expirationDate 2030-01-01T00:00:00.000Z
     claim.set_expiration(Some(1_893_456_000));
 
-    assert_eq!(claim.hi(), fr(&meta["hIndex"]));
-    assert_eq!(claim.hv(), fr(&meta["hValue"]));
-    assert_eq!(claim.core_claim_hash(), fr(&meta["coreClaimHash_decimal"]));
-    assert_eq!(
-        claim.core_claim_hash_hex(),
-        meta["coreClaimHash_be_hex"].as_str().expect("hex")
-    );
+    let keys = "hIndex hValue coreClaimHash_decimal coreClaimHash_be_hex";
+    assert_hashes(&claim, &meta, keys);
     let proof_claim = vc["proof"][0]["coreClaim"].as_str().expect("coreClaim");
     assert_eq!(claim.to_hex(), proof_claim);
     assert_eq!(Claim::from_hex(proof_claim).expect("parse"), claim);

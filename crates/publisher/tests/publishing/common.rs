@@ -195,6 +195,12 @@ impl Issuing {
             .core_claim_hash
     }
 
+    /// The issuer's transitions, at most 100, newest first.
+    pub async fn transitions(&self, of: &TestIssuer) -> Vec<claimd_core::store::TransitionRecord> {
+        let id = of.issuer.issuer_id;
+        self.store.transitions(id, 100).await.unwrap()
+    }
+
     pub async fn credential(&self, hash: &str) -> CredentialRecord {
         self.store
             .credential_for_partner(hash, self.partner)
@@ -369,13 +375,9 @@ pub async fn settle(p: &Publisher, issuer: &TestIssuer) -> Vec<Outcome> {
     panic!("publisher never settled: {seen:?}");
 }
 
-/// Polls until every credential has `status`, or panics after `timeout`.
-pub async fn wait_status(
-    issuing: &Issuing,
-    hashes: &[String],
-    status: CredentialStatus,
-    timeout: Duration,
-) {
+/// Polls until every credential is `ONCHAIN`, or panics after `timeout`.
+pub async fn wait_onchain(issuing: &Issuing, hashes: &[String], timeout: Duration) {
+    let status = CredentialStatus::Onchain;
     let deadline = Instant::now() + timeout;
     loop {
         let mut missing = Vec::new();

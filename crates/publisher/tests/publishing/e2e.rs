@@ -51,13 +51,8 @@ async fn issue_publish_revoke_with_restarts(backend: Backend, net: Net) {
         &settle(&p, &acme).await,
         &["computed", "signed", "sent", "confirmed", "idle"],
     );
-    wait_status(
-        &issuing,
-        &[alice.clone(), bob.clone()],
-        CredentialStatus::Onchain,
-        std::time::Duration::ZERO,
-    )
-    .await;
+    let both = [alice.clone(), bob.clone()];
+    wait_onchain(&issuing, &both, std::time::Duration::ZERO).await;
     let carol = issuing.issue(&acme, "carol@example.com", 50).await;
     // Alice again: her first credential is revoked (onDuplicate: revoke).
     let alice2 = issuing.issue(&acme, "alice@example.com", 31).await;

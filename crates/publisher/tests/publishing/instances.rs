@@ -64,13 +64,7 @@ async fn two_instances_publish_each_transition_exactly_once() {
     }
     let stuck = issuing.issue(&poor, "someone@example.com", 99).await;
     let hashes: Vec<String> = credentials.iter().map(|(_, h)| h.clone()).collect();
-    wait_status(
-        &issuing,
-        &hashes,
-        CredentialStatus::Onchain,
-        Duration::from_secs(90),
-    )
-    .await;
+    wait_onchain(&issuing, &hashes, Duration::from_secs(90)).await;
     assert_eq!(
         issuing.credential(&stuck).await.status,
         CredentialStatus::WaitOnchain,
@@ -94,13 +88,7 @@ async fn two_instances_publish_each_transition_exactly_once() {
     net.fund(poor.address).await;
     let mut all: Vec<String> = late.iter().map(|(_, h)| h.clone()).collect();
     all.push(stuck.clone());
-    wait_status(
-        &issuing,
-        &all,
-        CredentialStatus::Onchain,
-        Duration::from_secs(90),
-    )
-    .await;
+    wait_onchain(&issuing, &all, Duration::from_secs(90)).await;
     let _ = stop_b.send(true);
     task_b.await.unwrap();
 
@@ -111,11 +99,7 @@ async fn two_instances_publish_each_transition_exactly_once() {
             .filter(|(m, _)| *m == n)
             .map(|(_, h)| h.clone())
             .collect();
-        let history = issuing
-            .store
-            .transitions(i.issuer.issuer_id, 100)
-            .await
-            .unwrap();
+        let history = issuing.transitions(i).await;
         assert!(
             history
                 .iter()
@@ -125,11 +109,7 @@ async fn two_instances_publish_each_transition_exactly_once() {
         );
         check_published(&net, &issuing, i, &mine).await;
     }
-    let history = issuing
-        .store
-        .transitions(poor.issuer.issuer_id, 100)
-        .await
-        .unwrap();
+    let history = issuing.transitions(&poor).await;
     assert!(history
         .iter()
         .all(|t| t.status == TransitionStatus::Confirmed));

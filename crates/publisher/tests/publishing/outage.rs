@@ -41,13 +41,7 @@ async fn publishing_survives_a_30_second_rpc_outage() {
                 .await,
         );
     }
-    wait_status(
-        &issuing,
-        &issued,
-        CredentialStatus::Onchain,
-        Duration::from_secs(60),
-    )
-    .await;
+    wait_onchain(&issuing, &issued, Duration::from_secs(60)).await;
 
     // Cut: work keeps arriving, at the start, in the middle and near the end of the outage.
     proxy.cut();
@@ -70,11 +64,7 @@ async fn publishing_survives_a_30_second_rpc_outage() {
         );
     }
     for to in [&acme, &globex] {
-        let history = issuing
-            .store
-            .transitions(to.issuer.issuer_id, 100)
-            .await
-            .unwrap();
+        let history = issuing.transitions(to).await;
         assert!(
             history
                 .iter()
@@ -85,22 +75,12 @@ async fn publishing_survives_a_30_second_rpc_outage() {
     assert!(metric_sum(names::CHAIN_ERRORS, Some("transport")) > transport_errors);
 
     proxy.restore();
-    wait_status(
-        &issuing,
-        &during,
-        CredentialStatus::Onchain,
-        Duration::from_secs(60),
-    )
-    .await;
+    wait_onchain(&issuing, &during, Duration::from_secs(60)).await;
     let _ = stop.send(true);
     running.await.unwrap();
 
     for (to, name) in [(&acme, "acme"), (&globex, "globex")] {
-        let history = issuing
-            .store
-            .transitions(to.issuer.issuer_id, 100)
-            .await
-            .unwrap();
+        let history = issuing.transitions(to).await;
         assert!(
             history
                 .iter()
