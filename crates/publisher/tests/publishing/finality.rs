@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use claimd_chain::{CallRequest, Chain, ChainLog, FeeSuggestion, LogFilter, NonceKind, Receipt};
 use claimd_clock::ManualClock;
 use claimd_core::credential::CredentialStatus;
-use claimd_core::secrets::MasterKey;
 use claimd_publisher::{Finality, Funding, Outcome, Publisher, PublisherConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -221,36 +220,49 @@ impl Chain for Lens {
     }
 }
 
+/// Acme's first credential, published through `lens` until its transaction is sent and waits
+/// for its block: where both lens tests start. Holds the database for as long as it lives.
+struct Sent {
+    _db: Db,
+    publisher: Publisher,
+    acme: TestIssuer,
+    tx: String,
+}
+
+async fn sent_through(net: &Net, lens: &Arc<Lens>, config: PublisherConfig) -> Sent {
+    let (db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
+    let acme = issuing.issuer("acme").await;
+    net.fund(acme.address).await;
+    let publisher = net
+        .publisher_via(lens.clone(), issuing.store.clone(), &master_key, config)
+        .await;
+    let steps = settle(&publisher, &acme).await;
+    assert_kinds(&steps, &["computed", "signed", "sent", "waiting"]);
+    let tx = tx_of(&steps[1]).unwrap().to_owned();
+    Sent {
+        _db: db,
+        publisher,
+        acme,
+        tx,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_finalized_tag_the_confirmation_depth_decides() {
-    let db = Db::create(Backend::Sqlite).await;
     // Default anvil: its finalized block is 64 behind the head, i.e. block 0 here; the lens
     // hides the tag, so only the depth can confirm anything.
     let net = Net::start().await;
     let lens = Lens::new(net.chain.clone(), true);
     assert_eq!(lens.finalized_block().await.unwrap(), None);
-    let master_key = MasterKey::generate();
-    let issuing = Issuing::new(db.open().await, master_key.clone()).await;
-    let acme = issuing.issuer("acme").await;
-    net.fund(acme.address).await;
-    let publisher = net
-        .publisher_via(
-            lens.clone(),
-            issuing.store.clone(),
-            &master_key,
-            finality_config(Finality::Finalized, 2),
-        )
-        .await;
-
-    let steps = settle(&publisher, &acme).await;
-    assert_kinds(&steps, &["computed", "signed", "sent", "waiting"]);
-    let block = mined(&net, tx_of(&steps[1]).unwrap()).await.block_number;
+    let sent = sent_through(&net, &lens, finality_config(Finality::Finalized, 2)).await;
+    let (publisher, acme) = (&sent.publisher, &sent.acme);
+    let block = mined(&net, &sent.tx).await.block_number;
     net.mine().await;
-    assert_kinds(&[step(&publisher, &acme).await], &["waiting"]);
+    assert_kinds(&[step(publisher, acme).await], &["waiting"]);
     net.mine().await;
     // Two blocks on top of it: confirmed, although the chain's real finalized block is 0.
     assert_eq!(net.chain.finalized_block().await.unwrap(), Some(0));
-    let confirmed = step(&publisher, &acme).await;
+    let confirmed = step(publisher, acme).await;
     assert!(
         matches!(confirmed, Outcome::Confirmed { block_number, .. } if block_number == block),
         "{confirmed:?}"
@@ -261,27 +273,15 @@ async fn without_a_finalized_tag_the_confirmation_depth_decides() {
 async fn a_receipt_from_a_block_no_longer_canonical_is_not_confirmed() {
     let net = Net::start().await;
     let lens = Lens::new(net.chain.clone(), false);
-    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
-    let acme = issuing.issuer("acme").await;
-    net.fund(acme.address).await;
-    let publisher = net
-        .publisher_via(
-            lens.clone(),
-            issuing.store.clone(),
-            &master_key,
-            finality_config(Finality::Depth, 1),
-        )
-        .await;
-
-    let steps = settle(&publisher, &acme).await;
-    assert_kinds(&steps, &["computed", "signed", "sent", "waiting"]);
-    mined(&net, tx_of(&steps[1]).unwrap()).await;
+    let sent = sent_through(&net, &lens, finality_config(Finality::Depth, 1)).await;
+    let (publisher, acme) = (&sent.publisher, &sent.acme);
+    mined(&net, &sent.tx).await;
     net.mine().await;
     // Deep enough, but the receipt names a block the chain does not have at that height.
     lens.stale_receipts.store(true, Ordering::SeqCst);
-    assert_kinds(&[step(&publisher, &acme).await], &["waiting"]);
-    assert_kinds(&[step(&publisher, &acme).await], &["waiting"]);
+    assert_kinds(&[step(publisher, acme).await], &["waiting"]);
+    assert_kinds(&[step(publisher, acme).await], &["waiting"]);
     // Read again from the canonical chain, it confirms.
     lens.stale_receipts.store(false, Ordering::SeqCst);
-    assert_kinds(&settle(&publisher, &acme).await, &["confirmed", "idle"]);
+    assert_kinds(&settle(publisher, acme).await, &["confirmed", "idle"]);
 }
