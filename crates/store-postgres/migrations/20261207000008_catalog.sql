@@ -68,10 +68,13 @@ CREATE INDEX schemas_listed ON schemas(created_at) WHERE discoverable AND enable
 -- row is already locked by the issuance that takes a slot of it, so this adds no new lock order.
 CREATE FUNCTION catalog_holder_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    was_live BOOLEAN := TG_OP = 'UPDATE' AND OLD.status IN ('WAIT_ONCHAIN', 'ONCHAIN');
+    was_live BOOLEAN := FALSE;
     is_live  BOOLEAN := NEW.status IN ('WAIT_ONCHAIN', 'ONCHAIN');
 BEGIN
-    IF was_live IS DISTINCT FROM is_live THEN
+    IF TG_OP = 'UPDATE' THEN
+        was_live := OLD.status IN ('WAIT_ONCHAIN', 'ONCHAIN');
+    END IF;
+    IF was_live <> is_live THEN
         UPDATE programs SET holder_count = holder_count + (CASE WHEN is_live THEN 1 ELSE -1 END)
         WHERE id = NEW.program_id;
     END IF;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use claimd_core::catalog::{
     CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard,
-    SchemaDetail, SchemaSort, SearchResults,
+    SchemaDetail, SchemaSort, SearchResults, SortField,
 };
 use claimd_core::page::Page;
 use claimd_core::verification::VerificationProgramId;
