@@ -36,11 +36,7 @@ async fn traction(f: &Fixture, credential: &str) -> (u64, u64, u64) {
     let d = data(f, &format!("/v1/catalog/credentials/{credential}")).await;
     let t = &d["traction"];
     let n = |k: &str| t[k].as_u64().unwrap();
-    (
-        n("holderCount"),
-        n("issuanceCount"),
-        n("verificationCount"),
-    )
+    (n("holderCount"), n("issuanceCount"), n("verificationCount"))
 }
 
 async fn catalog(backend: Backend) {
@@ -55,9 +51,15 @@ async fn catalog(backend: Backend) {
 
     // Nothing is listed until an operator says so; hidden entries read as unknown ones.
     let list = data(&f, "/v1/catalog/schemas").await;
-    assert_eq!(list, json!({"current": 1, "pages": 0, "size": 10, "total": 0, "records": []}));
+    assert_eq!(
+        list,
+        json!({"current": 1, "pages": 0, "size": 10, "total": 0, "records": []})
+    );
     assert_eq!(refused(&f, &schema_path, 404).await, "Schema not found");
-    assert_eq!(refused(&f, &credential_path, 404).await, "Credential not found");
+    assert_eq!(
+        refused(&f, &credential_path, 404).await,
+        "Credential not found"
+    );
     refused(&f, "/v1/catalog/schemas/not-a-uuid", 404).await;
     refused(&f, "/v1/catalog/programs/prg_unknown", 404).await;
 
@@ -67,35 +69,74 @@ async fn catalog(backend: Backend) {
     let card = &list["records"][0];
     assert_eq!(card["schemaId"], f.schema.as_str());
     assert_eq!(card["title"], "Interop membership");
-    assert_eq!((&card["credentialCount"], &card["providerCount"]), (&json!(0), &json!(0)));
+    assert_eq!(
+        (&card["credentialCount"], &card["providerCount"]),
+        (&json!(0), &json!(0))
+    );
 
     // Listing programs moves the schema's counts: two programs of two issuers.
     s.admin_ok(&["program", "update", &f.program, "--discoverable"]);
     let (_, _, beta) = f.another_issuer("Beta Labs");
     s.admin_ok(&["program", "update", &beta, "--discoverable=true"]);
     let card = &data(&f, "/v1/catalog/schemas").await["records"][0];
-    assert_eq!((&card["credentialCount"], &card["providerCount"]), (&json!(2), &json!(2)));
+    assert_eq!(
+        (&card["credentialCount"], &card["providerCount"]),
+        (&json!(2), &json!(2))
+    );
 
     // A verification program: conditions are checked against the schema.
     let cond = |c: &str| format!("{}:{c}", f.program);
     let (ok, _, err) = s.admin(&[
-        "verification-program", "create", "--name", "Adults", "--verifier-name", "Bar",
-        "--verifier-did", "did:web:bar.example", "--accept", &f.program,
-        "--condition", &cond("age >= \"18\""),
+        "verification-program",
+        "create",
+        "--name",
+        "Adults",
+        "--verifier-name",
+        "Bar",
+        "--verifier-did",
+        "did:web:bar.example",
+        "--accept",
+        &f.program,
+        "--condition",
+        &cond("age >= \"18\""),
     ]);
     assert!(!ok);
-    assert!(err.contains("acceptedCredentials[0].conditions[0]"), "{err}");
+    assert!(
+        err.contains("acceptedCredentials[0].conditions[0]"),
+        "{err}"
+    );
     let (ok, _, err) = s.admin(&[
-        "verification-program", "create", "--name", "Adults", "--verifier-name", "Bar",
-        "--verifier-did", "did:web:bar.example", "--accept", &f.program,
-        "--condition", &cond("height > 2"),
+        "verification-program",
+        "create",
+        "--name",
+        "Adults",
+        "--verifier-name",
+        "Bar",
+        "--verifier-did",
+        "did:web:bar.example",
+        "--accept",
+        &f.program,
+        "--condition",
+        &cond("height > 2"),
     ]);
     assert!(!ok && err.contains("no attribute"), "{err}");
     let vp = s.admin_ok(&[
-        "verification-program", "create", "--name", "Adult members of North America",
-        "--description", "Bar entry", "--verifier-name", "Bar Example",
-        "--verifier-did", "did:web:bar.example", "--accept", &f.program,
-        "--condition", &cond("age>=18"), "--condition", &cond(r#"location in ["US", "CA"]"#),
+        "verification-program",
+        "create",
+        "--name",
+        "Adult members of North America",
+        "--description",
+        "Bar entry",
+        "--verifier-name",
+        "Bar Example",
+        "--verifier-did",
+        "did:web:bar.example",
+        "--accept",
+        &f.program,
+        "--condition",
+        &cond("age>=18"),
+        "--condition",
+        &cond(r#"location in ["US", "CA"]"#),
         "--discoverable",
     ]);
     let vp_id = vp["programId"].as_str().unwrap().to_owned();
@@ -183,9 +224,16 @@ async fn catalog(backend: Backend) {
         .find(|c| c["credentialId"] == f.program.as_str())
         .unwrap()
         .clone();
-    assert_eq!(ours["traction"], json!({"holderCount": 1, "issuanceCount": 3, "demandCount": 1}));
-    let accepted = &data(&f, &format!("/v1/catalog/programs/{vp_id}")).await["acceptedCredentials"][0];
-    assert_eq!((&accepted["holderCount"], &accepted["issuanceCount"]), (&json!(1), &json!(3)));
+    assert_eq!(
+        ours["traction"],
+        json!({"holderCount": 1, "issuanceCount": 3, "demandCount": 1})
+    );
+    let accepted =
+        &data(&f, &format!("/v1/catalog/programs/{vp_id}")).await["acceptedCredentials"][0];
+    assert_eq!(
+        (&accepted["holderCount"], &accepted["issuanceCount"]),
+        (&json!(1), &json!(3))
+    );
 
     // Search: prefixes of words, grouped, ranked, with totals.
     let r = data(&f, "/v1/catalog/search?q=memb").await;
@@ -203,10 +251,18 @@ async fn catalog(backend: Backend) {
     assert_eq!(r["issuers"]["items"][0]["name"], "Beta Labs");
     assert_eq!(r["credentials"]["total"], 1);
     let r = data(&f, "/v1/catalog/search?q=north%20amer").await;
-    assert_eq!(r["programs"]["items"][0]["programId"], vp_id.as_str(), "{r}");
+    assert_eq!(
+        r["programs"]["items"][0]["programId"],
+        vp_id.as_str(),
+        "{r}"
+    );
     let id_prefix = &f.program[..10];
     let r = data(&f, &format!("/v1/catalog/search?q={id_prefix}")).await;
-    assert_eq!(r["credentials"]["items"][0]["credentialId"], f.program.as_str(), "{r}");
+    assert_eq!(
+        r["credentials"]["items"][0]["credentialId"],
+        f.program.as_str(),
+        "{r}"
+    );
     let r = data(&f, "/v1/catalog/search?q=%22%2A%29(").await;
     assert_eq!(r["meta"]["totalResults"], 0, "{r}");
     let r = data(&f, "/v1/catalog/search?q=memb&page=2&limit=1").await;
@@ -215,13 +271,30 @@ async fn catalog(backend: Backend) {
 
     // Browsing pages and sorts.
     let p = data(&f, "/v1/catalog/schemas?page=2&limit=1").await;
-    assert_eq!((&p["current"], &p["pages"], &p["size"]), (&json!(2), &json!(1), &json!(1)));
+    assert_eq!(
+        (&p["current"], &p["pages"], &p["size"]),
+        (&json!(2), &json!(1), &json!(1))
+    );
     assert_eq!(p["records"], json!([]));
-    for q in ["sortBy=title&sortOrder=ASC", "sortBy=credential_count", "sortBy=provider_count&sortOrder=DESC"] {
-        assert_eq!(data(&f, &format!("/v1/catalog/schemas?{q}")).await["total"], 1);
+    for q in [
+        "sortBy=title&sortOrder=ASC",
+        "sortBy=credential_count",
+        "sortBy=provider_count&sortOrder=DESC",
+    ] {
+        assert_eq!(
+            data(&f, &format!("/v1/catalog/schemas?{q}")).await["total"],
+            1
+        );
     }
-    for q in ["sortBy=name&sortOrder=ASC", "sortBy=verification_count", "sortBy=credential_count"] {
-        assert_eq!(data(&f, &format!("/v1/catalog/programs?{q}")).await["total"], 1);
+    for q in [
+        "sortBy=name&sortOrder=ASC",
+        "sortBy=verification_count",
+        "sortBy=credential_count",
+    ] {
+        assert_eq!(
+            data(&f, &format!("/v1/catalog/programs?{q}")).await["total"],
+            1
+        );
     }
 
     // Bad parameters: a 400 naming the parameter.
@@ -254,7 +327,10 @@ async fn catalog(backend: Backend) {
     refused(&f, &format!("/v1/catalog/programs/{vp_id}"), 404).await;
     assert_eq!(data(&f, &credential_path).await["programs"], json!([]));
     assert_eq!(demand(&data(&f, &schema_path).await, &f.program), Some(0));
-    assert_eq!(data(&f, "/v1/catalog/search?q=north").await["programs"]["total"], 0);
+    assert_eq!(
+        data(&f, "/v1/catalog/search?q=north").await["programs"]["total"],
+        0
+    );
     // ... and enabling it brings both back.
     s.admin_ok(&["verification-program", "update", &vp_id, "--enabled"]);
     assert_eq!(demand(&data(&f, &schema_path).await, &f.program), Some(1));
@@ -263,9 +339,16 @@ async fn catalog(backend: Backend) {
     s.admin_ok(&["program", "update", &beta, "--enabled=false"]);
     refused(&f, &format!("/v1/catalog/credentials/{beta}"), 404).await;
     let card = &data(&f, "/v1/catalog/schemas").await["records"][0];
-    assert_eq!((&card["credentialCount"], &card["providerCount"]), (&json!(1), &json!(1)));
+    assert_eq!(
+        (&card["credentialCount"], &card["providerCount"]),
+        (&json!(1), &json!(1))
+    );
     let r = data(&f, "/v1/catalog/search?q=beta").await;
-    assert_eq!((&r["credentials"]["total"], &r["issuers"]["total"]), (&json!(0), &json!(0)), "{r}");
+    assert_eq!(
+        (&r["credentials"]["total"], &r["issuers"]["total"]),
+        (&json!(0), &json!(0)),
+        "{r}"
+    );
 
     // A hidden schema is a 404 like an unknown one.
     s.admin_ok(&["schema", "update", &f.schema, "--discoverable=false"]);

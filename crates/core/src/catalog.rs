@@ -541,11 +541,22 @@ mod tests {
     #[test]
     fn browse_defaults_and_bounds() {
         let b: Browse<SchemaSort> = raw(&[]).browse().unwrap();
-        assert_eq!((b.page, b.limit, b.sort, b.order), (1, 10, SchemaSort::CreatedAt, Order::Desc));
-        let b: Browse<SchemaSort> = raw(&[("page", "3"), ("limit", "100"), ("sortBy", "title"), ("sortOrder", "ASC")])
-            .browse()
-            .unwrap();
-        assert_eq!((b.page, b.limit, b.sort, b.order, b.offset()), (3, 100, SchemaSort::Title, Order::Asc, 200));
+        assert_eq!(
+            (b.page, b.limit, b.sort, b.order),
+            (1, 10, SchemaSort::CreatedAt, Order::Desc)
+        );
+        let b: Browse<SchemaSort> = raw(&[
+            ("page", "3"),
+            ("limit", "100"),
+            ("sortBy", "title"),
+            ("sortOrder", "ASC"),
+        ])
+        .browse()
+        .unwrap();
+        assert_eq!(
+            (b.page, b.limit, b.sort, b.order, b.offset()),
+            (3, 100, SchemaSort::Title, Order::Asc, 200)
+        );
         for (k, v) in [
             ("page", "0"),
             ("page", "-1"),
@@ -568,10 +579,18 @@ mod tests {
     fn search_requires_a_short_q() {
         assert_eq!(field(raw(&[]).search().unwrap_err()), "q");
         assert_eq!(field(raw(&[("q", "  ")]).search().unwrap_err()), "q");
-        assert_eq!(field(raw(&[("q", &"é".repeat(201))]).search().unwrap_err()), "q");
+        assert_eq!(
+            field(raw(&[("q", &"é".repeat(201))]).search().unwrap_err()),
+            "q"
+        );
         assert!(raw(&[("q", &"é".repeat(200))]).search().is_ok());
-        assert_eq!(field(raw(&[("q", "a"), ("limit", "51")]).search().unwrap_err()), "limit");
-        let s = raw(&[("q", "Age* OR \"x\" -y:z"), ("limit", "50")]).search().unwrap();
+        assert_eq!(
+            field(raw(&[("q", "a"), ("limit", "51")]).search().unwrap_err()),
+            "limit"
+        );
+        let s = raw(&[("q", "Age* OR \"x\" -y:z"), ("limit", "50")])
+            .search()
+            .unwrap();
         assert_eq!(s.terms, ["age", "or", "x", "y", "z"]);
         assert_eq!(s.limit, 50);
         assert_eq!(terms("a b c d e f g h i j").len(), MAX_QUERY_TERMS);

@@ -151,7 +151,11 @@ impl Operator {
         v.draft.accepted_credentials = self.check_accepted(v.accepted).await?;
         Ok(self
             .store
-            .create_verification_program(VerificationProgramId::new_random(), v.draft, self.clock.now())
+            .create_verification_program(
+                VerificationProgramId::new_random(),
+                v.draft,
+                self.clock.now(),
+            )
             .await?)
     }
 
@@ -187,11 +191,10 @@ impl Operator {
                 .program(&a.credential_id)
                 .await?
                 .ok_or_else(unknown)?;
-            let schema = self
-                .store
-                .schema(program.schema_id)
-                .await?
-                .ok_or_else(|| OperatorError::Internal("a program's schema is missing".into()))?;
+            let schema =
+                self.store.schema(program.schema_id).await?.ok_or_else(|| {
+                    OperatorError::Internal("a program's schema is missing".into())
+                })?;
             out.push(check_conditions(i, a, &schema.attributes)?);
         }
         Ok(out)

@@ -408,9 +408,8 @@ fn validate_did(d: Option<&str>) -> Result<String, DomainError> {
 
 fn validate_pricing(p: Option<&str>) -> Result<PricingModel, DomainError> {
     let p = p.unwrap_or("per-verification");
-    PricingModel::parse(p).ok_or_else(|| {
-        DomainError::invalid("pricingModel", "must be per-verification or free")
-    })
+    PricingModel::parse(p)
+        .ok_or_else(|| DomainError::invalid("pricingModel", "must be per-verification or free"))
 }
 
 fn validate_accepted(
@@ -646,8 +645,11 @@ mod tests {
         v["acceptedCredentials"] = serde_json::json!([]);
         assert!(body(v).unwrap().starts_with("acceptedCredentials"));
         let mut v = good.clone();
-        v["acceptedCredentials"] = serde_json::json!([{"credentialId": "c1"}, {"credentialId": "c1"}]);
-        assert!(body(v).unwrap().starts_with("acceptedCredentials[1].credentialId"));
+        v["acceptedCredentials"] =
+            serde_json::json!([{"credentialId": "c1"}, {"credentialId": "c1"}]);
+        assert!(body(v)
+            .unwrap()
+            .starts_with("acceptedCredentials[1].credentialId"));
         let mut v = good;
         v["pricingModel"] = "gratis".into();
         assert!(body(v).unwrap().starts_with("pricingModel"));

@@ -62,20 +62,49 @@ pub async fn catalog(store: &dyn Store) {
         expiration_days: None,
     };
     let program = store
-        .create_program(ProgramId::new_random(), draft(&rec.issuer_did, "Gold members"))
+        .create_program(
+            ProgramId::new_random(),
+            draft(&rec.issuer_did, "Gold members"),
+        )
         .await
         .unwrap();
     let other = store
-        .create_program(ProgramId::new_random(), draft(&rec2.issuer_did, "Silver tier"))
+        .create_program(
+            ProgramId::new_random(),
+            draft(&rec2.issuer_did, "Silver tier"),
+        )
         .await
         .unwrap();
 
     // Hidden until listed; flags change one at a time; unknown ids are None.
-    assert_eq!(store.catalog_schemas(browse(SchemaSort::CreatedAt)).await.unwrap().total, 0);
-    assert!(store.catalog_schema(schema.schema_id).await.unwrap().is_none());
-    let s = store.set_schema_visibility(schema.schema_id, listed()).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .catalog_schemas(browse(SchemaSort::CreatedAt))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .is_none());
+    let s = store
+        .set_schema_visibility(schema.schema_id, listed())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(s.visibility.listed());
-    assert_eq!(store.schema(schema.schema_id).await.unwrap().unwrap().visibility, s.visibility);
+    assert_eq!(
+        store
+            .schema(schema.schema_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .visibility,
+        s.visibility
+    );
     assert!(store
         .set_schema_visibility(SchemaId::new_random(), listed())
         .await
@@ -86,25 +115,57 @@ pub async fn catalog(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
-    let page = store.catalog_schemas(browse(SchemaSort::Title)).await.unwrap();
+    let page = store
+        .catalog_schemas(browse(SchemaSort::Title))
+        .await
+        .unwrap();
     assert_eq!(page.total, 1);
-    assert_eq!((page.items[0].credential_count, page.items[0].provider_count), (0, 0));
+    assert_eq!(
+        (page.items[0].credential_count, page.items[0].provider_count),
+        (0, 0)
+    );
 
     // Listing programs moves the schema's counts.
-    let p = store.set_program_visibility(&program.credential_id, listed()).await.unwrap().unwrap();
+    let p = store
+        .set_program_visibility(&program.credential_id, listed())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(p.visibility.listed());
-    store.set_program_visibility(&other.credential_id, listed()).await.unwrap();
-    let card = &store.catalog_schemas(browse(SchemaSort::CredentialCount)).await.unwrap().items[0];
+    store
+        .set_program_visibility(&other.credential_id, listed())
+        .await
+        .unwrap();
+    let card = &store
+        .catalog_schemas(browse(SchemaSort::CredentialCount))
+        .await
+        .unwrap()
+        .items[0];
     assert_eq!((card.credential_count, card.provider_count), (2, 2));
     let off = VisibilityChange {
         discoverable: None,
         enabled: Some(false),
     };
-    store.set_program_visibility(&other.credential_id, off).await.unwrap();
-    let card = &store.catalog_schemas(browse(SchemaSort::ProviderCount)).await.unwrap().items[0];
+    store
+        .set_program_visibility(&other.credential_id, off)
+        .await
+        .unwrap();
+    let card = &store
+        .catalog_schemas(browse(SchemaSort::ProviderCount))
+        .await
+        .unwrap()
+        .items[0];
     assert_eq!((card.credential_count, card.provider_count), (1, 1));
-    assert!(store.catalog_credential(&other.credential_id).await.unwrap().is_none());
-    let detail = store.catalog_schema(schema.schema_id).await.unwrap().unwrap();
+    assert!(store
+        .catalog_credential(&other.credential_id)
+        .await
+        .unwrap()
+        .is_none());
+    let detail = store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.credentials.len(), 1);
     assert_eq!(detail.credentials[0].credential_id, program.credential_id);
     assert_eq!(detail.credentials[0].category, "Membership");
@@ -128,28 +189,49 @@ pub async fn catalog(store: &dyn Store) {
     let mut bad = vp_draft.clone();
     bad.accepted_credentials[0].credential_id = ProgramId::new_random();
     assert!(matches!(
-        store.create_verification_program(VerificationProgramId::new_random(), bad, at).await,
+        store
+            .create_verification_program(VerificationProgramId::new_random(), bad, at)
+            .await,
         Err(StoreError::NotFound("issuance program"))
     ));
     let id = VerificationProgramId::new_random();
-    let vp = store.create_verification_program(id.clone(), vp_draft.clone(), at).await.unwrap();
+    let vp = store
+        .create_verification_program(id.clone(), vp_draft.clone(), at)
+        .await
+        .unwrap();
     assert_eq!(vp.program_id, id);
     assert_eq!(vp.accepted_credentials, accepted);
     assert_eq!((vp.created_at, vp.updated_at), (at, at));
     assert_eq!(vp.pricing_model, PricingModel::Free);
-    assert_eq!(store.verification_program(&id).await.unwrap(), Some(vp.clone()));
+    assert_eq!(
+        store.verification_program(&id).await.unwrap(),
+        Some(vp.clone())
+    );
     assert!(store
         .verification_program(&VerificationProgramId::new_random())
         .await
         .unwrap()
         .is_none());
     assert_eq!(
-        store.list_verification_programs(Default::default()).await.unwrap().items,
+        store
+            .list_verification_programs(Default::default())
+            .await
+            .unwrap()
+            .items,
         vec![vp.clone()]
     );
     // Not listed yet: no demand, not in the catalog.
     let demand = |d: &claimd_core::catalog::SchemaDetail| d.credentials[0].traction.demand_count;
-    assert_eq!(demand(&store.catalog_schema(schema.schema_id).await.unwrap().unwrap()), 0);
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        0
+    );
     assert!(store.catalog_program(&id).await.unwrap().is_none());
 
     let later = at + chrono::Duration::seconds(5);
@@ -168,26 +250,53 @@ pub async fn catalog(store: &dyn Store) {
         ]),
         ..Default::default()
     };
-    let vp = store.update_verification_program(&id, changes, later).await.unwrap().unwrap();
+    let vp = store
+        .update_verification_program(&id, changes, later)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(vp.name, "Adults only club");
     assert_eq!(vp.updated_at, later);
     assert_eq!(vp.created_at, at);
     assert_eq!(vp.accepted_credentials.len(), 2);
     assert!(store
-        .update_verification_program(&VerificationProgramId::new_random(), Default::default(), later)
+        .update_verification_program(
+            &VerificationProgramId::new_random(),
+            Default::default(),
+            later
+        )
         .await
         .unwrap()
         .is_none());
-    assert_eq!(demand(&store.catalog_schema(schema.schema_id).await.unwrap().unwrap()), 1);
-    let programs = store.catalog_programs(browse(ProgramSort::Name)).await.unwrap();
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        1
+    );
+    let programs = store
+        .catalog_programs(browse(ProgramSort::Name))
+        .await
+        .unwrap();
     assert_eq!(programs.total, 1);
     assert_eq!(programs.items[0].credential_count, 2);
     let detail = store.catalog_program(&id).await.unwrap().unwrap();
     // The hidden accepted program is left out.
     assert_eq!(detail.accepted_credentials.len(), 1);
-    assert_eq!(detail.accepted_credentials[0].verification_conditions, ["age >= 21"]);
+    assert_eq!(
+        detail.accepted_credentials[0].verification_conditions,
+        ["age >= 21"]
+    );
     assert_eq!(detail.verifier_info.verifier_did, "did:web:club.example");
-    let cd = store.catalog_credential(&program.credential_id).await.unwrap().unwrap();
+    let cd = store
+        .catalog_credential(&program.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cd.programs.len(), 1);
     assert_eq!(cd.programs[0].program_id, id);
     assert_eq!(cd.data_points.len(), 2);
@@ -198,33 +307,72 @@ pub async fn catalog(store: &dyn Store) {
     let (ann, bob) = (UserId::new_random(), UserId::new_random());
     let p = partner.partner_id;
     let a1 = record(p, &issuer, &program, ann, 101);
-    let out = store.commit_issuance(commit("ann@x.io", ann, a1.clone(), OnDuplicate::Revoke, None)).await;
+    let out = store
+        .commit_issuance(commit(
+            "ann@x.io",
+            ann,
+            a1.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await;
     assert_eq!(out.unwrap(), IssueOutcome::Issued);
     let b1 = record(p, &issuer, &program, bob, 102);
-    let out = store.commit_issuance(commit("bob@x.io", bob, b1.clone(), OnDuplicate::Revoke, None)).await;
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            b1.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await;
     assert_eq!(out.unwrap(), IssueOutcome::Issued);
     assert_eq!(traction(store, &program.credential_id).await, (2, 2));
     // A duplicate revoked by a new issuance: one more issuance, same holders.
     let a2 = record(p, &issuer, &program, ann, 103);
-    let out = store.commit_issuance(commit("ann@x.io", ann, a2, OnDuplicate::Revoke, None)).await;
+    let out = store
+        .commit_issuance(commit("ann@x.io", ann, a2, OnDuplicate::Revoke, None))
+        .await;
     assert_eq!(out.unwrap(), IssueOutcome::Issued);
     assert_eq!(traction(store, &program.credential_id).await, (2, 3));
     // A refused issuance (ignore) changes nothing.
     let a3 = record(p, &issuer, &program, ann, 104);
-    let out = store.commit_issuance(commit("ann@x.io", ann, a3, OnDuplicate::Ignore, None)).await;
+    let out = store
+        .commit_issuance(commit("ann@x.io", ann, a3, OnDuplicate::Ignore, None))
+        .await;
     assert!(matches!(out.unwrap(), IssueOutcome::Existing { .. }));
     assert_eq!(traction(store, &program.credential_id).await, (2, 3));
     // Publication (WAIT_ONCHAIN → ONCHAIN) keeps the holder; revocation drops it, once.
     let at = chrono::Utc::now();
     let live = CredentialStatus::LIVE;
-    assert!(store.change_credential_status(&b1.core_claim_hash, &[CredentialStatus::WaitOnchain], CredentialStatus::Onchain, at).await.unwrap());
+    assert!(store
+        .change_credential_status(
+            &b1.core_claim_hash,
+            &[CredentialStatus::WaitOnchain],
+            CredentialStatus::Onchain,
+            at
+        )
+        .await
+        .unwrap());
     assert_eq!(traction(store, &program.credential_id).await, (2, 3));
-    claimd_core::commit::revoke(store, &b1.core_claim_hash, at).await.unwrap();
+    claimd_core::commit::revoke(store, &b1.core_claim_hash, at)
+        .await
+        .unwrap();
     assert_eq!(traction(store, &program.credential_id).await, (1, 3));
-    claimd_core::commit::revoke(store, &b1.core_claim_hash, at).await.unwrap();
-    assert!(!store.change_credential_status(&b1.core_claim_hash, &live, CredentialStatus::WaitRemove, at).await.unwrap());
+    claimd_core::commit::revoke(store, &b1.core_claim_hash, at)
+        .await
+        .unwrap();
+    assert!(!store
+        .change_credential_status(&b1.core_claim_hash, &live, CredentialStatus::WaitRemove, at)
+        .await
+        .unwrap());
     assert_eq!(traction(store, &program.credential_id).await, (1, 3));
-    let detail = store.catalog_schema(schema.schema_id).await.unwrap().unwrap();
+    let detail = store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.credentials[0].traction.holder_count, 1);
     assert_eq!(detail.credentials[0].traction.issuance_count, 3);
 
@@ -247,15 +395,30 @@ pub async fn catalog(store: &dyn Store) {
     // The schema's title and type, and the program's id, are searched too.
     let r = store.catalog_search(&search("membersh")).await.unwrap();
     assert_eq!(r.credentials.total, 1);
-    let r = store.catalog_search(&search(&program.credential_id.0[..8])).await.unwrap();
+    let r = store
+        .catalog_search(&search(&program.credential_id.0[..8]))
+        .await
+        .unwrap();
     assert_eq!(r.credentials.total, 1);
     // Ranking: the better match first.
-    store.set_program_visibility(&other.credential_id, VisibilityChange { discoverable: None, enabled: Some(true) }).await.unwrap();
+    store
+        .set_program_visibility(
+            &other.credential_id,
+            VisibilityChange {
+                discoverable: None,
+                enabled: Some(true),
+            },
+        )
+        .await
+        .unwrap();
     let r = store.catalog_search(&search("silver")).await.unwrap();
     assert_eq!(r.credentials.total, 1);
     let r = store.catalog_search(&search("memb")).await.unwrap();
     assert_eq!(r.credentials.total, 2);
-    assert_eq!(r.credentials.items[0].credential_id, program.credential_id, "name and schema match");
+    assert_eq!(
+        r.credentials.items[0].credential_id, program.credential_id,
+        "name and schema match"
+    );
     assert!(r.credentials.items[0].relevance > r.credentials.items[1].relevance);
     // Paging of a group; nothing is syntax.
     let mut q = search("memb");
@@ -271,17 +434,55 @@ pub async fn catalog(store: &dyn Store) {
         name: Some("Seniors lounge".into()),
         ..Default::default()
     };
-    store.update_verification_program(&id, rename, later).await.unwrap();
-    assert_eq!(store.catalog_search(&search("lounge")).await.unwrap().programs.total, 1);
-    assert_eq!(store.catalog_search(&search("adults")).await.unwrap().programs.total, 0);
+    store
+        .update_verification_program(&id, rename, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .catalog_search(&search("lounge"))
+            .await
+            .unwrap()
+            .programs
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .catalog_search(&search("adults"))
+            .await
+            .unwrap()
+            .programs
+            .total,
+        0
+    );
 
     // Disabling the verification program takes its demand away.
     let disable = VerificationChanges {
         visibility: off,
         ..Default::default()
     };
-    store.update_verification_program(&id, disable, later).await.unwrap();
-    assert_eq!(demand(&store.catalog_schema(schema.schema_id).await.unwrap().unwrap()), 0);
-    assert_eq!(store.catalog_programs(browse(ProgramSort::CreatedAt)).await.unwrap().total, 0);
+    store
+        .update_verification_program(&id, disable, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        0
+    );
+    assert_eq!(
+        store
+            .catalog_programs(browse(ProgramSort::CreatedAt))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     assert!(store.catalog_program(&id).await.unwrap().is_none());
 }

@@ -19,7 +19,7 @@ use claimd_core::verification::{
 };
 use claimd_core::{IssuerId, ProgramId, SchemaId};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgConnection};
+use sqlx::{PgConnection, Row};
 
 const VP_COLS: &str = "id, name, description, verifier_name, verifier_did, pricing_model, \
      credential_count, verification_count, discoverable, enabled, created_at, updated_at";
@@ -112,7 +112,7 @@ impl PgStore {
             .await
             .map_err(map_err)?;
         for (i, a) in list.iter().enumerate() {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM programs WHERE id = $1")
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM programs WHERE id = $1")
                 .bind(a.credential_id.as_str())
                 .fetch_optional(&mut *conn)
                 .await

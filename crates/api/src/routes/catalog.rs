@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{Json, Router};
 use claimd_core::catalog::{
-    CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard,
-    SchemaDetail, SchemaSort, SearchResults, SortField,
+    CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard, SchemaDetail,
+    SchemaSort, SearchResults, SortField,
 };
 use claimd_core::page::Page;
 use claimd_core::verification::VerificationProgramId;
@@ -132,7 +132,9 @@ async fn search(State(s): State<AppState>, Params(p): Params) -> Answer<SearchRe
 /// This module's part of `/openapi.json`: the six operations (paths under the document's
 /// `/v1` server) and the schemas they name.
 pub fn openapi() -> (serde_json::Value, serde_json::Value) {
-    use claimd_core::catalog::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT};
+    use claimd_core::catalog::{
+        DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT,
+    };
     use serde_json::json;
     let int = |t: &str| json!({"type": t});
     let error = |status: u16, description: &str, example: &str| {
@@ -147,25 +149,39 @@ pub fn openapi() -> (serde_json::Value, serde_json::Value) {
     );
     let page = json!({"name": "page", "in": "query", "required": false,
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}});
-    let limit = |max: u32, what: &str| json!({"name": "limit", "in": "query", "required": false,
+    let limit = |max: u32, what: &str| {
+        json!({"name": "limit", "in": "query", "required": false,
         "description": what,
-        "schema": {"type": "integer", "minimum": 1, "maximum": max, "default": DEFAULT_LIMIT}});
-    let sort_by = |names: &[&str]| json!({"name": "sortBy", "in": "query", "required": false,
-        "schema": {"type": "string", "enum": names, "default": "created_at"}});
+        "schema": {"type": "integer", "minimum": 1, "maximum": max, "default": DEFAULT_LIMIT}})
+    };
+    let sort_by = |names: &[&str]| {
+        json!({"name": "sortBy", "in": "query", "required": false,
+        "schema": {"type": "string", "enum": names, "default": "created_at"}})
+    };
     let sort_order = json!({"name": "sortOrder", "in": "query", "required": false,
         "schema": {"type": "string", "enum": ["ASC", "DESC"], "default": "DESC"}});
-    let id = |example: &str| json!({"name": "id", "in": "path", "required": true,
-        "schema": {"type": "string"}, "example": example});
-    let envelope = |data: serde_json::Value| json!({"description": "Success, in the catalog envelope.",
+    let id = |example: &str| {
+        json!({"name": "id", "in": "path", "required": true,
+        "schema": {"type": "string"}, "example": example})
+    };
+    let envelope = |data: serde_json::Value| {
+        json!({"description": "Success, in the catalog envelope.",
         "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/CatalogApiResponse"},
-            {"type": "object", "properties": {"data": data}}]}}}});
-    let paged = |record: &str| json!({"type": "object",
+            {"type": "object", "properties": {"data": data}}]}}}})
+    };
+    let paged = |record: &str| {
+        json!({"type": "object",
         "required": ["current", "pages", "size", "total", "records"],
         "properties": {"current": int("integer"), "pages": int("integer"), "size": int("integer"),
             "total": int("integer"),
-            "records": {"type": "array", "items": {"$ref": format!("#/components/schemas/{record}")}}}});
-    let op = |id: &str, summary: &str, params: serde_json::Value, data: serde_json::Value, extra: serde_json::Value| {
+            "records": {"type": "array", "items": {"$ref": format!("#/components/schemas/{record}")}}}})
+    };
+    let op = |id: &str,
+              summary: &str,
+              params: serde_json::Value,
+              data: serde_json::Value,
+              extra: serde_json::Value| {
         let mut responses = json!({"200": envelope(data)});
         for (k, v) in extra.as_object().unwrap() {
             responses[k] = v.clone();
@@ -201,9 +217,12 @@ pub fn openapi() -> (serde_json::Value, serde_json::Value) {
             r("CatalogSearch"), json!({"400": bad})),
     });
     let s = |t: &str| json!({"type": t});
-    let issuer_ref = json!({"type": "object", "properties": {"issuerId": s("string"), "name": s("string")}});
-    let group = |item: serde_json::Value| json!({"type": "object", "required": ["items", "total"],
-        "properties": {"items": {"type": "array", "items": item}, "total": s("integer")}});
+    let issuer_ref =
+        json!({"type": "object", "properties": {"issuerId": s("string"), "name": s("string")}});
+    let group = |item: serde_json::Value| {
+        json!({"type": "object", "required": ["items", "total"],
+        "properties": {"items": {"type": "array", "items": item}, "total": s("integer")}})
+    };
     let date = json!({"type": "string", "format": "date-time"});
     let schemas = json!({
         "CatalogApiResponse": {"type": "object", "required": ["code", "msg", "data", "timestamp"],

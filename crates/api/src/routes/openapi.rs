@@ -100,8 +100,14 @@ pub fn document(public_url: &str) -> Value {
     let mut doc = operations(public_url);
     let (paths, schemas) = super::catalog::openapi();
     for (part, key) in [(paths, "paths"), (schemas, "schemas")] {
-        let into = if key == "paths" { &mut doc["paths"] } else { &mut doc["components"]["schemas"] };
-        into.as_object_mut().unwrap().extend(part.as_object().unwrap().clone());
+        let into = if key == "paths" {
+            &mut doc["paths"]
+        } else {
+            &mut doc["components"]["schemas"]
+        };
+        into.as_object_mut()
+            .unwrap()
+            .extend(part.as_object().unwrap().clone());
     }
     add_admission_responses(&mut doc);
     doc

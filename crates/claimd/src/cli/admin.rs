@@ -279,13 +279,15 @@ impl AcceptedArgs {
         let mut list: Vec<(String, Vec<String>)> =
             self.accept.into_iter().map(|a| (a, vec![])).collect();
         for c in self.conditions {
-            let (id, expr) = c
-                .split_once(':')
-                .with_context(|| format!("--condition {c:?}: expected <credentialId>:<condition>"))?;
+            let (id, expr) = c.split_once(':').with_context(|| {
+                format!("--condition {c:?}: expected <credentialId>:<condition>")
+            })?;
             let entry = list
                 .iter_mut()
                 .find(|(a, _)| a == id.trim())
-                .with_context(|| format!("--condition {c:?}: {id} is not an --accept credential"))?;
+                .with_context(|| {
+                    format!("--condition {c:?}: {id} is not an --accept credential")
+                })?;
             entry.1.push(expr.trim().to_owned());
         }
         Ok(Some(Value::Array(

@@ -40,8 +40,8 @@ mod verification_programs;
 
 use crate::state::AppState;
 use axum::routing::{get, post, put};
-use verification_programs as vps;
 use axum::Router;
+use verification_programs as vps;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,7 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{id}", get(programs::get).patch(programs::update))
         .route("/verification-programs", get(vps::list).post(vps::create))
-        .route("/verification-programs/{id}", get(vps::get).patch(vps::update))
+        .route(
+            "/verification-programs/{id}",
+            get(vps::get).patch(vps::update),
+        )
         .route("/users", get(consent::list_users))
         .route("/users/email-conflicts", get(consent::email_conflicts))
         .route("/users/consent", put(consent::set).get(consent::list))
