@@ -7,6 +7,7 @@
 //! - `routes::admin`: the operator API under `/admin/v1` (bearer admin token)
 //! - `routes::schemas`: the public schema documents under `/v1/schemas/`
 //! - `routes::issuers`: public revocation status and issuer state
+//! - `routes::catalog`: the public catalog under `/v1/catalog/` (no authentication)
 //! - `routes::verify`: `POST /v1/credentials/verify` (public credential verification)
 
 pub mod error;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(health)
         .merge(routes::schemas::router())
+        .merge(routes::catalog::router())
         .merge(routes::credentials::router())
         .merge(routes::issuers::router())
         .merge(routes::verify::router(state.clone()))

@@ -78,3 +78,86 @@ async fn issue_on_behalf_operation_matches_the_seed() {
         assert_eq!(os[k], ss[k]);
     }
 }
+
+/// The six catalog operations are public and described with the parameters the server reads;
+/// each documented range is the one it enforces (the maximum is accepted, one more is a 400),
+/// and a success is the catalog envelope.
+#[tokio::test]
+async fn catalog_operations_match_the_server() {
+    let app = TestApp::new().await;
+    let doc: Value = serde_json::from_slice(&app.get("/openapi.json").await.body).unwrap();
+    let browse = ["page", "limit", "sortBy", "sortOrder"];
+    let ops: [(&str, &[&str]); 6] = [
+        ("/catalog/schemas", &browse),
+        ("/catalog/schemas/{id}", &["id"]),
+        ("/catalog/credentials/{id}", &["id"]),
+        ("/catalog/programs", &browse),
+        ("/catalog/programs/{id}", &["id"]),
+        ("/catalog/search", &["q", "page", "limit"]),
+    ];
+    for (path, want) in ops {
+        let op = &doc["paths"][path]["get"];
+        assert_eq!(op["security"], serde_json::json!([]), "{path} is public");
+        let params = op["parameters"].as_array().unwrap();
+        let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, want, "{path}");
+        let ok = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            ok["allOf"][0]["$ref"],
+            "#/components/schemas/CatalogApiResponse"
+        );
+        let url = format!("/v1{}", path.replace("{id}", "unknown"));
+        let query = if path.ends_with("search") {
+            "?q=x&"
+        } else {
+            "?"
+        };
+        if path.contains("{id}") {
+            let r = app.get(&url).await;
+            assert_eq!(r.status, 404, "{url}");
+            assert!(
+                op["responses"]["404"].is_object(),
+                "{path} documents its 404"
+            );
+            continue;
+        }
+        let r = app.get(&format!("{url}{query}")).await;
+        assert_eq!(r.status, 200, "{url}");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            body["code"],
+            doc["components"]["schemas"]["CatalogApiResponse"]["properties"]["code"]["enum"][0]
+        );
+        for p in params.iter().filter(|p| p["schema"]["maximum"].is_u64()) {
+            let (name, max) = (
+                p["name"].as_str().unwrap(),
+                p["schema"]["maximum"].as_u64().unwrap(),
+            );
+            let at = app.get(&format!("{url}{query}{name}={max}")).await;
+            assert_eq!(at.status, 200, "{url} {name}={max}");
+            let over = app.get(&format!("{url}{query}{name}={}", max + 1)).await;
+            assert_eq!(over.status, 400, "{url} {name}={}", max + 1);
+        }
+        for p in params.iter().filter(|p| p["schema"]["enum"].is_array()) {
+            let name = p["name"].as_str().unwrap();
+            for v in p["schema"]["enum"].as_array().unwrap() {
+                let r = app
+                    .get(&format!("{url}{query}{name}={}", v.as_str().unwrap()))
+                    .await;
+                assert_eq!(r.status, 200, "{url} {name}={v}");
+            }
+            let r = app.get(&format!("{url}{query}{name}=nope")).await;
+            assert_eq!(r.status, 400, "{url} {name}=nope");
+        }
+    }
+    let q = &doc["paths"]["/catalog/search"]["get"]["parameters"][0]["schema"]["maxLength"];
+    let max = q.as_u64().unwrap() as usize;
+    let at = app
+        .get(&format!("/v1/catalog/search?q={}", "a".repeat(max)))
+        .await;
+    assert_eq!(at.status, 200);
+    let over = app
+        .get(&format!("/v1/catalog/search?q={}", "a".repeat(max + 1)))
+        .await;
+    assert_eq!(over.status, 400);
+}

@@ -8,6 +8,7 @@
 //! `claimd_clock::SharedClock`, and the HTTP layer maps [`DomainError`] and
 //! [`store::StoreError`] to responses once.
 
+pub mod catalog;
 pub mod commit;
 pub mod credential;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod schema;
 pub mod secrets;
 pub mod store;
 pub mod user;
+pub mod verification;
 pub mod verify;
 
 pub use error::DomainError;

@@ -9,7 +9,11 @@ use crate::schema::{NewSchema, Schema};
 use crate::secrets::MasterKey;
 use crate::store::{IssuerRecord, Store, StoreError};
 use crate::user::{Consent, ConsentRequest};
-use crate::{identity, DomainError, IssuerId, PartnerId, ProgramId};
+use crate::verification::{
+    check_conditions, AcceptedCredential, NewVerificationProgram, UncheckedAccepted,
+    VerificationProgram, VerificationProgramId, VerificationProgramPatch, VisibilityChange,
+};
+use crate::{identity, DomainError, IssuerId, PartnerId, ProgramId, SchemaId};
 use claimd_clock::{SharedClock, SystemClock};
 use std::sync::Arc;
 
@@ -108,6 +112,92 @@ impl Operator {
             .store
             .create_program(ProgramId::new_random(), draft)
             .await?)
+    }
+
+    /// The domain's clock (catalog answers are stamped with it).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub async fn set_schema_visibility(
+        &self,
+        id: SchemaId,
+        change: VisibilityChange,
+    ) -> Result<Option<Schema>, OperatorError> {
+        Ok(self
+            .store
+            .set_schema_visibility(id, change.validate()?)
+            .await?)
+    }
+
+    pub async fn set_program_visibility(
+        &self,
+        id: &ProgramId,
+        change: VisibilityChange,
+    ) -> Result<Option<Program>, OperatorError> {
+        Ok(self
+            .store
+            .set_program_visibility(id, change.validate()?)
+            .await?)
+    }
+
+    /// Checks every accepted credential's conditions against its schema, then stores the
+    /// program with a new id.
+    pub async fn create_verification_program(
+        &self,
+        req: NewVerificationProgram,
+    ) -> Result<VerificationProgram, OperatorError> {
+        let mut v = req.validate()?;
+        v.draft.accepted_credentials = self.check_accepted(v.accepted).await?;
+        Ok(self
+            .store
+            .create_verification_program(
+                VerificationProgramId::new_random(),
+                v.draft,
+                self.clock.now(),
+            )
+            .await?)
+    }
+
+    pub async fn update_verification_program(
+        &self,
+        id: &VerificationProgramId,
+        req: VerificationProgramPatch,
+    ) -> Result<Option<VerificationProgram>, OperatorError> {
+        let mut v = req.validate()?;
+        if let Some(accepted) = v.accepted {
+            v.changes.accepted_credentials = Some(self.check_accepted(accepted).await?);
+        }
+        Ok(self
+            .store
+            .update_verification_program(id, v.changes, self.clock.now())
+            .await?)
+    }
+
+    async fn check_accepted(
+        &self,
+        accepted: Vec<UncheckedAccepted>,
+    ) -> Result<Vec<AcceptedCredential>, OperatorError> {
+        let mut out = Vec::with_capacity(accepted.len());
+        for (i, a) in accepted.into_iter().enumerate() {
+            let unknown = || {
+                DomainError::invalid(
+                    format!("acceptedCredentials[{i}].credentialId"),
+                    format!("no issuance program {}", a.credential_id),
+                )
+            };
+            let program = self
+                .store
+                .program(&a.credential_id)
+                .await?
+                .ok_or_else(unknown)?;
+            let schema =
+                self.store.schema(program.schema_id).await?.ok_or_else(|| {
+                    OperatorError::Internal("a program's schema is missing".into())
+                })?;
+            out.push(check_conditions(i, a, &schema.attributes)?);
+        }
+        Ok(out)
     }
 
     pub async fn set_consent(&self, req: ConsentRequest) -> Result<Consent, OperatorError> {

@@ -17,6 +17,9 @@ pub struct Program {
     pub accessible_until: Option<DateTime<Utc>>,
     pub max_issuance: Option<u64>,
     pub expiration_days: Option<u32>,
+    /// Whether the public catalog lists it (see [`crate::verification::Visibility`]).
+    #[serde(flatten)]
+    pub visibility: crate::verification::Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -134,6 +137,7 @@ mod tests {
             accessible_until: until.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
             max_issuance: None,
             expiration_days: Some(30),
+            visibility: Default::default(),
             created_at: Utc::now(),
         }
     }

@@ -80,6 +80,9 @@ pub struct Schema {
     pub version: String,
     pub description: String,
     pub attributes: Vec<Attribute>,
+    /// Whether the public catalog lists it (see [`crate::verification::Visibility`]).
+    #[serde(flatten)]
+    pub visibility: crate::verification::Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -363,6 +366,7 @@ mod tests {
             version: d.version,
             description: d.description,
             attributes: d.attributes,
+            visibility: Default::default(),
             created_at: Utc::now(),
         }
     }
@@ -496,7 +500,7 @@ fn kind_name(kind: AttributeType) -> &'static str {
     }
 }
 
-fn is_date(s: &str) -> bool {
+pub(crate) fn is_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok_and(|_| s.len() == 10)
         || chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
@@ -549,6 +553,7 @@ mod subject_tests {
                     required: false,
                 },
             ],
+            visibility: Default::default(),
             created_at: Utc::now(),
         }
     }

@@ -4,8 +4,10 @@
 //! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
 //! every function from their own tests, so the two backends cannot drift apart.
 
+mod catalog;
 mod publication;
 mod publishing;
+pub use catalog::catalog;
 pub use publication::publication;
 pub use publishing::publishing;
 
@@ -424,7 +426,7 @@ fn now_ms() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap()
 }
 
-fn record(
+pub(crate) fn record(
     partner: PartnerId,
     issuer: &claimd_core::issuer::Issuer,
     program: &claimd_core::program::Program,
@@ -453,7 +455,7 @@ fn record(
     }
 }
 
-fn commit(
+pub(crate) fn commit(
     email: &str,
     user: claimd_core::UserId,
     credential: claimd_core::credential::CredentialRecord,

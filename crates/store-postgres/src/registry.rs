@@ -14,12 +14,20 @@ use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
+pub(crate) fn visibility(r: &PgRow) -> claimd_core::verification::Visibility {
+    claimd_core::verification::Visibility {
+        discoverable: r.get("discoverable"),
+        enabled: r.get("enabled"),
+    }
+}
+
 const PARTNER_COLS: &str = "id, name, jwks_url, jwks, features, allowed_schema_ids, \
      audience, token_issuer, require_jti, enabled, created_at, updated_at";
-const SCHEMA_COLS: &str = "id, title, type_name, version, description, attributes, created_at";
-const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
-const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
-     p.accessible_until, p.max_issuance, p.expiration_days, p.created_at";
+pub(crate) const SCHEMA_COLS: &str =
+    "id, title, type_name, version, description, attributes, discoverable, enabled, created_at";
+pub(crate) const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
+pub(crate) const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
+     p.accessible_until, p.max_issuance, p.expiration_days, p.discoverable, p.enabled, p.created_at";
 
 fn partner(r: &PgRow) -> Result<Partner, StoreError> {
     let allowed: Option<serde_json::Value> = r.get("allowed_schema_ids");
@@ -41,7 +49,7 @@ fn partner(r: &PgRow) -> Result<Partner, StoreError> {
     })
 }
 
-fn schema(r: &PgRow) -> Result<Schema, StoreError> {
+pub(crate) fn schema(r: &PgRow) -> Result<Schema, StoreError> {
     Ok(Schema {
         schema_id: SchemaId(r.get("id")),
         title: r.get("title"),
@@ -49,11 +57,12 @@ fn schema(r: &PgRow) -> Result<Schema, StoreError> {
         version: r.get("version"),
         description: r.get("description"),
         attributes: json(r.get("attributes"))?,
+        visibility: visibility(r),
         created_at: r.get("created_at"),
     })
 }
 
-fn issuer(r: &PgRow) -> Result<Issuer, StoreError> {
+pub(crate) fn issuer(r: &PgRow) -> Result<Issuer, StoreError> {
     Ok(Issuer {
         issuer_id: IssuerId(r.get("id")),
         partner_id: PartnerId(r.get("partner_id")),
@@ -64,7 +73,7 @@ fn issuer(r: &PgRow) -> Result<Issuer, StoreError> {
     })
 }
 
-fn program(r: &PgRow) -> Result<Program, StoreError> {
+pub(crate) fn program(r: &PgRow) -> Result<Program, StoreError> {
     let max: Option<i64> = r.get("max_issuance");
     let days: Option<i32> = r.get("expiration_days");
     Ok(Program {
@@ -76,6 +85,7 @@ fn program(r: &PgRow) -> Result<Program, StoreError> {
         accessible_until: r.get("accessible_until"),
         max_issuance: max.map(|m| m as u64),
         expiration_days: days.map(|d| d as u32),
+        visibility: visibility(r),
         created_at: r.get("created_at"),
     })
 }

@@ -15,12 +15,20 @@ use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
+pub(crate) fn visibility(r: &SqliteRow) -> claimd_core::verification::Visibility {
+    claimd_core::verification::Visibility {
+        discoverable: r.get("discoverable"),
+        enabled: r.get("enabled"),
+    }
+}
+
 const PARTNER_COLS: &str = "id, name, jwks_url, jwks, features, allowed_schema_ids, \
      audience, token_issuer, require_jti, enabled, created_at, updated_at";
-const SCHEMA_COLS: &str = "id, title, type_name, version, description, attributes, created_at";
-const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
-const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
-     p.accessible_until, p.max_issuance, p.expiration_days, p.created_at";
+pub(crate) const SCHEMA_COLS: &str =
+    "id, title, type_name, version, description, attributes, discoverable, enabled, created_at";
+pub(crate) const ISSUER_COLS: &str = "id, partner_id, name, did, eth_address, created_at";
+pub(crate) const PROGRAM_COLS: &str = "p.id, i.did AS issuer_did, p.schema_id, p.name, p.accessible_from, \
+     p.accessible_until, p.max_issuance, p.expiration_days, p.discoverable, p.enabled, p.created_at";
 
 fn partner(r: &SqliteRow) -> Result<Partner, StoreError> {
     let jwks: Option<String> = r.get("jwks");
@@ -43,7 +51,7 @@ fn partner(r: &SqliteRow) -> Result<Partner, StoreError> {
     })
 }
 
-fn schema(r: &SqliteRow) -> Result<Schema, StoreError> {
+pub(crate) fn schema(r: &SqliteRow) -> Result<Schema, StoreError> {
     Ok(Schema {
         schema_id: SchemaId(uuid(r.get("id"))?),
         title: r.get("title"),
@@ -51,11 +59,12 @@ fn schema(r: &SqliteRow) -> Result<Schema, StoreError> {
         version: r.get("version"),
         description: r.get("description"),
         attributes: json(r.get("attributes"))?,
+        visibility: visibility(r),
         created_at: time(r.get("created_at"))?,
     })
 }
 
-fn issuer(r: &SqliteRow) -> Result<Issuer, StoreError> {
+pub(crate) fn issuer(r: &SqliteRow) -> Result<Issuer, StoreError> {
     Ok(Issuer {
         issuer_id: IssuerId(uuid(r.get("id"))?),
         partner_id: PartnerId(uuid(r.get("partner_id"))?),
@@ -66,7 +75,7 @@ fn issuer(r: &SqliteRow) -> Result<Issuer, StoreError> {
     })
 }
 
-fn program(r: &SqliteRow) -> Result<Program, StoreError> {
+pub(crate) fn program(r: &SqliteRow) -> Result<Program, StoreError> {
     let max: Option<i64> = r.get("max_issuance");
     let days: Option<i64> = r.get("expiration_days");
     Ok(Program {
@@ -78,6 +87,7 @@ fn program(r: &SqliteRow) -> Result<Program, StoreError> {
         accessible_until: opt_time(r.get("accessible_until"))?,
         max_issuance: max.map(|m| m as u64),
         expiration_days: days.map(|d| d as u32),
+        visibility: visibility(r),
         created_at: time(r.get("created_at"))?,
     })
 }

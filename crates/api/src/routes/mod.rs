@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource.
 
 pub mod admin;
+pub mod catalog;
 pub mod credentials;
 pub mod health;
 pub mod issuers;

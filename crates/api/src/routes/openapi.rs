@@ -98,6 +98,17 @@ fn partner_properties(patch: bool) -> Value {
 
 pub fn document(public_url: &str) -> Value {
     let mut doc = operations(public_url);
+    let (paths, schemas) = super::catalog::openapi();
+    for (part, key) in [(paths, "paths"), (schemas, "schemas")] {
+        let into = if key == "paths" {
+            &mut doc["paths"]
+        } else {
+            &mut doc["components"]["schemas"]
+        };
+        into.as_object_mut()
+            .unwrap()
+            .extend(part.as_object().unwrap().clone());
+    }
     add_admission_responses(&mut doc);
     doc
 }
@@ -277,6 +288,10 @@ fn operations(public_url: &str) -> Value {
             "/schemas": {"servers": [{"url": admin_url}], "get": admin_op("List schemas", false), "post": admin_op("Register a schema", true)},
             "/issuers": {"servers": [{"url": admin_url}], "get": admin_op("List issuers", false), "post": admin_op("Create an issuer", true)},
             "/programs": {"servers": [{"url": admin_url}], "get": admin_op("List issuance programs", false), "post": admin_op("Create an issuance program", true)},
+            "/schemas/{schemaId}": {"servers": [{"url": admin_url}], "get": admin_op("A schema", false), "patch": admin_op("Change a schema's catalog flags (`discoverable`, `enabled`)", true)},
+            "/programs/{credentialId}": {"servers": [{"url": admin_url}], "get": admin_op("An issuance program", false), "patch": admin_op("Change an issuance program's catalog flags (`discoverable`, `enabled`)", true)},
+            "/verification-programs": {"servers": [{"url": admin_url}], "get": admin_op("List verification programs", false), "post": admin_op("Create a verification program: verifier, accepted issuance programs with conditions (`age >= 18`, `location in [\"US\",\"CA\"]`) checked against their schemas, pricing model", true)},
+            "/verification-programs/{programId}": {"servers": [{"url": admin_url}], "get": admin_op("A verification program", false), "patch": admin_op("Change a verification program (absent fields are left alone; `acceptedCredentials` replaces the list; `\"enabled\": false` disables it)", true)},
             "/users/consent": {"servers": [{"url": admin_url}], "get": admin_op("List consent records", false), "put": admin_op("Record a user's consent", true)},
             "/users/email-conflicts": {"servers": [{"url": admin_url}], "get": admin_op("Stored addresses kept as they were by the email re-normalisation because their normal form belongs to another user, or they are no longer valid; an operator resolves them", false)}
         },

@@ -41,6 +41,9 @@ enum Resource {
     /// Issuance programs (Moca `credentialId`).
     #[command(subcommand)]
     Program(ProgramCmd),
+    /// Verification programs (what verifiers accept; listed in the catalog as `programs`).
+    #[command(subcommand)]
+    VerificationProgram(VerificationProgramCmd),
     /// Users' consent to on-behalf issuance.
     #[command(subcommand)]
     Consent(ConsentCmd),
@@ -168,6 +171,131 @@ enum SchemaCmd {
         schema_id: String,
     },
     List(Paging),
+    /// The catalog flags.
+    Update {
+        schema_id: String,
+        #[command(flatten)]
+        flags: CatalogFlags,
+    },
+}
+
+/// Whether an entry appears in the public catalog (both must be true).
+#[derive(Args, Debug, Clone, Copy, Default)]
+struct CatalogFlags {
+    /// `--discoverable` lists it in the catalog, `--discoverable=false` hides it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    discoverable: Option<bool>,
+    /// `--enabled=false` disables it (hidden from the catalog), `--enabled` enables it again.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    enabled: Option<bool>,
+}
+
+impl CatalogFlags {
+    fn insert_into(self, b: &mut Map<String, Value>) {
+        if let Some(d) = self.discoverable {
+            b.insert("discoverable".into(), json!(d));
+        }
+        if let Some(e) = self.enabled {
+            b.insert("enabled".into(), json!(e));
+        }
+    }
+
+    fn body(self) -> Value {
+        let mut b = Map::new();
+        self.insert_into(&mut b);
+        Value::Object(b)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum VerificationProgramCmd {
+    Create {
+        /// A JSON file with the whole request body; the flags below are ignored when given.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, required_unless_present = "file")]
+        name: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, required_unless_present = "file")]
+        verifier_name: Option<String>,
+        #[arg(long, required_unless_present = "file")]
+        verifier_did: Option<String>,
+        #[command(flatten)]
+        accepted: AcceptedArgs,
+        /// per-verification (default) or free.
+        #[arg(long)]
+        pricing_model: Option<String>,
+        #[command(flatten)]
+        flags: CatalogFlags,
+    },
+    Update {
+        program_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        verifier_name: Option<String>,
+        #[arg(long)]
+        verifier_did: Option<String>,
+        /// Replaces the accepted list when given.
+        #[command(flatten)]
+        accepted: AcceptedArgs,
+        #[arg(long)]
+        pricing_model: Option<String>,
+        #[command(flatten)]
+        flags: CatalogFlags,
+    },
+    /// Disables it (`enabled: false`): hidden from the catalog.
+    Disable {
+        program_id: String,
+    },
+    Get {
+        program_id: String,
+    },
+    List(Paging),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct AcceptedArgs {
+    /// An accepted issuance program (its credentialId; repeatable).
+    #[arg(long = "accept")]
+    accept: Vec<String>,
+    /// `<credentialId>:<condition>`, e.g. `c21s…:age >= 18` (repeatable).
+    #[arg(long = "condition")]
+    conditions: Vec<String>,
+}
+
+impl AcceptedArgs {
+    /// The `acceptedCredentials` list, `None` when no `--accept` was given.
+    fn list(self) -> Result<Option<Value>> {
+        if self.accept.is_empty() {
+            if let Some(c) = self.conditions.first() {
+                bail!("--condition {c:?} names no --accept credential");
+            }
+            return Ok(None);
+        }
+        let mut list: Vec<(String, Vec<String>)> =
+            self.accept.into_iter().map(|a| (a, vec![])).collect();
+        for c in self.conditions {
+            let (id, expr) = c.split_once(':').with_context(|| {
+                format!("--condition {c:?}: expected <credentialId>:<condition>")
+            })?;
+            let entry = list
+                .iter_mut()
+                .find(|(a, _)| a == id.trim())
+                .with_context(|| {
+                    format!("--condition {c:?}: {id} is not an --accept credential")
+                })?;
+            entry.1.push(expr.trim().to_owned());
+        }
+        Ok(Some(Value::Array(
+            list.into_iter()
+                .map(|(id, conds)| json!({"credentialId": id, "conditions": conds}))
+                .collect(),
+        )))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -220,6 +348,12 @@ enum ProgramCmd {
         credential_id: String,
     },
     List(Paging),
+    /// The catalog flags.
+    Update {
+        credential_id: String,
+        #[command(flatten)]
+        flags: CatalogFlags,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -394,6 +528,11 @@ fn call_for(resource: Resource) -> Result<Call> {
             }
             SchemaCmd::Get { schema_id } => get(format!("/admin/v1/schemas/{schema_id}")),
             SchemaCmd::List(p) => list("/admin/v1/schemas", p),
+            SchemaCmd::Update { schema_id, flags } => send(
+                Method::PATCH,
+                &format!("/admin/v1/schemas/{schema_id}"),
+                flags.body(),
+            ),
         },
         Resource::Issuer(cmd) => match cmd {
             IssuerCmd::Create { partner_id, name } => send(
@@ -425,7 +564,16 @@ fn call_for(resource: Resource) -> Result<Call> {
             ),
             ProgramCmd::Get { credential_id } => get(format!("/admin/v1/programs/{credential_id}")),
             ProgramCmd::List(p) => list("/admin/v1/programs", p),
+            ProgramCmd::Update {
+                credential_id,
+                flags,
+            } => send(
+                Method::PATCH,
+                &format!("/admin/v1/programs/{credential_id}"),
+                flags.body(),
+            ),
         },
+        Resource::VerificationProgram(cmd) => verification_program_call(cmd)?,
         Resource::Consent(cmd) => match cmd {
             ConsentCmd::Set {
                 email,
@@ -450,6 +598,80 @@ fn call_for(resource: Resource) -> Result<Call> {
                 json!({}),
             ),
         },
+    })
+}
+
+fn verification_program_call(cmd: VerificationProgramCmd) -> Result<Call> {
+    const PATH: &str = "/admin/v1/verification-programs";
+    Ok(match cmd {
+        VerificationProgramCmd::Create { file: Some(f), .. } => {
+            send(Method::POST, PATH, read_json(&f)?)
+        }
+        VerificationProgramCmd::Create {
+            file: None,
+            name,
+            description,
+            verifier_name,
+            verifier_did,
+            accepted,
+            pricing_model,
+            flags,
+        } => {
+            let mut b = Map::new();
+            b.insert("name".into(), json!(name));
+            b.insert("description".into(), json!(description));
+            b.insert("verifierName".into(), json!(verifier_name));
+            b.insert("verifierDid".into(), json!(verifier_did));
+            b.insert(
+                "acceptedCredentials".into(),
+                accepted.list()?.unwrap_or(Value::Array(vec![])),
+            );
+            if let Some(p) = pricing_model {
+                b.insert("pricingModel".into(), json!(p));
+            }
+            flags.insert_into(&mut b);
+            send(Method::POST, PATH, Value::Object(b))
+        }
+        VerificationProgramCmd::Update {
+            program_id,
+            name,
+            description,
+            verifier_name,
+            verifier_did,
+            accepted,
+            pricing_model,
+            flags,
+        } => {
+            let mut b = Map::new();
+            let fields = [
+                ("name", name),
+                ("description", description),
+                ("verifierName", verifier_name),
+                ("verifierDid", verifier_did),
+                ("pricingModel", pricing_model),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    b.insert(k.into(), json!(v));
+                }
+            }
+            if let Some(list) = accepted.list()? {
+                b.insert("acceptedCredentials".into(), list);
+            }
+            flags.insert_into(&mut b);
+            send(
+                Method::PATCH,
+                &format!("{PATH}/{program_id}"),
+                Value::Object(b),
+            )
+        }
+        VerificationProgramCmd::Disable { program_id } => send(
+            Method::PATCH,
+            &format!("{PATH}/{program_id}"),
+            json!({"enabled": false}),
+        ),
+        VerificationProgramCmd::Get { program_id } => get(format!("{PATH}/{program_id}")),
+        VerificationProgramCmd::List(p) => list(PATH, p),
     })
 }
 

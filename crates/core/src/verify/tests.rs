@@ -209,6 +209,7 @@ fn schema() -> Schema {
             attr("age", AttributeType::Integer),
             attr("name", AttributeType::String),
         ],
+        visibility: Default::default(),
         created_at: Utc::now(),
     }
 }

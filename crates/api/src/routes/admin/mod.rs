@@ -36,24 +36,31 @@ mod issuers;
 mod partners;
 mod programs;
 mod schemas;
+mod verification_programs;
 
 use crate::state::AppState;
 use axum::routing::{get, post, put};
 use axum::Router;
+use verification_programs as vps;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partners", get(partners::list).post(partners::create))
         .route("/partners/{id}", get(partners::get).patch(partners::update))
         .route("/schemas", get(schemas::list).post(schemas::create))
-        .route("/schemas/{id}", get(schemas::get))
+        .route("/schemas/{id}", get(schemas::get).patch(schemas::update))
         .route("/issuers", get(issuers::list).post(issuers::create))
         .route("/issuers/{did}", get(issuers::get))
         .route("/issuers/{did}/publishing", get(issuers::publishing))
         .route("/credentials/{hash}", get(credentials::get))
         .route("/credentials/{hash}/revoke", post(credentials::revoke))
         .route("/programs", get(programs::list).post(programs::create))
-        .route("/programs/{id}", get(programs::get))
+        .route("/programs/{id}", get(programs::get).patch(programs::update))
+        .route("/verification-programs", get(vps::list).post(vps::create))
+        .route(
+            "/verification-programs/{id}",
+            get(vps::get).patch(vps::update),
+        )
         .route("/users", get(consent::list_users))
         .route("/users/email-conflicts", get(consent::email_conflicts))
         .route("/users/consent", put(consent::set).get(consent::list))

@@ -55,3 +55,20 @@ pub async fn list(
     let page = s.store.list_schemas(page).await?;
     Ok(Json(page.map(|schema| view(&s, schema))))
 }
+
+/// `PATCH`: the catalog flags (`discoverable`, `enabled`).
+pub async fn update(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
+) -> Result<Json<SchemaView>, ApiError> {
+    let unknown = || ApiError::not_found("Unknown schema");
+    let id = SchemaId::parse(&id).ok_or_else(unknown)?;
+    let schema = s
+        .operator
+        .set_schema_visibility(id, req)
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(Json(view(&s, schema)))
+}

@@ -1,0 +1,488 @@
+//! The catalog's storage: flags, verification programs, counters kept by the writes that
+//! change them, and ranked prefix search — the same on every backend.
+
+use crate::{commit, issuer_record, partner_draft, record, schema_draft};
+use claimd_core::catalog::{Browse, Order, ProgramSort, SchemaSort, SearchQuery};
+use claimd_core::credential::CredentialStatus;
+use claimd_core::program::ProgramDraft;
+use claimd_core::store::{IssueOutcome, OnDuplicate, Store, StoreError};
+use claimd_core::verification::{
+    AcceptedCredential, PricingModel, VerificationChanges, VerificationDraft,
+    VerificationProgramId, Visibility, VisibilityChange,
+};
+use claimd_core::{ProgramId, SchemaId, UserId};
+
+fn listed() -> VisibilityChange {
+    VisibilityChange {
+        discoverable: Some(true),
+        enabled: None,
+    }
+}
+
+fn browse<S>(sort: S) -> Browse<S> {
+    Browse {
+        page: 1,
+        limit: 10,
+        sort,
+        order: Order::Desc,
+    }
+}
+
+fn search(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.into(),
+        terms: claimd_core::catalog::terms(text),
+        page: 1,
+        limit: 10,
+    }
+}
+
+/// (holders, issuances) of a listed issuance program, as its catalog detail shows them.
+async fn traction(store: &dyn Store, id: &ProgramId) -> (u64, u64) {
+    let d = store.catalog_credential(id).await.unwrap().unwrap();
+    (d.traction.holder_count, d.traction.issuance_count)
+}
+
+pub async fn catalog(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    assert_eq!(schema.visibility, Visibility::default());
+    assert!(!schema.visibility.listed());
+    let rec = issuer_record(partner.partner_id, 3);
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
+    let rec2 = issuer_record(partner.partner_id, 4);
+    store.create_issuer(rec2.clone()).await.unwrap();
+    let draft = |did: &str, name: &str| ProgramDraft {
+        issuer_did: did.into(),
+        schema_id: schema.schema_id,
+        name: name.into(),
+        accessible_from: None,
+        accessible_until: None,
+        max_issuance: None,
+        expiration_days: None,
+    };
+    let program = store
+        .create_program(
+            ProgramId::new_random(),
+            draft(&rec.issuer_did, "Gold members"),
+        )
+        .await
+        .unwrap();
+    let other = store
+        .create_program(
+            ProgramId::new_random(),
+            draft(&rec2.issuer_did, "Silver tier"),
+        )
+        .await
+        .unwrap();
+
+    // Hidden until listed; flags change one at a time; unknown ids are None.
+    assert_eq!(
+        store
+            .catalog_schemas(browse(SchemaSort::CreatedAt))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .is_none());
+    let s = store
+        .set_schema_visibility(schema.schema_id, listed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s.visibility.listed());
+    assert_eq!(
+        store
+            .schema(schema.schema_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .visibility,
+        s.visibility
+    );
+    assert!(store
+        .set_schema_visibility(SchemaId::new_random(), listed())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .set_program_visibility(&ProgramId::new_random(), listed())
+        .await
+        .unwrap()
+        .is_none());
+    let page = store
+        .catalog_schemas(browse(SchemaSort::Title))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(
+        (page.items[0].credential_count, page.items[0].provider_count),
+        (0, 0)
+    );
+
+    // Listing programs moves the schema's counts.
+    let p = store
+        .set_program_visibility(&program.credential_id, listed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.visibility.listed());
+    store
+        .set_program_visibility(&other.credential_id, listed())
+        .await
+        .unwrap();
+    let card = &store
+        .catalog_schemas(browse(SchemaSort::CredentialCount))
+        .await
+        .unwrap()
+        .items[0];
+    assert_eq!((card.credential_count, card.provider_count), (2, 2));
+    let off = VisibilityChange {
+        discoverable: None,
+        enabled: Some(false),
+    };
+    store
+        .set_program_visibility(&other.credential_id, off)
+        .await
+        .unwrap();
+    let card = &store
+        .catalog_schemas(browse(SchemaSort::ProviderCount))
+        .await
+        .unwrap()
+        .items[0];
+    assert_eq!((card.credential_count, card.provider_count), (1, 1));
+    assert!(store
+        .catalog_credential(&other.credential_id)
+        .await
+        .unwrap()
+        .is_none());
+    let detail = store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.credentials.len(), 1);
+    assert_eq!(detail.credentials[0].credential_id, program.credential_id);
+    assert_eq!(detail.credentials[0].category, "Membership");
+    assert_eq!(detail.credentials[0].issuer.issuer_id, issuer.issuer_id);
+
+    // A verification program; its accepted programs must exist.
+    let accepted = vec![AcceptedCredential {
+        credential_id: program.credential_id.clone(),
+        conditions: vec!["age >= 18".into()],
+    }];
+    let vp_draft = VerificationDraft {
+        name: "Adults club".into(),
+        description: "entry".into(),
+        verifier_name: "Club Verifier".into(),
+        verifier_did: "did:web:club.example".into(),
+        accepted_credentials: accepted.clone(),
+        pricing_model: PricingModel::Free,
+        visibility: Visibility::default(),
+    };
+    let at = chrono::DateTime::from_timestamp_millis(1_790_000_000_123).unwrap();
+    let mut bad = vp_draft.clone();
+    bad.accepted_credentials[0].credential_id = ProgramId::new_random();
+    assert!(matches!(
+        store
+            .create_verification_program(VerificationProgramId::new_random(), bad, at)
+            .await,
+        Err(StoreError::NotFound("issuance program"))
+    ));
+    let id = VerificationProgramId::new_random();
+    let vp = store
+        .create_verification_program(id.clone(), vp_draft.clone(), at)
+        .await
+        .unwrap();
+    assert_eq!(vp.program_id, id);
+    assert_eq!(vp.accepted_credentials, accepted);
+    assert_eq!((vp.created_at, vp.updated_at), (at, at));
+    assert_eq!(vp.pricing_model, PricingModel::Free);
+    assert_eq!(
+        store.verification_program(&id).await.unwrap(),
+        Some(vp.clone())
+    );
+    assert!(store
+        .verification_program(&VerificationProgramId::new_random())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .list_verification_programs(Default::default())
+            .await
+            .unwrap()
+            .items,
+        vec![vp.clone()]
+    );
+    // Not listed yet: no demand, not in the catalog.
+    let demand = |d: &claimd_core::catalog::SchemaDetail| d.credentials[0].traction.demand_count;
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        0
+    );
+    assert!(store.catalog_program(&id).await.unwrap().is_none());
+
+    let later = at + chrono::Duration::seconds(5);
+    let changes = VerificationChanges {
+        name: Some("Adults only club".into()),
+        visibility: listed(),
+        accepted_credentials: Some(vec![
+            AcceptedCredential {
+                credential_id: program.credential_id.clone(),
+                conditions: vec!["age >= 21".into()],
+            },
+            AcceptedCredential {
+                credential_id: other.credential_id.clone(),
+                conditions: vec![],
+            },
+        ]),
+        ..Default::default()
+    };
+    let vp = store
+        .update_verification_program(&id, changes, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(vp.name, "Adults only club");
+    assert_eq!(vp.updated_at, later);
+    assert_eq!(vp.created_at, at);
+    assert_eq!(vp.accepted_credentials.len(), 2);
+    assert!(store
+        .update_verification_program(
+            &VerificationProgramId::new_random(),
+            Default::default(),
+            later
+        )
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        1
+    );
+    let programs = store
+        .catalog_programs(browse(ProgramSort::Name))
+        .await
+        .unwrap();
+    assert_eq!(programs.total, 1);
+    assert_eq!(programs.items[0].credential_count, 2);
+    let detail = store.catalog_program(&id).await.unwrap().unwrap();
+    // The hidden accepted program is left out.
+    assert_eq!(detail.accepted_credentials.len(), 1);
+    assert_eq!(
+        detail.accepted_credentials[0].verification_conditions,
+        ["age >= 21"]
+    );
+    assert_eq!(detail.verifier_info.verifier_did, "did:web:club.example");
+    let cd = store
+        .catalog_credential(&program.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cd.programs.len(), 1);
+    assert_eq!(cd.programs[0].program_id, id);
+    assert_eq!(cd.data_points.len(), 2);
+    assert_eq!(cd.issuer.issuer_did, rec.issuer_did);
+
+    // Issuance and revocation move the counters, in their own transactions.
+    assert_eq!(traction(store, &program.credential_id).await, (0, 0));
+    let (ann, bob) = (UserId::new_random(), UserId::new_random());
+    let p = partner.partner_id;
+    let a1 = record(p, &issuer, &program, ann, 101);
+    let out = store
+        .commit_issuance(commit(
+            "ann@x.io",
+            ann,
+            a1.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await;
+    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    let b1 = record(p, &issuer, &program, bob, 102);
+    let out = store
+        .commit_issuance(commit(
+            "bob@x.io",
+            bob,
+            b1.clone(),
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await;
+    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    assert_eq!(traction(store, &program.credential_id).await, (2, 2));
+    // A duplicate revoked by a new issuance: one more issuance, same holders.
+    let a2 = record(p, &issuer, &program, ann, 103);
+    let out = store
+        .commit_issuance(commit("ann@x.io", ann, a2, OnDuplicate::Revoke, None))
+        .await;
+    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    assert_eq!(traction(store, &program.credential_id).await, (2, 3));
+    // A refused issuance (ignore) changes nothing.
+    let a3 = record(p, &issuer, &program, ann, 104);
+    let out = store
+        .commit_issuance(commit("ann@x.io", ann, a3, OnDuplicate::Ignore, None))
+        .await;
+    assert!(matches!(out.unwrap(), IssueOutcome::Existing { .. }));
+    assert_eq!(traction(store, &program.credential_id).await, (2, 3));
+    // Publication (WAIT_ONCHAIN → ONCHAIN) keeps the holder; revocation drops it, once.
+    let at = chrono::Utc::now();
+    let live = CredentialStatus::LIVE;
+    assert!(store
+        .change_credential_status(
+            &b1.core_claim_hash,
+            &[CredentialStatus::WaitOnchain],
+            CredentialStatus::Onchain,
+            at
+        )
+        .await
+        .unwrap());
+    assert_eq!(traction(store, &program.credential_id).await, (2, 3));
+    claimd_core::commit::revoke(store, &b1.core_claim_hash, at)
+        .await
+        .unwrap();
+    assert_eq!(traction(store, &program.credential_id).await, (1, 3));
+    claimd_core::commit::revoke(store, &b1.core_claim_hash, at)
+        .await
+        .unwrap();
+    assert!(!store
+        .change_credential_status(&b1.core_claim_hash, &live, CredentialStatus::WaitRemove, at)
+        .await
+        .unwrap());
+    assert_eq!(traction(store, &program.credential_id).await, (1, 3));
+    let detail = store
+        .catalog_schema(schema.schema_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.credentials[0].traction.holder_count, 1);
+    assert_eq!(detail.credentials[0].traction.issuance_count, 3);
+
+    // Search: prefixes, visibility, totals, ranking.
+    let r = store.catalog_search(&search("gol mem")).await.unwrap();
+    assert_eq!(r.credentials.total, 1);
+    assert_eq!(r.credentials.items[0].credential_id, program.credential_id);
+    assert_eq!(r.credentials.items[0].issuer.issuer_id, issuer.issuer_id);
+    assert!(r.credentials.items[0].relevance > 0.0);
+    assert_eq!(r.meta.total_results, 1);
+    // Silver tier is disabled: not found, and its issuer has nothing listed.
+    let r = store.catalog_search(&search("silver")).await.unwrap();
+    assert_eq!((r.credentials.total, r.issuers.total), (0, 0));
+    let r = store.catalog_search(&search("issu")).await.unwrap();
+    assert_eq!(r.issuers.total, 1);
+    assert_eq!(r.issuers.items[0].issuer_id, issuer.issuer_id);
+    let r = store.catalog_search(&search("club")).await.unwrap();
+    assert_eq!(r.programs.total, 1);
+    assert_eq!(r.programs.items[0].program_id, id);
+    // The schema's title and type, and the program's id, are searched too.
+    let r = store.catalog_search(&search("membersh")).await.unwrap();
+    assert_eq!(r.credentials.total, 1);
+    let r = store
+        .catalog_search(&search(&program.credential_id.0[..8]))
+        .await
+        .unwrap();
+    assert_eq!(r.credentials.total, 1);
+    // Ranking: the better match first.
+    store
+        .set_program_visibility(
+            &other.credential_id,
+            VisibilityChange {
+                discoverable: None,
+                enabled: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let r = store.catalog_search(&search("silver")).await.unwrap();
+    assert_eq!(r.credentials.total, 1);
+    let r = store.catalog_search(&search("memb")).await.unwrap();
+    assert_eq!(r.credentials.total, 2);
+    assert_eq!(
+        r.credentials.items[0].credential_id, program.credential_id,
+        "name and schema match"
+    );
+    assert!(r.credentials.items[0].relevance > r.credentials.items[1].relevance);
+    // Paging of a group; nothing is syntax.
+    let mut q = search("memb");
+    (q.page, q.limit) = (2, 1);
+    let r = store.catalog_search(&q).await.unwrap();
+    assert_eq!((r.credentials.items.len(), r.credentials.total), (1, 2));
+    let r = store.catalog_search(&search("\"*) OR (")).await.unwrap();
+    assert_eq!(r.meta.total_results, 0);
+    let r = store.catalog_search(&search("or")).await.unwrap();
+    assert_eq!(r.meta.total_results, 0);
+    // A renamed verification program is found by its new name only.
+    let rename = VerificationChanges {
+        name: Some("Seniors lounge".into()),
+        ..Default::default()
+    };
+    store
+        .update_verification_program(&id, rename, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .catalog_search(&search("lounge"))
+            .await
+            .unwrap()
+            .programs
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .catalog_search(&search("adults"))
+            .await
+            .unwrap()
+            .programs
+            .total,
+        0
+    );
+
+    // Disabling the verification program takes its demand away.
+    let disable = VerificationChanges {
+        visibility: off,
+        ..Default::default()
+    };
+    store
+        .update_verification_program(&id, disable, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        demand(
+            &store
+                .catalog_schema(schema.schema_id)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
+        0
+    );
+    assert_eq!(
+        store
+            .catalog_programs(browse(ProgramSort::CreatedAt))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(store.catalog_program(&id).await.unwrap().is_none());
+}

@@ -1,0 +1,662 @@
+//! [`CatalogRegistry`] and [`CatalogView`] on PostgreSQL: verification programs, catalog flags,
+//! and the public catalog's reads. Counts are columns kept by the migration's triggers; search
+//! runs on the `search` tsvector columns (GIN indexes) of programs, issuers and verification
+//! programs.
+
+use crate::registry::{program, schema, PROGRAM_COLS, SCHEMA_COLS};
+use crate::rows::{decode_all, decode_opt, json, map_err, to_json, total};
+use crate::PgStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use claimd_core::catalog::*;
+use claimd_core::page::{Page, PageRequest};
+use claimd_core::program::Program;
+use claimd_core::schema::{Attribute, Schema};
+use claimd_core::store::StoreError;
+use claimd_core::verification::{
+    AcceptedCredential, PricingModel, VerificationChanges, VerificationDraft, VerificationProgram,
+    VerificationProgramId, VisibilityChange,
+};
+use claimd_core::{IssuerId, ProgramId, SchemaId};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+const VP_COLS: &str = "id, name, description, verifier_name, verifier_did, pricing_model, \
+     credential_count, verification_count, discoverable, enabled, created_at, updated_at";
+
+fn count(r: &PgRow, col: &str) -> u64 {
+    total(r.get::<i64, _>(col))
+}
+
+fn pricing(s: &str) -> Result<PricingModel, StoreError> {
+    PricingModel::parse(s).ok_or_else(|| StoreError::Internal(format!("bad pricing model {s:?}")))
+}
+
+fn vp(r: &PgRow) -> Result<VerificationProgram, StoreError> {
+    Ok(VerificationProgram {
+        program_id: VerificationProgramId(r.get("id")),
+        name: r.get("name"),
+        description: r.get("description"),
+        verifier_name: r.get("verifier_name"),
+        verifier_did: r.get("verifier_did"),
+        accepted_credentials: vec![],
+        pricing_model: pricing(r.get("pricing_model"))?,
+        verification_count: count(r, "verification_count"),
+        visibility: crate::registry::visibility(r),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+fn accepted(r: &PgRow) -> Result<AcceptedCredential, StoreError> {
+    Ok(AcceptedCredential {
+        credential_id: ProgramId(r.get("program_id")),
+        conditions: json(r.get("conditions"))?,
+    })
+}
+
+fn order_sql(o: Order) -> &'static str {
+    match o {
+        Order::Asc => "ASC",
+        Order::Desc => "DESC",
+    }
+}
+
+/// The `tsquery` of a search: every term as a prefix (`age:*`), all required. Terms are
+/// letters and digits only ([`claimd_core::catalog::terms`]), so nothing is syntax.
+fn fts_query(q: &SearchQuery) -> String {
+    q.terms
+        .iter()
+        .map(|t| format!("{t}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+impl PgStore {
+    async fn load_vp(
+        &self,
+        conn: &mut PgConnection,
+        id: &str,
+    ) -> Result<Option<VerificationProgram>, StoreError> {
+        let row = decode_opt(
+            sqlx::query(&format!(
+                "SELECT {VP_COLS} FROM verification_programs WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await,
+            vp,
+        )?;
+        let Some(mut p) = row else { return Ok(None) };
+        p.accepted_credentials = decode_all(
+            sqlx::query(
+                "SELECT program_id, conditions FROM verification_accepts WHERE vp_id = $1 ORDER BY position",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await,
+            accepted,
+        )?;
+        Ok(Some(p))
+    }
+
+    /// Replaces the program's accepted list; every issuance program must exist.
+    async fn write_accepts(
+        conn: &mut PgConnection,
+        id: &str,
+        list: &[AcceptedCredential],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM verification_accepts WHERE vp_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        for (i, a) in list.iter().enumerate() {
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM programs WHERE id = $1")
+                .bind(a.credential_id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound("issuance program"));
+            }
+            sqlx::query(
+                "INSERT INTO verification_accepts (vp_id, program_id, position, conditions) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(a.credential_id.as_str())
+            .bind(i as i32)
+            .bind(to_json(&a.conditions))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CatalogRegistry for PgStore {
+    async fn set_schema_visibility(
+        &self,
+        id: SchemaId,
+        c: VisibilityChange,
+    ) -> Result<Option<Schema>, StoreError> {
+        let done = sqlx::query(
+            "UPDATE schemas SET discoverable = COALESCE($1, discoverable), \
+             enabled = COALESCE($2, enabled) WHERE id = $3",
+        )
+        .bind(c.discoverable)
+        .bind(c.enabled)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.find(
+            &format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = $1"),
+            id.0,
+            schema,
+        )
+        .await
+    }
+
+    async fn set_program_visibility(
+        &self,
+        id: &ProgramId,
+        c: VisibilityChange,
+    ) -> Result<Option<Program>, StoreError> {
+        let done = sqlx::query(
+            "UPDATE programs SET discoverable = COALESCE($1, discoverable), \
+             enabled = COALESCE($2, enabled) WHERE id = $3",
+        )
+        .bind(c.discoverable)
+        .bind(c.enabled)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.find(
+            &format!(
+                "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = $1"
+            ),
+            id.as_str(),
+            program,
+        )
+        .await
+    }
+
+    async fn create_verification_program(
+        &self,
+        id: VerificationProgramId,
+        d: VerificationDraft,
+        at: DateTime<Utc>,
+    ) -> Result<VerificationProgram, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(&format!(
+            "INSERT INTO verification_programs ({VP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)"
+        ))
+        .bind(id.as_str())
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(&d.verifier_name)
+        .bind(&d.verifier_did)
+        .bind(d.pricing_model.as_str())
+        .bind(d.accepted_credentials.len() as i64)
+        .bind(d.visibility.discoverable)
+        .bind(d.visibility.enabled)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        Self::write_accepts(&mut tx, id.as_str(), &d.accepted_credentials).await?;
+        let created = self.load_vp(&mut tx, id.as_str()).await?;
+        tx.commit().await.map_err(map_err)?;
+        created.ok_or(StoreError::Internal("verification program vanished".into()))
+    }
+
+    async fn update_verification_program(
+        &self,
+        id: &VerificationProgramId,
+        c: VerificationChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Option<VerificationProgram>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let Some(mut p) = self.load_vp(&mut tx, id.as_str()).await? else {
+            return Ok(None);
+        };
+        let new_list = c.accepted_credentials.is_some();
+        c.apply(&mut p);
+        sqlx::query(
+            "UPDATE verification_programs SET name = $1, description = $2, verifier_name = $3, \
+             verifier_did = $4, pricing_model = $5, credential_count = $6, discoverable = $7, \
+             enabled = $8, updated_at = $9 WHERE id = $10",
+        )
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(&p.verifier_name)
+        .bind(&p.verifier_did)
+        .bind(p.pricing_model.as_str())
+        .bind(p.accepted_credentials.len() as i64)
+        .bind(p.visibility.discoverable)
+        .bind(p.visibility.enabled)
+        .bind(at)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if new_list {
+            Self::write_accepts(&mut tx, id.as_str(), &p.accepted_credentials).await?;
+        }
+        let updated = self.load_vp(&mut tx, id.as_str()).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(updated)
+    }
+
+    async fn verification_program(
+        &self,
+        id: &VerificationProgramId,
+    ) -> Result<Option<VerificationProgram>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        self.load_vp(&mut conn, id.as_str()).await
+    }
+
+    async fn list_verification_programs(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<VerificationProgram>, StoreError> {
+        let ids: Page<String> = self
+            .page(
+                "SELECT id FROM verification_programs ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                "SELECT COUNT(*) FROM verification_programs",
+                page,
+                |r| Ok(r.get("id")),
+            )
+            .await?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut items = Vec::with_capacity(ids.items.len());
+        for id in &ids.items {
+            if let Some(p) = self.load_vp(&mut conn, id).await? {
+                items.push(p);
+            }
+        }
+        Ok(Page {
+            items,
+            page: ids.page,
+            limit: ids.limit,
+            total: ids.total,
+        })
+    }
+}
+
+fn schema_card(r: &PgRow) -> Result<SchemaCard, StoreError> {
+    Ok(SchemaCard {
+        schema_id: SchemaId(r.get("id")),
+        title: r.get("title"),
+        description: r.get("description"),
+        credential_count: count(r, "credential_count"),
+        provider_count: count(r, "provider_count"),
+    })
+}
+
+fn issuer_ref(r: &PgRow) -> Result<IssuerRef, StoreError> {
+    Ok(IssuerRef {
+        issuer_id: IssuerId(r.get("issuer_id")),
+        name: r.get("issuer_name"),
+    })
+}
+
+fn schema_credential(r: &PgRow) -> Result<SchemaCredential, StoreError> {
+    Ok(SchemaCredential {
+        credential_id: ProgramId(r.get("id")),
+        name: r.get("name"),
+        category: r.get("category"),
+        issuer: issuer_ref(r)?,
+        traction: SchemaTraction {
+            holder_count: count(r, "holder_count"),
+            issuance_count: count(r, "issued_count"),
+            demand_count: count(r, "demand_count"),
+        },
+        created_at: r.get("created_at"),
+    })
+}
+
+fn program_ref(r: &PgRow) -> Result<ProgramRef, StoreError> {
+    Ok(ProgramRef {
+        program_id: VerificationProgramId(r.get("id")),
+        name: r.get("name"),
+        verifier_name: r.get("verifier_name"),
+        verification_count: count(r, "verification_count"),
+    })
+}
+
+fn program_card(r: &PgRow) -> Result<ProgramCard, StoreError> {
+    Ok(ProgramCard {
+        program_id: VerificationProgramId(r.get("id")),
+        name: r.get("name"),
+        description: r.get("description"),
+        verification_count: count(r, "verification_count"),
+        credential_count: count(r, "credential_count"),
+        created_at: r.get("created_at"),
+    })
+}
+
+fn accepted_card(r: &PgRow) -> Result<AcceptedCard, StoreError> {
+    Ok(AcceptedCard {
+        credential_id: ProgramId(r.get("id")),
+        name: r.get("name"),
+        category: r.get("category"),
+        holder_count: count(r, "holder_count"),
+        issuance_count: count(r, "issued_count"),
+        verification_conditions: json(r.get("conditions"))?,
+    })
+}
+
+fn credential_hit(r: &PgRow) -> Result<CredentialHit, StoreError> {
+    Ok(CredentialHit {
+        credential_id: ProgramId(r.get("id")),
+        name: r.get("name"),
+        category: r.get("category"),
+        relevance: r.get("relevance"),
+        issuer: issuer_ref(r)?,
+    })
+}
+
+fn issuer_hit(r: &PgRow) -> Result<IssuerHit, StoreError> {
+    Ok(IssuerHit {
+        issuer_id: IssuerId(r.get("id")),
+        name: r.get("name"),
+        issuer_did: r.get("did"),
+        relevance: r.get("relevance"),
+    })
+}
+
+fn program_hit(r: &PgRow) -> Result<ProgramHit, StoreError> {
+    Ok(ProgramHit {
+        program_id: VerificationProgramId(r.get("id")),
+        name: r.get("name"),
+        verification_count: count(r, "verification_count"),
+        relevance: r.get("relevance"),
+    })
+}
+
+impl PgStore {
+    /// One group of a search: the page of `select` (binds: match, limit, offset) and the
+    /// total of `count_sql` (bind: match).
+    async fn group<T>(
+        &self,
+        select: &str,
+        count_sql: &str,
+        q: &SearchQuery,
+        decode: crate::rows::Decode<T>,
+    ) -> Result<Group<T>, StoreError> {
+        if q.terms.is_empty() {
+            return Ok(Group::empty());
+        }
+        let m = fts_query(q);
+        let items = decode_all(
+            sqlx::query(select)
+                .bind(&m)
+                .bind(i64::from(q.limit))
+                .bind(q.offset())
+                .fetch_all(&self.pool)
+                .await,
+            decode,
+        )?;
+        let n: i64 = sqlx::query_scalar(count_sql)
+            .bind(&m)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(Group {
+            items,
+            total: total(n),
+        })
+    }
+}
+
+#[async_trait]
+impl CatalogView for PgStore {
+    async fn catalog_schemas(&self, b: Browse<SchemaSort>) -> Result<Page<SchemaCard>, StoreError> {
+        let col = match b.sort {
+            SchemaSort::CreatedAt => "created_at",
+            SchemaSort::CredentialCount => "credential_count",
+            SchemaSort::ProviderCount => "provider_count",
+            SchemaSort::Title => "title",
+        };
+        let o = order_sql(b.order);
+        let page = PageRequest {
+            page: b.page,
+            limit: b.limit,
+        };
+        self.page(
+            &format!(
+                "SELECT id, title, description, credential_count, provider_count FROM schemas \
+                 WHERE discoverable AND enabled ORDER BY {col} {o}, id {o} LIMIT $1 OFFSET $2"
+            ),
+            "SELECT COUNT(*) FROM schemas WHERE discoverable AND enabled",
+            page,
+            schema_card,
+        )
+        .await
+    }
+
+    async fn catalog_schema(&self, id: SchemaId) -> Result<Option<SchemaDetail>, StoreError> {
+        let id = id.0;
+        let Some(card) = self
+            .find(
+                "SELECT id, title, description, credential_count, provider_count FROM schemas \
+                 WHERE id = $1 AND discoverable AND enabled",
+                id,
+                schema_card,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let credentials = decode_all(
+            sqlx::query(&format!(
+                "SELECT p.id, p.name, s.type_name AS category, i.id AS issuer_id, \
+                 i.name AS issuer_name, p.holder_count, p.issued_count, p.demand_count, p.created_at \
+                 FROM programs p JOIN issuers i ON i.id = p.issuer_id JOIN schemas s ON s.id = p.schema_id \
+                 WHERE p.schema_id = $1 AND p.discoverable AND p.enabled \
+                 ORDER BY p.created_at DESC, p.id LIMIT {MAX_NESTED}"
+            ))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await,
+            schema_credential,
+        )?;
+        Ok(Some(SchemaDetail {
+            schema_id: card.schema_id,
+            title: card.title,
+            description: card.description,
+            credentials,
+        }))
+    }
+
+    async fn catalog_credential(
+        &self,
+        id: &ProgramId,
+    ) -> Result<Option<CredentialDetail>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.id, p.name, p.created_at, p.holder_count, p.issued_count, p.verification_count, \
+             i.id AS issuer_id, i.name AS issuer_name, i.did AS issuer_did, s.id AS schema_id, \
+             s.title, s.description, s.type_name, s.attributes \
+             FROM programs p JOIN issuers i ON i.id = p.issuer_id JOIN schemas s ON s.id = p.schema_id \
+             WHERE p.id = $1 AND p.discoverable AND p.enabled",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let programs = decode_all(
+            sqlx::query(&format!(
+                "SELECT v.id, v.name, v.verifier_name, v.verification_count \
+                 FROM verification_accepts a JOIN verification_programs v ON v.id = a.vp_id \
+                 WHERE a.program_id = $1 AND v.discoverable AND v.enabled \
+                 ORDER BY v.verification_count DESC, v.id LIMIT {MAX_NESTED}"
+            ))
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await,
+            program_ref,
+        )?;
+        let attributes: Vec<Attribute> = json(r.get("attributes"))?;
+        Ok(Some(CredentialDetail {
+            credential_id: ProgramId(r.get("id")),
+            name: r.get("name"),
+            category: r.get("type_name"),
+            issuer: IssuerInfo {
+                issuer_id: IssuerId(r.get("issuer_id")),
+                name: r.get("issuer_name"),
+                issuer_did: r.get("issuer_did"),
+                issuer_from: "dashboard",
+            },
+            data_points: DataPoint::of(&attributes),
+            schema: SchemaRef {
+                schema_id: SchemaId(r.get("schema_id")),
+                title: r.get("title"),
+                description: r.get("description"),
+            },
+            traction: CredentialTraction {
+                holder_count: count(&r, "holder_count"),
+                issuance_count: count(&r, "issued_count"),
+                verification_count: count(&r, "verification_count"),
+            },
+            programs,
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    async fn catalog_programs(
+        &self,
+        b: Browse<ProgramSort>,
+    ) -> Result<Page<ProgramCard>, StoreError> {
+        let col = match b.sort {
+            ProgramSort::CreatedAt => "created_at",
+            ProgramSort::VerificationCount => "verification_count",
+            ProgramSort::CredentialCount => "credential_count",
+            ProgramSort::Name => "name",
+        };
+        let o = order_sql(b.order);
+        let page = PageRequest {
+            page: b.page,
+            limit: b.limit,
+        };
+        self.page(
+            &format!(
+                "SELECT id, name, description, verification_count, credential_count, created_at \
+                 FROM verification_programs WHERE discoverable AND enabled \
+                 ORDER BY {col} {o}, id {o} LIMIT $1 OFFSET $2"
+            ),
+            "SELECT COUNT(*) FROM verification_programs WHERE discoverable AND enabled",
+            page,
+            program_card,
+        )
+        .await
+    }
+
+    async fn catalog_program(
+        &self,
+        id: &VerificationProgramId,
+    ) -> Result<Option<ProgramDetail>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, description, verifier_name, verifier_did, verification_count, \
+             pricing_model, created_at FROM verification_programs \
+             WHERE id = $1 AND discoverable AND enabled",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let accepted = decode_all(
+            sqlx::query(
+                "SELECT p.id, p.name, s.type_name AS category, p.holder_count, p.issued_count, \
+                 a.conditions FROM verification_accepts a JOIN programs p ON p.id = a.program_id \
+                 JOIN schemas s ON s.id = p.schema_id \
+                 WHERE a.vp_id = $1 AND p.discoverable AND p.enabled ORDER BY a.position",
+            )
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await,
+            accepted_card,
+        )?;
+        let did: String = r.get("verifier_did");
+        Ok(Some(ProgramDetail {
+            program_id: VerificationProgramId(r.get("id")),
+            name: r.get("name"),
+            description: r.get("description"),
+            accepted_credentials: accepted,
+            verifier_info: VerifierInfo {
+                verifier_id: did.clone(),
+                name: r.get("verifier_name"),
+                verifier_did: did,
+            },
+            traction: ProgramTraction {
+                verification_count: count(&r, "verification_count"),
+            },
+            pricing_model: pricing(r.get("pricing_model"))?,
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    async fn catalog_search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
+        let credentials = self
+            .group(
+                "SELECT p.id, p.name, s.type_name AS category, i.id AS issuer_id, \
+                 i.name AS issuer_name, ts_rank(p.search, query)::float8 AS relevance \
+                 FROM to_tsquery('simple', $1) AS query, programs p \
+                 JOIN schemas s ON s.id = p.schema_id JOIN issuers i ON i.id = p.issuer_id \
+                 WHERE p.search @@ query AND p.discoverable AND p.enabled \
+                 ORDER BY relevance DESC, p.id LIMIT $2 OFFSET $3",
+                "SELECT COUNT(*) FROM programs p \
+                 WHERE p.search @@ to_tsquery('simple', $1) AND p.discoverable AND p.enabled",
+                q,
+                credential_hit,
+            )
+            .await?;
+        // An issuer appears once it has a listed issuance program.
+        let listed = "EXISTS (SELECT 1 FROM programs p WHERE p.issuer_id = i.id \
+                      AND p.discoverable AND p.enabled)";
+        let issuers = self
+            .group(
+                &format!(
+                    "SELECT i.id, i.name, i.did, ts_rank(i.search, query)::float8 AS relevance \
+                     FROM to_tsquery('simple', $1) AS query, issuers i \
+                     WHERE i.search @@ query AND {listed} \
+                     ORDER BY relevance DESC, i.id LIMIT $2 OFFSET $3"
+                ),
+                &format!(
+                    "SELECT COUNT(*) FROM issuers i \
+                     WHERE i.search @@ to_tsquery('simple', $1) AND {listed}"
+                ),
+                q,
+                issuer_hit,
+            )
+            .await?;
+        let programs = self
+            .group(
+                "SELECT v.id, v.name, v.verification_count, \
+                 ts_rank(v.search, query)::float8 AS relevance \
+                 FROM to_tsquery('simple', $1) AS query, verification_programs v \
+                 WHERE v.search @@ query AND v.discoverable AND v.enabled \
+                 ORDER BY relevance DESC, v.id LIMIT $2 OFFSET $3",
+                "SELECT COUNT(*) FROM verification_programs v \
+                 WHERE v.search @@ to_tsquery('simple', $1) AND v.discoverable AND v.enabled",
+                q,
+                program_hit,
+            )
+            .await?;
+        Ok(SearchResults::new(q, credentials, issuers, programs))
+    }
+}
