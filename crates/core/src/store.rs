@@ -115,7 +115,9 @@ pub const EMAIL_RENORMALISATION_STEP: &str = "email-normalisation-1";
 
 /// Everything the service needs from a database.
 #[async_trait]
-pub trait Store: Registry + UserStore + CredentialStore + PublishStore + PublicationView {
+pub trait Store:
+    Registry + UserStore + CredentialStore + PublishStore + PublicationView + crate::bulk::BulkStore
+{
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// `"sqlite"` or `"postgres"`, for logs and metrics.

@@ -4,8 +4,10 @@
 //! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
 //! every function from their own tests, so the two backends cannot drift apart.
 
+mod bulk;
 mod publication;
 mod publishing;
+pub use bulk::bulk;
 pub use publication::publication;
 pub use publishing::publishing;
 

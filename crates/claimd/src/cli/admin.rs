@@ -50,6 +50,9 @@ enum Resource {
     /// Issued credentials.
     #[command(subcommand)]
     Credential(CredentialCmd),
+    /// Bulk issuance from a CSV or JSON Lines file.
+    #[command(subcommand)]
+    Bulk(super::bulk::BulkCmd),
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -450,6 +453,7 @@ fn call_for(resource: Resource) -> Result<Call> {
                 json!({}),
             ),
         },
+        Resource::Bulk(_) => unreachable!("bulk commands are run by cli::bulk"),
     })
 }
 
@@ -478,6 +482,19 @@ pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
     let token = token(common, &args)?;
     let base = args.url.trim_end_matches('/').to_owned();
     let json_out = args.json;
+    if let Resource::Bulk(cmd) = args.resource {
+        // Uploads and downloads set their own, longer timeouts.
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        let api = super::bulk::Api {
+            client,
+            base,
+            token,
+        };
+        return super::bulk::run(&api, cmd, json_out).await;
+    }
     let call = call_for(args.resource)?;
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
