@@ -553,3 +553,45 @@ claimd_testkit::on_each_backend!(
     a_job_survives_kill_9_and_issues_each_row_once,
     the_cli_issues_a_file_and_writes_the_results,
 );
+
+/// `/openapi.json` describes every bulk route with the answers it gives.
+#[tokio::test]
+async fn openapi_describes_the_bulk_routes() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json").await.json();
+    let ops: &[(&str, &str, &[&str])] = &[
+        (
+            "/programs/{credentialId}/bulk-issuances",
+            "post",
+            &["202", "400", "401", "404", "413", "415", "429", "503"],
+        ),
+        ("/bulk-issuances", "get", &["200", "400", "401"]),
+        ("/bulk-issuances/{jobId}", "get", &["200", "401", "404"]),
+        ("/bulk-issuances/{jobId}/pause", "post", &["200", "404", "409"]),
+        ("/bulk-issuances/{jobId}/resume", "post", &["200", "404", "409"]),
+        ("/bulk-issuances/{jobId}/cancel", "post", &["200", "404", "409"]),
+        ("/bulk-issuances/{jobId}/results", "get", &["200", "404", "409"]),
+    ];
+    for (path, method, codes) in ops {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is described");
+        assert!(
+            doc["paths"][path]["servers"][0]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/admin/v1"),
+            "{path} is under /admin/v1"
+        );
+        for code in *codes {
+            assert!(op["responses"][code].is_object(), "{method} {path} answers {code}");
+        }
+    }
+    let post = &doc["paths"]["/programs/{credentialId}/bulk-issuances"]["post"];
+    assert!(post["requestBody"]["content"]["text/csv"].is_object());
+    assert!(post["requestBody"]["content"]["application/x-ndjson"].is_object());
+    assert!(post["responses"].get("200").is_none(), "202, not 200");
+    let job = &doc["components"]["schemas"]["BulkJob"]["properties"];
+    for field in ["jobId", "state", "rows", "ratePerSecond", "etaSeconds"] {
+        assert!(job[field].is_object(), "BulkJob.{field}");
+    }
+}

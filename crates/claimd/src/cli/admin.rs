@@ -482,20 +482,23 @@ pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
     let token = token(common, &args)?;
     let base = args.url.trim_end_matches('/').to_owned();
     let json_out = args.json;
-    if let Resource::Bulk(cmd) = args.resource {
-        // Uploads and downloads set their own, longer timeouts.
-        let client = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
-        let api = super::bulk::Api {
-            client,
-            base,
-            token,
-        };
-        return super::bulk::run(&api, cmd, json_out).await;
-    }
-    let call = call_for(args.resource)?;
+    let resource = match args.resource {
+        Resource::Bulk(cmd) => {
+            // Uploads and downloads set their own, longer timeouts.
+            let client = reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(30))
+                .timeout(std::time::Duration::from_secs(30))
+                .build()?;
+            let api = super::bulk::Api {
+                client,
+                base,
+                token,
+            };
+            return super::bulk::run(&api, cmd, json_out).await;
+        }
+        other => other,
+    };
+    let call = call_for(resource)?;
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;

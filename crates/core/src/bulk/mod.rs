@@ -45,7 +45,10 @@ impl JobId {
 
     /// The canonical hyphenated form only.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 36).then(|| Uuid::parse_str(s).ok().map(JobId))?
+        if s.len() != 36 {
+            return None;
+        }
+        Uuid::parse_str(s).ok().map(JobId)
     }
 }
 
