@@ -227,7 +227,12 @@ pub async fn serve(settings: Settings) -> Result<()> {
             tokio::spawn(async move { publisher.run(stopped).await }),
         ))
     };
-    let bulk = start_bulk_runner(store.clone(), issuance, clock.clone());
+    let bulk = start_bulk_runner(
+        store.clone(),
+        issuance,
+        clock.clone(),
+        settings.bulk_rows_per_second,
+    );
     tracing::info!(
         %addr,
         public_url = %public_url,
@@ -265,6 +270,7 @@ fn start_bulk_runner(
     store: Arc<dyn claimd_core::store::Store>,
     issuance: Arc<claimd_core::issuance::Issuance>,
     clock: claimd_clock::SharedClock,
+    rows_per_second: u32,
 ) -> (
     tokio::sync::watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
@@ -281,7 +287,10 @@ fn start_bulk_runner(
         issuance,
         clock,
         owner,
-        claimd_core::bulk::runner::RunnerConfig::default(),
+        claimd_core::bulk::runner::RunnerConfig {
+            rows_per_second,
+            ..Default::default()
+        },
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     (stop, tokio::spawn(runner.run(stopped)))

@@ -262,4 +262,23 @@ pub async fn bulk(store: &dyn Store) {
     assert!(store.bulk_job(second.job_id).await.unwrap().is_none());
     assert_eq!(store.bulk_chunk(second.job_id, 0).await.unwrap(), None);
     assert_eq!(store.list_bulk_jobs(PageRequest::default()).await.unwrap().total, 1);
+
+    // Cancelling drops the file, keeps the job.
+    let third = store.create_bulk_job(new_job(false)).await.unwrap();
+    store.append_bulk_chunk(third.job_id, 0, b"x").await.unwrap();
+    store.finish_bulk_upload(third.job_id, 1, 1, t1).await.unwrap();
+    let cancelled = store
+        .change_bulk_job(
+            third.job_id,
+            &[JobState::Uploading, JobState::Validating, JobState::Running],
+            Some(JobState::Cancelled),
+            None,
+            t1,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert_eq!(store.bulk_chunk(third.job_id, 0).await.unwrap(), None);
+    assert!(store.claim_bulk_job("c", later, ttl).await.unwrap().is_none());
 }

@@ -453,6 +453,14 @@ impl BulkStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
+        if n.rows_affected() > 0 && state.is_some_and(JobState::is_final) {
+            // A job that ended keeps its rows, not the file they came from.
+            sqlx::query("DELETE FROM bulk_chunks WHERE job_id = $1")
+                .bind(id.0)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        }
         let now = self.job_row(id).await?;
         match (&now, n.rows_affected()) {
             (Some(j), 0) => Err(StoreError::Conflict(j.state.as_str().into())),
