@@ -227,7 +227,7 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     assert_eq!(status(1), "ISSUED");
     assert_eq!(status(2), "FAILED");
     assert_eq!(error(2), "Consent rejected by user");
-    assert_eq!(error(g + 1), "Invalid field credentialSubject.age: must be an integer");
+    assert_eq!(error(g + 1), "Invalid field credentialSubject.age: must be of type integer");
     assert_eq!(error(g + 2), "Invalid field credentialSubject.age: is required");
     assert_eq!(error(g + 3), "Invalid field email: is not an email address");
     assert_eq!(error(g + 4), "Invalid field email: the same address as row 1");
@@ -529,7 +529,7 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
     let results = std::fs::read_to_string(&out).unwrap();
     assert_eq!(results.lines().count(), 32);
     assert!(results.contains(
-        "31,bad@example.org,INVALID,,Invalid field credentialSubject.age: must be an integer"
+        "31,bad@example.org,INVALID,,Invalid field credentialSubject.age: must be of type integer"
     ));
     let id = end["jobId"].as_str().unwrap();
     assert_eq!(f.server().admin_ok(&["bulk", "status", id])["state"], "COMPLETED");

@@ -47,6 +47,9 @@ impl Splitter {
             match self.buf[i] {
                 b'"' if self.csv => self.quoted = !self.quoted,
                 b'\n' if !self.quoted => {
+                    if i - start > MAX_ROW_BYTES {
+                        return Err(too_long(false));
+                    }
                     out.push(self.buf[start..i].to_vec());
                     start = i + 1;
                 }
@@ -56,14 +59,7 @@ impl Splitter {
         self.buf.drain(..start);
         self.scanned = self.buf.len();
         if self.buf.len() > MAX_ROW_BYTES {
-            return Err(BulkError::BadFile(format!(
-                "A row is longer than {MAX_ROW_BYTES} bytes{}",
-                if self.quoted {
-                    " (is a quote left open?)"
-                } else {
-                    ""
-                }
-            )));
+            return Err(too_long(self.quoted));
         }
         Ok(())
     }
@@ -79,6 +75,17 @@ impl Splitter {
         }
         Ok(())
     }
+}
+
+fn too_long(quoted: bool) -> BulkError {
+    BulkError::BadFile(format!(
+        "A row is longer than {MAX_ROW_BYTES} bytes{}",
+        if quoted {
+            " (is a quote left open?)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Reads a file's rows. `rows()` counts the data rows seen so far.
@@ -319,18 +326,18 @@ fn typed(kind: AttributeType, v: &str) -> Result<Value, String> {
             .trim()
             .parse::<i64>()
             .map(Value::from)
-            .map_err(|_| "must be an integer".into()),
+            .map_err(|_| "must be of type integer".into()),
         AttributeType::Number => v
             .trim()
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| "must be a number".into()),
+            .ok_or_else(|| "must be of type number".into()),
         AttributeType::Boolean => match v.trim() {
             "true" | "TRUE" | "True" => Ok(Value::Bool(true)),
             "false" | "FALSE" | "False" => Ok(Value::Bool(false)),
-            _ => Err("must be true or false".into()),
+            _ => Err("must be of type boolean (true or false)".into()),
         },
     }
 }
@@ -481,9 +488,9 @@ mod tests {
             errors,
             [
                 "Invalid field email: is not an email address",
-                "Invalid field credentialSubject.age: must be an integer",
+                "Invalid field credentialSubject.age: must be of type integer",
                 "Invalid field credentialSubject.age: is required",
-                "Invalid field credentialSubject.member: must be true or false",
+                "Invalid field credentialSubject.member: must be of type boolean (true or false)",
                 "Invalid field row: has 2 fields, the header 3",
             ]
         );
@@ -527,7 +534,7 @@ mod tests {
         assert_eq!(rows[0].on_duplicate, OnDuplicate::Ignore);
         assert_eq!(
             rows[1].error.as_deref(),
-            Some("Invalid field credentialSubject.age: must be an integer")
+            Some("Invalid field credentialSubject.age: must be of type integer")
         );
         assert_eq!(
             rows[2].error.as_deref(),
@@ -542,7 +549,9 @@ mod tests {
     #[test]
     fn a_row_longer_than_the_limit_is_refused() {
         let long = format!("email,age\n{}\n", "a".repeat(MAX_ROW_BYTES + 1));
-        let e = read(Format::Csv, &long, 4096).unwrap_err();
-        assert!(e.to_string().contains("longer than"), "{e}");
+        for chunk in [4096, 1 << 20] {
+            let e = read(Format::Csv, &long, chunk).unwrap_err();
+            assert!(e.to_string().contains("longer than"), "{e}");
+        }
     }
 }
