@@ -30,18 +30,22 @@ async fn app(backend: Backend) -> (TestApp, String, String) {
         .admin(
             Method::POST,
             "/admin/v1/schemas",
-            Some(&json!({"title": "Membership", "type": "Membership", "version": "1.0",
+            Some(
+                &json!({"title": "Membership", "type": "Membership", "version": "1.0",
                 "description": "m", "attributes": [
                     {"name": "age", "type": "integer", "required": true},
-                    {"name": "city", "type": "string"}]})),
+                    {"name": "city", "type": "string"}]}),
+            ),
         )
         .await);
     let partner = ok(app
         .admin(
             Method::POST,
             "/admin/v1/partners",
-            Some(&json!({"name": "Acme", "jwksUrl": "https://acme.example/jwks.json",
-                "features": ["issue_on_behalf"]})),
+            Some(
+                &json!({"name": "Acme", "jwksUrl": "https://acme.example/jwks.json",
+                "features": ["issue_on_behalf"]}),
+            ),
         )
         .await);
     let issuer = ok(app
@@ -55,8 +59,10 @@ async fn app(backend: Backend) -> (TestApp, String, String) {
         .admin(
             Method::POST,
             "/admin/v1/programs",
-            Some(&json!({"issuerDid": issuer["issuerDid"], "schemaId": schema["schemaId"],
-                "name": "Members"})),
+            Some(
+                &json!({"issuerDid": issuer["issuerDid"], "schemaId": schema["schemaId"],
+                "name": "Members"}),
+            ),
         )
         .await);
     (
@@ -90,10 +96,18 @@ async fn drain(r: &BulkRunner) -> usize {
     steps
 }
 
-async fn upload(app: &TestApp, program: &str, query: &str, ct: &str, body: Vec<u8>) -> TestResponse {
+async fn upload(
+    app: &TestApp,
+    program: &str,
+    query: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> TestResponse {
     let req = Request::builder()
         .method(Method::POST)
-        .uri(format!("/admin/v1/programs/{program}/bulk-issuances{query}"))
+        .uri(format!(
+            "/admin/v1/programs/{program}/bulk-issuances{query}"
+        ))
         .header("authorization", format!("Bearer {}", app.admin_token))
         .header("content-type", ct)
         .body(Body::from(body))
@@ -112,7 +126,11 @@ async fn job(app: &TestApp, id: &str) -> Value {
 /// The results file, parsed: row number → (email, status, hash, error).
 async fn results(app: &TestApp, id: &str) -> Vec<(u64, String, String, String, String)> {
     let r = app
-        .admin(Method::GET, &format!("/admin/v1/bulk-issuances/{id}/results"), None)
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/bulk-issuances/{id}/results"),
+            None,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
@@ -152,12 +170,12 @@ fn csv_with_bad_rows(rows: usize) -> (String, usize) {
         csv.push_str(&format!("user{i}@example.org,{},Paris,\n", i % 100));
     }
     let bad = [
-        "wrong-type@example.org,forty,Paris,\n",  // wrong type
-        "missing@example.org,,Paris,\n",          // required attribute missing
-        "not-an-email,30,Paris,\n",               // bad email
-        "USER0@Example.org,31,Lyon,\n",           // duplicate (another spelling) of row 1
-        "odd@example.org,30,Paris,sometimes\n",   // bad onDuplicate
-        "short@example.org,30\n",                 // wrong number of fields
+        "wrong-type@example.org,forty,Paris,\n", // wrong type
+        "missing@example.org,,Paris,\n",         // required attribute missing
+        "not-an-email,30,Paris,\n",              // bad email
+        "USER0@Example.org,31,Lyon,\n",          // duplicate (another spelling) of row 1
+        "odd@example.org,30,Paris,sometimes\n",  // bad onDuplicate
+        "short@example.org,30\n",                // wrong number of fields
     ];
     for b in bad {
         csv.push_str(b);
@@ -174,7 +192,9 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
         .admin(
             Method::PUT,
             "/admin/v1/users/consent",
-            Some(&json!({"email": "user1@example.org", "partnerId": partner, "status": "rejected"})),
+            Some(
+                &json!({"email": "user1@example.org", "partnerId": partner, "status": "rejected"}),
+            ),
         )
         .await;
     assert_eq!(consent.status, 200, "{}", consent.text());
@@ -182,14 +202,29 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     let (mut csv, bad) = csv_with_bad_rows(good);
     // Last, a row for a user who already holds a credential of the program, with `ignore`.
     csv.push_str("again@example.org,5,,ignore\n");
-    let first = upload(&app, &program, "", "text/csv", b"email,age\nagain@example.org,4\n".to_vec()).await;
+    let first = upload(
+        &app,
+        &program,
+        "",
+        "text/csv",
+        b"email,age\nagain@example.org,4\n".to_vec(),
+    )
+    .await;
     assert_eq!(first.status, 202, "{}", first.text());
     let r = runner(&app);
     drain(&r).await;
     let before = results(&app, first.json()["jobId"].as_str().unwrap()).await;
     assert_eq!(before[0].2, "ISSUED");
 
-    let answer = upload(&app, &program, "", "text/csv; charset=utf-8", csv.into_bytes()).await;
+    app.clock.advance(Duration::from_secs(1));
+    let answer = upload(
+        &app,
+        &program,
+        "",
+        "text/csv; charset=utf-8",
+        csv.into_bytes(),
+    )
+    .await;
     assert_eq!(answer.status, 202, "{}", answer.text());
     let created = answer.json();
     assert_eq!(created["state"], "VALIDATING");
@@ -227,18 +262,36 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     assert_eq!(status(1), "ISSUED");
     assert_eq!(status(2), "FAILED");
     assert_eq!(error(2), "Consent rejected by user");
-    assert_eq!(error(g + 1), "Invalid field credentialSubject.age: must be of type integer");
-    assert_eq!(error(g + 2), "Invalid field credentialSubject.age: is required");
+    assert_eq!(
+        error(g + 1),
+        "Invalid field credentialSubject.age: must be of type integer"
+    );
+    assert_eq!(
+        error(g + 2),
+        "Invalid field credentialSubject.age: is required"
+    );
     assert_eq!(error(g + 3), "Invalid field email: is not an email address");
-    assert_eq!(error(g + 4), "Invalid field email: the same address as row 1");
-    assert_eq!(error(g + 5), "Invalid field onDuplicate: must be one of ignore, revoke");
-    assert_eq!(error(g + 6), "Invalid field row: has 2 fields, the header 4");
+    assert_eq!(
+        error(g + 4),
+        "Invalid field email: the same address as row 1"
+    );
+    assert_eq!(
+        error(g + 5),
+        "Invalid field onDuplicate: must be one of ignore, revoke"
+    );
+    assert_eq!(
+        error(g + 6),
+        "Invalid field row: has 2 fields, the header 4"
+    );
     for n in g + 1..=g + 6 {
         assert_eq!(status(n), "INVALID", "row {n}");
         assert_eq!(by_row[&n].3, "", "row {n} has no hash");
     }
     assert_eq!(status(total), "SKIPPED_DUPLICATE");
-    assert_eq!(by_row[&total].3, before[0].3, "ignore answers the live credential");
+    assert_eq!(
+        by_row[&total].3, before[0].3,
+        "ignore answers the live credential"
+    );
     assert_eq!(by_row[&(g + 3)].1, "not-an-email", "the address as written");
 
     // Every issued row's credential exists, is the row's user's, and hashes are distinct.
@@ -246,7 +299,11 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     for row in rows.iter().filter(|r| r.2 == "ISSUED") {
         assert!(hashes.insert(row.3.clone()), "hash {} twice", row.3);
         let c = app
-            .admin(Method::GET, &format!("/admin/v1/credentials/{}", row.3), None)
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/credentials/{}", row.3),
+                None,
+            )
             .await;
         assert_eq!(c.status, 200);
         assert_eq!(c.json()["vcStatus"], "WAIT_ONCHAIN");
@@ -256,7 +313,10 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     // Running again changes nothing: every row has its one result.
     assert_eq!(drain(&r).await, 0);
     assert_eq!(counts(&job(&app, &id).await), counts(&done));
-    let listed = app.admin(Method::GET, "/admin/v1/bulk-issuances", None).await.json();
+    let listed = app
+        .admin(Method::GET, "/admin/v1/bulk-issuances", None)
+        .await
+        .json();
     assert_eq!(listed["total"], 2);
     assert_eq!(listed["items"][0]["jobId"], id.as_str(), "newest first");
 }
@@ -265,7 +325,14 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
 async fn validate_only_issues_nothing(backend: Backend) {
     let (app, program, _) = app(backend).await;
     let (csv, bad) = csv_with_bad_rows(40);
-    let answer = upload(&app, &program, "?validateOnly=true", "text/csv", csv.into_bytes()).await;
+    let answer = upload(
+        &app,
+        &program,
+        "?validateOnly=true",
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
     assert_eq!(answer.status, 202, "{}", answer.text());
     let id = answer.json()["jobId"].as_str().unwrap().to_owned();
     assert_eq!(answer.json()["validateOnly"], true);
@@ -278,12 +345,19 @@ async fn validate_only_issues_nothing(backend: Backend) {
     let rows = results(&app, &id).await;
     assert_eq!(rows.iter().filter(|r| r.2 == "VALID").count(), 40);
     assert_eq!(rows.iter().filter(|r| r.2 == "INVALID").count(), bad);
-    assert!(rows.iter().all(|r| r.3.is_empty()), "no hash: nothing issued");
+    assert!(
+        rows.iter().all(|r| r.3.is_empty()),
+        "no hash: nothing issued"
+    );
     let users = app.admin(Method::GET, "/admin/v1/users", None).await.json();
     assert_eq!(users["total"], 0, "no user created");
     // A finished job cannot be paused.
     let p = app
-        .admin(Method::POST, &format!("/admin/v1/bulk-issuances/{id}/pause"), None)
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/bulk-issuances/{id}/pause"),
+            None,
+        )
         .await;
     assert_eq!(p.status, 409);
     assert_eq!(p.json()["message"], "Cannot pause a job that is VALIDATED");
@@ -300,7 +374,14 @@ async fn pause_resume_cancel(backend: Backend) {
             json!({"email": format!("p{i}@example.org"), "credentialSubject": {"age": i}})
         ));
     }
-    let answer = upload(&app, &program, "", "application/x-ndjson", file.into_bytes()).await;
+    let answer = upload(
+        &app,
+        &program,
+        "",
+        "application/x-ndjson",
+        file.into_bytes(),
+    )
+    .await;
     assert_eq!(answer.status, 202, "{}", answer.text());
     let id = answer.json()["jobId"].as_str().unwrap().to_owned();
     let control = |action: &'static str| {
@@ -320,16 +401,27 @@ async fn pause_resume_cancel(backend: Backend) {
     let paused = control("pause").await;
     assert_eq!(paused["state"], "PAUSED");
     assert_eq!(paused["etaSeconds"], Value::Null);
-    assert_eq!(r.run_once().await.unwrap(), Step::Idle, "a paused job is not run");
+    assert_eq!(
+        r.run_once().await.unwrap(),
+        Step::Idle,
+        "a paused job is not run"
+    );
     assert_eq!(job(&app, &id).await["rows"]["issued"], 50);
-    assert_eq!(control("pause").await["state"], "PAUSED", "pausing twice is harmless");
+    assert_eq!(
+        control("pause").await["state"],
+        "PAUSED",
+        "pausing twice is harmless"
+    );
 
     assert_eq!(control("resume").await["state"], "RUNNING");
     app.clock.advance(Duration::from_secs(2));
     r.run_once().await.unwrap();
     let running = job(&app, &id).await;
     assert_eq!(running["rows"]["issued"], 100);
-    assert!(running["ratePerSecond"].as_f64().unwrap() > 0.0, "{running}");
+    assert!(
+        running["ratePerSecond"].as_f64().unwrap() > 0.0,
+        "{running}"
+    );
     assert!(running["etaSeconds"].as_u64().is_some(), "{running}");
 
     let cancelled = control("cancel").await;
@@ -338,11 +430,17 @@ async fn pause_resume_cancel(backend: Backend) {
     let end = job(&app, &id).await;
     assert_eq!(counts(&end), [200, 200, 0, 100, 100, 0, 0]);
     let rows = results(&app, &id).await;
-    assert!(rows[..100].iter().all(|r| r.2 == "ISSUED" && r.3.len() == 64));
+    assert!(rows[..100]
+        .iter()
+        .all(|r| r.2 == "ISSUED" && r.3.len() == 64));
     assert!(rows[100..].iter().all(|r| r.2 == "NOT_ISSUED"));
     for action in ["pause", "resume", "cancel"] {
         let again = app
-            .admin(Method::POST, &format!("/admin/v1/bulk-issuances/{id}/{action}"), None)
+            .admin(
+                Method::POST,
+                &format!("/admin/v1/bulk-issuances/{id}/{action}"),
+                None,
+            )
             .await;
         assert_eq!(again.status, 409, "{action} after cancel");
     }
@@ -352,15 +450,63 @@ async fn pause_resume_cancel(backend: Backend) {
 async fn bad_files_are_refused(backend: Backend) {
     let (app, program, _) = app(backend).await;
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        ("", "application/json", b"{}".to_vec(), 415, "Expected Content-Type: text/csv"),
+        (
+            "",
+            "application/json",
+            b"{}".to_vec(),
+            415,
+            "Expected Content-Type: text/csv",
+        ),
         ("", "text/csv", b"".to_vec(), 400, "The file is empty"),
-        ("", "text/csv", b"email,age\n".to_vec(), 400, "The file has no rows"),
-        ("", "text/csv", b"mail,age\nx,1\n".to_vec(), 400, "CSV header: no email column"),
-        ("", "text/csv", b"email,city\na@x.org,P\n".to_vec(), 400, "no column for the required attribute \"age\""),
-        ("", "text/csv", b"email,age,shoe\n".to_vec(), 400, "column \"shoe\" is not an attribute of schema Membership"),
-        ("", "text/csv", b"email,age\na@x.org,\xff\n".to_vec(), 400, "Line 2 is not UTF-8"),
-        ("", "text/csv", b"email,age\n\"a@x.org,1\n".to_vec(), 400, "quoted CSV field"),
-        ("?validateOnly=maybe", "text/csv", b"email,age\na@x.org,1\n".to_vec(), 400, "validateOnly must be true or false"),
+        (
+            "",
+            "text/csv",
+            b"email,age\n".to_vec(),
+            400,
+            "The file has no rows",
+        ),
+        (
+            "",
+            "text/csv",
+            b"age,city\n1,P\n".to_vec(),
+            400,
+            "CSV header: no email column",
+        ),
+        (
+            "",
+            "text/csv",
+            b"email,city\na@x.org,P\n".to_vec(),
+            400,
+            "no column for the required attribute \"age\"",
+        ),
+        (
+            "",
+            "text/csv",
+            b"email,age,shoe\n".to_vec(),
+            400,
+            "column \"shoe\" is not an attribute of schema Membership",
+        ),
+        (
+            "",
+            "text/csv",
+            b"email,age\na@x.org,\xff\n".to_vec(),
+            400,
+            "Line 2 is not UTF-8",
+        ),
+        (
+            "",
+            "text/csv",
+            b"email,age\n\"a@x.org,1\n".to_vec(),
+            400,
+            "quoted CSV field",
+        ),
+        (
+            "?validateOnly=maybe",
+            "text/csv",
+            b"email,age\na@x.org,1\n".to_vec(),
+            400,
+            "validateOnly must be true or false",
+        ),
     ];
     for (query, ct, body, status, message) in cases {
         let r = upload(&app, &program, query, ct, body).await;
@@ -369,7 +515,14 @@ async fn bad_files_are_refused(backend: Backend) {
         let m = r.json()["message"].as_str().unwrap().to_owned();
         assert!(m.contains(message), "{m:?} names {message:?}");
     }
-    let unknown = upload(&app, "nope", "", "text/csv", b"email,age\na@x.org,1\n".to_vec()).await;
+    let unknown = upload(
+        &app,
+        "nope",
+        "",
+        "text/csv",
+        b"email,age\na@x.org,1\n".to_vec(),
+    )
+    .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["message"], "Unknown issuance program");
     // One row too many.
@@ -381,7 +534,10 @@ async fn bad_files_are_refused(backend: Backend) {
     let r = upload(&app, &program, "", "text/csv", big.into_bytes()).await;
     assert_eq!(r.status, 413, "{}", r.text());
     assert_eq!(r.json()["message"], "The file has more than 1000000 rows");
-    let listed = app.admin(Method::GET, "/admin/v1/bulk-issuances", None).await.json();
+    let listed = app
+        .admin(Method::GET, "/admin/v1/bulk-issuances", None)
+        .await
+        .json();
     assert_eq!(listed["total"], 0, "refused uploads leave no job: {listed}");
     // Unknown jobs, malformed ids, and no token.
     for path in [
@@ -396,7 +552,6 @@ async fn bad_files_are_refused(backend: Backend) {
     let anonymous = app.get("/admin/v1/bulk-issuances").await;
     assert_eq!(anonymous.status, 401);
 }
-
 
 /// GET (or POST without body) on the real server's operator API.
 async fn admin_http(f: &Fixture, method: reqwest::Method, path: &str) -> Value {
@@ -438,7 +593,10 @@ async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
     }
     let answer = f
         .http
-        .post(format!("{}/admin/v1/programs/{program}/bulk-issuances", f.url()))
+        .post(format!(
+            "{}/admin/v1/programs/{program}/bulk-issuances",
+            f.url()
+        ))
         .bearer_auth(&f.server().admin_token)
         .header("content-type", "text/csv")
         .body(csv)
@@ -456,7 +614,10 @@ async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
     .await;
     assert_eq!(before["state"], "RUNNING", "killed in the middle: {before}");
     f.restart();
-    let end = wait_job(&f, &id, Duration::from_secs(240), |j| j["state"] == "COMPLETED").await;
+    let end = wait_job(&f, &id, Duration::from_secs(240), |j| {
+        j["state"] == "COMPLETED"
+    })
+    .await;
     assert_eq!(
         counts(&end),
         [rows, rows, 0, 0, rows, 0, 0],
@@ -523,8 +684,14 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
     assert_eq!(end["state"], "COMPLETED", "{end}");
     assert_eq!(counts(&end), [31, 31, 1, 0, 30, 0, 0]);
     assert_eq!(end["rows"]["onChain"], 30, "followed until on chain");
-    assert!(stderr.contains("RUNNING") || stderr.contains("COMPLETED"), "{stderr}");
-    assert!(stderr.lines().any(|l| l.contains("on chain 30")), "{stderr}");
+    assert!(
+        stderr.contains("RUNNING") || stderr.contains("COMPLETED"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.contains("on chain 30")),
+        "{stderr}"
+    );
     assert!(!stderr.contains('\r'), "no redrawing without a terminal");
     let results = std::fs::read_to_string(&out).unwrap();
     assert_eq!(results.lines().count(), 32);
@@ -532,7 +699,10 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
         "31,bad@example.org,INVALID,,Invalid field credentialSubject.age: must be of type integer"
     ));
     let id = end["jobId"].as_str().unwrap();
-    assert_eq!(f.server().admin_ok(&["bulk", "status", id])["state"], "COMPLETED");
+    assert_eq!(
+        f.server().admin_ok(&["bulk", "status", id])["state"],
+        "COMPLETED"
+    );
     assert_eq!(f.server().admin_ok(&["bulk", "list"])["total"], 1);
     let again = dir.path().join("again.csv");
     f.server()
@@ -540,7 +710,10 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
     assert_eq!(std::fs::read_to_string(&again).unwrap(), results);
     let (ok, _, stderr) = f.server().admin(&["bulk", "pause", id]);
     assert!(!ok);
-    assert!(stderr.contains("409 Cannot pause a job that is COMPLETED"), "{stderr}");
+    assert!(
+        stderr.contains("409 Cannot pause a job that is COMPLETED"),
+        "{stderr}"
+    );
 }
 
 type Fixture = common::fixture::Fixture;
@@ -567,10 +740,26 @@ async fn openapi_describes_the_bulk_routes() {
         ),
         ("/bulk-issuances", "get", &["200", "400", "401"]),
         ("/bulk-issuances/{jobId}", "get", &["200", "401", "404"]),
-        ("/bulk-issuances/{jobId}/pause", "post", &["200", "404", "409"]),
-        ("/bulk-issuances/{jobId}/resume", "post", &["200", "404", "409"]),
-        ("/bulk-issuances/{jobId}/cancel", "post", &["200", "404", "409"]),
-        ("/bulk-issuances/{jobId}/results", "get", &["200", "404", "409"]),
+        (
+            "/bulk-issuances/{jobId}/pause",
+            "post",
+            &["200", "404", "409"],
+        ),
+        (
+            "/bulk-issuances/{jobId}/resume",
+            "post",
+            &["200", "404", "409"],
+        ),
+        (
+            "/bulk-issuances/{jobId}/cancel",
+            "post",
+            &["200", "404", "409"],
+        ),
+        (
+            "/bulk-issuances/{jobId}/results",
+            "get",
+            &["200", "404", "409"],
+        ),
     ];
     for (path, method, codes) in ops {
         let op = &doc["paths"][path][method];
@@ -583,7 +772,10 @@ async fn openapi_describes_the_bulk_routes() {
             "{path} is under /admin/v1"
         );
         for code in *codes {
-            assert!(op["responses"][code].is_object(), "{method} {path} answers {code}");
+            assert!(
+                op["responses"][code].is_object(),
+                "{method} {path} answers {code}"
+            );
         }
     }
     let post = &doc["paths"]["/programs/{credentialId}/bulk-issuances"]["post"];

@@ -4,9 +4,7 @@
 use crate::{issuer_record, partner_draft, schema_draft};
 use chrono::{TimeDelta, Utc};
 use claimd_core::bulk::store::NewJob;
-use claimd_core::bulk::{
-    Format, JobId, JobState, NewRow, RowCounts, RowResult, RowStatus,
-};
+use claimd_core::bulk::{Format, JobId, JobState, NewRow, RowCounts, RowResult, RowStatus};
 use claimd_core::page::PageRequest;
 use claimd_core::program::ProgramDraft;
 use claimd_core::store::{OnDuplicate, Store, StoreError};
@@ -74,8 +72,14 @@ pub async fn bulk(store: &dyn Store) {
     assert_eq!(j.state, JobState::Uploading);
     assert_eq!(j.counts, RowCounts::default());
     assert!(!j.paused && !j.validate_only && j.started_at.is_none());
-    store.append_bulk_chunk(id, 0, b"email,age\n").await.unwrap();
-    store.append_bulk_chunk(id, 1, b"a@x.org,1\n").await.unwrap();
+    store
+        .append_bulk_chunk(id, 0, b"email,age\n")
+        .await
+        .unwrap();
+    store
+        .append_bulk_chunk(id, 1, b"a@x.org,1\n")
+        .await
+        .unwrap();
     assert!(
         store.append_bulk_chunk(id, 1, b"again").await.is_err(),
         "a chunk number is written once"
@@ -96,7 +100,10 @@ pub async fn bulk(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     let j = store.bulk_job(id).await.unwrap().unwrap();
-    assert_eq!((j.state, j.chunks, j.upload_bytes, j.counts.total), (JobState::Validating, 2, 20, 3));
+    assert_eq!(
+        (j.state, j.chunks, j.upload_bytes, j.counts.total),
+        (JobState::Validating, 2, 20, 3)
+    );
     assert_eq!(
         store.bulk_chunk(id, 1).await.unwrap().as_deref(),
         Some(&b"a@x.org,1\n"[..])
@@ -108,21 +115,41 @@ pub async fn bulk(store: &dyn Store) {
     let got = store.claim_bulk_job("a", t0, ttl).await.unwrap().unwrap();
     assert_eq!(got.job_id, id);
     assert!(store.claim_bulk_job("b", t0, ttl).await.unwrap().is_none());
-    assert!(store.renew_bulk_lease(id, "b", t0, ttl).await.unwrap().is_none());
-    assert!(store.renew_bulk_lease(id, "a", t0, ttl).await.unwrap().is_some());
+    assert!(store
+        .renew_bulk_lease(id, "b", t0, ttl)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .renew_bulk_lease(id, "a", t0, ttl)
+        .await
+        .unwrap()
+        .is_some());
     let later = t0 + TimeDelta::seconds(31);
     assert_eq!(
-        store.claim_bulk_job("b", later, ttl).await.unwrap().map(|j| j.job_id),
+        store
+            .claim_bulk_job("b", later, ttl)
+            .await
+            .unwrap()
+            .map(|j| j.job_id),
         Some(id),
         "an expired lease is taken over"
     );
-    assert!(store.renew_bulk_lease(id, "a", later, ttl).await.unwrap().is_none());
+    assert!(store
+        .renew_bulk_lease(id, "a", later, ttl)
+        .await
+        .unwrap()
+        .is_none());
 
     // Rows: stored once, counted once.
     let rows = vec![
         row(1, "A@x.org", None),
         row(2, "b@x.org", None),
-        row(3, "bad", Some("Invalid field email: is not an email address")),
+        row(
+            3,
+            "bad",
+            Some("Invalid field email: is not an email address"),
+        ),
     ];
     store.add_bulk_rows(id, &rows[..2]).await.unwrap();
     store.add_bulk_rows(id, &rows).await.unwrap();
@@ -133,9 +160,15 @@ pub async fn bulk(store: &dyn Store) {
         .await
         .unwrap();
     found.sort();
-    assert_eq!(found, [("a@x.org".to_owned(), 1), ("b@x.org".to_owned(), 2)]);
+    assert_eq!(
+        found,
+        [("a@x.org".to_owned(), 1), ("b@x.org".to_owned(), 2)]
+    );
     assert!(
-        store.add_bulk_rows(id, &[row(4, "a@x.org", None)]).await.is_err(),
+        store
+            .add_bulk_rows(id, &[row(4, "a@x.org", None)])
+            .await
+            .is_err(),
         "one valid row per address"
     );
 
@@ -146,17 +179,25 @@ pub async fn bulk(store: &dyn Store) {
         .await
         .unwrap();
     assert!(matches!(
-        store.finish_bulk_validation(id, JobState::Running, t1).await,
+        store
+            .finish_bulk_validation(id, JobState::Running, t1)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.bulk_chunk(id, 0).await.unwrap(), None);
     let j = store.bulk_job(id).await.unwrap().unwrap();
-    assert_eq!((j.state, j.started_at.map(|t| t.timestamp())), (JobState::Running, Some(t1.timestamp())));
+    assert_eq!(
+        (j.state, j.started_at.map(|t| t.timestamp())),
+        (JobState::Running, Some(t1.timestamp()))
+    );
     assert_eq!(j.finished_at, None);
 
     let pending = store.pending_bulk_rows(id, 10).await.unwrap();
     assert_eq!(pending.len(), 2);
-    assert_eq!((pending[0].row_no, pending[0].email_key.as_str()), (1, "a@x.org"));
+    assert_eq!(
+        (pending[0].row_no, pending[0].email_key.as_str()),
+        (1, "a@x.org")
+    );
     assert_eq!(pending[0].subject["age"], json!(1));
     assert_eq!(pending[0].on_duplicate, OnDuplicate::Revoke);
     assert_eq!(pending[1].on_duplicate, OnDuplicate::Ignore);
@@ -178,7 +219,10 @@ pub async fn bulk(store: &dyn Store) {
             error: Some("Consent rejected by user".into()),
         },
     ];
-    store.record_bulk_results(id, &results[..1], t1).await.unwrap();
+    store
+        .record_bulk_results(id, &results[..1], t1)
+        .await
+        .unwrap();
     store.record_bulk_results(id, &results, t1).await.unwrap();
     let j = store.bulk_job(id).await.unwrap().unwrap();
     assert_eq!(
@@ -196,7 +240,11 @@ pub async fn bulk(store: &dyn Store) {
     let listed = store.bulk_rows(id, 0, 10).await.unwrap();
     assert_eq!(listed.len(), 3);
     assert_eq!(
-        (listed[0].email.as_str(), listed[0].status, listed[0].core_claim_hash.as_deref()),
+        (
+            listed[0].email.as_str(),
+            listed[0].status,
+            listed[0].core_claim_hash.as_deref()
+        ),
         ("A@x.org", RowStatus::Issued, Some(hash.as_str()))
     );
     assert_eq!(listed[1].error.as_deref(), Some("Consent rejected by user"));
@@ -213,7 +261,11 @@ pub async fn bulk(store: &dyn Store) {
         .unwrap();
     assert!(paused.paused);
     assert!(
-        store.claim_bulk_job("a", later, ttl).await.unwrap().is_none(),
+        store
+            .claim_bulk_job("a", later, ttl)
+            .await
+            .unwrap()
+            .is_none(),
         "a paused job is not claimed"
     );
     store
@@ -221,7 +273,13 @@ pub async fn bulk(store: &dyn Store) {
         .await
         .unwrap();
     let done = store
-        .change_bulk_job(id, &[JobState::Running], Some(JobState::Completed), None, t1)
+        .change_bulk_job(
+            id,
+            &[JobState::Running],
+            Some(JobState::Completed),
+            None,
+            t1,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -251,22 +309,44 @@ pub async fn bulk(store: &dyn Store) {
     second.at = t1;
     let second = store.create_bulk_job(second).await.unwrap();
     assert!(second.validate_only);
-    store.append_bulk_chunk(second.job_id, 0, b"x").await.unwrap();
+    store
+        .append_bulk_chunk(second.job_id, 0, b"x")
+        .await
+        .unwrap();
     let page = store.list_bulk_jobs(PageRequest::default()).await.unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.items[0].job_id, second.job_id);
-    store.fail_bulk_job(second.job_id, "unreadable", t1).await.unwrap();
+    store
+        .fail_bulk_job(second.job_id, "unreadable", t1)
+        .await
+        .unwrap();
     let failed = store.bulk_job(second.job_id).await.unwrap().unwrap();
-    assert_eq!((failed.state, failed.error.as_deref()), (JobState::Failed, Some("unreadable")));
+    assert_eq!(
+        (failed.state, failed.error.as_deref()),
+        (JobState::Failed, Some("unreadable"))
+    );
     store.delete_bulk_job(second.job_id).await.unwrap();
     assert!(store.bulk_job(second.job_id).await.unwrap().is_none());
     assert_eq!(store.bulk_chunk(second.job_id, 0).await.unwrap(), None);
-    assert_eq!(store.list_bulk_jobs(PageRequest::default()).await.unwrap().total, 1);
+    assert_eq!(
+        store
+            .list_bulk_jobs(PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        1
+    );
 
     // Cancelling drops the file, keeps the job.
     let third = store.create_bulk_job(new_job(false)).await.unwrap();
-    store.append_bulk_chunk(third.job_id, 0, b"x").await.unwrap();
-    store.finish_bulk_upload(third.job_id, 1, 1, t1).await.unwrap();
+    store
+        .append_bulk_chunk(third.job_id, 0, b"x")
+        .await
+        .unwrap();
+    store
+        .finish_bulk_upload(third.job_id, 1, 1, t1)
+        .await
+        .unwrap();
     let cancelled = store
         .change_bulk_job(
             third.job_id,
@@ -280,5 +360,9 @@ pub async fn bulk(store: &dyn Store) {
         .unwrap();
     assert_eq!(cancelled.state, JobState::Cancelled);
     assert_eq!(store.bulk_chunk(third.job_id, 0).await.unwrap(), None);
-    assert!(store.claim_bulk_job("c", later, ttl).await.unwrap().is_none());
+    assert!(store
+        .claim_bulk_job("c", later, ttl)
+        .await
+        .unwrap()
+        .is_none());
 }

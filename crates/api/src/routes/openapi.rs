@@ -432,7 +432,10 @@ fn bulk_operations(doc: &mut Value, public_url: &str) {
         }
         op
     };
-    let mut create = admin_op("Issue a program to every row of a CSV or JSON Lines file (in the background)", false);
+    let mut create = admin_op(
+        "Issue a program to every row of a CSV or JSON Lines file (in the background)",
+        false,
+    );
     create["description"] = json!("The body is the file, streamed: `text/csv` with a header row `email`, the schema's attribute names and optionally `onDuplicate` (values typed by the schema; an empty cell is an absent attribute), or `application/x-ndjson` with one `{\"email\", \"credentialSubject\", \"onDuplicate\"?}` object per line. At most 1,000,000 rows, 512 MiB and 64 KiB per row. Answered once the file is stored and its shape checked; every row is then checked against the schema before any is issued, and the valid rows are issued through the rules of issue-on-behalf (consent, duplicates, window, cap, user creation). Rows are numbered from 1 among the data rows (header and blank lines do not count). `max_body_bytes` does not apply.");
     create["parameters"] = json!([
         param("credentialId", "path"),
@@ -446,34 +449,82 @@ fn bulk_operations(doc: &mut Value, public_url: &str) {
     responses.remove("200");
     responses.insert("202".into(), json!({"description": "The job, `VALIDATING`.", "content": {"application/json": {"schema": job.clone()}}}));
     responses.insert("400".into(), error_response("The file cannot be used (header, encoding, quoting, no rows); the message names the problem.", "CSV header: no column for the required attribute \"age\"", 400));
-    responses.insert("404".into(), error_response("Unknown issuance program.", "Unknown issuance program", 404));
-    responses.insert("413".into(), error_response("More than 1,000,000 rows, 512 MiB, or a row longer than 64 KiB.", "The file has more than 1000000 rows", 413));
-    responses.insert("415".into(), error_response("Neither CSV nor JSON Lines.", "Expected Content-Type: text/csv or application/x-ndjson (JSON Lines)", 415));
+    responses.insert(
+        "404".into(),
+        error_response("Unknown issuance program.", "Unknown issuance program", 404),
+    );
+    responses.insert(
+        "413".into(),
+        error_response(
+            "More than 1,000,000 rows, 512 MiB, or a row longer than 64 KiB.",
+            "The file has more than 1000000 rows",
+            413,
+        ),
+    );
+    responses.insert(
+        "415".into(),
+        error_response(
+            "Neither CSV nor JSON Lines.",
+            "Expected Content-Type: text/csv or application/x-ndjson (JSON Lines)",
+            415,
+        ),
+    );
     let mut list = admin_op("List bulk issuance jobs, newest first", false);
     list["parameters"] = json!([
         {"name": "page", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1}},
         {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
     ]);
-    list["responses"]["200"] = ok("A page of jobs (`rows.onChain` is left out).", json!({"type": "object", "properties": {
-        "items": {"type": "array", "items": job.clone()},
-        "page": {"type": "integer"}, "limit": {"type": "integer"}, "total": {"type": "integer"}
-    }}));
-    list["responses"].as_object_mut().expect("responses").remove("404");
-    let mut results = job_op("The job's rows as CSV: row, email, status, coreClaimHash, error", false);
+    list["responses"]["200"] = ok(
+        "A page of jobs (`rows.onChain` is left out).",
+        json!({"type": "object", "properties": {
+            "items": {"type": "array", "items": job.clone()},
+            "page": {"type": "integer"}, "limit": {"type": "integer"}, "total": {"type": "integer"}
+        }}),
+    );
+    list["responses"]
+        .as_object_mut()
+        .expect("responses")
+        .remove("404");
+    let mut results = job_op(
+        "The job's rows as CSV: row, email, status, coreClaimHash, error",
+        false,
+    );
     results["responses"]["200"] = json!({"description": "`row,email,status,coreClaimHash,error`; status is ISSUED, SKIPPED_DUPLICATE (onDuplicate ignore: the live credential's hash), INVALID, FAILED (the error as issue-on-behalf words it), PENDING, VALID (validate-only) or NOT_ISSUED (cancelled).", "content": {"text/csv": {"schema": {"type": "string"}}}});
-    results["responses"]["409"] = error_response("The file is still being uploaded.", "The job's file is still being uploaded", 409);
+    results["responses"]["409"] = error_response(
+        "The file is still being uploaded.",
+        "The job's file is still being uploaded",
+        409,
+    );
     let paths = doc["paths"].as_object_mut().expect("paths");
-    paths.insert("/programs/{credentialId}/bulk-issuances".into(), json!({"servers": servers, "post": create}));
-    paths.insert("/bulk-issuances".into(), json!({"servers": servers, "get": list}));
+    paths.insert(
+        "/programs/{credentialId}/bulk-issuances".into(),
+        json!({"servers": servers, "post": create}),
+    );
+    paths.insert(
+        "/bulk-issuances".into(),
+        json!({"servers": servers, "get": list}),
+    );
     paths.insert("/bulk-issuances/{jobId}".into(), json!({"servers": servers, "get": job_op("A job's progress: state, row counts, rate and ETA", false)}));
     for (action, summary) in [
-        ("pause", "Pause a validating or running job after its current step"),
+        (
+            "pause",
+            "Pause a validating or running job after its current step",
+        ),
         ("resume", "Resume a paused job"),
-        ("cancel", "Cancel a job; rows not issued yet stay NOT_ISSUED"),
+        (
+            "cancel",
+            "Cancel a job; rows not issued yet stay NOT_ISSUED",
+        ),
     ] {
-        paths.insert(format!("/bulk-issuances/{{jobId}}/{action}"), json!({"servers": servers, "post": job_op(summary, true)}));
+        paths.insert(
+            format!("/bulk-issuances/{{jobId}}/{action}"),
+            json!({"servers": servers, "post": job_op(summary, true)}),
+        );
     }
-    paths.insert("/bulk-issuances/{jobId}/results".into(), json!({"servers": servers, "get": results}));
+    paths.insert(
+        "/bulk-issuances/{jobId}/results".into(),
+        json!({"servers": servers, "get": results}),
+    );
     let count = json!({"type": "integer", "minimum": 0});
     doc["components"]["schemas"]["BulkJob"] = json!({
         "type": "object",

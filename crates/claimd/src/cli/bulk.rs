@@ -41,10 +41,18 @@ pub enum BulkCmd {
         limit: Option<u32>,
     },
     /// A job's progress.
-    Status { job_id: String },
-    Pause { job_id: String },
-    Resume { job_id: String },
-    Cancel { job_id: String },
+    Status {
+        job_id: String,
+    },
+    Pause {
+        job_id: String,
+    },
+    Resume {
+        job_id: String,
+    },
+    Cancel {
+        job_id: String,
+    },
     /// Download a job's results CSV (to stdout, or --output).
     Results {
         job_id: String,
@@ -84,7 +92,10 @@ impl Api {
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
-            bail!("{status} {}", body["message"].as_str().unwrap_or("no message"));
+            bail!(
+                "{status} {}",
+                body["message"].as_str().unwrap_or("no message")
+            );
         }
         while let Some(chunk) = resp.chunk().await.context("the results were cut off")? {
             out.write_all(&chunk)?;
@@ -114,8 +125,13 @@ pub async fn run(api: &Api, cmd: BulkCmd, json_out: bool) -> Result<()> {
             let job = upload(api, &program, &file, validate_only).await?;
             let id = job["jobId"].as_str().unwrap_or_default().to_owned();
             eprintln!("job {id}: {} rows", job["rows"]["total"]);
-            let end = follow(api, &id, wait_onchain, Duration::from_secs_f64(interval.max(0.1)))
-                .await?;
+            let end = follow(
+                api,
+                &id,
+                wait_onchain,
+                Duration::from_secs_f64(interval.max(0.1)),
+            )
+            .await?;
             let path = results.unwrap_or_else(|| {
                 let mut p = file.clone().into_os_string();
                 p.push(".results.csv");
@@ -154,9 +170,10 @@ pub async fn run(api: &Api, cmd: BulkCmd, json_out: bool) -> Result<()> {
                 println!("({} in total)", v["total"]);
             }
         }
-        BulkCmd::Status { job_id } => {
-            print(&api.json(Method::GET, &format!("/bulk-issuances/{job_id}")).await?)?
-        }
+        BulkCmd::Status { job_id } => print(
+            &api.json(Method::GET, &format!("/bulk-issuances/{job_id}"))
+                .await?,
+        )?,
         BulkCmd::Pause { job_id } => print(&control(api, &job_id, "pause").await?)?,
         BulkCmd::Resume { job_id } => print(&control(api, &job_id, "resume").await?)?,
         BulkCmd::Cancel { job_id } => print(&control(api, &job_id, "cancel").await?)?,
@@ -197,10 +214,7 @@ async fn upload(api: &Api, program: &str, file: &Path, validate_only: bool) -> R
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((
-                    Ok(http_body::Frame::data(bytes::Bytes::from(buf))),
-                    Some(f),
-                ))
+                Some((Ok(http_body::Frame::data(bytes::Bytes::from(buf))), Some(f)))
             }
             Err(e) => Some((Err(e), None)),
         }
@@ -230,7 +244,9 @@ async fn follow(api: &Api, id: &str, wait_onchain: bool, interval: Duration) -> 
     let tty = std::io::stderr().is_terminal();
     let mut last = String::new();
     loop {
-        let job = api.json(Method::GET, &format!("/bulk-issuances/{id}")).await?;
+        let job = api
+            .json(Method::GET, &format!("/bulk-issuances/{id}"))
+            .await?;
         let line = progress_line(&job);
         if tty {
             eprint!("\r\x1b[2K{line}");
@@ -242,7 +258,10 @@ async fn follow(api: &Api, id: &str, wait_onchain: bool, interval: Duration) -> 
         let state = job["state"].as_str().unwrap_or_default();
         let ended = matches!(state, "COMPLETED" | "VALIDATED" | "CANCELLED" | "FAILED");
         let settled = rows["onChain"].as_u64()
-            >= Some(rows["issued"].as_u64().unwrap_or(0) + rows["skippedDuplicate"].as_u64().unwrap_or(0));
+            >= Some(
+                rows["issued"].as_u64().unwrap_or(0)
+                    + rows["skippedDuplicate"].as_u64().unwrap_or(0),
+            );
         if ended && (!wait_onchain || state != "COMPLETED" || settled) {
             if tty {
                 eprintln!();
@@ -277,5 +296,9 @@ fn progress_line(job: &Value) -> String {
 }
 
 fn summary(job: &Value) -> String {
-    format!("{}  {}", job["jobId"].as_str().unwrap_or("?"), progress_line(job))
+    format!(
+        "{}  {}",
+        job["jobId"].as_str().unwrap_or("?"),
+        progress_line(job)
+    )
 }

@@ -137,7 +137,9 @@ impl FileReader {
         self.splitter.finish(&mut records)?;
         let rows = self.records(records)?;
         if self.format == Format::Csv && self.columns.is_none() {
-            return Err(BulkError::BadFile("The file is empty: expected a header row".into()));
+            return Err(BulkError::BadFile(
+                "The file is empty: expected a header row".into(),
+            ));
         }
         if self.rows == 0 {
             return Err(BulkError::BadFile("The file has no rows".into()));

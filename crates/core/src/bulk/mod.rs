@@ -408,11 +408,8 @@ impl Control {
     /// Pausing a paused job or resuming a running one changes nothing and is allowed.
     pub fn change(self) -> (&'static [JobState], Option<JobState>, Option<bool>) {
         const LIVE: &[JobState] = &[JobState::Validating, JobState::Running];
-        const CANCELLABLE: &[JobState] = &[
-            JobState::Uploading,
-            JobState::Validating,
-            JobState::Running,
-        ];
+        const CANCELLABLE: &[JobState] =
+            &[JobState::Uploading, JobState::Validating, JobState::Running];
         match self {
             Control::Pause => (LIVE, None, Some(true)),
             Control::Resume => (LIVE, None, Some(false)),

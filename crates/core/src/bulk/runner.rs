@@ -16,7 +16,7 @@
 
 use super::file::FileReader;
 use super::{BulkError, BulkJob, JobState, NewRow, PendingRow, RowResult, RowStatus};
-use crate::issuance::{IssueError, IssueKind, IssueRequest, Issuance};
+use crate::issuance::{Issuance, IssueError, IssueKind, IssueRequest};
 use crate::store::{Store, StoreError};
 use claimd_clock::SharedClock;
 use futures::StreamExt;
@@ -252,7 +252,11 @@ impl BulkRunner {
         };
         if schema.is_none() {
             self.store
-                .fail_bulk_job(job.job_id, "The program or its schema is gone", self.clock.now())
+                .fail_bulk_job(
+                    job.job_id,
+                    "The program or its schema is gone",
+                    self.clock.now(),
+                )
                 .await?;
         }
         Ok(schema)
@@ -330,13 +334,20 @@ impl BulkRunner {
         let key = row_key(job.job_id, row.row_no);
         let outcome = self
             .issuance
-            .issue_detailed(issuer.partner_id, &row.email_key, req, Some((key, fingerprint)))
+            .issue_detailed(
+                issuer.partner_id,
+                &row.email_key,
+                req,
+                Some((key, fingerprint)),
+            )
             .await;
         let (status, hash, error) = match outcome {
             Ok((resp, IssueKind::Issued)) => (RowStatus::Issued, Some(resp.core_claim_hash), None),
-            Ok((resp, IssueKind::Existing)) => {
-                (RowStatus::SkippedDuplicate, Some(resp.core_claim_hash), None)
-            }
+            Ok((resp, IssueKind::Existing)) => (
+                RowStatus::SkippedDuplicate,
+                Some(resp.core_claim_hash),
+                None,
+            ),
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => (RowStatus::Failed, None, Some(public_message(&e))),
         };

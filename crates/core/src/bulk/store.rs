@@ -24,8 +24,7 @@ pub trait BulkStore: Send + Sync {
     async fn create_bulk_job(&self, job: NewJob) -> Result<BulkJob, StoreError>;
     /// Stores chunk `seq` (0, 1, …) of the upload; `Conflict` if the job is no longer
     /// `UPLOADING` (cancelled meanwhile).
-    async fn append_bulk_chunk(&self, job: JobId, seq: u32, data: &[u8])
-        -> Result<(), StoreError>;
+    async fn append_bulk_chunk(&self, job: JobId, seq: u32, data: &[u8]) -> Result<(), StoreError>;
     /// The upload is complete: `UPLOADING` → `VALIDATING` with its row total and size.
     /// `Conflict` if the job is no longer `UPLOADING`.
     async fn finish_bulk_upload(
@@ -81,8 +80,11 @@ pub trait BulkStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Up to `limit` valid rows not yet issued, lowest row number first.
-    async fn pending_bulk_rows(&self, job: JobId, limit: u32)
-        -> Result<Vec<PendingRow>, StoreError>;
+    async fn pending_bulk_rows(
+        &self,
+        job: JobId,
+        limit: u32,
+    ) -> Result<Vec<PendingRow>, StoreError>;
     /// Records results of pending rows (a row no longer pending is left alone) and adds them
     /// to the job's counters, in one transaction.
     async fn record_bulk_results(

@@ -55,8 +55,7 @@ pub async fn create(
     let mut stream = body.into_data_stream();
     let received = async {
         while let Some(frame) = stream.next().await {
-            let bytes =
-                frame.map_err(|_| ApiError::bad_request("Cannot read the request body"))?;
+            let bytes = frame.map_err(|_| ApiError::bad_request("Cannot read the request body"))?;
             upload.push(&bytes).await?;
         }
         Ok::<_, ApiError>(upload.finish().await?)
