@@ -586,7 +586,7 @@ async fn wait_job(f: &Fixture, id: &str, within: Duration, done: impl Fn(&Value)
 async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
     let mut f = Fixture::new(backend).await;
     let rows = 600;
-    let program = f.create_program(&f.issuer_did.clone(), "Capped", &["--max-issuance", "600"]);
+    let program = f.create_program(&f.issuer_did, "Capped", &["--max-issuance", "600"]);
     let mut csv = String::from("email,age\n");
     for i in 0..rows {
         csv.push_str(&format!("k{i}@example.org,{i}\n"));
