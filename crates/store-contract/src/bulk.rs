@@ -20,7 +20,7 @@ fn row(n: u64, email: &str, error: Option<&str>) -> NewRow {
         subject: error
             .is_none()
             .then(|| json!({"age": n}).as_object().unwrap().clone()),
-        on_duplicate: if n % 2 == 0 {
+        on_duplicate: if n.is_multiple_of(2) {
             OnDuplicate::Ignore
         } else {
             OnDuplicate::Revoke
