@@ -179,6 +179,11 @@ mod tests {
                 503,
             ),
             (StoreError::Internal("secret detail".into()).into(), 500),
+            (BulkError::BadFile("no email column".into()).into(), 400),
+            (BulkError::TooLarge("rows".into()).into(), 413),
+            (BulkError::NotFound("Unknown bulk issuance job").into(), 404),
+            (BulkError::State("finished".into()).into(), 409),
+            (BulkError::Internal("secret chunk".into()).into(), 500),
             (VerifyError::NotACredential("no proof".into()).into(), 400),
             (
                 VerifyError::LimitExceeded {
