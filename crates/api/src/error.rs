@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use claimd_core::bulk::BulkError;
 use claimd_core::operator::OperatorError;
 use claimd_core::proofs::ProofError;
 use claimd_core::store::StoreError;
@@ -97,11 +98,7 @@ impl IntoResponse for ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Invalid { field, message } => {
-                ApiError::bad_request(format!("Invalid field {field}: {message}"))
-            }
-        }
+        ApiError::bad_request(e.message())
     }
 }
 
@@ -125,6 +122,19 @@ impl From<OperatorError> for ApiError {
             OperatorError::Invalid(d) => d.into(),
             OperatorError::Store(s) => s.into(),
             OperatorError::Internal(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<BulkError> for ApiError {
+    fn from(e: BulkError) -> Self {
+        match e {
+            BulkError::BadFile(m) => ApiError::bad_request(m),
+            BulkError::TooLarge(m) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+            BulkError::NotFound(m) => ApiError::not_found(m),
+            BulkError::State(m) => ApiError::new(StatusCode::CONFLICT, m),
+            BulkError::Store(s) => s.into(),
+            BulkError::Internal(_) => ApiError::internal(&e),
         }
     }
 }
@@ -169,6 +179,11 @@ mod tests {
                 503,
             ),
             (StoreError::Internal("secret detail".into()).into(), 500),
+            (BulkError::BadFile("no email column".into()).into(), 400),
+            (BulkError::TooLarge("rows".into()).into(), 413),
+            (BulkError::NotFound("Unknown bulk issuance job").into(), 404),
+            (BulkError::State("finished".into()).into(), 409),
+            (BulkError::Internal("secret chunk".into()).into(), 500),
             (VerifyError::NotACredential("no proof".into()).into(), 400),
             (
                 VerifyError::LimitExceeded {

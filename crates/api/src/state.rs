@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub operator: Arc<Operator>,
     pub issuance: Arc<Issuance>,
+    /// Bulk issuance jobs (upload, progress, control, results).
+    pub bulk: Arc<claimd_core::bulk::service::Bulk>,
     pub proofs: Arc<Proofs>,
     pub auth: Arc<Authenticator>,
     /// What credential verification asks the outside world (schema contexts, chain states,

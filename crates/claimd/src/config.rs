@@ -93,6 +93,8 @@ struct FileConfig {
     chain_finality: Option<String>,
     /// Most claims (and most revocations) in one state transition.
     publish_batch_cap: Option<u32>,
+    /// Most bulk issuance rows issued per second by this instance (0: no limit).
+    bulk_rows_per_second: Option<u32>,
     /// Seconds a transition's transaction may stay unmined before it is replaced with higher
     /// fees.
     publish_replace_after_secs: Option<u64>,
@@ -251,6 +253,8 @@ pub struct Settings {
     /// chains; the embedded chain is final at once).
     pub chain_finality: claimd_publisher::Finality,
     pub publish_batch_cap: u32,
+    /// The bulk runner's pace (`claimd_core::bulk::runner::RunnerConfig::rows_per_second`).
+    pub bulk_rows_per_second: u32,
     /// `None`: the publisher's default.
     pub publish_replace_after: Option<std::time::Duration>,
     /// In wei; `None`: the publisher's default.
@@ -485,6 +489,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         chain_confirmations: file.chain_confirmations.unwrap_or(1),
         chain_finality,
         publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
+        bulk_rows_per_second: file.bulk_rows_per_second.unwrap_or(200),
         publish_replace_after: match file.publish_replace_after_secs {
             Some(0) => bail!("publish_replace_after_secs must be at least 1"),
             s => s.map(std::time::Duration::from_secs),

@@ -175,10 +175,15 @@ pub async fn serve(settings: Settings) -> Result<()> {
     )
     .with_clock(clock.clone())
     .with_limits(settings.verify.limits);
+    let issuance = Arc::new(issuance);
     let state = AppState {
+        bulk: Arc::new(claimd_core::bulk::service::Bulk::new(
+            store.clone(),
+            clock.clone(),
+        )),
         store: store.clone(),
         operator: Arc::new(operator),
-        issuance: Arc::new(issuance),
+        issuance: issuance.clone(),
         proofs,
         auth: Arc::new(auth),
         verifier: Arc::new(verifier),
@@ -222,6 +227,12 @@ pub async fn serve(settings: Settings) -> Result<()> {
             tokio::spawn(async move { publisher.run(stopped).await }),
         ))
     };
+    let bulk = start_bulk_runner(
+        store.clone(),
+        issuance,
+        clock.clone(),
+        settings.bulk_rows_per_second,
+    );
     tracing::info!(
         %addr,
         public_url = %public_url,
@@ -242,6 +253,9 @@ pub async fn serve(settings: Settings) -> Result<()> {
     if let Some(ops) = ops {
         let _ = ops.await;
     }
+    // Like the publisher, the bulk runner stops between steps, each of them durable.
+    let _ = bulk.0.send(true);
+    let _ = bulk.1.await;
     if let Some((stop, task)) = publisher {
         // The publisher stops between steps; every step is durable, so nothing is cut short.
         let _ = stop.send(true);
@@ -249,6 +263,37 @@ pub async fn serve(settings: Settings) -> Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The bulk issuance runner (`claimd_core::bulk::runner`), its stop switch and its task.
+fn start_bulk_runner(
+    store: Arc<dyn claimd_core::store::Store>,
+    issuance: Arc<claimd_core::issuance::Issuance>,
+    clock: claimd_clock::SharedClock,
+    rows_per_second: u32,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    // Unique per process start: a restarted process must not inherit its old leases' owner
+    // name while the old leases run out (it could not tell its own live work from theirs).
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let owner = format!("bulk-{}-{started}", std::process::id());
+    let runner = claimd_core::bulk::runner::BulkRunner::new(
+        store,
+        issuance,
+        clock,
+        owner,
+        claimd_core::bulk::runner::RunnerConfig {
+            rows_per_second,
+            ..Default::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    (stop, tokio::spawn(runner.run(stopped)))
 }
 
 /// `claimd publisher`: the publisher alone, until SIGINT/SIGTERM (it stops between steps;

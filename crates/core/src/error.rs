@@ -9,6 +9,13 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// The message the API answers with (a 400, or a bulk issuance row's error).
+    pub fn message(&self) -> String {
+        match self {
+            DomainError::Invalid { field, message } => format!("Invalid field {field}: {message}"),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid {
             field: field.into(),

@@ -74,6 +74,26 @@ pub enum IssueError {
     Internal(String),
 }
 
+/// What an issuance answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueKind {
+    /// A new credential (now, or by the first request with the same idempotency key).
+    Issued,
+    /// The live credential of the (program, user), with `onDuplicate: ignore`.
+    Existing,
+}
+
+impl IssueError {
+    /// Transient: the database could not be reached or kept losing races; the same issuance
+    /// may be tried again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            IssueError::Store(StoreError::Unavailable(_) | StoreError::Contended(_))
+        )
+    }
+}
+
 pub const NOT_FOUND: &str = "Unknown issuer DID or issuance program.";
 const CONSENT_REJECTED: &str = "Consent rejected by user";
 
@@ -136,6 +156,20 @@ impl Issuance {
         req: IssueRequest,
         idempotency: Option<(String, String)>,
     ) -> Result<IssueResponse, IssueError> {
+        self.issue_detailed(partner_id, email, req, idempotency)
+            .await
+            .map(|(resp, _)| resp)
+    }
+
+    /// [`Issuance::issue`], also saying whether a credential was issued or an existing one
+    /// answered (bulk issuance counts them apart).
+    pub async fn issue_detailed(
+        &self,
+        partner_id: PartnerId,
+        email: &str,
+        req: IssueRequest,
+        idempotency: Option<(String, String)>,
+    ) -> Result<(IssueResponse, IssueKind), IssueError> {
         // 1. Feature.
         let partner = self
             .store
@@ -167,7 +201,9 @@ impl Issuance {
             if !ConsentStatus::allows_issuance(consent) {
                 return Err(IssueError::Conflict(CONSENT_REJECTED.into()));
             }
-            if req.on_duplicate == OnDuplicate::Ignore {
+            // With an idempotency key the commit decides: a retried request whose first attempt
+            // issued must replay that answer, not find its own credential as a duplicate.
+            if req.on_duplicate == OnDuplicate::Ignore && idempotency.is_none() {
                 if let Some(c) = self
                     .store
                     .live_credential(&program.credential_id, u.user_uuid)
@@ -176,10 +212,9 @@ impl Issuance {
                     if let Some(IssueOutcome::Existing { core_claim_hash }) =
                         commit::on_live_duplicate(req.on_duplicate, &c.core_claim_hash)
                     {
-                        return Ok(response(
-                            &core_claim_hash,
-                            &program.credential_id,
-                            u.user_uuid,
+                        return Ok((
+                            response(&core_claim_hash, &program.credential_id, u.user_uuid),
+                            IssueKind::Existing,
                         ));
                     }
                 }
@@ -240,17 +275,23 @@ impl Issuance {
                 Err(e) => return Err(e.into()),
             };
             match outcome {
-                IssueOutcome::Issued => return Ok(resp),
+                IssueOutcome::Issued => return Ok((resp, IssueKind::Issued)),
                 IssueOutcome::Existing { core_claim_hash } => {
-                    return Ok(IssueResponse {
-                        core_claim_hash,
-                        ..resp
-                    })
+                    return Ok((
+                        IssueResponse {
+                            core_claim_hash,
+                            ..resp
+                        },
+                        IssueKind::Existing,
+                    ))
                 }
+                // Only an issuance is remembered under its key, so a replay is one.
                 IssueOutcome::Replay { response } => {
-                    return serde_json::from_str(&response).map_err(|e| {
-                        IssueError::Internal(format!("stored idempotent answer: {e}"))
-                    })
+                    return serde_json::from_str(&response)
+                        .map(|r| (r, IssueKind::Issued))
+                        .map_err(|e| {
+                            IssueError::Internal(format!("stored idempotent answer: {e}"))
+                        })
                 }
                 IssueOutcome::ConsentRejected => {
                     return Err(IssueError::Conflict(CONSENT_REJECTED.into()))

@@ -123,6 +123,7 @@ pub trait Store:
     + PublicationView
     + crate::catalog::CatalogRegistry
     + crate::catalog::CatalogView
+    + crate::bulk::BulkStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -4,9 +4,11 @@
 //! first difference from the contract. `claimd-store-sqlite` and `claimd-store-postgres` call
 //! every function from their own tests, so the two backends cannot drift apart.
 
+mod bulk;
 mod catalog;
 mod publication;
 mod publishing;
+pub use bulk::bulk;
 pub use catalog::catalog;
 pub use publication::publication;
 pub use publishing::publishing;

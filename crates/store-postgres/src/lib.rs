@@ -1,6 +1,7 @@
 //! claimd's storage on PostgreSQL: native `uuid`, `timestamptz`, `jsonb` and `bytea` columns;
 //! any number of claimd instances may share one database.
 
+mod bulk;
 mod catalog;
 mod credentials;
 mod publication;

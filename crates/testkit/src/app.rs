@@ -174,6 +174,10 @@ impl TestApp {
         .with_clock(shared.clone());
         let admin_token = format!("test-admin-{}", uuid::Uuid::new_v4().simple());
         let state = AppState {
+            bulk: Arc::new(claimd_core::bulk::service::Bulk::new(
+                store.clone(),
+                shared.clone(),
+            )),
             store,
             operator: Arc::new(operator),
             issuance: Arc::new(issuance),

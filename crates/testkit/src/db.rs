@@ -156,7 +156,8 @@ macro_rules! store_contract_tests {
             issuance,
             publishing,
             publication,
-            catalog
+            catalog,
+            bulk
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

@@ -53,6 +53,9 @@ enum Resource {
     /// Issued credentials.
     #[command(subcommand)]
     Credential(CredentialCmd),
+    /// Bulk issuance from a CSV or JSON Lines file.
+    #[command(subcommand)]
+    Bulk(super::bulk::BulkCmd),
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -598,6 +601,7 @@ fn call_for(resource: Resource) -> Result<Call> {
                 json!({}),
             ),
         },
+        Resource::Bulk(_) => unreachable!("bulk commands are run by cli::bulk"),
     })
 }
 
@@ -700,7 +704,23 @@ pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
     let token = token(common, &args)?;
     let base = args.url.trim_end_matches('/').to_owned();
     let json_out = args.json;
-    let call = call_for(args.resource)?;
+    let resource = match args.resource {
+        Resource::Bulk(cmd) => {
+            // Uploads and downloads set their own, longer timeouts.
+            let client = reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(30))
+                .timeout(std::time::Duration::from_secs(30))
+                .build()?;
+            let api = super::bulk::Api {
+                client,
+                base,
+                token,
+            };
+            return super::bulk::run(&api, cmd, json_out).await;
+        }
+        other => other,
+    };
+    let call = call_for(resource)?;
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;

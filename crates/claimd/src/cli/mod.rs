@@ -1,6 +1,7 @@
 //! Command line: `claimd serve | publisher | migrate | admin … | verify <credential.json>`.
 
 mod admin;
+mod bulk;
 mod verify;
 
 use crate::config::{self, ChainArgs, CommonArgs, Needs, ServeArgs};

@@ -30,6 +30,7 @@ macro_rules! create_route {
     };
 }
 
+mod bulk;
 mod consent;
 mod credentials;
 mod issuers;
@@ -61,6 +62,13 @@ pub fn router() -> Router<AppState> {
             "/verification-programs/{id}",
             get(vps::get).patch(vps::update),
         )
+        .route("/programs/{id}/bulk-issuances", post(bulk::create))
+        .route("/bulk-issuances", get(bulk::list))
+        .route("/bulk-issuances/{id}", get(bulk::get))
+        .route("/bulk-issuances/{id}/pause", post(bulk::pause))
+        .route("/bulk-issuances/{id}/resume", post(bulk::resume))
+        .route("/bulk-issuances/{id}/cancel", post(bulk::cancel))
+        .route("/bulk-issuances/{id}/results", get(bulk::results))
         .route("/users", get(consent::list_users))
         .route("/users/email-conflicts", get(consent::email_conflicts))
         .route("/users/consent", put(consent::set).get(consent::list))
