@@ -8,7 +8,9 @@
 //! - `routes::schemas`: the public schema documents under `/v1/schemas/`
 //! - `routes::issuers`: public revocation status and issuer state
 //! - `routes::verify`: `POST /v1/credentials/verify` (public credential verification)
+//! - [`dashboard`]: the operator dashboard under `/dashboard/` (HTML, admin-token sign-in)
 
+pub mod dashboard;
 pub mod error;
 mod extract;
 pub mod limits;
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::verify::router(state.clone()))
         .merge(routes::openapi::router())
         .nest("/admin/v1", routes::admin::router())
+        .merge(dashboard::router())
         .fallback(routes::not_found)
         .with_state(state.clone());
     middleware::wrap(app, &state)
