@@ -200,7 +200,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
                 // Plain http on loopback in dev mode; anywhere else the cookie needs TLS.
                 !settings.dev,
                 clock.clone(),
-            ),
+            )
+            .with_ttl(settings.dashboard_session),
             Some(Arc::new(crate::chain_states::ChainFacts(
                 chain.chain.clone(),
             ))),

@@ -56,6 +56,14 @@ impl SessionConfig {
     }
 }
 
+impl SessionConfig {
+    /// Sessions lasting `ttl` (`dashboard_session_secs`).
+    pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl = Duration::from_std(ttl).unwrap_or(self.ttl);
+        self
+    }
+}
+
 /// A signed-in operator's session.
 #[derive(Debug, Clone)]
 pub struct Session {
