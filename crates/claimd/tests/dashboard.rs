@@ -164,7 +164,7 @@ async fn the_admin_token_opens_a_session_and_signing_out_ends_it() {
         "SameSite=Strict",
         "Path=/dashboard",
         "Secure",
-        "Max-Age=28800",
+        "Max-Age=115200",
     ] {
         assert!(cookie.contains(attr), "{cookie}");
     }

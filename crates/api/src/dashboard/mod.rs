@@ -366,7 +366,7 @@ async fn login(
     let mut res = Redirect::to("/dashboard/").into_response();
     let headers = res.headers_mut();
     for c in [
-        sessions.cookie(session::COOKIE, &value, sessions.remaining_secs(&session)),
+        sessions.cookie(session::COOKIE, &value, sessions.cookie_secs(&session)),
         sessions.cookie(session::LOGIN_COOKIE, "", 0),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {

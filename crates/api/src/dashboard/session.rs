@@ -212,9 +212,11 @@ impl Sessions {
         )
     }
 
-    /// Seconds `session` has left (for its cookie's `Max-Age`).
-    pub fn remaining_secs(&self, session: &Session) -> i64 {
-        (session.expires - self.config.clock.now()).num_seconds()
+    /// The session cookie's `Max-Age`: a day beyond the session, so that after expiry the
+    /// browser still sends it and the sign-in page can say the session expired (the value
+    /// itself is refused from its expiry on: that is signed into it).
+    pub fn cookie_secs(&self, session: &Session) -> i64 {
+        (session.expires - self.config.clock.now()).num_seconds() + 24 * 3600
     }
 }
 
