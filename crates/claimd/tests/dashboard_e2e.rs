@@ -1,8 +1,9 @@
 //! The operator dashboard in a real browser: `claimd serve --dev` (the real binary) driven by
 //! Debian's chromium through playwright-core (`interop/dashboard/e2e.mjs`). Between the
 //! script's two phases this test issues a credential through the partner API, with a Partner
-//! JWT signed by the key whose JWKS the browser registered. Screenshots of every page land
-//! in `docs/screenshots/`. Fails (never skips) when chromium or the npm packages are missing:
+//! JWT signed by the key whose JWKS the browser registered. It takes a screenshot of every
+//! page: into a temporary directory, or into `docs/screenshots/` (the committed ones the
+//! README links) with `CLAIMD_UPDATE_SCREENSHOTS=1`. Fails (never skips) when chromium or the npm packages are missing:
 //! `scripts/setup-test-deps` installs them.
 
 mod common;
@@ -25,7 +26,12 @@ fn browser(phase: &str, server: &Server, env: &[(&str, &str)]) -> Value {
         std::path::Path::new("/usr/bin/chromium").exists(),
         "/usr/bin/chromium is missing: run scripts/setup-test-deps"
     );
-    let shots = root.join("docs/screenshots");
+    let tmp = tempfile::tempdir().unwrap();
+    let shots = if std::env::var_os("CLAIMD_UPDATE_SCREENSHOTS").is_some() {
+        root.join("docs/screenshots")
+    } else {
+        tmp.path().to_owned()
+    };
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
         .arg(root.join("interop/dashboard/e2e.mjs"))
@@ -50,9 +56,8 @@ fn browser(phase: &str, server: &Server, env: &[(&str, &str)]) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_runs_claimd_from_the_browser() {
-    let (_config, env) = claimd_testkit::server::config_env(&format!(
-        "dashboard_session_secs = {SESSION_SECS}\n"
-    ));
+    let (_config, env) =
+        claimd_testkit::server::config_env(&format!("dashboard_session_secs = {SESSION_SECS}\n"));
     let server = Server::start_with(Backend::Sqlite, env).await;
     let key = TestKey::es256("dash-1");
     let jwks = key.jwks().to_string();
@@ -79,7 +84,11 @@ async fn an_operator_runs_claimd_from_the_browser() {
     let hash = body["coreClaimHash"].as_str().unwrap().to_owned();
 
     let watched = tokio::task::block_in_place(|| {
-        browser("watch", &server, &[("HASH", hash.as_str()), ("EMAIL", email)])
+        browser(
+            "watch",
+            &server,
+            &[("HASH", hash.as_str()), ("EMAIL", email)],
+        )
     });
     assert_eq!(watched["ok"], true);
 
