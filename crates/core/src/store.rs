@@ -223,6 +223,20 @@ pub trait CredentialStore: Send + Sync {
         filter: &CredentialFilter,
         page: crate::page::PageRequest,
     ) -> Result<crate::page::Page<crate::credential::CredentialRecord>, StoreError>;
+
+    /// Credentials created since `since`, per minute: `(unix minute, count)` in order,
+    /// minutes without any left out (the overview's issuance-rate chart).
+    async fn issued_per_minute(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    /// Transitions confirmed since `since`, oldest first, at most 1,000: `(unix seconds of
+    /// the confirmation, seconds from computation to confirmation)` (the publish-lag chart).
+    async fn publish_lags(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
 }
 
 /// Which credentials an operator listing shows: every field set must match.

@@ -953,6 +953,27 @@ pub async fn credential_listings(store: &dyn Store) {
         }
     );
     assert_eq!(counts.issued(), 3);
+    let per_minute = store
+        .issued_per_minute(t0 - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(per_minute.iter().map(|(_, n)| n).sum::<u64>(), 3);
+    assert!(per_minute.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    assert_eq!(
+        per_minute.last().unwrap().0,
+        (t0 + chrono::Duration::seconds(2))
+            .timestamp()
+            .div_euclid(60)
+    );
+    let later = store
+        .issued_per_minute(t0 + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|(_, n)| n).sum::<u64>(),
+        1,
+        "since is inclusive"
+    );
 
     let listed = |filter: CredentialFilter, page: u32, limit: u32| async move {
         let p = store

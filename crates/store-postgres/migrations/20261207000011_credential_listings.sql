@@ -4,3 +4,5 @@
 CREATE INDEX credentials_created ON credentials(created_at);
 CREATE INDEX credentials_program_created ON credentials(program_id, created_at);
 CREATE INDEX credentials_user_created ON credentials(user_id, created_at);
+-- The overview's publish-lag chart: confirmed transitions by time.
+CREATE INDEX transitions_confirmed_at ON transitions(updated_at) WHERE status = 'CONFIRMED';

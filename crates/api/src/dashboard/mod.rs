@@ -11,6 +11,7 @@
 //! Every response carries a strict Content-Security-Policy (only our own script and
 //! stylesheet; no inline code, no frames), `nosniff`, `no-referrer` and `no-store`.
 
+mod chart;
 pub mod html;
 pub mod operator;
 mod pages;

@@ -46,14 +46,18 @@ pub async fn show(State(st): State<AppState>, Signed(session): Signed) -> Respon
         .map(|s| format!("{s} s"))
         .unwrap_or_else(|| "nothing pending".into());
     let db = &o["database"];
+    let since = o["lastHour"]["since"].as_i64().unwrap_or(0);
     let body = format!(
         "<section aria-labelledby=\"h-creds\"><h2 id=\"h-creds\">Credentials</h2>\
          <div class=\"cards\">{cards}</div>\
          <p class=\"hint\">Revoked counts credentials waiting for their revocation to be \
          published ({wr}) and those whose revocation is on chain ({rm}).</p></section>\
+         <section aria-labelledby=\"h-rate\"><h2 id=\"h-rate\">Last hour</h2><div class=\"two\">{rate}{lag}</div></section>\
          <section aria-labelledby=\"h-pub\"><h2 id=\"h-pub\">Publishing</h2>{publishing}</section>\
          <section aria-labelledby=\"h-health\"><h2 id=\"h-health\">Health</h2>{health}</section>\
          <p><a href=\"/dashboard/\">Refresh</a></p>",
+        rate = crate::dashboard::chart::issuance(since, &pairs(&o["lastHour"]["issuedPerMinute"])),
+        lag = crate::dashboard::chart::lags(since, &pairs(&o["lastHour"]["publishLags"])),
         wr = n(&c["waitRemove"]),
         rm = n(&c["remove"]),
         publishing = html::facts(&[
@@ -83,4 +87,11 @@ pub async fn show(State(st): State<AppState>, Signed(session): Signed) -> Respon
         ]),
     );
     render("Overview", "", &session, None, &body)
+}
+
+/// `[[a, b], …]` of the API's answer as pairs.
+fn pairs<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
+    v: &serde_json::Value,
+) -> Vec<(A, B)> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }

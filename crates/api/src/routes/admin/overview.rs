@@ -18,6 +18,9 @@ pub async fn get(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, Api
     let counts = s.store.credential_counts().await?;
     let backlog = s.store.publish_backlog().await?;
     let now = chrono::Utc::now();
+    let hour_ago = now - chrono::Duration::hours(1);
+    let issued = s.store.issued_per_minute(hour_ago).await?;
+    let lags = s.store.publish_lags(hour_ago).await?;
     Ok(Json(json!({
         "credentials": {
             "issued": counts.issued(),
@@ -33,5 +36,12 @@ pub async fn get(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, Api
             "oldestPendingSeconds": backlog.oldest_pending.map(|t| (now - t).num_seconds().max(0)),
         },
         "database": database,
+        // The last hour, for charts: credentials created per minute ([unix minute, count],
+        // empty minutes left out) and confirmed transitions ([unix seconds, lag seconds]).
+        "lastHour": {
+            "since": hour_ago.timestamp(),
+            "issuedPerMinute": issued,
+            "publishLags": lags,
+        },
     })))
 }
