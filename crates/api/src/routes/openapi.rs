@@ -283,7 +283,7 @@ fn operations(public_url: &str) -> Value {
                     "404": error_response("Unknown issuer, or no confirmed state yet.", "No issuer found for the given DID.", 404)
                 }
             }},
-            "/overview": {"servers": [{"url": admin_url}], "get": admin_op("Credentials by status, publishing backlog and database health", false)},
+            "/overview": {"servers": [{"url": admin_url}], "get": admin_op("Credentials by status, publishing backlog, database health, and over the last hour credentials created per minute and publish lags", false)},
             "/credentials": {"servers": [{"url": admin_url}], "get": credential_list_op()},
             "/credentials/{coreClaimHash}/document": {"servers": [{"url": admin_url}], "get": admin_op("The credential with every proof it has now, whoever issued it", false)},
             "/credentials/{coreClaimHash}/revoke": {"servers": [{"url": admin_url}], "post": admin_op("Revoke a credential (status WAIT_REMOVE until the revocation is on chain)", false)},
