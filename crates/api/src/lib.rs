@@ -9,7 +9,9 @@
 //! - `routes::issuers`: public revocation status and issuer state
 //! - `routes::catalog`: the public catalog under `/v1/catalog/` (no authentication)
 //! - `routes::verify`: `POST /v1/credentials/verify` (public credential verification)
+//! - [`dashboard`]: the operator dashboard under `/dashboard/` (HTML, admin-token sign-in)
 
+pub mod dashboard;
 pub mod error;
 mod extract;
 pub mod limits;
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::verify::router(state.clone()))
         .merge(routes::openapi::router())
         .nest("/admin/v1", routes::admin::router())
+        .merge(dashboard::router())
         .fallback(routes::not_found)
         .with_state(state.clone());
     middleware::wrap(app, &state)

@@ -41,4 +41,6 @@ pub struct AppState {
     /// Rate limits, concurrency limit and request timeout ([`crate::limits`]).
     pub admission: Arc<crate::limits::Admission>,
     pub metrics: Option<PrometheusHandle>,
+    /// The operator dashboard's sessions and chain probe ([`crate::dashboard`]).
+    pub dashboard: Arc<crate::dashboard::Dashboard>,
 }

@@ -180,6 +180,28 @@ impl<S: IdentityStates> IdentityStates for BudgetedStates<S> {
     }
 }
 
+/// What the dashboard shows of the chain (head block, issuer balances): the adapter between
+/// `claimd_api::dashboard::ChainProbe` and `claimd-chain`. Errors never carry the RPC URL.
+pub struct ChainFacts(pub std::sync::Arc<dyn claimd_chain::Chain>);
+
+#[async_trait]
+impl claimd_api::dashboard::ChainProbe for ChainFacts {
+    async fn head(&self) -> Result<u64, String> {
+        self.0.block_number().await.map_err(|e| e.to_string())
+    }
+
+    async fn balance(&self, address: &str) -> Result<String, String> {
+        let address: alloy_primitives::Address = address
+            .parse()
+            .map_err(|_| "not an Ethereum address".to_owned())?;
+        self.0
+            .balance(address)
+            .await
+            .map(|wei| wei.to_string())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,7 @@ struct FileConfig {
     dev: Option<bool>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
+    dashboard_session_secs: Option<u64>,
     ops_listen: Option<String>,
     /// Seconds a client has to send a request's headers (slow-loris defence).
     http_header_read_timeout_secs: Option<u64>,
@@ -262,6 +263,8 @@ pub struct Settings {
     pub dev: bool,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// How long a dashboard session lasts from sign-in.
+    pub dashboard_session: std::time::Duration,
     /// Where `/readyz` and `/metrics` are served instead of the public listener.
     pub ops_listen: Option<String>,
     pub http_limits: claimd_api::limits::HttpLimits,
@@ -410,6 +413,10 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             .map_err(|e| anyhow::anyhow!("chain_finality (CLAIMD_CHAIN_FINALITY): {e}"))?,
         None => claimd_publisher::Finality::default(),
     };
+    let dashboard_session_secs = file.dashboard_session_secs.unwrap_or(8 * 3600);
+    if !(10..=7 * 24 * 3600).contains(&dashboard_session_secs) {
+        bail!("dashboard_session_secs must be between 10 and 604800");
+    }
     let max_body_bytes = file.max_body_bytes.unwrap_or(64 * 1024);
     if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
         bail!("max_body_bytes must be between 1024 and 16777216");
@@ -501,6 +508,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         dev,
         log_json: common.log_json.or(file.log_json).unwrap_or(false),
         max_body_bytes,
+        dashboard_session: std::time::Duration::from_secs(dashboard_session_secs),
         ops_listen,
         http_limits,
         auth_max_token_lifetime: std::time::Duration::from_secs(auth_max_token_lifetime_secs),

@@ -221,6 +221,67 @@ pub trait CredentialStore: Send + Sync {
         core_claim_hash: &str,
         partner: PartnerId,
     ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
+
+    /// How many credentials are in each status, over all issuers (the dashboard's overview).
+    async fn credential_counts(&self) -> Result<CredentialCounts, StoreError>;
+
+    /// The credentials `filter` selects, newest first, one page of them. Every filter is
+    /// served by an index, so a page costs the same with a million credentials.
+    async fn list_credentials(
+        &self,
+        filter: &CredentialFilter,
+        page: crate::page::PageRequest,
+    ) -> Result<crate::page::Page<crate::credential::CredentialRecord>, StoreError>;
+
+    /// Credentials created since `since`, per minute: `(unix minute, count)` in order,
+    /// minutes without any left out (the overview's issuance-rate chart).
+    async fn issued_per_minute(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    /// Transitions confirmed since `since`, oldest first, at most 1,000: `(unix seconds of
+    /// the confirmation, seconds from computation to confirmation)` (the publish-lag chart).
+    async fn publish_lags(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
+}
+
+/// Which credentials an operator listing shows: every field set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialFilter {
+    pub program_id: Option<crate::ProgramId>,
+    pub user_id: Option<crate::UserId>,
+}
+
+/// Credentials by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialCounts {
+    pub wait_onchain: u64,
+    pub onchain: u64,
+    pub wait_remove: u64,
+    pub remove: u64,
+}
+
+impl CredentialCounts {
+    /// Adds `n` credentials of the stored status `status` (unknown statuses are ignored).
+    pub fn add(&mut self, status: &str, n: u64) {
+        use crate::credential::CredentialStatus as S;
+        match S::parse(status) {
+            Some(S::WaitOnchain) => self.wait_onchain += n,
+            Some(S::Onchain) => self.onchain += n,
+            Some(S::WaitRemove) => self.wait_remove += n,
+            Some(S::Remove) => self.remove += n,
+            None => {}
+        }
+    }
+
+    /// Every credential ever issued, whatever became of it.
+    pub fn issued(&self) -> u64 {
+        self.wait_onchain + self.onchain + self.wait_remove + self.remove
+    }
 }
 
 /// The identity state of an issuer and the roots of its three trees.

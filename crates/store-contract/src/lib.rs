@@ -890,3 +890,149 @@ where
     assert_eq!(store.renormalise_emails(at).await.unwrap(), vec![]);
     assert_eq!(store.email_conflicts().await.unwrap(), conflicts);
 }
+
+/// The operator's listings: counts by status, and pages of credentials newest first, all of
+/// them, by program, by user, or both.
+pub async fn credential_listings(store: &dyn Store) {
+    use claimd_core::credential::CredentialStatus;
+    use claimd_core::page::PageRequest;
+    use claimd_core::store::{CredentialCounts, CredentialFilter, OnDuplicate};
+    use claimd_core::UserId;
+
+    assert_eq!(
+        store.credential_counts().await.unwrap(),
+        CredentialCounts::default()
+    );
+    let (partner, issuer, program) = issuer_with_program(store, 21).await;
+    let other_program = store
+        .create_program(
+            ProgramId::new_random(),
+            ProgramDraft {
+                issuer_did: issuer.issuer_did.clone(),
+                schema_id: program.schema_id,
+                name: "q".into(),
+                accessible_from: None,
+                accessible_until: None,
+                max_issuance: None,
+                expiration_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    let (alice, bob) = (UserId::new_random(), UserId::new_random());
+    let t0 = now_ms();
+    // Issued one second apart: alice/program, bob/program, alice/other_program.
+    let mut hashes = Vec::new();
+    for (i, (user, email, prog)) in [
+        (alice, "alice@x.io", &program),
+        (bob, "bob@x.io", &program),
+        (alice, "alice@x.io", &other_program),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rec = record(partner, &issuer, prog, user, 100 + i as u64);
+        hashes.push(rec.core_claim_hash.clone());
+        let mut c = commit(email, user, rec, OnDuplicate::Revoke, None);
+        c.at = t0 + chrono::Duration::seconds(i as i64);
+        store.commit_issuance(c).await.unwrap();
+    }
+    assert!(store
+        .change_credential_status(
+            &hashes[1],
+            &[CredentialStatus::WaitOnchain],
+            CredentialStatus::WaitRemove,
+            t0,
+        )
+        .await
+        .unwrap());
+    let counts = store.credential_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        CredentialCounts {
+            wait_onchain: 2,
+            onchain: 0,
+            wait_remove: 1,
+            remove: 0
+        }
+    );
+    assert_eq!(counts.issued(), 3);
+    let per_minute = store
+        .issued_per_minute(t0 - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(per_minute.iter().map(|(_, n)| n).sum::<u64>(), 3);
+    assert!(per_minute.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    assert_eq!(
+        per_minute.last().unwrap().0,
+        (t0 + chrono::Duration::seconds(2))
+            .timestamp()
+            .div_euclid(60)
+    );
+    let later = store
+        .issued_per_minute(t0 + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|(_, n)| n).sum::<u64>(),
+        1,
+        "since is inclusive"
+    );
+
+    let listed = |filter: CredentialFilter, page: u32, limit: u32| async move {
+        let p = store
+            .list_credentials(&filter, PageRequest::new(Some(page), Some(limit)).unwrap())
+            .await
+            .unwrap();
+        (
+            p.total,
+            p.items
+                .into_iter()
+                .map(|c| c.core_claim_hash)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let all = CredentialFilter::default();
+    assert_eq!(
+        listed(all.clone(), 1, 2).await,
+        (3, vec![hashes[2].clone(), hashes[1].clone()]),
+        "newest first"
+    );
+    assert_eq!(listed(all, 2, 2).await, (3, vec![hashes[0].clone()]));
+    let by_program = CredentialFilter {
+        program_id: Some(program.credential_id.clone()),
+        user_id: None,
+    };
+    assert_eq!(
+        listed(by_program, 1, 10).await,
+        (2, vec![hashes[1].clone(), hashes[0].clone()])
+    );
+    let by_user = CredentialFilter {
+        program_id: None,
+        user_id: Some(alice),
+    };
+    assert_eq!(
+        listed(by_user, 1, 10).await,
+        (2, vec![hashes[2].clone(), hashes[0].clone()])
+    );
+    let both = CredentialFilter {
+        program_id: Some(other_program.credential_id.clone()),
+        user_id: Some(bob),
+    };
+    assert_eq!(listed(both, 1, 10).await, (0, vec![]));
+    let listed_record = store
+        .list_credentials(
+            &CredentialFilter {
+                program_id: Some(other_program.credential_id),
+                user_id: Some(alice),
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_record.items,
+        vec![store.credential(&hashes[2]).await.unwrap().unwrap()],
+        "a listed credential is the stored record"
+    );
+}

@@ -142,6 +142,18 @@ pub async fn publishing(store: &dyn Store) {
     let history = store.transitions(id, 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].status, TransitionStatus::Confirmed);
+    // The confirmation is on the publish-lag chart.
+    let lags = store
+        .publish_lags(chrono::Utc::now() - chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(lags.len(), 1);
+    assert!(lags[0].1 >= 0.0 && lags[0].1 < 300.0, "{lags:?}");
+    assert!(store
+        .publish_lags(chrono::Utc::now() + chrono::Duration::minutes(5))
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(history[0].txs, vec![signed.clone(), replacement]);
     assert_eq!(
         history[0].confirmation,

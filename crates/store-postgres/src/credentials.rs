@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
-use claimd_core::store::{CredentialStore, IssueCommit, IssueOutcome, StoreError};
+use claimd_core::page::{Page, PageRequest};
+use claimd_core::store::{
+    CredentialCounts, CredentialFilter, CredentialStore, IssueCommit, IssueOutcome, StoreError,
+};
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -18,6 +21,27 @@ const CREDENTIAL_SELECT: &str = "SELECT c.core_claim_hash, c.vc_id, c.partner_id
      i.did AS issuer_did, c.program_id, c.schema_id, c.user_id, c.revocation_nonce, c.status, \
      c.issuance_date, c.expiration_date, c.core_claim, c.document, c.tx_hash, c.block_number, \
      c.identity_state FROM credentials c JOIN issuers i ON i.id = c.issuer_id";
+
+const PROGRAM_COND: &str = "c.program_id = $";
+const USER_COND: &str = "c.user_id = $";
+
+/// `WHERE a AND b` of the listing's conditions with their placeholders numbered, and how many
+/// placeholders they use.
+fn numbered(conds: &[&str]) -> (String, usize) {
+    if conds.is_empty() {
+        return (String::new(), 0);
+    }
+    let parts: Vec<String> = conds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c}{}", i + 1))
+        .collect();
+    (format!("WHERE {}", parts.join(" AND ")), conds.len())
+}
+
+fn limit_offset(used: usize) -> String {
+    format!("LIMIT ${} OFFSET ${}", used + 1, used + 2)
+}
 
 pub(crate) fn credential(r: &PgRow) -> Result<CredentialRecord, StoreError> {
     let status: String = r.get("status");
@@ -125,5 +149,98 @@ impl CredentialStore for PgStore {
             .await,
             credential,
         )
+    }
+
+    async fn credential_counts(&self) -> Result<CredentialCounts, StoreError> {
+        // Served by the (issuer_id, status) index: no table rows are read.
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM credentials GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut counts = CredentialCounts::default();
+        for r in &rows {
+            counts.add(
+                r.get::<&str, _>("status"),
+                r.get::<i64, _>("n").max(0) as u64,
+            );
+        }
+        Ok(counts)
+    }
+
+    async fn issued_per_minute(&self, since: DateTime<Utc>) -> Result<Vec<(i64, u64)>, StoreError> {
+        // A range of the created_at index.
+        let rows = sqlx::query(
+            "SELECT floor(extract(epoch FROM created_at) / 60)::bigint AS m, COUNT(*) AS n \
+             FROM credentials WHERE created_at >= $1 GROUP BY m ORDER BY m",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<i64, _>("m"), r.get::<i64, _>("n").max(0) as u64))
+            .collect())
+    }
+
+    async fn publish_lags(&self, since: DateTime<Utc>) -> Result<Vec<(i64, f64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT floor(extract(epoch FROM updated_at))::bigint AS at, \
+             extract(epoch FROM updated_at - created_at)::float8 AS lag FROM transitions \
+             WHERE status = 'CONFIRMED' AND updated_at >= $1 ORDER BY updated_at LIMIT 1000",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<i64, _>("at"), r.get::<f64, _>("lag")))
+            .collect())
+    }
+
+    async fn list_credentials(
+        &self,
+        filter: &CredentialFilter,
+        page: PageRequest,
+    ) -> Result<Page<CredentialRecord>, StoreError> {
+        // Each combination has its index (migration 20261207000011): by program, by user, or
+        // all of them by creation time.
+        let mut conds = Vec::new();
+        if filter.program_id.is_some() {
+            conds.push(PROGRAM_COND);
+        }
+        if filter.user_id.is_some() {
+            conds.push(USER_COND);
+        }
+        let (cond, n) = numbered(&conds);
+        let list_sql = format!(
+            "{CREDENTIAL_SELECT} {cond} ORDER BY c.created_at DESC, c.core_claim_hash DESC {}",
+            limit_offset(n)
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM credentials c {cond}");
+        let mut list = sqlx::query(&list_sql);
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        if let Some(p) = &filter.program_id {
+            list = list.bind(p.as_str());
+            count = count.bind(p.as_str());
+        }
+        if let Some(u) = &filter.user_id {
+            list = list.bind(u.0);
+            count = count.bind(u.0);
+        }
+        let rows = list
+            .bind(i64::from(page.limit))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let total = count.fetch_one(&self.pool).await.map_err(map_err)?;
+        Ok(Page {
+            items: rows.iter().map(credential).collect::<Result<_, _>>()?,
+            page: page.page,
+            limit: page.limit,
+            total: total.max(0) as u64,
+        })
     }
 }

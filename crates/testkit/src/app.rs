@@ -191,8 +191,16 @@ impl TestApp {
                 max_body_bytes: settings.max_body_bytes,
                 ops_separate: false,
             }),
-            admission: Arc::new(Admission::new(settings.limits, shared)),
+            admission: Arc::new(Admission::new(settings.limits, shared.clone())),
             metrics: Some(metrics().clone()),
+            dashboard: Arc::new(claimd_api::dashboard::Dashboard::new(
+                claimd_api::dashboard::session::SessionConfig::new(
+                    master_key.derive("dashboard-sessions"),
+                    true,
+                    shared.clone(),
+                ),
+                None,
+            )),
         };
         TestApp {
             state,

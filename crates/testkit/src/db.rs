@@ -154,6 +154,7 @@ macro_rules! store_contract_tests {
             registry,
             consent,
             issuance,
+            credential_listings,
             publishing,
             publication,
             catalog,

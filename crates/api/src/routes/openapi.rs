@@ -68,6 +68,22 @@ fn admin_op(summary: &str, body: bool) -> Value {
     op
 }
 
+/// `GET /admin/v1/credentials`: newest first, filtered by program and/or user address.
+fn credential_list_op() -> Value {
+    let mut op = admin_op(
+        "List credentials newest first, of one issuance program and/or one user (by address); paged",
+        false,
+    );
+    let optional = |name: &str, ty: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}});
+    op["parameters"] = json!([
+        optional("programId", "string"),
+        optional("email", "string"),
+        optional("page", "integer"),
+        optional("limit", "integer")
+    ]);
+    op
+}
+
 /// An operator operation on one partner whose body is the `schema` component.
 fn partner_op(summary: &str, schema: &str) -> Value {
     let mut op = admin_op(summary, true);
@@ -279,6 +295,9 @@ fn operations(public_url: &str) -> Value {
                     "404": error_response("Unknown issuer, or no confirmed state yet.", "No issuer found for the given DID.", 404)
                 }
             }},
+            "/overview": {"servers": [{"url": admin_url}], "get": admin_op("Credentials by status, publishing backlog, database health, and over the last hour credentials created per minute and publish lags", false)},
+            "/credentials": {"servers": [{"url": admin_url}], "get": credential_list_op()},
+            "/credentials/{coreClaimHash}/document": {"servers": [{"url": admin_url}], "get": admin_op("The credential with every proof it has now, whoever issued it", false)},
             "/credentials/{coreClaimHash}/revoke": {"servers": [{"url": admin_url}], "post": admin_op("Revoke a credential (status WAIT_REMOVE until the revocation is on chain)", false)},
             "/issuers/{issuerDid}/publishing": {"servers": [{"url": admin_url}], "get": admin_op("An issuer's publishing: latest state, transition in flight, pending work, recent transitions", false)},
             "/partners": {"servers": [{"url": admin_url}], "get": admin_op("List partners", false), "post": partner_op("Register a partner", "NewPartner")},

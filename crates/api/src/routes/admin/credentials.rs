@@ -50,3 +50,79 @@ pub async fn revoke(
     }
     view(record)
 }
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    program_id: Option<String>,
+    email: Option<String>,
+}
+
+/// One credential of a listing: its status view and where it belongs.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedCredential {
+    #[serde(flatten)]
+    status: StatusView,
+    program_id: String,
+    partner_id: String,
+}
+
+/// `GET /admin/v1/credentials[?programId=&email=&page=&limit=]`: credentials newest first,
+/// of one program and/or one user (found by the normal form of the address). An address no
+/// user has lists nothing.
+pub async fn list(
+    _: Admin,
+    State(s): State<AppState>,
+    crate::extract::Paging(page): crate::extract::Paging,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<claimd_core::page::Page<ListedCredential>>, ApiError> {
+    let mut filter = claimd_core::store::CredentialFilter::default();
+    if let Some(p) = q
+        .program_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        filter.program_id = Some(claimd_core::ProgramId::parse(p).ok_or_else(|| {
+            ApiError::bad_request("Invalid field programId: not an issuance program id")
+        })?);
+    }
+    if let Some(e) = q.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        let email = claimd_core::user::Email::parse(e)?;
+        match s.store.user_by_email(&email).await? {
+            Some(user) => filter.user_id = Some(user.user_uuid),
+            None => {
+                return Ok(Json(claimd_core::page::Page {
+                    items: vec![],
+                    page: page.page,
+                    limit: page.limit,
+                    total: 0,
+                }))
+            }
+        }
+    }
+    let now = chrono::Utc::now();
+    let found = s.store.list_credentials(&filter, page).await?;
+    Ok(Json(found.map(|r| ListedCredential {
+        program_id: r.program_id.0.clone(),
+        partner_id: r.partner_id.to_string(),
+        status: r.status_view(now),
+    })))
+}
+
+/// `GET /admin/v1/credentials/{coreClaimHash}/document`: the W3C credential with every proof
+/// it has now (the signature, and the Merkle proof once its claim is on chain), whoever
+/// issued it; what `GET /v1/credentials/{coreClaimHash}` answers its partner.
+pub async fn document(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let record = s
+        .store
+        .credential(&hash(&raw)?)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(s.proofs.document(&record).await?))
+}

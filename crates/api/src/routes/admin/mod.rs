@@ -34,6 +34,7 @@ mod bulk;
 mod consent;
 mod credentials;
 mod issuers;
+mod overview;
 mod partners;
 mod programs;
 mod schemas;
@@ -53,7 +54,10 @@ pub fn router() -> Router<AppState> {
         .route("/issuers", get(issuers::list).post(issuers::create))
         .route("/issuers/{did}", get(issuers::get))
         .route("/issuers/{did}/publishing", get(issuers::publishing))
+        .route("/overview", get(overview::get))
+        .route("/credentials", get(credentials::list))
         .route("/credentials/{hash}", get(credentials::get))
+        .route("/credentials/{hash}/document", get(credentials::document))
         .route("/credentials/{hash}/revoke", post(credentials::revoke))
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{id}", get(programs::get).patch(programs::update))

@@ -1,0 +1,89 @@
+//! Consent: the recorded decisions (paged) and recording one.
+
+use super::{form, options, paged, refused, render, s, submit, PageQuery, PER_PAGE};
+use crate::dashboard::html::{self, esc, Notice};
+use crate::dashboard::operator::OperatorApi;
+use crate::dashboard::session::Session;
+use crate::dashboard::{Posted, Signed};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde_json::json;
+
+pub async fn list(
+    State(st): State<AppState>,
+    Signed(session): Signed,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    page(&st, &session, q.page(), None).await
+}
+
+async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Notice>) -> Response {
+    let api = OperatorApi::new(st);
+    let (table, notice) = match api
+        .get(&format!(
+            "/admin/v1/users/consent?page={page_no}&limit={PER_PAGE}"
+        ))
+        .await
+    {
+        Ok(v) => {
+            let (items, pager) = paged(&v, "/dashboard/consent?");
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|c| {
+                    vec![
+                        esc(s(c, "email")),
+                        html::code(s(c, "partnerId")),
+                        esc(s(c, "status")),
+                        esc(s(c, "updatedAt")),
+                    ]
+                })
+                .collect();
+            (
+                html::table(
+                    "Consent records",
+                    &["User", "Partner", "Decision", "Recorded"],
+                    &rows,
+                ) + &pager,
+                notice,
+            )
+        }
+        Err(e) => (String::new(), Some(refused(&e))),
+    };
+    let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
+    let decisions = [
+        ("granted".to_owned(), "granted".to_owned()),
+        ("rejected".to_owned(), "rejected".to_owned()),
+    ];
+    let fields = html::input("email", "User address", "email", "", "required")
+        + &html::select("partnerId", "Partner", &partners, "")
+        + &html::select("status", "Decision", &decisions, "granted")
+        + &submit("Record consent");
+    let body = format!(
+        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Record a decision</h2>\
+         <p class=\"hint\">A rejected consent refuses every issuance by that partner to that \
+         user, whatever spelling of the address it sends.</p>{}</section>",
+        form("/dashboard/consent", session, &fields)
+    );
+    render("Consent", "consent", session, notice, &body)
+}
+
+pub async fn set(State(st): State<AppState>, p: Posted) -> Response {
+    let body = json!({
+        "email": p.form.text("email"),
+        "partnerId": p.form.text("partnerId"),
+        "status": p.form.text("status"),
+    });
+    let notice = match OperatorApi::new(&st)
+        .put("/admin/v1/users/consent", &body)
+        .await
+    {
+        Ok(c) => Notice::Done(format!(
+            "Recorded: {} for {}.",
+            s(&c, "status"),
+            s(&c, "email")
+        )),
+        Err(e) => refused(&e),
+    };
+    page(&st, &p.session, 1, Some(notice)).await
+}

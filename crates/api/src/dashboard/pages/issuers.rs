@@ -1,0 +1,244 @@
+//! Issuers: list, create, and one issuer's address, balance and publishing (latest state,
+//! transition in flight, pending work, recent transitions with their transactions).
+
+use super::{form, link, options, paged, refused, render, s, see_other, submit, t};
+use super::{PageQuery, PER_PAGE};
+use crate::dashboard::html::{self, enc, esc, Notice};
+use crate::dashboard::operator::OperatorApi;
+use crate::dashboard::session::Session;
+use crate::dashboard::{Posted, Signed};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+pub async fn list(
+    State(st): State<AppState>,
+    Signed(session): Signed,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    page(&st, &session, q.page(), None, ("", "")).await
+}
+
+async fn page(
+    st: &AppState,
+    session: &Session,
+    page_no: u64,
+    notice: Option<Notice>,
+    (partner, name): (&str, &str),
+) -> Response {
+    let api = OperatorApi::new(st);
+    let (table, notice) = match api
+        .get(&format!(
+            "/admin/v1/issuers?page={page_no}&limit={PER_PAGE}"
+        ))
+        .await
+    {
+        Ok(v) => {
+            let (items, pager) = paged(&v, "/dashboard/issuers?");
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|i| {
+                    let did = s(i, "issuerDid");
+                    vec![
+                        link(&format!("/dashboard/issuers/{}", enc(did)), s(i, "name")),
+                        html::code(did),
+                        html::code(s(i, "ethAddress")),
+                        html::code(s(i, "partnerId")),
+                    ]
+                })
+                .collect();
+            (
+                html::table(
+                    "Issuers",
+                    &["Name", "DID", "Ethereum address", "Partner"],
+                    &rows,
+                ) + &pager,
+                notice,
+            )
+        }
+        Err(e) => (String::new(), Some(refused(&e))),
+    };
+    let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
+    let fields = html::select("partnerId", "Partner", &partners, partner)
+        + &html::input("name", "Name", "text", name, "required")
+        + &submit("Create issuer");
+    let body = format!(
+        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Create an issuer</h2>\
+         <p class=\"hint\">Its Ethereum and Baby Jubjub keys are generated and stored encrypted \
+         under the master key. Outside dev mode, fund its Ethereum address.</p>{}</section>",
+        form("/dashboard/issuers", session, &fields)
+    );
+    render("Issuers", "issuers", session, notice, &body)
+}
+
+pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
+    let body = json!({"partnerId": p.form.text("partnerId"), "name": p.form.text("name")});
+    match OperatorApi::new(&st).post("/admin/v1/issuers", &body).await {
+        Ok(created) => see_other(&format!(
+            "/dashboard/issuers/{}",
+            enc(s(&created, "issuerDid"))
+        )),
+        Err(e) => {
+            page(
+                &st,
+                &p.session,
+                1,
+                Some(refused(&e)),
+                (p.form.text("partnerId"), p.form.text("name")),
+            )
+            .await
+        }
+    }
+}
+
+/// Wei as ETH with up to 6 decimals (display only).
+fn eth(wei: &str) -> String {
+    let digits = wei.trim_start_matches('0');
+    if digits.is_empty() {
+        return "0 ETH".into();
+    }
+    let padded = format!("{digits:0>19}");
+    let (int, frac) = padded.split_at(padded.len() - 18);
+    let frac = frac[..6].trim_end_matches('0');
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if frac.is_empty() {
+        format!("{int} ETH")
+    } else {
+        format!("{int}.{frac} ETH")
+    }
+}
+
+fn transition_row(t_: &Value) -> Vec<String> {
+    vec![
+        esc(&t(&t_["id"])),
+        esc(s(t_, "status")),
+        t_["txHash"]
+            .as_str()
+            .map(html::code)
+            .unwrap_or_else(|| "—".into()),
+        esc(&t(&t_["blockNumber"])),
+        esc(&t(&t_["claims"])),
+        esc(&t(&t_["revocations"])),
+        esc(s(t_, "updatedAt")),
+        esc(&t(&t_["failure"])),
+    ]
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    Signed(session): Signed,
+    Path(did): Path<String>,
+) -> Response {
+    let api = OperatorApi::new(&st);
+    let issuer = match api.get(&format!("/admin/v1/issuers/{}", enc(&did))).await {
+        Ok(v) => v,
+        Err(e) => return render("Issuer", "issuers", &session, Some(refused(&e)), ""),
+    };
+    let address = s(&issuer, "ethAddress");
+    let balance = match &st.dashboard.chain {
+        Some(c) => match c.balance(address).await {
+            Ok(wei) => esc(&format!("{} ({wei} wei)", eth(&wei))),
+            Err(e) => format!("<span class=\"bad\">unavailable</span>: {}", esc(&e)),
+        },
+        None => "not connected to this dashboard".into(),
+    };
+    let (publishing, notice) = match api
+        .get(&format!("/admin/v1/issuers/{}/publishing", enc(&did)))
+        .await
+    {
+        Ok(p) => {
+            let published = &p["published"];
+            let latest = if published.is_object() {
+                html::facts(&[
+                    ("State", html::code(s(published, "state"))),
+                    ("Transaction", html::code(s(published, "txHash"))),
+                    ("Block", esc(&t(&published["blockNumber"]))),
+                ])
+            } else {
+                "<p>No state published yet.</p>".into()
+            };
+            let in_flight = if p["inFlight"].is_object() {
+                html::table(
+                    "Transition in flight",
+                    &[
+                        "Id",
+                        "Status",
+                        "Transaction",
+                        "Block",
+                        "Claims",
+                        "Revocations",
+                        "Since",
+                        "Failure",
+                    ],
+                    &[transition_row(&p["inFlight"])],
+                )
+            } else {
+                "<p>No transition in flight.</p>".into()
+            };
+            let recent: Vec<Vec<String>> = p["transitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(transition_row)
+                .collect();
+            (
+                format!(
+                    "<h3>Latest confirmed state</h3>{latest}<h3>Pending work</h3>{pending}\
+                     <h3>In flight</h3>{in_flight}<h3>Recent transitions</h3>{recent}",
+                    pending = html::facts(&[
+                        ("Claims", esc(&t(&p["pending"]["claims"]))),
+                        ("Revocations", esc(&t(&p["pending"]["revocations"]))),
+                    ]),
+                    recent = html::table(
+                        "Recent transitions, newest first",
+                        &[
+                            "Id",
+                            "Status",
+                            "Transaction",
+                            "Block",
+                            "Claims",
+                            "Revocations",
+                            "Updated",
+                            "Failure"
+                        ],
+                        &recent
+                    ),
+                ),
+                None,
+            )
+        }
+        Err(e) => (String::new(), Some(refused(&e))),
+    };
+    let body = format!(
+        "{}<section aria-labelledby=\"h-pub\"><h2 id=\"h-pub\">Publishing</h2>{publishing}</section><p>{}</p>",
+        html::facts(&[
+            ("DID", html::code(s(&issuer, "issuerDid"))),
+            ("Issuer id", html::code(s(&issuer, "issuerId"))),
+            ("Partner", link(&format!("/dashboard/partners/{}", enc(s(&issuer, "partnerId"))), s(&issuer, "partnerId"))),
+            ("Ethereum address", html::code(address)),
+            ("Balance", balance),
+        ]),
+        link("/dashboard/issuers", "All issuers"),
+    );
+    render(
+        &format!("Issuer {}", s(&issuer, "name")),
+        "issuers",
+        &session,
+        notice,
+        &body,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wei_reads_as_eth() {
+        assert_eq!(super::eth("0"), "0 ETH");
+        assert_eq!(super::eth("1000000000000000000"), "1 ETH");
+        assert_eq!(super::eth("1500000000000000"), "0.0015 ETH");
+        assert_eq!(super::eth("12345678901234567890"), "12.345678 ETH");
+        assert_eq!(super::eth("1"), "0 ETH");
+    }
+}

@@ -1,0 +1,175 @@
+//! One module per resource; each renders what the operator API answers.
+
+mod consent;
+mod credentials;
+mod issuers;
+mod overview;
+mod partners;
+mod programs;
+mod schemas;
+
+use super::html::{self, Notice};
+use super::operator::Refusal;
+use super::session::Session;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+/// Every page's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/", get(overview::show))
+        .route(
+            "/dashboard/partners",
+            get(partners::list).post(partners::create),
+        )
+        .route(
+            "/dashboard/partners/{id}",
+            get(partners::show).post(partners::update),
+        )
+        .route("/dashboard/partners/{id}/disable", post(partners::disable))
+        .route(
+            "/dashboard/schemas",
+            get(schemas::list).post(schemas::create),
+        )
+        .route("/dashboard/schemas/{id}", get(schemas::show))
+        .route(
+            "/dashboard/issuers",
+            get(issuers::list).post(issuers::create),
+        )
+        .route("/dashboard/issuers/{did}", get(issuers::show))
+        .route(
+            "/dashboard/programs",
+            get(programs::list).post(programs::create),
+        )
+        .route("/dashboard/programs/{id}", get(programs::show))
+        .route("/dashboard/credentials", get(credentials::search))
+        .route("/dashboard/credentials/{hash}", get(credentials::show))
+        .route(
+            "/dashboard/credentials/{hash}/revoke",
+            post(credentials::revoke),
+        )
+        .route(
+            "/dashboard/credentials/{hash}/verify",
+            post(credentials::verify),
+        )
+        .route("/dashboard/consent", get(consent::list).post(consent::set))
+}
+
+/// A signed-in page. A refusal's status becomes the page's, so a failed action is not a 200.
+fn render(
+    title: &str,
+    active: &str,
+    session: &Session,
+    notice: Option<Notice>,
+    body: &str,
+) -> Response {
+    let status = match &notice {
+        Some(Notice::Error(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
+    super::html_response(
+        status,
+        html::page(title, active, &session.csrf, notice.as_ref(), body),
+    )
+}
+
+/// A refusal of the operator API, in words.
+fn refused(r: &Refusal) -> Notice {
+    Notice::Error(r.to_string())
+}
+
+/// `?page=` of listings: a positive number, else 1.
+#[derive(serde::Deserialize, Default)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+impl PageQuery {
+    fn page(&self) -> u64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1)
+            .into()
+    }
+}
+
+/// Rows per page of every listing.
+const PER_PAGE: u64 = 50;
+
+/// A string field of a JSON answer ("" when absent).
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
+/// A JSON value shown as text: strings as they are, null as "—", the rest as JSON.
+fn t(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The items of a page answer and the pager below them.
+fn paged(v: &Value, base: &str) -> (Vec<Value>, String) {
+    let items = v["items"].as_array().cloned().unwrap_or_default();
+    let pager = html::pager(
+        base,
+        v["page"].as_u64().unwrap_or(1),
+        v["limit"].as_u64().unwrap_or(PER_PAGE),
+        v["total"].as_u64().unwrap_or(0),
+    );
+    (items, pager)
+}
+
+/// `(value, label)` options of the first page (500) of a listing, for selects.
+async fn options(
+    api: &super::operator::OperatorApi,
+    path: &str,
+    value: &str,
+    label: &str,
+) -> Vec<(String, String)> {
+    let mut out = vec![(String::new(), "— choose —".to_owned())];
+    if let Ok(v) = api.get(&format!("{path}?limit=500")).await {
+        for item in v["items"].as_array().into_iter().flatten() {
+            out.push((
+                s(item, value).to_owned(),
+                format!("{} ({})", s(item, label), s(item, value)),
+            ));
+        }
+    }
+    out
+}
+
+/// A form's submit button.
+fn submit(label: &str) -> String {
+    format!(
+        "<p><button type=\"submit\">{}</button></p>",
+        html::esc(label)
+    )
+}
+
+/// A form posting to `action` with the session's CSRF token around `fields`.
+fn form(action: &str, session: &Session, fields: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\">{}{fields}</form>",
+        html::attr(action),
+        html::csrf_field(&session.csrf)
+    )
+}
+
+/// A link to a dashboard page.
+fn link(href: &str, text: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", html::attr(href), html::esc(text))
+}
+
+fn see_other(to: &str) -> Response {
+    use axum::response::IntoResponse;
+    axum::response::Redirect::to(to).into_response()
+}

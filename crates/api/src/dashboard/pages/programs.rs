@@ -1,0 +1,227 @@
+//! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
+
+use super::{form, link, options, paged, refused, render, s, see_other, submit, t};
+use super::{PageQuery, PER_PAGE};
+use crate::dashboard::html::{self, enc, esc, Notice};
+use crate::dashboard::operator::OperatorApi;
+use crate::dashboard::session::Session;
+use crate::dashboard::{Fields, Posted, Signed};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+pub async fn list(
+    State(st): State<AppState>,
+    Signed(session): Signed,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    page(&st, &session, q.page(), None, &Fields::default()).await
+}
+
+async fn page(
+    st: &AppState,
+    session: &Session,
+    page_no: u64,
+    notice: Option<Notice>,
+    f: &Fields,
+) -> Response {
+    let api = OperatorApi::new(st);
+    let (table, notice) = match api
+        .get(&format!(
+            "/admin/v1/programs?page={page_no}&limit={PER_PAGE}"
+        ))
+        .await
+    {
+        Ok(v) => {
+            let (items, pager) = paged(&v, "/dashboard/programs?");
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|p| {
+                    let id = s(p, "credentialId");
+                    vec![
+                        link(&format!("/dashboard/programs/{}", enc(id)), s(p, "name")),
+                        html::code(id),
+                        html::code(s(p, "issuerDid")),
+                        esc(&window(p)),
+                        esc(&t(&p["maxIssuance"])),
+                        esc(&t(&p["expirationDays"])),
+                    ]
+                })
+                .collect();
+            (
+                html::table(
+                    "Issuance programs",
+                    &[
+                        "Name",
+                        "Id",
+                        "Issuer",
+                        "Window (UTC)",
+                        "Cap",
+                        "Expiry (days)",
+                    ],
+                    &rows,
+                ) + &pager,
+                notice,
+            )
+        }
+        Err(e) => (String::new(), Some(refused(&e))),
+    };
+    let issuers = options(&api, "/admin/v1/issuers", "issuerDid", "name").await;
+    let schemas = options(&api, "/admin/v1/schemas", "schemaId", "title").await;
+    let fields = html::select("issuerDid", "Issuer", &issuers, f.text("issuerDid"))
+        + &html::select("schemaId", "Schema", &schemas, f.text("schemaId"))
+        + &html::input("name", "Name", "text", f.text("name"), "required")
+        + &html::input(
+            "accessibleFrom",
+            "Open from (UTC, optional)",
+            "datetime-local",
+            f.text("accessibleFrom"),
+            "",
+        )
+        + &html::input(
+            "accessibleUntil",
+            "Open until (UTC, optional)",
+            "datetime-local",
+            f.text("accessibleUntil"),
+            "",
+        )
+        + &html::input(
+            "maxIssuance",
+            "Most credentials (optional)",
+            "number",
+            f.text("maxIssuance"),
+            "min=\"1\"",
+        )
+        + &html::input(
+            "expirationDays",
+            "Credentials expire after (days, optional)",
+            "number",
+            f.text("expirationDays"),
+            "min=\"1\"",
+        )
+        + &submit("Create program");
+    let body = format!(
+        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Create an issuance program</h2>{}</section>",
+        form("/dashboard/programs", session, &fields)
+    );
+    render("Issuance programs", "programs", session, notice, &body)
+}
+
+fn window(p: &Value) -> String {
+    match (p["accessibleFrom"].as_str(), p["accessibleUntil"].as_str()) {
+        (None, None) => "always".into(),
+        (from, until) => format!("{} → {}", from.unwrap_or("…"), until.unwrap_or("…")),
+    }
+}
+
+/// A `datetime-local` value (`2026-12-07T10:00`, read as UTC) as RFC 3339; other text is
+/// passed on for the API to judge.
+fn instant(v: &str) -> String {
+    if v.len() == 16 {
+        format!("{v}:00Z")
+    } else if v.len() == 19 && !v.ends_with('Z') {
+        format!("{v}Z")
+    } else {
+        v.to_owned()
+    }
+}
+
+/// The `POST /admin/v1/programs` body; `Err` names a field that is not a number.
+fn program_body(f: &Fields) -> Result<Value, String> {
+    let mut b = Map::new();
+    for key in ["issuerDid", "schemaId", "name"] {
+        b.insert(key.into(), json!(f.text(key)));
+    }
+    for key in ["accessibleFrom", "accessibleUntil"] {
+        if let Some(v) = f.get(key) {
+            b.insert(key.into(), json!(instant(v)));
+        }
+    }
+    for key in ["maxIssuance", "expirationDays"] {
+        if let Some(v) = f.get(key) {
+            let n: u64 = v
+                .parse()
+                .map_err(|_| format!("Invalid field {key}: must be a whole number"))?;
+            b.insert(key.into(), json!(n));
+        }
+    }
+    Ok(Value::Object(b))
+}
+
+pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
+    let result = match program_body(&p.form) {
+        Ok(body) => OperatorApi::new(&st)
+            .post("/admin/v1/programs", &body)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(created) => see_other(&format!(
+            "/dashboard/programs/{}",
+            enc(s(&created, "credentialId"))
+        )),
+        Err(e) => page(&st, &p.session, 1, Some(Notice::Error(e)), &p.form).await,
+    }
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    Signed(session): Signed,
+    Path(id): Path<String>,
+) -> Response {
+    let api = OperatorApi::new(&st);
+    let program = match api.get(&format!("/admin/v1/programs/{}", enc(&id))).await {
+        Ok(v) => v,
+        Err(e) => return render("Program", "programs", &session, Some(refused(&e)), ""),
+    };
+    let id = s(&program, "credentialId");
+    let issued = match api
+        .get(&format!(
+            "/admin/v1/credentials?programId={}&limit=1",
+            enc(id)
+        ))
+        .await
+    {
+        Ok(v) => esc(&t(&v["total"])),
+        Err(e) => esc(&e.to_string()),
+    };
+    let body = format!(
+        "{}<p>{}</p><p>{}</p>",
+        html::facts(&[
+            ("Program id (credentialId)", html::code(id)),
+            (
+                "Issuer",
+                link(
+                    &format!("/dashboard/issuers/{}", enc(s(&program, "issuerDid"))),
+                    s(&program, "issuerDid")
+                )
+            ),
+            (
+                "Schema",
+                link(
+                    &format!("/dashboard/schemas/{}", enc(s(&program, "schemaId"))),
+                    s(&program, "schemaId")
+                )
+            ),
+            ("Window (UTC)", esc(&window(&program))),
+            ("Cap", esc(&t(&program["maxIssuance"]))),
+            ("Expiry (days)", esc(&t(&program["expirationDays"]))),
+            ("Credentials issued", issued),
+            ("Created", esc(s(&program, "createdAt"))),
+        ]),
+        link(
+            &format!("/dashboard/credentials?programId={}", enc(id)),
+            "Its credentials"
+        ),
+        link("/dashboard/programs", "All programs"),
+    );
+    render(
+        &format!("Program {}", s(&program, "name")),
+        "programs",
+        &session,
+        None,
+        &body,
+    )
+}
