@@ -183,6 +183,22 @@ impl<B: Binary> Server<B> {
         p.exists()
     }
 
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory now and at its peak, in bytes (`/proc/<pid>/status`
+    /// `VmRSS`, `VmHWM`); `None` off Linux.
+    pub fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let kb = |field: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k * 1024)
+        };
+        Some((kb("VmRSS:")?, kb("VmHWM:")?))
+    }
+
     /// Stops the process and hands back what a restart needs.
     pub fn stop(mut self) -> (tempfile::TempDir, PathBuf, Option<PgDb>) {
         let _ = self.child.kill();
