@@ -1,12 +1,19 @@
 //! Request → `ONCHAIN`, end to end: N credentials issued over HTTP to a running `claimd serve
-//! --dev` (release build, SQLite, publisher in the same process) until every one reads
-//! `ONCHAIN`, on the embedded chain and on anvil (JSON-RPC, a block every second) in the same
-//! run. Writes credentials per second end to end, transactions used, and the time from each
-//! credential's acceptance to its confirmation (p50/p99) to `bench/results/onchain.json`.
+//! --dev` (release build, publisher in the same process) until every one reads `ONCHAIN`, on
+//! SQLite and PostgreSQL, on the embedded chain and on anvil (JSON-RPC, a block every second),
+//! in the same run. Writes credentials per second end to end, the drain (last confirmation
+//! after the last acceptance), transactions used, the time from each credential's acceptance
+//! to its confirmation (p50/p99) and the server's resident memory to
+//! `bench/results/onchain.json`.
+//!
+//! A second kind of row measures the publisher alone: a backlog issued with the publisher off
+//! (`CLAIMD_NO_PUBLISHER`), then the same server restarted with it on and timed until the
+//! backlog is on chain (claims per second into confirmed transitions).
 //!
 //! `cargo bench -p claimd --bench onchain` (env: `BENCH_ONCHAIN_N`, comma-separated counts,
 //! default `10000,100000`; `BENCH_ONCHAIN_CHAINS`, default `embedded,anvil`;
-//! `BENCH_CONCURRENCY`, default 32).
+//! `BENCH_ONCHAIN_BACKENDS`, default `sqlite,postgres`; `BENCH_DRAIN_N`, the backlog of the
+//! publisher-alone rows, default 20000, 0 to skip them; `BENCH_CONCURRENCY`, default 32).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -111,7 +118,73 @@ fn parse_ms(rfc3339: &str) -> f64 {
         .timestamp_millis() as f64
 }
 
-async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// Resident memory of the fixture's server, in MiB (now, peak).
+fn memory(f: &Fixture) -> Value {
+    match f.server().memory() {
+        Some((rss, peak)) => json!({
+            "rss_mib": rss as f64 / 1048576.0,
+            "peak_rss_mib": peak as f64 / 1048576.0,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// Polls the issuer's publishing view until nothing is pending or in flight.
+async fn drained(f: &Fixture, limit: usize) -> Value {
+    loop {
+        let v = publishing(f, limit).await;
+        if v["pending"]["claims"] == 0 && v["inFlight"].is_null() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The publisher alone: `n` credentials issued with the publisher off, then the server
+/// restarted with it on; claims per second from the restart to the last confirmation.
+async fn drain(backend: Backend, n: usize, concurrency: usize) -> Value {
+    let mut f = Fixture::new(backend).await;
+    f.issue("warmup@onchain.example", 1).await;
+    let before = drained(&f, 10).await["transitions"]
+        .as_array()
+        .unwrap()
+        .len();
+    f.restart_with("CLAIMD_NO_PUBLISHER", "true");
+    let accepted = issue_all(&f, n, concurrency).await;
+    let load_before = support::load_average();
+    let started = Instant::now();
+    f.restart_with("CLAIMD_NO_PUBLISHER", "false");
+    let restarted = started.elapsed().as_secs_f64();
+    let view = drained(&f, 10_000).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let transitions = view["transitions"].as_array().unwrap();
+    let used = transitions[..transitions.len() - before]
+        .iter()
+        .filter(|t| t["status"] == "CONFIRMED")
+        .count();
+    let out = json!({
+        "row": "publisher alone, draining a backlog (embedded chain)",
+        "backend": backend_name(backend),
+        "backlog": accepted.len(),
+        "seconds": seconds,
+        "restart_seconds": restarted,
+        "claims_per_second": accepted.len() as f64 / seconds,
+        "transactions": used,
+        "memory": memory(&f),
+        "load_average": { "before": load_before, "after": support::load_average() },
+    });
+    println!("{out}");
+    out
+}
+
+async fn run(chain: &str, backend: Backend, n: usize, concurrency: usize) -> Value {
     let anvil = (chain == "anvil").then(|| Anvil::start_with(&["--block-time", "1"]));
     let env = anvil
         .as_ref()
@@ -124,7 +197,7 @@ async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
             ]
         })
         .unwrap_or_default();
-    let f = Fixture::with_env(Backend::Sqlite, env).await;
+    let f = Fixture::with_env(backend, env).await;
     // The issuer's first transition (its auth claim) is not part of the measurement.
     f.issue("warmup@onchain.example", 1).await;
     let before = loop {
@@ -135,18 +208,14 @@ async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
+    let load_before = support::load_average();
     let started = Instant::now();
     let t0 = unix_ms(SystemTime::now());
     let accepted = issue_all(&f, n, concurrency).await;
     let issue_seconds = started.elapsed().as_secs_f64();
-    let view = loop {
-        let v = publishing(&f, 10_000).await;
-        if v["pending"]["claims"] == 0 && v["inFlight"].is_null() {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let view = drained(&f, 10_000).await;
     let total_seconds = started.elapsed().as_secs_f64();
+    let load_after = support::load_average();
 
     // Each credential's confirmation time is that of the transition holding its claim.
     let transitions: Vec<&Value> = view["transitions"].as_array().unwrap().iter().collect();
@@ -204,9 +273,10 @@ async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let end_to_end = (last_confirmed - t0) / 1000.0;
+    let last_accepted = accepted.iter().map(|(_, at)| *at).fold(t0, f64::max);
     let out = json!({
         "chain": chain,
-        "backend": "sqlite",
+        "backend": backend_name(backend),
         "credentials": n,
         "accepted": accepted.len(),
         "onchain": onchain,
@@ -215,6 +285,7 @@ async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
         "end_to_end_seconds": end_to_end,
         "onchain_per_second": onchain as f64 / end_to_end,
         "observed_seconds": total_seconds,
+        "drain_seconds": ((last_confirmed - last_accepted) / 1000.0).max(0.0),
         "transactions": used,
         "abandoned_transitions": abandoned,
         "credentials_per_transaction": onchain as f64 / used.max(1) as f64,
@@ -224,6 +295,8 @@ async fn run(chain: &str, n: usize, concurrency: usize) -> Value {
             "p99": support::quantile(&latencies, 0.99),
             "max": latencies.last().copied().unwrap_or(f64::NAN),
         },
+        "memory": memory(&f),
+        "load_average": { "before": load_before, "after": load_after },
     });
     println!("{out}");
     drop(f);
@@ -247,11 +320,28 @@ async fn main() {
         .split(',')
         .map(|s| s.trim().to_owned())
         .collect();
+    let backends: Vec<Backend> = std::env::var("BENCH_ONCHAIN_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|s| match s.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("BENCH_ONCHAIN_BACKENDS: unknown backend {other:?}"),
+        })
+        .collect();
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
+    let drain_n = support::env_usize("BENCH_DRAIN_N", 20_000);
     let mut results = Vec::new();
+    if drain_n > 0 {
+        for &backend in &backends {
+            results.push(drain(backend, drain_n, concurrency).await);
+        }
+    }
     for &n in &counts {
-        for chain in &chains {
-            results.push(run(chain, n, concurrency).await);
+        for &backend in &backends {
+            for chain in &chains {
+                results.push(run(chain, backend, n, concurrency).await);
+            }
         }
     }
     let out = json!({
@@ -260,7 +350,7 @@ async fn main() {
         "date": support::now(),
         "machine": support::machine(),
         "concurrency": concurrency,
-        "setup": "claimd serve --dev, SQLite, publisher in process (batch cap 1000 per transition); anvil with --block-time 1 and 1 confirmation (chain_finality depth); embedded chain mines on demand (0 confirmations); one new user per credential",
+        "setup": "claimd serve --dev, SQLite or PostgreSQL, publisher in process (batch cap 1000 per transition); anvil with --block-time 1 and 1 confirmation (chain_finality depth); embedded chain mines on demand (0 confirmations); one new user per credential",
         "results": results,
     });
     support::write_results("onchain.json", &out);

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod commit;
 pub mod credential;
 pub mod error;
+pub mod group;
 pub mod identity;
 pub mod ids;
 pub mod issuance;

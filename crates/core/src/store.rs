@@ -13,7 +13,7 @@ use crate::user::{Consent, ConsentDraft, Email, EmailConflict, User};
 use crate::{IssuerId, PartnerId, ProgramId, SchemaId};
 use async_trait::async_trait;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row the operation refers to does not exist (e.g. the partner of a new issuer).
     #[error("{0} not found")]

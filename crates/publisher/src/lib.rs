@@ -53,12 +53,14 @@
 //! - `advance` — signing, sending, replacing and confirming an in-flight transition;
 //! - `reconcile` — comparing a refused transition with the chain, adopting the chain's state;
 //! - `tree` — computing the next identity state from the stored trees;
+//! - `nodes` — the bounded cache of tree nodes in front of the store;
 //! - [`metrics`] — metric names.
 
 mod advance;
 pub mod config;
 mod fees;
 pub mod metrics;
+mod nodes;
 mod reconcile;
 mod tree;
 
@@ -196,6 +198,8 @@ pub struct Publisher {
     chain_id: u64,
     master_key: MasterKey,
     config: PublisherConfig,
+    /// Tree nodes recently read or written, shared by every issuer's computations.
+    nodes: Arc<nodes::NodeCache>,
 }
 
 /// A state (field element) as the contract's integer.
@@ -238,6 +242,7 @@ impl Publisher {
             chain_id,
             master_key,
             config,
+            nodes: Arc::new(nodes::NodeCache::new(nodes::GENERATION)),
         })
     }
 
@@ -386,6 +391,7 @@ impl Publisher {
         let auth_claim = identity::auth_claim(&ctx.bjj);
         let onboarding = old.is_none();
         let work_for_tree = work.clone();
+        let cache = self.nodes.clone();
         let computed = tokio::task::spawn_blocking(move || {
             let additions = if onboarding {
                 tree::Additions::Onboarding {
@@ -394,7 +400,7 @@ impl Publisher {
             } else {
                 tree::Additions::Work(&work_for_tree)
             };
-            tree::compute(store, runtime, old, additions)
+            tree::compute(store, runtime, &cache, old, additions)
         })
         .await
         .map_err(|e| StoreError::Internal(format!("tree computation panicked: {e}")))??;

@@ -2,14 +2,17 @@
 //!
 //! The trees live in the database as content-addressed nodes. `iden3`'s Merkle tree is
 //! synchronous, so the computation runs on a blocking thread and reads nodes through
-//! [`DbNodes`], which waits on the async store; new nodes stay in a [`PendingNodes`] overlay
-//! until they are persisted with the transition.
+//! [`DbNodes`], which asks the publisher's [`NodeCache`] first and otherwise waits on the async
+//! store; new nodes stay in a [`PendingNodes`] overlay until they are persisted with the
+//! transition.
 
+use crate::nodes::NodeCache;
 use claimd_core::store::{IdentityRoots, PendingWork, Store, StoreError};
 use claimd_iden3::claim::Claim;
 use claimd_iden3::id::identity_state;
 use claimd_iden3::merkletree::{MerkleTree, Node, NodeReader, PendingNodes, IDEN3_DEPTH};
 use claimd_iden3::Fr;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Why a state could not be computed.
@@ -21,16 +24,24 @@ pub enum TreeError {
     BadClaim { hash: String, detail: String },
 }
 
-/// Nodes read from the store, from a thread outside the async runtime.
-struct DbNodes {
+/// Nodes read through the cache from the store, from a thread outside the async runtime.
+struct DbNodes<'a> {
     store: Arc<dyn Store>,
     runtime: tokio::runtime::Handle,
+    cache: &'a NodeCache,
 }
 
-impl NodeReader for DbNodes {
+impl NodeReader for DbNodes<'_> {
     type Error = StoreError;
     fn get(&self, hash: &Fr) -> Result<Option<Node>, StoreError> {
-        self.runtime.block_on(self.store.tree_node(*hash))
+        if let Some(node) = self.cache.get(hash) {
+            return Ok(Some(node));
+        }
+        let node = self.runtime.block_on(self.store.tree_node(*hash))?;
+        if let Some(node) = node {
+            self.cache.insert(*hash, node);
+        }
+        Ok(node)
     }
 }
 
@@ -48,14 +59,20 @@ pub enum Additions<'a> {
 }
 
 /// Applies `additions` on top of `old` (empty trees for the first transition). Blocking: call
-/// it from `spawn_blocking`.
+/// it from `spawn_blocking`. The new nodes go into `cache` too: the next transition starts from
+/// them.
 pub fn compute(
     store: Arc<dyn Store>,
     runtime: tokio::runtime::Handle,
+    cache: &NodeCache,
     old: Option<IdentityRoots>,
     additions: Additions<'_>,
 ) -> Result<Computed, TreeError> {
-    let db = DbNodes { store, runtime };
+    let db = DbNodes {
+        store,
+        runtime,
+        cache,
+    };
     let (claims_root, revocation_root, roots_root) = old
         .map(|o| (o.claims_root, o.revocation_root, o.roots_root))
         .unwrap_or((Fr::ZERO, Fr::ZERO, Fr::ZERO));
@@ -96,8 +113,15 @@ pub fn compute(
         roots_root: roots.root(),
         state: identity_state(claims.root(), revocations.root(), roots.root()),
     };
-    let mut nodes = claims.into_store().into_new_nodes();
-    nodes.extend(revocations.into_store().into_new_nodes());
-    nodes.extend(roots.into_store().into_new_nodes());
+    // The three trees can share a node (the same leaf or subtree in two of them): write it once.
+    let mut seen = HashSet::new();
+    let nodes: Vec<(Fr, Node)> = [claims, revocations, roots]
+        .into_iter()
+        .flat_map(|tree| tree.into_store().into_new_nodes())
+        .filter(|(hash, _)| seen.insert(*hash))
+        .collect();
+    for (hash, node) in &nodes {
+        cache.insert(*hash, *node);
+    }
     Ok(Computed { new, nodes })
 }

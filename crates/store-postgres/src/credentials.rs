@@ -8,6 +8,7 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
+use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{
@@ -15,6 +16,9 @@ use claimd_core::store::{
 };
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
 use sqlx::Row;
 
 const CREDENTIAL_SELECT: &str = "SELECT c.core_claim_hash, c.vc_id, c.partner_id, c.issuer_id, \
@@ -71,13 +75,7 @@ pub(crate) fn credential(r: &PgRow) -> Result<CredentialRecord, StoreError> {
 #[async_trait]
 impl CredentialStore for PgStore {
     async fn commit_issuance(&self, c: IssueCommit) -> Result<IssueOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let outcome = commit::issue(&mut PgTx(&mut tx), &c).await?;
-        // Any other outcome is rolled back (dropping the transaction): it must leave nothing.
-        if outcome == IssueOutcome::Issued {
-            tx.commit().await.map_err(map_err)?;
-        }
-        Ok(outcome)
+        group::submit(&self.committer, c).await
     }
 
     async fn live_credential(
@@ -242,5 +240,58 @@ impl CredentialStore for PgStore {
             limit: page.limit,
             total: total.max(0) as u64,
         })
+    }
+}
+
+/// Group committers running at once: each holds one connection and one transaction. More
+/// than one, because a group can wait on another instance's locks (the advisory locks of
+/// `PgTx`); few, because each group already carries many issuances.
+const COMMITTERS: usize = 4;
+
+/// Most issuances committed by one transaction.
+const MAX_GROUP: usize = 64;
+
+/// Starts the group committers ([`group`]) and returns their queue. Issuances that wait
+/// together share one transaction and one WAL flush, each in its own savepoint; the advisory
+/// locks of the issuances in a group are held until the group commits, which is what keeps
+/// them safe against other groups and other instances.
+pub(crate) fn start_committers(pool: &PgPool) -> mpsc::Sender<Job> {
+    let (queue, jobs) = mpsc::channel(4096);
+    let jobs = Arc::new(Mutex::new(jobs));
+    for _ in 0..COMMITTERS {
+        let (pool, jobs) = (pool.clone(), jobs.clone());
+        tokio::spawn(async move {
+            loop {
+                // One committer at a time collects a group; the others commit theirs meanwhile.
+                let batch = { group::next_batch(&mut *jobs.lock().await, MAX_GROUP).await };
+                let Some(batch) = batch else { return };
+                let begun = pool.begin().await.map_err(map_err).map(GroupWrite);
+                group::commit_group(begun, batch).await;
+            }
+        });
+    }
+    queue
+}
+
+/// A committer's open transaction.
+struct GroupWrite(Transaction<'static, Postgres>);
+
+#[async_trait]
+impl GroupTx for GroupWrite {
+    async fn issue_in_savepoint(&mut self, c: &IssueCommit) -> Result<IssueOutcome, StoreError> {
+        // A savepoint also ends a deadlock or serialization failure of this issuance alone:
+        // rolling back to it releases what it locked and the group goes on.
+        let mut savepoint = sqlx::Acquire::begin(&mut *self.0).await.map_err(map_err)?;
+        let outcome = commit::issue(&mut PgTx(&mut savepoint), c).await;
+        if matches!(outcome, Ok(IssueOutcome::Issued)) {
+            savepoint.commit().await.map_err(map_err).and(outcome)
+        } else {
+            let _ = savepoint.rollback().await;
+            outcome
+        }
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(map_err)
     }
 }

@@ -22,6 +22,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Issuances go through the group committers (see `credentials::committer`).
+    committer: tokio::sync::mpsc::Sender<claimd_core::group::Job>,
 }
 
 impl PgStore {
@@ -36,7 +38,8 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(rows::map_err)?;
-        Ok(PgStore { pool })
+        let committer = credentials::start_committers(&pool);
+        Ok(PgStore { pool, committer })
     }
 
     /// Applies pending migrations (idempotent; sqlx serialises concurrent migrators with an

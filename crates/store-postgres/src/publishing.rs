@@ -200,19 +200,34 @@ async fn abandon_in(conn: &mut PgConnection, id: i64, reason: &str) -> Result<bo
     Ok(true)
 }
 
-/// Records that transition `id` carries a credential's claim or revocation.
-async fn member(
-    conn: &mut PgConnection,
-    id: i64,
-    kind: &str,
-    hash: &str,
-) -> Result<(), StoreError> {
+/// Writes tree nodes in one statement of arrays, however many there are. Nodes are
+/// content-addressed, so one already stored (or listed twice) is simply skipped.
+async fn insert_nodes(conn: &mut PgConnection, nodes: &[(Fr, Node)]) -> Result<(), StoreError> {
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    let mut hashes = Vec::with_capacity(nodes.len());
+    let mut leaves = Vec::with_capacity(nodes.len());
+    let mut lefts = Vec::with_capacity(nodes.len());
+    let mut rights = Vec::with_capacity(nodes.len());
+    for (hash, node) in nodes {
+        let (leaf, a, b) = match *node {
+            Node::Leaf { key, value } => (true, key, value),
+            Node::Middle { left, right } => (false, left, right),
+        };
+        hashes.push(hash.to_le_hex());
+        leaves.push(leaf);
+        lefts.push(a.to_le_hex());
+        rights.push(b.to_le_hex());
+    }
     sqlx::query(
-        "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) VALUES ($1, $2, $3)",
+        "INSERT INTO tree_nodes (hash, leaf, a, b) \
+         SELECT * FROM UNNEST($1::text[], $2::bool[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
     )
-    .bind(id)
-    .bind(kind)
-    .bind(hash)
+    .bind(&hashes)
+    .bind(&leaves)
+    .bind(&lefts)
+    .bind(&rights)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -363,22 +378,7 @@ impl PublishStore for PgStore {
     async fn begin_transition(&self, d: TransitionDraft) -> Result<i64, StoreError> {
         let now = Utc::now();
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for (hash, node) in &d.nodes {
-            let (leaf, a, b) = match *node {
-                Node::Leaf { key, value } => (true, key, value),
-                Node::Middle { left, right } => (false, left, right),
-            };
-            sqlx::query(
-                "INSERT INTO tree_nodes (hash, leaf, a, b) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(hash.to_le_hex())
-            .bind(leaf)
-            .bind(a.to_le_hex())
-            .bind(b.to_le_hex())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
+        insert_nodes(&mut tx, &d.nodes).await?;
         let hex = |f: Option<Fr>| f.map(|f| f.to_le_hex());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO transitions (issuer_id, status, old_state, old_claims_root, old_revocation_root, \
@@ -399,39 +399,50 @@ impl PublishStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-        // Each credential is taken by exactly one transition: the update must find it pending.
+        // Each credential is taken by exactly one transition: the update must find all of them
+        // pending, or the whole transition is refused.
         let parts = [
             (
                 &d.claims,
                 "CLAIM",
                 "claim",
                 "UPDATE credentials SET claim_transition = $1 \
-                 WHERE core_claim_hash = $2 AND issuer_id = $3 AND claim_transition IS NULL",
+                 WHERE issuer_id = $2 AND claim_transition IS NULL AND core_claim_hash = ANY($3)",
             ),
             (
                 &d.revocations,
                 "REVOCATION",
                 "revocation",
-                "UPDATE credentials SET revocation_transition = $1 WHERE core_claim_hash = $2 \
-                 AND issuer_id = $3 AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL",
+                "UPDATE credentials SET revocation_transition = $1 WHERE issuer_id = $2 \
+                 AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL AND core_claim_hash = ANY($3)",
             ),
         ];
         for (hashes, kind, what, take) in parts {
-            for hash in hashes {
-                let done = sqlx::query(take)
-                    .bind(id)
-                    .bind(hash)
-                    .bind(d.issuer_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(format!(
-                        "{what} of {hash} is not pending"
-                    )));
-                }
-                member(&mut tx, id, kind, hash).await?;
+            if hashes.is_empty() {
+                continue;
             }
+            let done = sqlx::query(take)
+                .bind(id)
+                .bind(d.issuer_id.0)
+                .bind(hashes)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            if done.rows_affected() != hashes.len() as u64 {
+                return Err(StoreError::Conflict(format!(
+                    "a {what} of transition {id}'s batch is not pending"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) \
+                 SELECT $1, $2, UNNEST($3::text[])",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(hashes)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(id)

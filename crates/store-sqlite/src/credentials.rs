@@ -4,20 +4,21 @@
 //! ([`commit::issue`]); this module runs them on its transaction through [`crate::tx`].
 
 use crate::rows::{decode_opt, map_err, ms, opt_time, time, uuid};
-use crate::tx::{begin_write, placeholders, SqliteTx};
+use crate::tx::{placeholders, SqliteTx, WriteTx, Writes};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
+use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{
     CredentialCounts, CredentialFilter, CredentialStore, IssueCommit, IssueOutcome, StoreError,
 };
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 const CREDENTIAL_SELECT: &str = "SELECT c.core_claim_hash, c.vc_id, c.partner_id, c.issuer_id, \
      i.did AS issuer_did, c.program_id, c.schema_id, c.user_id, c.revocation_nonce, c.status, \
@@ -65,31 +66,10 @@ pub(crate) fn credential(r: &SqliteRow) -> Result<CredentialRecord, StoreError> 
     })
 }
 
-/// One issuance inside the writer's open transaction: the rules of [`commit::issue`] on this
-/// connection. Any outcome but `Issued` must leave nothing behind: the caller rolls back to the
-/// savepoint taken before it.
-fn issue_in_tx<'a>(
-    conn: &'a mut SqliteConnection,
-    c: &'a IssueCommit,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<IssueOutcome, StoreError>> + Send + 'a>,
-> {
-    // Boxed: the spawned group committer needs a future whose Send-ness does not depend on
-    // higher-ranked lifetimes of sqlx's Executor impls.
-    Box::pin(async move { commit::issue(&mut SqliteTx(conn), c).await })
-}
-
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn commit_issuance(&self, c: IssueCommit) -> Result<IssueOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer
-            .send((c, reply))
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Internal("the SQLite writer dropped a request".into()))?
+        group::submit(&self.writer, c).await
     }
 
     async fn live_credential(
@@ -142,6 +122,7 @@ impl CredentialStore for SqliteStore {
         for s in from {
             q = q.bind(s.as_str());
         }
+        let _turn = self.writes.turn().await;
         let done = q.execute(&self.pool).await.map_err(map_err)?;
         Ok(done.rows_affected() > 0)
     }
@@ -265,76 +246,37 @@ impl CredentialStore for SqliteStore {
     }
 }
 
-/// A request to the group committer and where to send its outcome.
-pub(crate) type Job = (
-    IssueCommit,
-    oneshot::Sender<Result<IssueOutcome, StoreError>>,
-);
-
 /// Most issuances committed by one transaction.
 const MAX_GROUP: usize = 256;
 
-/// The group committer: SQLite allows one writer at a time and every commit costs an fsync,
-/// so issuances queue here and each batch waiting is committed by ONE transaction (one
-/// fsync), each issuance inside its own savepoint so one failure or refusal undoes only
-/// itself. Nobody gets an answer before the transaction holding their credential is durable.
-pub(crate) async fn writer(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        commit_group(&pool, batch).await;
+/// The group committer ([`group`]): SQLite allows one writer at a time and every commit costs
+/// an fsync, so issuances queue here and each batch waiting is committed by ONE `BEGIN
+/// IMMEDIATE` transaction (one fsync), each issuance inside its own savepoint.
+pub(crate) async fn writer(writes: Writes, mut rx: mpsc::Receiver<Job>) {
+    while let Some(batch) = group::next_batch(&mut rx, MAX_GROUP).await {
+        let begun = writes.begin().await.map_err(map_err).map(GroupWrite);
+        group::commit_group(begun, batch).await;
     }
 }
 
-fn commit_group(
-    pool: &sqlx::SqlitePool,
-    batch: Vec<Job>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
-    Box::pin(async move {
-        let mut tx = match begin_write(pool).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                let e = map_err(e);
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
-                }
-                return;
-            }
-        };
-        let mut answers = Vec::with_capacity(batch.len());
-        for (commit, reply) in batch {
-            // A nested transaction is a savepoint: released if issued, rolled back otherwise.
-            let outcome = match sqlx::Acquire::begin(&mut *tx).await {
-                Ok(mut savepoint) => {
-                    let outcome = issue_in_tx(&mut savepoint, &commit).await;
-                    if matches!(outcome, Ok(IssueOutcome::Issued)) {
-                        savepoint.commit().await.map_err(map_err).and(outcome)
-                    } else {
-                        let _ = savepoint.rollback().await;
-                        outcome
-                    }
-                }
-                Err(e) => Err(map_err(e)),
-            };
-            answers.push((outcome, reply));
+/// The committer's open transaction.
+struct GroupWrite(WriteTx);
+
+#[async_trait]
+impl GroupTx for GroupWrite {
+    async fn issue_in_savepoint(&mut self, c: &IssueCommit) -> Result<IssueOutcome, StoreError> {
+        // A nested transaction is a savepoint: released if issued, rolled back otherwise.
+        let mut savepoint = sqlx::Acquire::begin(&mut *self.0).await.map_err(map_err)?;
+        let outcome = commit::issue(&mut SqliteTx(&mut savepoint), c).await;
+        if matches!(outcome, Ok(IssueOutcome::Issued)) {
+            savepoint.commit().await.map_err(map_err).and(outcome)
+        } else {
+            let _ = savepoint.rollback().await;
+            outcome
         }
-        match tx.commit().await {
-            Ok(()) => {
-                for (outcome, reply) in answers {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(e) => {
-                let e = map_err(e);
-                for (_, reply) in answers {
-                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
-                }
-            }
-        }
-    })
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(map_err)
+    }
 }

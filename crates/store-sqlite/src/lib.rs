@@ -25,8 +25,10 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers wait their turn here (see `tx::Writes`).
+    writes: tx::Writes,
     /// Issuances go through the group committer (see `credentials::writer`).
-    writer: tokio::sync::mpsc::Sender<credentials::Job>,
+    writer: tokio::sync::mpsc::Sender<claimd_core::group::Job>,
 }
 
 impl SqliteStore {
@@ -45,9 +47,14 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(rows::map_err)?;
+        let writes = tx::Writes::new(pool.clone());
         let (writer, jobs) = tokio::sync::mpsc::channel(4096);
-        tokio::spawn(credentials::writer(pool.clone(), jobs));
-        Ok(SqliteStore { pool, writer })
+        tokio::spawn(credentials::writer(writes.clone(), jobs));
+        Ok(SqliteStore {
+            pool,
+            writes,
+            writer,
+        })
     }
 
     /// Applies pending migrations (idempotent).

@@ -2,7 +2,7 @@
 //! writer, so every multi-row step is one `BEGIN IMMEDIATE` transaction.
 
 use crate::rows::{decode_all, map_err, ms, time, uuid};
-use crate::tx::begin_write;
+use crate::tx::placeholders;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -254,6 +254,7 @@ impl PublishStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let now = ms(Utc::now());
         let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let _turn = self.writes.turn().await;
         let holder: Option<String> = sqlx::query_scalar(
             "INSERT INTO publisher_leases (issuer_id, owner, expires_at) VALUES (?, ?, ?) \
              ON CONFLICT (issuer_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -353,23 +354,8 @@ impl PublishStore for SqliteStore {
 
     async fn begin_transition(&self, d: TransitionDraft) -> Result<i64, StoreError> {
         let now = ms(Utc::now());
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
-        for (hash, node) in &d.nodes {
-            let (leaf, a, b) = match *node {
-                Node::Leaf { key, value } => (1i64, key, value),
-                Node::Middle { left, right } => (0i64, left, right),
-            };
-            sqlx::query(
-                "INSERT INTO tree_nodes (hash, leaf, a, b) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(hash.to_le_hex())
-            .bind(leaf)
-            .bind(a.to_le_hex())
-            .bind(b.to_le_hex())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
+        insert_nodes(&mut tx, &d.nodes).await?;
         let hex = |f: Option<Fr>| f.map(|f| f.to_le_hex());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO transitions (issuer_id, status, old_state, old_claims_root, old_revocation_root, \
@@ -390,38 +376,47 @@ impl PublishStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-        // Each credential is taken by exactly one transition: the update must find it pending.
+        // Each credential is taken by exactly one transition: every update must find its
+        // credentials pending, or the whole transition is refused.
         let parts = [
             (
                 &d.claims,
                 "CLAIM",
                 "claim",
                 "UPDATE credentials SET claim_transition = ? \
-                 WHERE core_claim_hash = ? AND issuer_id = ? AND claim_transition IS NULL",
+                 WHERE issuer_id = ? AND claim_transition IS NULL AND core_claim_hash IN",
             ),
             (
                 &d.revocations,
                 "REVOCATION",
                 "revocation",
-                "UPDATE credentials SET revocation_transition = ? WHERE core_claim_hash = ? \
-                 AND issuer_id = ? AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL",
+                "UPDATE credentials SET revocation_transition = ? WHERE issuer_id = ? \
+                 AND status = 'WAIT_REMOVE' AND revocation_transition IS NULL AND core_claim_hash IN",
             ),
         ];
+        let issuer = d.issuer_id.to_string();
         for (hashes, kind, what, take) in parts {
-            for hash in hashes {
-                let done = sqlx::query(take)
-                    .bind(id)
-                    .bind(hash)
-                    .bind(d.issuer_id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                if done.rows_affected() != 1 {
+            for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!("{take} ({})", placeholders(chunk.len()));
+                let mut q = sqlx::query(&sql).bind(id).bind(&issuer);
+                for hash in chunk {
+                    q = q.bind(hash);
+                }
+                let done = q.execute(&mut *tx).await.map_err(map_err)?;
+                if done.rows_affected() != chunk.len() as u64 {
                     return Err(StoreError::Conflict(format!(
-                        "{what} of {hash} is not pending"
+                        "a {what} of transition {id}'s batch is not pending"
                     )));
                 }
-                member(&mut tx, id, kind, hash).await?;
+                let sql = format!(
+                    "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) VALUES {}",
+                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for hash in chunk {
+                    q = q.bind(id).bind(kind).bind(hash);
+                }
+                q.execute(&mut *tx).await.map_err(map_err)?;
             }
         }
         tx.commit().await.map_err(map_err)?;
@@ -437,7 +432,7 @@ impl PublishStore for SqliteStore {
         let nonce = i64::try_from(t.nonce)
             .map_err(|_| StoreError::Internal(format!("nonce {} too large", t.nonce)))?;
         let now = ms(Utc::now());
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let lease: Option<Option<String>> = sqlx::query_scalar(
             "SELECT l.owner FROM transitions t LEFT JOIN publisher_leases l \
              ON l.issuer_id = t.issuer_id AND l.owner = ? AND l.expires_at > ? \
@@ -501,7 +496,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let changed = confirm_in(&mut tx, id, at, "'COMPUTED', 'SIGNED'")
             .await?
             .ok_or(StoreError::NotFound("transition in flight"))?;
@@ -510,7 +505,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn abandon_transition(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         if !abandon_in(&mut tx, id, reason).await? {
             return Err(StoreError::NotFound("transition in flight"));
         }
@@ -519,7 +514,7 @@ impl PublishStore for SqliteStore {
     }
 
     async fn adopt_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let row = sqlx::query(
             "SELECT issuer_id, status, old_state FROM transitions WHERE id = ? AND status <> 'CONFIRMED'",
         )
@@ -668,21 +663,31 @@ impl PublishStore for SqliteStore {
     }
 }
 
-/// Records that transition `id` carries a credential's claim or revocation.
-async fn member(
-    conn: &mut SqliteConnection,
-    id: i64,
-    kind: &str,
-    hash: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO transition_credentials (transition_id, kind, core_claim_hash) VALUES (?, ?, ?)",
-    )
-    .bind(id)
-    .bind(kind)
-    .bind(hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+/// Rows per multi-row statement: well under SQLite's limit of bound values (32,766) with four
+/// values a row, and big enough that a transition of thousands of nodes is a few statements.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Writes tree nodes, a few multi-row statements for a whole transition. Nodes are
+/// content-addressed, so one already stored (or listed twice) is simply skipped.
+async fn insert_nodes(conn: &mut SqliteConnection, nodes: &[(Fr, Node)]) -> Result<(), StoreError> {
+    for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO tree_nodes (hash, leaf, a, b) VALUES {} ON CONFLICT DO NOTHING",
+            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (hash, node) in chunk {
+            let (leaf, a, b) = match *node {
+                Node::Leaf { key, value } => (1i64, key, value),
+                Node::Middle { left, right } => (0i64, left, right),
+            };
+            q = q
+                .bind(hash.to_le_hex())
+                .bind(leaf)
+                .bind(a.to_le_hex())
+                .bind(b.to_le_hex());
+        }
+        q.execute(&mut *conn).await.map_err(map_err)?;
+    }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! [`Registry`] on SQLite: partners, schemas, issuers, programs.
 
 use crate::rows::{decode_opt, json, map_err, ms, opt_time, time, to_json, total, uuid, Decode};
-use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -175,7 +174,7 @@ impl Registry for SqliteStore {
         id: PartnerId,
         c: PartnerChanges,
     ) -> Result<Option<Partner>, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let row = sqlx::query(&format!("SELECT {PARTNER_COLS} FROM partners WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(&mut *tx)

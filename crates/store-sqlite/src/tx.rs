@@ -12,17 +12,73 @@ use claimd_core::store::StoreError;
 use claimd_core::user::{Consent, ConsentStatus, Email, User};
 use claimd_core::{PartnerId, ProgramId, UserId};
 use sqlx::{Row, SqliteConnection, SqlitePool};
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The primitives on a connection inside a transaction (or savepoint).
 pub(crate) struct SqliteTx<'c>(pub(crate) &'c mut SqliteConnection);
 
-/// A write transaction holding SQLite's one write lock from its start (`BEGIN IMMEDIATE`): a
-/// deferred one that reads before it writes would fail at once ("database is locked") when the
-/// group committer or the publisher holds the lock.
-pub(crate) async fn begin_write(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Every write transaction of this store, and every write that can meet sustained issuance
+/// (the publisher's lease, status changes), takes its turn here before it asks SQLite for the
+/// write lock; the operator's rare one-statement writes rely on SQLite's busy timeout.
+///
+/// SQLite has one writer and makes the others wait in its busy handler, which sleeps and
+/// polls: under sustained issuance the group committer, which asks again the instant it
+/// commits, would win nearly every time, and the publisher's writes would time out ("database
+/// is locked") however short they are. Waiting here instead is first come, first served, so
+/// every writer gets the lock within a few commits.
+#[derive(Clone, Debug)]
+pub(crate) struct Writes {
+    pool: SqlitePool,
+    turn: Arc<Mutex<()>>,
+}
+
+impl Writes {
+    pub(crate) fn new(pool: SqlitePool) -> Writes {
+        Writes {
+            pool,
+            turn: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// A write transaction holding SQLite's one write lock from its start (`BEGIN
+    /// IMMEDIATE`): a deferred one that reads before it writes would fail at once ("database
+    /// is locked") when another writer holds the lock.
+    pub(crate) async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.turn.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// The turn for one autocommit write statement, held until the guard drops.
+    pub(crate) async fn turn(&self) -> OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+}
+
+/// An open write transaction and the writer's turn, released together when it ends.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 /// `?, ?, …` for `n` bound values.

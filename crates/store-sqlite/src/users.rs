@@ -2,7 +2,7 @@
 //! [`commit::set_consent`] on a transaction).
 
 use crate::rows::{map_err, ms, time, uuid};
-use crate::tx::{begin_write, SqliteTx};
+use crate::tx::SqliteTx;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -44,7 +44,7 @@ pub(crate) const CONSENT_SELECT: &str =
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let consent = commit::set_consent(&mut SqliteTx(&mut tx), &d, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(consent)
@@ -91,7 +91,7 @@ impl UserStore for SqliteStore {
         &self,
         at: DateTime<Utc>,
     ) -> Result<Vec<EmailConflict>, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let done: Option<i64> = sqlx::query_scalar("SELECT 1 FROM data_steps WHERE name = ?")
             .bind(EMAIL_RENORMALISATION_STEP)
             .fetch_optional(&mut *tx)

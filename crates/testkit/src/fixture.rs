@@ -362,6 +362,15 @@ impl<B: Binary> Fixture<B> {
         let server = self.server.take().unwrap();
         self.server = Some(server.restart());
     }
+
+    /// SIGKILL and restart with one environment variable set (or replaced), e.g. to run the
+    /// same data without the publisher and then with it.
+    pub fn restart_with(&mut self, name: &str, value: &str) {
+        let mut server = self.server.take().unwrap();
+        server.env.retain(|(k, _)| k != name);
+        server.env.push((name.to_owned(), value.to_owned()));
+        self.server = Some(server.restart());
+    }
 }
 
 /// An answer: status, `Retry-After` and the JSON body (null when it is not JSON).

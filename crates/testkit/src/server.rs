@@ -25,6 +25,12 @@ pub trait Binary {
     const PATH: &'static str;
 }
 
+/// The binary to run: `B::PATH`, or `CLAIMD_TEST_BINARY` when set, so that a benchmark can
+/// run an earlier build side by side with this one (see `docs/BENCHMARKS.md`).
+fn program<B: Binary>() -> String {
+    std::env::var("CLAIMD_TEST_BINARY").unwrap_or_else(|_| B::PATH.to_owned())
+}
+
 /// A running `claimd serve --dev` process.
 pub struct Server<B: Binary> {
     child: Child,
@@ -87,7 +93,7 @@ impl<B: Binary> Server<B> {
         pg: Option<PgDb>,
         env: Vec<(String, String)>,
     ) -> Self {
-        let mut cmd = Command::new(B::PATH);
+        let mut cmd = Command::new(program::<B>());
         cmd.args(["serve", "--dev", "--data-dir"]).arg(&data_dir);
         if !env.iter().any(|(k, _)| k == "CLAIMD_LISTEN") {
             cmd.args(["--listen", "127.0.0.1:0"]);
@@ -137,7 +143,7 @@ impl<B: Binary> Server<B> {
 
     /// Runs `claimd admin --json …` against this server; returns (success, parsed stdout, stderr).
     pub fn admin(&self, args: &[&str]) -> (bool, serde_json::Value, String) {
-        let out = Command::new(B::PATH)
+        let out = Command::new(program::<B>())
             .args(["admin", "--url", &self.url, "--json"])
             .args(args)
             .env("CLAIMD_ADMIN_TOKEN", &self.admin_token)
@@ -181,6 +187,22 @@ impl<B: Binary> Server<B> {
 
     pub fn path_exists(p: &Path) -> bool {
         p.exists()
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory now and at its peak, in bytes (`/proc/<pid>/status`
+    /// `VmRSS`, `VmHWM`); `None` off Linux.
+    pub fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let kb = |field: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k * 1024)
+        };
+        Some((kb("VmRSS:")?, kb("VmHWM:")?))
     }
 
     /// Stops the process and hands back what a restart needs.
