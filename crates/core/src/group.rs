@@ -78,7 +78,10 @@ pub async fn commit_group<T: GroupTx>(begun: Result<T, StoreError>, batch: Vec<J
 }
 
 /// Sends `commit` to a group committer's queue and waits for its outcome.
-pub async fn submit(queue: &mpsc::Sender<Job>, commit: IssueCommit) -> Result<IssueOutcome, StoreError> {
+pub async fn submit(
+    queue: &mpsc::Sender<Job>,
+    commit: IssueCommit,
+) -> Result<IssueOutcome, StoreError> {
     let (reply, answer) = oneshot::channel();
     queue
         .send((commit, reply))

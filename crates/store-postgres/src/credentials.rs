@@ -8,18 +8,18 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
-use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
+use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{
     CredentialCounts, CredentialFilter, CredentialStore, IssueCommit, IssueOutcome, StoreError,
 };
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use sqlx::postgres::PgRow;
+use sqlx::Row;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
-use sqlx::Row;
 
 const CREDENTIAL_SELECT: &str = "SELECT c.core_claim_hash, c.vc_id, c.partner_id, c.issuer_id, \
      i.did AS issuer_did, c.program_id, c.schema_id, c.user_id, c.revocation_nonce, c.status, \

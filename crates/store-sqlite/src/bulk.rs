@@ -2,7 +2,6 @@
 //! (`BEGIN IMMEDIATE`), like every other writer here.
 
 use crate::rows::{decode_all, decode_opt, map_err, ms, opt_time, time, total, uuid};
-use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -128,7 +127,7 @@ impl BulkStore for SqliteStore {
     }
 
     async fn append_bulk_chunk(&self, id: JobId, seq: u32, data: &[u8]) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let n = sqlx::query(
             "UPDATE bulk_jobs SET chunks = ? WHERE id = ? AND state = 'UPLOADING' AND chunks = ?",
         )
@@ -287,7 +286,7 @@ impl BulkStore for SqliteStore {
     }
 
     async fn add_bulk_rows(&self, id: JobId, rows: &[NewRow]) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let (mut added, mut invalid) = (0i64, 0i64);
         for r in rows {
             let subject = r
@@ -339,7 +338,7 @@ impl BulkStore for SqliteStore {
         to: JobState,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let finished = to.is_final().then_some(ms(at));
         let n = sqlx::query(
             "UPDATE bulk_jobs SET state = ?, started_at = ?, finished_at = ?, updated_at = ? \
@@ -391,7 +390,7 @@ impl BulkStore for SqliteStore {
         if results.is_empty() {
             return Ok(());
         }
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let (mut issued, mut skipped, mut failed) = (0i64, 0i64, 0i64);
         for r in results {
             let n = sqlx::query(

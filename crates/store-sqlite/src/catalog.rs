@@ -4,7 +4,6 @@
 
 use crate::registry::{program, schema, PROGRAM_COLS, SCHEMA_COLS};
 use crate::rows::{decode_all, decode_opt, json, map_err, ms, time, to_json, total, uuid};
-use crate::tx::begin_write;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -198,7 +197,7 @@ impl CatalogRegistry for SqliteStore {
         d: VerificationDraft,
         at: DateTime<Utc>,
     ) -> Result<VerificationProgram, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         sqlx::query(&format!(
             "INSERT INTO verification_programs ({VP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
         ))
@@ -228,7 +227,7 @@ impl CatalogRegistry for SqliteStore {
         c: VerificationChanges,
         at: DateTime<Utc>,
     ) -> Result<Option<VerificationProgram>, StoreError> {
-        let mut tx = begin_write(&self.pool).await.map_err(map_err)?;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
         let Some(mut p) = self.load_vp(&mut tx, id.as_str()).await? else {
             return Ok(None);
         };

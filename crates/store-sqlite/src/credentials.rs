@@ -9,8 +9,8 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
-use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
+use claimd_core::group::{self, GroupTx, Job};
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{
     CredentialCounts, CredentialFilter, CredentialStore, IssueCommit, IssueOutcome, StoreError,

@@ -200,7 +200,11 @@ impl<B: Binary> Server<B> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         let kb = |field: &str| -> Option<u64> {
             let line = status.lines().find(|l| l.starts_with(field))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|k| k * 1024)
+            line.split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+                .map(|k| k * 1024)
         };
         Some((kb("VmRSS:")?, kb("VmHWM:")?))
     }
