@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health)
         .merge(routes::schemas::router())
         .merge(routes::credentials::router())
+        .merge(routes::events::router())
         .merge(routes::issuers::router())
         .merge(routes::verify::router(state.clone()))
         .merge(routes::openapi::router())

@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod store;
 pub mod user;
 pub mod verify;
+pub mod webhook;
 
 pub use error::DomainError;
-pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
+pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId, WebhookEndpointId};

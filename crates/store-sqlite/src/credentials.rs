@@ -9,6 +9,7 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit;
+use claimd_core::webhook::EventType;
 use claimd_core::credential::{CredentialRecord, CredentialStatus};
 use claimd_core::store::{CredentialStore, IssueCommit, IssueOutcome, StoreError};
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
@@ -123,8 +124,14 @@ impl CredentialStore for SqliteStore {
         for s in from {
             q = q.bind(s.as_str());
         }
-        let done = q.execute(&self.pool).await.map_err(map_err)?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = crate::tx::begin_write(&self.pool).await.map_err(map_err)?;
+        let changed = q.execute(&mut *tx).await.map_err(map_err)?.rows_affected() > 0;
+        if let Some(event) = EventType::for_status(to).filter(|_| changed) {
+            crate::webhooks::record_events(&mut tx, &[core_claim_hash.to_owned()], event, at)
+                .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
     }
 
     async fn credential_for_partner(

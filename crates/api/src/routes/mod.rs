@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod credentials;
+pub mod events;
 pub mod health;
 pub mod issuers;
 pub mod openapi;

@@ -36,6 +36,7 @@ mod issuers;
 mod partners;
 mod programs;
 mod schemas;
+mod webhooks;
 
 use crate::state::AppState;
 use axum::routing::{get, post, put};
@@ -45,6 +46,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partners", get(partners::list).post(partners::create))
         .route("/partners/{id}", get(partners::get).patch(partners::update))
+        .route("/partners/{id}/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/partners/{id}/webhooks/{endpoint}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/partners/{id}/webhooks/{endpoint}/rotate", post(webhooks::rotate))
+        .route("/partners/{id}/webhooks/{endpoint}/deliveries", get(webhooks::deliveries))
+        .route("/partners/{id}/webhooks/{endpoint}/replay", post(webhooks::replay))
         .route("/schemas", get(schemas::list).post(schemas::create))
         .route("/schemas/{id}", get(schemas::get))
         .route("/issuers", get(issuers::list).post(issuers::create))
