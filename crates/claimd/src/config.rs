@@ -150,6 +150,9 @@ struct WebhooksFile {
     per_endpoint: Option<u32>,
     /// Attempts in flight per process (default 64).
     max_in_flight: Option<u32>,
+    /// How long a leased delivery stays one process's (default 60000; more than
+    /// `timeout_ms`): after a crash, its deliveries are attempted again once it passes.
+    lease_ttl_ms: Option<u64>,
 }
 
 /// The delivery worker's settings (`[webhooks]`).
@@ -161,6 +164,7 @@ pub struct WebhookSettings {
     pub poll_interval: std::time::Duration,
     pub per_endpoint: u32,
     pub max_in_flight: u32,
+    pub lease_ttl: std::time::Duration,
 }
 
 impl WebhooksFile {
@@ -176,6 +180,10 @@ impl WebhooksFile {
         let timeout = positive(self.timeout_ms, "timeout_ms", 10_000)?;
         if timeout > 60_000 {
             bail!("[webhooks] timeout_ms must be at most 60000");
+        }
+        let lease = positive(self.lease_ttl_ms, "lease_ttl_ms", 60_000)?;
+        if lease <= timeout {
+            bail!("[webhooks] lease_ttl_ms must be more than timeout_ms");
         }
         Ok(WebhookSettings {
             enabled: self.enabled.unwrap_or(true),
@@ -205,6 +213,7 @@ impl WebhooksFile {
             per_endpoint: positive(self.per_endpoint.map(u64::from), "per_endpoint", 4)? as u32,
             max_in_flight: positive(self.max_in_flight.map(u64::from), "max_in_flight", 64)?
                 as u32,
+            lease_ttl: Duration::from_millis(lease),
         })
     }
 }

@@ -282,6 +282,7 @@ fn start_webhooks(
         poll_interval: w.poll_interval,
         per_endpoint: w.per_endpoint,
         max_in_flight: w.max_in_flight,
+        lease_ttl: w.lease_ttl,
         dev: settings.dev,
         ..claimd_webhooks::WorkerConfig::new(clock)
     };

@@ -6,8 +6,10 @@
 
 mod publication;
 mod publishing;
+mod webhooks;
 pub use publication::publication;
 pub use publishing::publishing;
+pub use webhooks::webhooks;
 
 use claimd_core::issuer::SealedIssuerKeys;
 use claimd_core::page::PageRequest;

@@ -155,7 +155,8 @@ macro_rules! store_contract_tests {
             consent,
             issuance,
             publishing,
-            publication
+            publication,
+            webhooks
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

@@ -57,12 +57,12 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// `dev`: plain http to loopback and every non-public address allowed (as the JWKS
-    /// fetcher's dev settings).
+    /// `dev`: loopback allowed, over plain http too (a receiver on the developer's machine).
+    /// Private, link-local and other non-public addresses stay refused even then.
     pub fn new(timeout: Duration, dev: bool) -> Result<Self, reqwest::Error> {
         let policy = AddressPolicy {
             allow_loopback: dev,
-            allow_private: dev,
+            allow_private: false,
         };
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

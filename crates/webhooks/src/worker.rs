@@ -35,7 +35,7 @@ pub struct WorkerConfig {
     pub max_in_flight: u32,
     /// How long a leased delivery stays this worker's; longer than `timeout`.
     pub lease_ttl: Duration,
-    /// Dev mode: plain http to loopback and private addresses allowed.
+    /// Dev mode: loopback allowed, over plain http too.
     pub dev: bool,
     pub clock: SharedClock,
 }
