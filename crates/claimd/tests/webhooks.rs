@@ -7,7 +7,7 @@
 
 mod common;
 
-use claimd_testkit::config_env;
+use claimd_testkit::server::config_env;
 use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};

@@ -549,9 +549,17 @@ impl RetryPolicy {
         let delay = self.initial.saturating_mul(exp).min(self.max_delay);
         let delay = delay.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
         AttemptOutcome::Retry {
-            at: now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX),
+            at: later(now, delay),
         }
     }
+}
+
+/// `t + d`, saturating at the largest representable time (settings can be large).
+pub fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The outbox and its deliveries. Events themselves are written by the adapters inside the
@@ -703,7 +711,7 @@ impl Operator {
         let overlap = req.overlap()?;
         let now = self.clock.now();
         let key = generate_secret();
-        let until = now + TimeDelta::from_std(overlap).unwrap_or(TimeDelta::MAX);
+        let until = later(now, overlap);
         let sealed = self.master_key.seal(&secret_label(id), &key);
         Ok(self
             .store

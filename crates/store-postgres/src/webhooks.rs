@@ -4,7 +4,7 @@
 use crate::rows::{decode_all, decode_opt, map_err, total};
 use crate::PgStore;
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use claimd_core::store::StoreError;
 use claimd_core::webhook::{
     new_event_id, AttemptOutcome, AttemptRecord, DeliveryBacklog, DeliveryState, DeliveryView,
@@ -333,7 +333,7 @@ impl WebhookStore for PgStore {
         per_endpoint: u32,
         limit: u32,
     ) -> Result<Vec<LeasedDelivery>, StoreError> {
-        let until = now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX);
+        let until = claimd_core::webhook::later(now, ttl);
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LEASE_LOCK)

@@ -185,8 +185,9 @@ async fn confirm_in(
             .map_err(map_err)?
             .rows_affected();
     }
-    crate::webhooks::record_events(conn, &onchain, EventType::Onchain, now).await?;
-    crate::webhooks::record_events(conn, &removed, EventType::Removed, now).await?;
+    let at = time(now)?;
+    crate::webhooks::record_events(conn, &onchain, EventType::Onchain, at).await?;
+    crate::webhooks::record_events(conn, &removed, EventType::Removed, at).await?;
     Ok(Some(changed))
 }
 

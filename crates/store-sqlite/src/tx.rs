@@ -239,7 +239,7 @@ impl StoreTx for SqliteTx<'_> {
         event: claimd_core::webhook::EventType,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        crate::webhooks::record_events(self.0, &[core_claim_hash.to_owned()], event, at).await
+        crate::webhooks::record_events(&mut *self.0, &[core_claim_hash.to_owned()], event, at).await
     }
 
     async fn take_issuance_slot(&mut self, program: &ProgramId) -> Result<bool, StoreError> {
