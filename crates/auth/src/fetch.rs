@@ -13,8 +13,6 @@
 //! - One wall-clock timeout covers connect, redirects, headers and body; the body is read
 //!   chunk by chunk and refused past `max_jwks_bytes` (also when `Content-Length` says so).
 
-use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
