@@ -181,7 +181,6 @@ pub fn is_localhost_name(host: &str) -> bool {
         || (h.len() > 10 && h.as_bytes()[h.len() - 10..].eq_ignore_ascii_case(b".localhost"))
 }
 
-
 /// Scheme, credentials and IP-literal rules for a URL claimd connects to (each hop of a
 /// JWKS fetch, each webhook delivery): `https`, or plain `http` to a loopback host when
 /// `allow_http_loopback`; no credentials; an IP literal must pass the policy. Names are

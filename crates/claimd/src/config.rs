@@ -211,8 +211,7 @@ impl WebhooksFile {
                 500,
             )?),
             per_endpoint: positive(self.per_endpoint.map(u64::from), "per_endpoint", 4)? as u32,
-            max_in_flight: positive(self.max_in_flight.map(u64::from), "max_in_flight", 64)?
-                as u32,
+            max_in_flight: positive(self.max_in_flight.map(u64::from), "max_in_flight", 64)? as u32,
             lease_ttl: Duration::from_millis(lease),
         })
     }

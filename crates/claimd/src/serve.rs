@@ -109,7 +109,9 @@ pub async fn serve(settings: Settings) -> Result<()> {
             metrics_exporter_prometheus::Matcher::Full(
                 claimd_webhooks::metrics::DELIVERY_LAG.into(),
             ),
-            &[0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0],
+            &[
+                0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
+            ],
         )
         .context("invalid metric buckets")?
         .install_recorder()
@@ -274,7 +276,10 @@ fn start_webhooks(
     settings: &Settings,
     store: Arc<dyn Store>,
     clock: claimd_clock::SharedClock,
-) -> Result<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
+) -> Result<(
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+)> {
     let w = &settings.webhooks;
     let config = claimd_webhooks::WorkerConfig {
         timeout: w.timeout,

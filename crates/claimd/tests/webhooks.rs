@@ -161,7 +161,10 @@ async fn scenario(backend: Backend) {
     let shown = f
         .server()
         .admin_ok(&["webhook", "get", &f.partner, &endpoint]);
-    assert!(shown.get("secret").is_none(), "the secret is shown once: {shown}");
+    assert!(
+        shown.get("secret").is_none(),
+        "the secret is shown once: {shown}"
+    );
     assert_eq!(
         shown["eventTypes"],
         json!([
@@ -183,7 +186,9 @@ async fn scenario(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    receiver.control("secrets", json!({"secrets": [secret]})).await;
+    receiver
+        .control("secrets", json!({"secrets": [secret]}))
+        .await;
 
     // First delivery: a 500, then a timeout, then accepted — the same event id every time,
     // every attempt verified by the npm library.
@@ -212,7 +217,10 @@ async fn scenario(backend: Backend) {
         d["timestamp"].as_str().unwrap().parse::<i64>().unwrap();
     }
     assert_eq!(
-        onchain.iter().map(|d| d["answer"].clone()).collect::<Vec<_>>(),
+        onchain
+            .iter()
+            .map(|d| d["answer"].clone())
+            .collect::<Vec<_>>(),
         vec![json!("500"), json!("hang"), json!("200")]
     );
     let body = &onchain[2]["body"];
@@ -228,7 +236,10 @@ async fn scenario(backend: Backend) {
     let listed = wait_delivery(&f, &endpoint, &event, "DELIVERED").await;
     let attempts = listed["attempts"].as_array().unwrap();
     assert_eq!(
-        attempts.iter().map(|a| a["statusCode"].clone()).collect::<Vec<_>>(),
+        attempts
+            .iter()
+            .map(|a| a["statusCode"].clone())
+            .collect::<Vec<_>>(),
         vec![json!(500), Value::Null, json!(200)],
         "{listed:#}"
     );
@@ -240,11 +251,12 @@ async fn scenario(backend: Backend) {
     assert_eq!(code, 200, "{page}");
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{page}");
-    assert_eq!(events[0], *body, "the feed and the delivery carry the same event");
+    assert_eq!(
+        events[0], *body,
+        "the feed and the delivery carry the same event"
+    );
     assert_eq!(page["nextAfter"], event.as_str());
-    let (code, next) = f
-        .get_as(&token, &format!("/v1/events?after={event}"))
-        .await;
+    let (code, next) = f.get_as(&token, &format!("/v1/events?after={event}")).await;
     assert_eq!((code, next["events"].clone()), (200, json!([])));
     let (code, bad) = f.get_as(&token, "/v1/events?after=nope&limit=5").await;
     assert_eq!((code, bad["error"].clone()), (400, json!(400)), "{bad}");
@@ -301,7 +313,9 @@ async fn scenario(backend: Backend) {
         .to_owned();
     f.restart();
     let got = receiver
-        .wait("delivered after kill -9", |g| answered_ok(g, &second_event) == 1)
+        .wait("delivered after kill -9", |g| {
+            answered_ok(g, &second_event) == 1
+        })
         .await;
     let same: Vec<&Value> = got
         .iter()
@@ -309,6 +323,19 @@ async fn scenario(backend: Backend) {
         .collect();
     assert!(same.len() >= 2, "{same:#?}");
     assert!(same.iter().all(|d| d["verified"] == json!([true, true])));
+    // The killed process never recorded its attempt: the one on record is the restarted
+    // process's, which delivered.
+    let listed = wait_delivery(&f, &endpoint, &second_event, "DELIVERED").await;
+    assert_eq!(
+        listed["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["statusCode"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(200)],
+        "{listed:#}"
+    );
 
     // A dead letter: the receiver fails every attempt of the revocation's event until the
     // retry window (4 s here) has passed.

@@ -46,17 +46,31 @@ async fn the_webhook_api_answers_as_documented() {
         (json!({}), "url"),
         (json!({"url": "ftp://x.example/"}), "url"),
         (json!({"url": "https://u:p@x.example/"}), "url"),
-        (json!({"url": "https://x.example/", "eventTypes": []}), "eventTypes"),
-        (json!({"url": "https://x.example/", "eventTypes": ["credential.nope"]}), "eventTypes"),
+        (
+            json!({"url": "https://x.example/", "eventTypes": []}),
+            "eventTypes",
+        ),
+        (
+            json!({"url": "https://x.example/", "eventTypes": ["credential.nope"]}),
+            "eventTypes",
+        ),
         (json!({"url": 5}), "url"),
     ] {
         let r = app.admin(Method::POST, &base, Some(&body)).await;
         documented(&doc, list_path, "post", &r, 400);
-        assert!(r.json()["message"].as_str().unwrap().contains(field), "{}", r.text());
+        assert!(
+            r.json()["message"].as_str().unwrap().contains(field),
+            "{}",
+            r.text()
+        );
     }
     let unknown = format!("/admin/v1/partners/{}/webhooks", uuid::Uuid::new_v4());
     let r = app
-        .admin(Method::POST, &unknown, Some(&json!({"url": "https://x.example/"})))
+        .admin(
+            Method::POST,
+            &unknown,
+            Some(&json!({"url": "https://x.example/"})),
+        )
         .await;
     documented(&doc, list_path, "post", &r, 404);
     let r = app.admin(Method::GET, &unknown, None).await;
@@ -66,7 +80,12 @@ async fn the_webhook_api_answers_as_documented() {
         .await;
     documented(&doc, list_path, "get", &r, 404);
     let r = app
-        .send(Method::GET, &base, &[("authorization", "Bearer wrong")], None)
+        .send(
+            Method::GET,
+            &base,
+            &[("authorization", "Bearer wrong")],
+            None,
+        )
         .await;
     documented(&doc, list_path, "get", &r, 401);
 
@@ -91,12 +110,20 @@ async fn the_webhook_api_answers_as_documented() {
     let r = app.admin(Method::GET, &one, None).await;
     documented(&doc, one_path, "get", &r, 200);
     let r = app
-        .admin(Method::GET, &format!("{base}/{}", uuid::Uuid::new_v4()), None)
+        .admin(
+            Method::GET,
+            &format!("{base}/{}", uuid::Uuid::new_v4()),
+            None,
+        )
         .await;
     documented(&doc, one_path, "get", &r, 404);
 
     let r = app
-        .admin(Method::PATCH, &one, Some(&json!({"enabled": false, "eventTypes": ["credential.removed"]})))
+        .admin(
+            Method::PATCH,
+            &one,
+            Some(&json!({"enabled": false, "eventTypes": ["credential.removed"]})),
+        )
         .await;
     documented(&doc, one_path, "patch", &r, 200);
     assert_eq!(
@@ -110,13 +137,29 @@ async fn the_webhook_api_answers_as_documented() {
 
     let rotate = format!("{one}/rotate");
     let r = app
-        .admin(Method::POST, &rotate, Some(&json!({"overlapSeconds": 604801})))
+        .admin(
+            Method::POST,
+            &rotate,
+            Some(&json!({"overlapSeconds": 604801})),
+        )
         .await;
-    documented(&doc, "/partners/{partnerId}/webhooks/{endpointId}/rotate", "post", &r, 400);
+    documented(
+        &doc,
+        "/partners/{partnerId}/webhooks/{endpointId}/rotate",
+        "post",
+        &r,
+        400,
+    );
     let r = app
         .admin(Method::POST, &rotate, Some(&json!({"overlapSeconds": 60})))
         .await;
-    documented(&doc, "/partners/{partnerId}/webhooks/{endpointId}/rotate", "post", &r, 200);
+    documented(
+        &doc,
+        "/partners/{partnerId}/webhooks/{endpointId}/rotate",
+        "post",
+        &r,
+        200,
+    );
     assert_ne!(r.json()["secret"], created["secret"]);
     assert!(r.json()["previousSecretExpiresAt"].is_string());
 
@@ -128,7 +171,11 @@ async fn the_webhook_api_answers_as_documented() {
         documented(&doc, deliveries, "get", &r, 400);
     }
     let r = app
-        .admin(Method::GET, &format!("{one}/deliveries?state=DEAD&limit=5"), None)
+        .admin(
+            Method::GET,
+            &format!("{one}/deliveries?state=DEAD&limit=5"),
+            None,
+        )
         .await;
     documented(&doc, deliveries, "get", &r, 200);
     assert_eq!(r.json()["items"], json!([]));
@@ -145,11 +192,19 @@ async fn the_webhook_api_answers_as_documented() {
         documented(&doc, replay, "post", &r, 400);
     }
     let r = app
-        .admin(Method::POST, &format!("{one}/replay"), Some(&json!({"eventId": "evt_0"})))
+        .admin(
+            Method::POST,
+            &format!("{one}/replay"),
+            Some(&json!({"eventId": "evt_0"})),
+        )
         .await;
     documented(&doc, replay, "post", &r, 404);
     let r = app
-        .admin(Method::POST, &format!("{one}/replay"), Some(&json!({"since": "2026-01-01T00:00:00Z"})))
+        .admin(
+            Method::POST,
+            &format!("{one}/replay"),
+            Some(&json!({"since": "2026-01-01T00:00:00Z"})),
+        )
         .await;
     documented(&doc, replay, "post", &r, 202);
     assert_eq!(r.json()["queued"], 0);

@@ -116,7 +116,12 @@ pub const EMAIL_RENORMALISATION_STEP: &str = "email-normalisation-1";
 /// Everything the service needs from a database.
 #[async_trait]
 pub trait Store:
-    Registry + UserStore + CredentialStore + PublishStore + PublicationView + crate::webhook::WebhookStore
+    Registry
+    + UserStore
+    + CredentialStore
+    + PublishStore
+    + PublicationView
+    + crate::webhook::WebhookStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -6,7 +6,9 @@
 use super::{commit, issuer_with_program, partner_draft, record};
 use chrono::{TimeDelta, Utc};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::{Confirmation, IssueOutcome, OnDuplicate, Store, StoreError, TransitionDraft};
+use claimd_core::store::{
+    Confirmation, IssueOutcome, OnDuplicate, Store, StoreError, TransitionDraft,
+};
 use claimd_core::webhook::{
     AttemptOutcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord, EventType,
     Replay,
@@ -42,41 +44,79 @@ pub async fn webhooks(store: &dyn Store) {
 
     // Endpoints: create, scoped reads, list, change, rotate, delete.
     match store
-        .create_webhook_endpoint(endpoint(PartnerId::new_random(), "https://x", &EventType::ALL, true))
+        .create_webhook_endpoint(endpoint(
+            PartnerId::new_random(),
+            "https://x",
+            &EventType::ALL,
+            true,
+        ))
         .await
     {
         Err(StoreError::NotFound("partner")) => {}
         other => panic!("endpoint of an unknown partner: {other:?}"),
     }
     let all = store
-        .create_webhook_endpoint(endpoint(partner, "https://a.example/hook", &EventType::ALL, true))
+        .create_webhook_endpoint(endpoint(
+            partner,
+            "https://a.example/hook",
+            &EventType::ALL,
+            true,
+        ))
         .await
         .unwrap();
     assert_eq!(all.event_types, EventType::ALL.to_vec());
     assert!(all.enabled && all.previous_secret_expires_at.is_none());
     let onchain = store
-        .create_webhook_endpoint(endpoint(partner, "https://b.example/hook", &[EventType::Onchain], true))
+        .create_webhook_endpoint(endpoint(
+            partner,
+            "https://b.example/hook",
+            &[EventType::Onchain],
+            true,
+        ))
         .await
         .unwrap();
     let off = store
-        .create_webhook_endpoint(endpoint(partner, "https://c.example/hook", &EventType::ALL, false))
+        .create_webhook_endpoint(endpoint(
+            partner,
+            "https://c.example/hook",
+            &EventType::ALL,
+            false,
+        ))
         .await
         .unwrap();
     let gone = store
-        .create_webhook_endpoint(endpoint(partner, "https://d.example/hook", &EventType::ALL, true))
+        .create_webhook_endpoint(endpoint(
+            partner,
+            "https://d.example/hook",
+            &EventType::ALL,
+            true,
+        ))
         .await
         .unwrap();
     assert_eq!(
-        store.webhook_endpoint(partner, all.endpoint_id).await.unwrap(),
+        store
+            .webhook_endpoint(partner, all.endpoint_id)
+            .await
+            .unwrap(),
         Some(all.clone())
     );
     assert_eq!(
-        store.webhook_endpoint(other.partner_id, all.endpoint_id).await.unwrap(),
+        store
+            .webhook_endpoint(other.partner_id, all.endpoint_id)
+            .await
+            .unwrap(),
         None,
         "another partner's endpoint"
     );
-    assert_eq!(store.list_webhook_endpoints(partner).await.unwrap().len(), 4);
-    assert!(store.list_webhook_endpoints(other.partner_id).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_webhook_endpoints(partner).await.unwrap().len(),
+        4
+    );
+    assert!(store
+        .list_webhook_endpoints(other.partner_id)
+        .await
+        .unwrap()
+        .is_empty());
     let changed = store
         .update_webhook_endpoint(
             partner,
@@ -92,17 +132,36 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (changed.url.as_str(), changed.event_types.clone(), changed.enabled),
+        (
+            changed.url.as_str(),
+            changed.event_types.clone(),
+            changed.enabled
+        ),
         ("https://e.example/x", vec![EventType::Removed], true)
     );
     assert!(store
-        .update_webhook_endpoint(other.partner_id, gone.endpoint_id, &EndpointChanges::default(), Utc::now())
+        .update_webhook_endpoint(
+            other.partner_id,
+            gone.endpoint_id,
+            &EndpointChanges::default(),
+            Utc::now()
+        )
         .await
         .unwrap()
         .is_none());
-    assert!(!store.delete_webhook_endpoint(other.partner_id, gone.endpoint_id).await.unwrap());
-    assert!(store.delete_webhook_endpoint(partner, gone.endpoint_id).await.unwrap());
-    assert!(store.webhook_endpoint(partner, gone.endpoint_id).await.unwrap().is_none());
+    assert!(!store
+        .delete_webhook_endpoint(other.partner_id, gone.endpoint_id)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_webhook_endpoint(partner, gone.endpoint_id)
+        .await
+        .unwrap());
+    assert!(store
+        .webhook_endpoint(partner, gone.endpoint_id)
+        .await
+        .unwrap()
+        .is_none());
     let until = Utc::now() + TimeDelta::hours(1);
     let rotated = store
         .rotate_webhook_secret(partner, all.endpoint_id, vec![9, 9], until, Utc::now())
@@ -110,7 +169,9 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        rotated.previous_secret_expires_at.map(|t| t.timestamp_millis()),
+        rotated
+            .previous_secret_expires_at
+            .map(|t| t.timestamp_millis()),
         Some(until.timestamp_millis())
     );
 
@@ -118,22 +179,61 @@ pub async fn webhooks(store: &dyn Store) {
     // transaction; a confirmation makes `onchain` and `removed` in its.
     let user = UserId::new_random();
     let first = record(partner, &issuer, &program, user, 1);
-    let c = commit("w@example.com", user, first.clone(), OnDuplicate::Revoke, None);
-    assert_eq!(store.commit_issuance(c).await.unwrap(), IssueOutcome::Issued);
-    assert_eq!(store.partner_events(partner, None, 10).await.unwrap(), Some(vec![]));
+    let c = commit(
+        "w@example.com",
+        user,
+        first.clone(),
+        OnDuplicate::Revoke,
+        None,
+    );
+    assert_eq!(
+        store.commit_issuance(c).await.unwrap(),
+        IssueOutcome::Issued
+    );
+    assert_eq!(
+        store.partner_events(partner, None, 10).await.unwrap(),
+        Some(vec![])
+    );
     let second = record(partner, &issuer, &program, user, 2);
-    let c = commit("w@example.com", user, second.clone(), OnDuplicate::Revoke, None);
-    assert_eq!(store.commit_issuance(c).await.unwrap(), IssueOutcome::Issued);
-    let events = store.partner_events(partner, None, 10).await.unwrap().unwrap();
+    let c = commit(
+        "w@example.com",
+        user,
+        second.clone(),
+        OnDuplicate::Revoke,
+        None,
+    );
+    assert_eq!(
+        store.commit_issuance(c).await.unwrap(),
+        IssueOutcome::Issued
+    );
+    let events = store
+        .partner_events(partner, None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(
-        (e.event_type, e.core_claim_hash.as_str(), e.vc_status.as_str(), e.partner_id),
-        (EventType::RevocationRequested, first.core_claim_hash.as_str(), "WAIT_REMOVE", partner)
+        (
+            e.event_type,
+            e.core_claim_hash.as_str(),
+            e.vc_status.as_str(),
+            e.partner_id
+        ),
+        (
+            EventType::RevocationRequested,
+            first.core_claim_hash.as_str(),
+            "WAIT_REMOVE",
+            partner
+        )
     );
     assert_eq!(
         (e.credential_id.as_str(), e.issuer_did.as_str(), e.user_uuid),
-        (program.credential_id.as_str(), issuer.issuer_did.as_str(), user)
+        (
+            program.credential_id.as_str(),
+            issuer.issuer_did.as_str(),
+            user
+        )
     );
     assert!(e.event_id.starts_with("evt_") && e.event_id.len() == 36);
 
@@ -154,7 +254,11 @@ pub async fn webhooks(store: &dyn Store) {
         block_timestamp: 1_700_000_000,
     };
     store.confirm_transition(id, &confirmation).await.unwrap();
-    let events = store.partner_events(partner, None, 10).await.unwrap().unwrap();
+    let events = store
+        .partner_events(partner, None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     let seen: Vec<(EventType, &str, &str, Option<&str>, Option<u64>)> = events
         .iter()
         .map(|e| {
@@ -170,25 +274,60 @@ pub async fn webhooks(store: &dyn Store) {
     assert_eq!(
         seen,
         vec![
-            (EventType::RevocationRequested, first.core_claim_hash.as_str(), "WAIT_REMOVE", None, None),
-            (EventType::Onchain, second.core_claim_hash.as_str(), "ONCHAIN", Some("0xfeed"), Some(77)),
-            (EventType::Removed, first.core_claim_hash.as_str(), "REMOVE", Some("0xfeed"), Some(77)),
+            (
+                EventType::RevocationRequested,
+                first.core_claim_hash.as_str(),
+                "WAIT_REMOVE",
+                None,
+                None
+            ),
+            (
+                EventType::Onchain,
+                second.core_claim_hash.as_str(),
+                "ONCHAIN",
+                Some("0xfeed"),
+                Some(77)
+            ),
+            (
+                EventType::Removed,
+                first.core_claim_hash.as_str(),
+                "REMOVE",
+                Some("0xfeed"),
+                Some(77)
+            ),
         ]
     );
     // An operator's revocation (compare-and-set) writes its event too; a no-op does not.
     assert!(store
-        .change_credential_status(&second.core_claim_hash, &CredentialStatus::LIVE, CredentialStatus::WaitRemove, Utc::now())
+        .change_credential_status(
+            &second.core_claim_hash,
+            &CredentialStatus::LIVE,
+            CredentialStatus::WaitRemove,
+            Utc::now()
+        )
         .await
         .unwrap());
     assert!(!store
-        .change_credential_status(&second.core_claim_hash, &CredentialStatus::LIVE, CredentialStatus::WaitRemove, Utc::now())
+        .change_credential_status(
+            &second.core_claim_hash,
+            &CredentialStatus::LIVE,
+            CredentialStatus::WaitRemove,
+            Utc::now()
+        )
         .await
         .unwrap());
-    let events = store.partner_events(partner, None, 10).await.unwrap().unwrap();
+    let events = store
+        .partner_events(partner, None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(events.len(), 4);
     assert_eq!(
         (events[3].event_type, events[3].core_claim_hash.as_str()),
-        (EventType::RevocationRequested, second.core_claim_hash.as_str())
+        (
+            EventType::RevocationRequested,
+            second.core_claim_hash.as_str()
+        )
     );
 
     // The cursor: after an event, the ones that follow; another partner sees none of them and
@@ -200,7 +339,10 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap();
     assert_eq!(page, events[1..3].to_vec());
     assert_eq!(
-        store.partner_events(partner, Some(&events[3].event_id), 2).await.unwrap(),
+        store
+            .partner_events(partner, Some(&events[3].event_id), 2)
+            .await
+            .unwrap(),
         Some(vec![])
     );
     assert_eq!(
@@ -210,12 +352,21 @@ pub async fn webhooks(store: &dyn Store) {
             .unwrap(),
         None
     );
-    assert_eq!(store.partner_events(other.partner_id, None, 10).await.unwrap(), Some(vec![]));
+    assert_eq!(
+        store
+            .partner_events(other.partner_id, None, 10)
+            .await
+            .unwrap(),
+        Some(vec![])
+    );
 
     // Fan-out: every event to the all-types endpoint, only `onchain` to the other, nothing to
     // the disabled one.
     let pending = |e: WebhookEndpointId| async move {
-        store.webhook_deliveries(partner, e, Some(DeliveryState::Pending), 100).await.unwrap()
+        store
+            .webhook_deliveries(partner, e, Some(DeliveryState::Pending), 100)
+            .await
+            .unwrap()
     };
     assert_eq!(pending(all.endpoint_id).await.len(), 4);
     assert_eq!(pending(onchain.endpoint_id).await.len(), 1);
@@ -228,9 +379,14 @@ pub async fn webhooks(store: &dyn Store) {
     // `per_endpoint` per endpoint.
     let ttl = Duration::from_secs(60);
     let now = Utc::now();
-    let leased = store.lease_webhook_deliveries("w1", now, ttl, 10, 100).await.unwrap();
-    let mut got: Vec<(WebhookEndpointId, EventType)> =
-        leased.iter().map(|d| (d.endpoint_id, d.event.event_type)).collect();
+    let leased = store
+        .lease_webhook_deliveries("w1", now, ttl, 10, 100)
+        .await
+        .unwrap();
+    let mut got: Vec<(WebhookEndpointId, EventType)> = leased
+        .iter()
+        .map(|d| (d.endpoint_id, d.event.event_type))
+        .collect();
     got.sort_by_key(|(e, t)| (e.to_string(), t.as_str()));
     let mut want = vec![
         (all.endpoint_id, EventType::RevocationRequested),
@@ -239,7 +395,10 @@ pub async fn webhooks(store: &dyn Store) {
     ];
     want.sort_by_key(|(e, t)| (e.to_string(), t.as_str()));
     assert_eq!(got, want);
-    let to_all: Vec<_> = leased.iter().filter(|d| d.endpoint_id == all.endpoint_id).collect();
+    let to_all: Vec<_> = leased
+        .iter()
+        .filter(|d| d.endpoint_id == all.endpoint_id)
+        .collect();
     assert_eq!(to_all[0].secret, vec![9, 9], "the rotated secret signs");
     assert_eq!(
         to_all[0].previous_secret.as_ref().map(|(k, _)| k.clone()),
@@ -247,7 +406,11 @@ pub async fn webhooks(store: &dyn Store) {
     );
     assert_eq!(to_all[0].attempts, 0);
     // Leased ones are not leased again, and nothing else is due.
-    assert!(store.lease_webhook_deliveries("w2", now, ttl, 10, 100).await.unwrap().is_empty());
+    assert!(store
+        .lease_webhook_deliveries("w2", now, ttl, 10, 100)
+        .await
+        .unwrap()
+        .is_empty());
 
     // A retry: recorded, not due before its time, due after; only the lease holder records.
     let revocation = to_all
@@ -255,78 +418,162 @@ pub async fn webhooks(store: &dyn Store) {
         .find(|d| d.event.event_type == EventType::RevocationRequested)
         .unwrap();
     assert!(!store
-        .finish_webhook_attempt(revocation.delivery_id, "w2", &attempt(Some(500)), AttemptOutcome::Dead)
+        .finish_webhook_attempt(
+            revocation.delivery_id,
+            "w2",
+            &attempt(Some(500)),
+            AttemptOutcome::Dead
+        )
         .await
         .unwrap());
     let later = now + TimeDelta::seconds(30);
     assert!(store
-        .finish_webhook_attempt(revocation.delivery_id, "w1", &attempt(Some(500)), AttemptOutcome::Retry { at: later })
+        .finish_webhook_attempt(
+            revocation.delivery_id,
+            "w1",
+            &attempt(Some(500)),
+            AttemptOutcome::Retry { at: later }
+        )
         .await
         .unwrap());
-    assert!(store.lease_webhook_deliveries("w2", now, ttl, 10, 100).await.unwrap().is_empty());
-    let again = store.lease_webhook_deliveries("w2", later, ttl, 10, 100).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!((again[0].delivery_id, again[0].attempts), (revocation.delivery_id, 1));
     assert!(store
-        .finish_webhook_attempt(revocation.delivery_id, "w2", &attempt(Some(204)), AttemptOutcome::Delivered)
+        .lease_webhook_deliveries("w2", now, ttl, 10, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .lease_webhook_deliveries("w2", later, ttl, 10, 100)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].delivery_id, again[0].attempts),
+        (revocation.delivery_id, 1)
+    );
+    assert!(store
+        .finish_webhook_attempt(
+            revocation.delivery_id,
+            "w2",
+            &attempt(Some(204)),
+            AttemptOutcome::Delivered
+        )
         .await
         .unwrap());
     // Delivered: the credential's next event is due now.
-    let next = store.lease_webhook_deliveries("w2", later, ttl, 10, 100).await.unwrap();
+    let next = store
+        .lease_webhook_deliveries("w2", later, ttl, 10, 100)
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::Removed);
     assert!(store
-        .finish_webhook_attempt(next[0].delivery_id, "w2", &attempt(None), AttemptOutcome::Dead)
+        .finish_webhook_attempt(
+            next[0].delivery_id,
+            "w2",
+            &attempt(None),
+            AttemptOutcome::Dead
+        )
         .await
         .unwrap());
 
     // A lease that expires (its worker died) is taken by another worker.
     let expired = later + TimeDelta::seconds(61);
-    let retaken = store.lease_webhook_deliveries("w3", expired, ttl, 1, 100).await.unwrap();
+    let retaken = store
+        .lease_webhook_deliveries("w3", expired, ttl, 1, 100)
+        .await
+        .unwrap();
     assert_eq!(retaken.len(), 2, "one per endpoint with per_endpoint = 1");
     for d in &retaken {
         assert!(store
-            .finish_webhook_attempt(d.delivery_id, "w3", &attempt(Some(200)), AttemptOutcome::Delivered)
+            .finish_webhook_attempt(
+                d.delivery_id,
+                "w3",
+                &attempt(Some(200)),
+                AttemptOutcome::Delivered
+            )
             .await
             .unwrap());
     }
-    assert!(!store
-        .finish_webhook_attempt(retaken[0].delivery_id, "w1", &attempt(Some(200)), AttemptOutcome::Delivered)
-        .await
-        .unwrap(), "the first worker lost its lease");
+    assert!(
+        !store
+            .finish_webhook_attempt(
+                retaken[0].delivery_id,
+                "w1",
+                &attempt(Some(200)),
+                AttemptOutcome::Delivered
+            )
+            .await
+            .unwrap(),
+        "the first worker lost its lease"
+    );
 
     // The listing: newest first, with attempts.
-    let listed = store.webhook_deliveries(partner, all.endpoint_id, None, 100).await.unwrap();
+    let listed = store
+        .webhook_deliveries(partner, all.endpoint_id, None, 100)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 4);
-    let first_delivery = listed.iter().find(|d| d.delivery_id == revocation.delivery_id).unwrap();
+    let first_delivery = listed
+        .iter()
+        .find(|d| d.delivery_id == revocation.delivery_id)
+        .unwrap();
     assert_eq!(first_delivery.state, DeliveryState::Delivered);
     assert_eq!(
-        first_delivery.attempts.iter().map(|a| a.status_code).collect::<Vec<_>>(),
+        first_delivery
+            .attempts
+            .iter()
+            .map(|a| a.status_code)
+            .collect::<Vec<_>>(),
         vec![Some(500), Some(204)]
     );
-    assert_eq!(first_delivery.attempts[0].response.as_deref(), Some("answer 500"));
-    let dead = store.webhook_deliveries(partner, all.endpoint_id, Some(DeliveryState::Dead), 100).await.unwrap();
+    assert_eq!(
+        first_delivery.attempts[0].response.as_deref(),
+        Some("answer 500")
+    );
+    let dead = store
+        .webhook_deliveries(partner, all.endpoint_id, Some(DeliveryState::Dead), 100)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts[0].error.as_deref(), Some("timed out"));
-    assert!(store.webhook_deliveries(other.partner_id, all.endpoint_id, None, 100).await.unwrap().is_empty());
+    assert!(store
+        .webhook_deliveries(other.partner_id, all.endpoint_id, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(store.webhook_backlog().await.unwrap().dead, 1);
 
     // Replay: one event again with the same id, or every event since a time.
     let n = store
-        .replay_webhook_events(partner, all.endpoint_id, &Replay::Event(dead[0].event_id.clone()), expired)
+        .replay_webhook_events(
+            partner,
+            all.endpoint_id,
+            &Replay::Event(dead[0].event_id.clone()),
+            expired,
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(
         store
-            .replay_webhook_events(partner, all.endpoint_id, &Replay::Event("evt_unknown".into()), expired)
+            .replay_webhook_events(
+                partner,
+                all.endpoint_id,
+                &Replay::Event("evt_unknown".into()),
+                expired
+            )
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         store
-            .replay_webhook_events(other.partner_id, all.endpoint_id, &Replay::Event(dead[0].event_id.clone()), expired)
+            .replay_webhook_events(
+                other.partner_id,
+                all.endpoint_id,
+                &Replay::Event(dead[0].event_id.clone()),
+                expired
+            )
             .await
             .unwrap(),
         0,
@@ -343,6 +590,13 @@ pub async fn webhooks(store: &dyn Store) {
         4
     );
     // Deleting an endpoint takes its deliveries with it.
-    assert!(store.delete_webhook_endpoint(partner, onchain.endpoint_id).await.unwrap());
-    assert!(store.webhook_deliveries(partner, onchain.endpoint_id, None, 100).await.unwrap().is_empty());
+    assert!(store
+        .delete_webhook_endpoint(partner, onchain.endpoint_id)
+        .await
+        .unwrap());
+    assert!(store
+        .webhook_deliveries(partner, onchain.endpoint_id, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -207,7 +207,9 @@ impl WebhookStore for SqliteStore {
         .map_err(map_err)?;
         self.endpoint_where(r.partner_id, r.endpoint_id)
             .await?
-            .ok_or(StoreError::Internal("endpoint vanished after insert".into()))
+            .ok_or(StoreError::Internal(
+                "endpoint vanished after insert".into(),
+            ))
     }
 
     async fn webhook_endpoint(

@@ -19,10 +19,7 @@ pub(crate) fn describe() {
             DELIVERIES,
             "Webhook delivery attempts by outcome (delivered, retry, dead)."
         );
-        describe_counter!(
-            DEAD_LETTERS,
-            "Deliveries given up after the retry window."
-        );
+        describe_counter!(DEAD_LETTERS, "Deliveries given up after the retry window.");
         describe_histogram!(
             DELIVERY_LAG,
             Unit::Seconds,

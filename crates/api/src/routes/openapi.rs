@@ -113,12 +113,16 @@ fn add_webhooks(doc: &mut Value, public_url: &str) {
         let mut op = admin_op(summary, false);
         let responses = op["responses"].as_object_mut().expect("responses object");
         responses.remove("200");
-        responses.insert(code.into(), match answer {
-            Some(a) => ok("OK", a),
-            None => json!({"description": "Done; no body."}),
-        });
+        responses.insert(
+            code.into(),
+            match answer {
+                Some(a) => ok("OK", a),
+                None => json!({"description": "Done; no body."}),
+            },
+        );
         if let Some(b) = body {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema(b)}}});
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema(b)}}});
         }
         op
     };
@@ -172,7 +176,10 @@ fn add_webhooks(doc: &mut Value, public_url: &str) {
         }
     });
     let mut with_secret = endpoint.clone();
-    with_secret["required"].as_array_mut().expect("array").push(json!("secret"));
+    with_secret["required"]
+        .as_array_mut()
+        .expect("array")
+        .push(json!("secret"));
     with_secret["properties"]["secret"] = json!({"type": "string", "description": "`whsec_` and the base64 of the 32-byte HMAC key (Standard Webhooks); verify deliveries with it."});
     let schemas = json!({
         "WebhookEndpoint": endpoint,
@@ -234,7 +241,10 @@ fn add_webhooks(doc: &mut Value, public_url: &str) {
     if let (Some(p), Some(add)) = (doc["paths"].as_object_mut(), paths.as_object()) {
         p.extend(add.clone());
     }
-    if let (Some(c), Some(add)) = (doc["components"]["schemas"].as_object_mut(), schemas.as_object()) {
+    if let (Some(c), Some(add)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        schemas.as_object(),
+    ) {
         c.extend(add.clone());
     }
 }

@@ -149,7 +149,10 @@ pub async fn deliveries(
                 ApiError::bad_request(format!("limit: must be between 1 and {MAX_DELIVERIES}"))
             })?,
     };
-    s.store.webhook_endpoint(p, e).await?.ok_or_else(unknown_endpoint)?;
+    s.store
+        .webhook_endpoint(p, e)
+        .await?
+        .ok_or_else(unknown_endpoint)?;
     Ok(Json(Items {
         items: s.store.webhook_deliveries(p, e, state, limit).await?,
     }))
