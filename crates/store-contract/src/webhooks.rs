@@ -38,6 +38,9 @@ fn attempt(status: Option<u16>) -> AttemptRecord {
     }
 }
 
+/// An event's type, credential, status, transaction and block.
+type Seen<'a> = (EventType, &'a str, &'a str, Option<&'a str>, Option<u64>);
+
 pub async fn webhooks(store: &dyn Store) {
     let (partner, issuer, program) = issuer_with_program(store, 9).await;
     let other = store.create_partner(partner_draft("Other")).await.unwrap();
@@ -259,7 +262,7 @@ pub async fn webhooks(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
-    let seen: Vec<(EventType, &str, &str, Option<&str>, Option<u64>)> = events
+    let seen: Vec<Seen> = events
         .iter()
         .map(|e| {
             (
