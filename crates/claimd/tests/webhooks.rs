@@ -280,11 +280,7 @@ async fn scenario(backend: Backend) {
     let got = receiver
         .wait("replayed", |g| answered_ok(g, &event) == 2)
         .await;
-    let replayed = got
-        .iter()
-        .filter(|d| d["id"] == event.as_str())
-        .next_back()
-        .unwrap();
+    let replayed = got.iter().rfind(|d| d["id"] == event.as_str()).unwrap();
     assert_eq!(replayed["verified"], json!([true, true]), "{replayed:#}");
     assert_eq!(
         replayed["signature"].as_str().unwrap().split(' ').count(),
