@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::schemas::router())
         .merge(routes::catalog::router())
         .merge(routes::credentials::router())
+        .merge(routes::events::router())
         .merge(routes::issuers::router())
         .merge(routes::verify::router(state.clone()))
         .merge(routes::openapi::router())

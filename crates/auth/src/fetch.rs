@@ -13,18 +13,15 @@
 //! - One wall-clock timeout covers connect, redirects, headers and body; the body is read
 //!   chunk by chunk and refused past `max_jwks_bytes` (also when `Content-Length` says so).
 
-use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, LOCATION};
-use url::{Host, Url};
+use url::Url;
 
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
-use crate::netpolicy::AddressPolicy;
+use crate::netpolicy::{check_url, AddressPolicy, AddressRefused, GuardedResolver};
 
 /// A JWKS body as fetched, with the cache lifetime its response asked for.
 #[derive(Debug)]
@@ -78,47 +75,6 @@ impl FetchError {
             }
         }
     }
-}
-
-/// Marker error of the resolver, found again in reqwest's error chain.
-#[derive(Debug)]
-struct AddressRefused;
-
-impl fmt::Display for AddressRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("every address of the host is refused by the JWKS address policy")
-    }
-}
-
-impl std::error::Error for AddressRefused {}
-
-/// Resolves with the system resolver and keeps only the addresses the policy allows.
-struct GuardedResolver {
-    policy: AddressPolicy,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let localhost = is_localhost_name(&host);
-            let allowed: Vec<SocketAddr> = found
-                .filter(|a| policy.allows(a.ip()) && (!localhost || a.ip().is_loopback()))
-                .collect();
-            if allowed.is_empty() {
-                return Err(Box::new(AddressRefused) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
-        })
-    }
-}
-
-fn is_localhost_name(host: &str) -> bool {
-    let h = host.trim_end_matches('.');
-    h.eq_ignore_ascii_case("localhost")
-        || (h.len() > 10 && h.as_bytes()[h.len() - 10..].eq_ignore_ascii_case(b".localhost"))
 }
 
 pub(crate) struct Fetcher {
@@ -237,45 +193,7 @@ impl Fetcher {
 
     /// Scheme, credentials and IP-literal rules for the URL of one hop.
     fn check_url(&self, url: &Url) -> Result<(), FetchError> {
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(FetchError::NotAllowed(
-                "credentials in the URL are not supported",
-            ));
-        }
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(FetchError::NotAllowed("https is required"));
-        }
-        let host = url.host().ok_or(FetchError::InvalidUrl)?;
-        match url.scheme() {
-            "https" => {}
-            "http" => {
-                if !self.allow_http_loopback {
-                    return Err(FetchError::NotAllowed("https is required"));
-                }
-                let loopback = match &host {
-                    Host::Ipv4(ip) => ip.is_loopback(),
-                    Host::Ipv6(ip) => ip.is_loopback(),
-                    Host::Domain(d) => is_localhost_name(d),
-                };
-                if !loopback {
-                    return Err(FetchError::NotAllowed(
-                        "plain http is allowed only to loopback hosts",
-                    ));
-                }
-            }
-            _ => return Err(FetchError::NotAllowed("https is required")),
-        }
-        let literal = match host {
-            Host::Ipv4(ip) => Some(std::net::IpAddr::V4(ip)),
-            Host::Ipv6(ip) => Some(std::net::IpAddr::V6(ip)),
-            Host::Domain(_) => None,
-        };
-        if let Some(ip) = literal {
-            if !self.policy.allows(ip) {
-                return Err(FetchError::NotAllowed("the address is not public"));
-            }
-        }
-        Ok(())
+        check_url(url, &self.policy, self.allow_http_loopback).map_err(FetchError::NotAllowed)
     }
 }
 
@@ -401,14 +319,5 @@ mod tests {
                 assert!(check(f, u).is_err(), "{u}");
             }
         }
-    }
-
-    #[test]
-    fn localhost_names() {
-        assert!(is_localhost_name("localhost"));
-        assert!(is_localhost_name("LOCALHOST."));
-        assert!(is_localhost_name("jwks.localhost"));
-        assert!(!is_localhost_name("localhost.evil.example"));
-        assert!(!is_localhost_name("notlocalhost"));
     }
 }

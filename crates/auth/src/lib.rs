@@ -111,7 +111,7 @@ mod error;
 mod fetch;
 mod json;
 mod jwks;
-mod netpolicy;
+pub mod netpolicy;
 mod partner_id;
 mod source;
 mod token;

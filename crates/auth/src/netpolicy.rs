@@ -1,4 +1,5 @@
-//! Which addresses a JWKS fetch may connect to (SSRF rules).
+//! Which addresses a JWKS fetch (and a webhook delivery, `claimd-webhooks`) may connect to
+//! (SSRF rules).
 //!
 //! A partner registers its JWKS URL, so the URL is attacker-influenced: without these rules a
 //! partner (or whoever controls its DNS) could make claimd fetch the cloud metadata service
@@ -7,11 +8,14 @@
 //! address that DNS returns (and only checked addresses are connected to), to IP literals in
 //! URLs, and again at every redirect hop.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// What an address is, for the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AddrClass {
+pub enum AddrClass {
     /// Globally routable unicast.
     Public,
     /// `127.0.0.0/8`, `::1`.
@@ -25,7 +29,7 @@ pub(crate) enum AddrClass {
 
 /// The address rules of one fetcher.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AddressPolicy {
+pub struct AddressPolicy {
     /// Loopback allowed (`allow_http_loopback_jwks`).
     pub allow_loopback: bool,
     /// Every non-public class allowed (`allow_private_jwks_hosts`).
@@ -33,7 +37,8 @@ pub(crate) struct AddressPolicy {
 }
 
 impl AddressPolicy {
-    pub(crate) fn allows(&self, ip: IpAddr) -> bool {
+    /// Whether a connection to `ip` is allowed.
+    pub fn allows(&self, ip: IpAddr) -> bool {
         match classify(ip) {
             AddrClass::Public => true,
             AddrClass::Loopback => self.allow_loopback || self.allow_private,
@@ -43,7 +48,8 @@ impl AddressPolicy {
     }
 }
 
-pub(crate) fn classify(ip: IpAddr) -> AddrClass {
+/// The class of an address.
+pub fn classify(ip: IpAddr) -> AddrClass {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => classify_v6(v6),
@@ -131,6 +137,95 @@ fn wrapped(inner: AddrClass) -> AddrClass {
     }
 }
 
+/// Marker error of the resolver, found again in reqwest's error chain.
+#[derive(Debug)]
+pub struct AddressRefused;
+
+impl fmt::Display for AddressRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("every address of the host is refused by the address policy")
+    }
+}
+
+impl std::error::Error for AddressRefused {}
+
+/// Resolves with the system resolver and keeps only the addresses the policy allows (the
+/// JWKS fetcher's, and the webhook deliverer's in `claimd-webhooks`).
+pub struct GuardedResolver {
+    /// The rules applied to every resolved address.
+    pub policy: AddressPolicy,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let localhost = is_localhost_name(&host);
+            let allowed: Vec<SocketAddr> = found
+                .filter(|a| policy.allows(a.ip()) && (!localhost || a.ip().is_loopback()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(Box::new(AddressRefused) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// `localhost` or a name under it: must resolve to loopback only.
+pub fn is_localhost_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.');
+    h.eq_ignore_ascii_case("localhost")
+        || (h.len() > 10 && h.as_bytes()[h.len() - 10..].eq_ignore_ascii_case(b".localhost"))
+}
+
+/// Scheme, credentials and IP-literal rules for a URL claimd connects to (each hop of a
+/// JWKS fetch, each webhook delivery): `https`, or plain `http` to a loopback host when
+/// `allow_http_loopback`; no credentials; an IP literal must pass the policy. Names are
+/// checked after resolution by [`GuardedResolver`]. The error says which rule, without the URL.
+pub fn check_url(
+    url: &url::Url,
+    policy: &AddressPolicy,
+    allow_http_loopback: bool,
+) -> Result<(), &'static str> {
+    use url::Host;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials in the URL are not supported");
+    }
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err("https is required");
+    }
+    let host = url.host().ok_or("the URL has no host")?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            if !allow_http_loopback {
+                return Err("https is required");
+            }
+            let loopback = match &host {
+                Host::Ipv4(ip) => ip.is_loopback(),
+                Host::Ipv6(ip) => ip.is_loopback(),
+                Host::Domain(d) => is_localhost_name(d),
+            };
+            if !loopback {
+                return Err("plain http is allowed only to loopback hosts");
+            }
+        }
+        _ => return Err("https is required"),
+    }
+    let literal = match host {
+        Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        Host::Domain(_) => None,
+    };
+    if literal.is_some_and(|ip| !policy.allows(ip)) {
+        return Err("the address is not public");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +281,15 @@ mod tests {
         ] {
             assert_eq!(c(addr), want, "{addr}");
         }
+    }
+
+    #[test]
+    fn localhost_names() {
+        assert!(is_localhost_name("localhost"));
+        assert!(is_localhost_name("LOCALHOST."));
+        assert!(is_localhost_name("jwks.localhost"));
+        assert!(!is_localhost_name("localhost.evil.example"));
+        assert!(!is_localhost_name("notlocalhost"));
     }
 
     #[test]

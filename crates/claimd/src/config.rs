@@ -129,6 +129,95 @@ struct FileConfig {
     did_network: Option<String>,
     /// `[verify]`: the public verification endpoint's work limits and budgets.
     verify: Option<VerifyFile>,
+    /// `[webhooks]`: the delivery worker's timeout, retries and concurrency.
+    webhooks: Option<WebhooksFile>,
+}
+
+/// `[webhooks]` in `claimd.toml`; every key optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhooksFile {
+    /// Run the delivery worker in `claimd serve` (default true).
+    enabled: Option<bool>,
+    /// One attempt's timeout (default 10000).
+    timeout_ms: Option<u64>,
+    /// The first retry's delay before jitter (default 5000); it doubles up to `max_delay_ms`.
+    retry_initial_ms: Option<u64>,
+    /// Longest delay between attempts (default 3600000).
+    retry_max_delay_ms: Option<u64>,
+    /// How long a failing delivery is retried before it is dead (default 86400).
+    retry_window_secs: Option<u64>,
+    /// Pause between polls when nothing is due (default 500).
+    poll_interval_ms: Option<u64>,
+    /// Attempts in flight per endpoint (default 4).
+    per_endpoint: Option<u32>,
+    /// Attempts in flight per process (default 64).
+    max_in_flight: Option<u32>,
+    /// How long a leased delivery stays one process's (default 60000; more than
+    /// `timeout_ms`): after a crash, its deliveries are attempted again once it passes.
+    lease_ttl_ms: Option<u64>,
+}
+
+/// The delivery worker's settings (`[webhooks]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub enabled: bool,
+    pub timeout: std::time::Duration,
+    pub retry: claimd_core::webhook::RetryPolicy,
+    pub poll_interval: std::time::Duration,
+    pub per_endpoint: u32,
+    pub max_in_flight: u32,
+    pub lease_ttl: std::time::Duration,
+}
+
+impl WebhooksFile {
+    fn settings(self) -> Result<WebhookSettings> {
+        use std::time::Duration;
+        let d = claimd_core::webhook::RetryPolicy::default();
+        let positive = |v: Option<u64>, name: &str, default: u64| -> Result<u64> {
+            match v {
+                Some(0) => bail!("[webhooks] {name} must be at least 1"),
+                v => Ok(v.unwrap_or(default)),
+            }
+        };
+        let timeout = positive(self.timeout_ms, "timeout_ms", 10_000)?;
+        if timeout > 60_000 {
+            bail!("[webhooks] timeout_ms must be at most 60000");
+        }
+        let lease = positive(self.lease_ttl_ms, "lease_ttl_ms", 60_000)?;
+        if lease <= timeout {
+            bail!("[webhooks] lease_ttl_ms must be more than timeout_ms");
+        }
+        Ok(WebhookSettings {
+            enabled: self.enabled.unwrap_or(true),
+            timeout: Duration::from_millis(timeout),
+            retry: claimd_core::webhook::RetryPolicy {
+                initial: Duration::from_millis(positive(
+                    self.retry_initial_ms,
+                    "retry_initial_ms",
+                    d.initial.as_millis() as u64,
+                )?),
+                max_delay: Duration::from_millis(positive(
+                    self.retry_max_delay_ms,
+                    "retry_max_delay_ms",
+                    d.max_delay.as_millis() as u64,
+                )?),
+                give_up_after: Duration::from_secs(positive(
+                    self.retry_window_secs,
+                    "retry_window_secs",
+                    d.give_up_after.as_secs(),
+                )?),
+            },
+            poll_interval: Duration::from_millis(positive(
+                self.poll_interval_ms,
+                "poll_interval_ms",
+                500,
+            )?),
+            per_endpoint: positive(self.per_endpoint.map(u64::from), "per_endpoint", 4)? as u32,
+            max_in_flight: positive(self.max_in_flight.map(u64::from), "max_in_flight", 64)? as u32,
+            lease_ttl: Duration::from_millis(lease),
+        })
+    }
 }
 
 /// `[verify]` in `claimd.toml`; every key optional (defaults in [`VerifySettings::default`]).
@@ -275,6 +364,7 @@ pub struct Settings {
     pub did: claimd_core::identity::DidSettings,
     pub no_publisher: bool,
     pub verify: VerifySettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -520,6 +610,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         },
         no_publisher: serve.no_publisher,
         verify: file.verify.unwrap_or_default().settings()?,
+        webhooks: file.webhooks.unwrap_or_default().settings()?,
     })
 }
 

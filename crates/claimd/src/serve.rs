@@ -105,6 +105,15 @@ pub async fn serve(settings: Settings) -> Result<()> {
             &[1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0],
         )
         .context("invalid metric buckets")?
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(
+                claimd_webhooks::metrics::DELIVERY_LAG.into(),
+            ),
+            &[
+                0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0,
+            ],
+        )
+        .context("invalid metric buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
@@ -245,6 +254,12 @@ pub async fn serve(settings: Settings) -> Result<()> {
         clock.clone(),
         settings.bulk_rows_per_second,
     );
+    let webhooks = if settings.webhooks.enabled {
+        Some(start_webhooks(&settings, store.clone(), clock.clone())?)
+    } else {
+        tracing::info!("webhook delivery disabled ([webhooks] enabled = false)");
+        None
+    };
     tracing::info!(
         %addr,
         public_url = %public_url,
@@ -268,6 +283,11 @@ pub async fn serve(settings: Settings) -> Result<()> {
     // Like the publisher, the bulk runner stops between steps, each of them durable.
     let _ = bulk.0.send(true);
     let _ = bulk.1.await;
+    if let Some((stop, task)) = webhooks {
+        // Attempts in flight finish within their timeout and are recorded.
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
     if let Some((stop, task)) = publisher {
         // The publisher stops between steps; every step is durable, so nothing is cut short.
         let _ = stop.send(true);
@@ -306,6 +326,35 @@ fn start_bulk_runner(
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     (stop, tokio::spawn(runner.run(stopped)))
+}
+
+/// Starts the webhook delivery worker (`claimd-webhooks`) on its own task.
+fn start_webhooks(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: claimd_clock::SharedClock,
+) -> Result<(
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let w = &settings.webhooks;
+    let config = claimd_webhooks::WorkerConfig {
+        timeout: w.timeout,
+        retry: w.retry,
+        poll_interval: w.poll_interval,
+        per_endpoint: w.per_endpoint,
+        max_in_flight: w.max_in_flight,
+        lease_ttl: w.lease_ttl,
+        dev: settings.dev,
+        ..claimd_webhooks::WorkerConfig::new(clock)
+    };
+    let worker = claimd_webhooks::Worker::new(store, settings.master_key.clone(), config)
+        .context("cannot start the webhook worker")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    Ok((
+        stop,
+        tokio::spawn(async move { Arc::new(worker).run(stopped).await }),
+    ))
 }
 
 /// `claimd publisher`: the publisher alone, until SIGINT/SIGTERM (it stops between steps;

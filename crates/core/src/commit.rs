@@ -103,6 +103,14 @@ pub trait StoreTx: Send {
         status: CredentialStatus,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Writes the credential's event (its facts as they are now in this transaction) and
+    /// queues it for every enabled endpoint of its partner subscribed to `event` (the outbox).
+    async fn record_event(
+        &mut self,
+        core_claim_hash: &str,
+        event: crate::webhook::EventType,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Counts one more issuance of the program unless that would pass its maximum: `false`
     /// when the cap is reached (nothing counted).
     async fn take_issuance_slot(&mut self, program: &ProgramId) -> Result<bool, StoreError>;
@@ -195,6 +203,9 @@ pub async fn issue(tx: &mut dyn StoreTx, c: &IssueCommit) -> Result<IssueOutcome
             return Ok(outcome);
         }
         tx.set_credential_status(&existing, REVOKED, now).await?;
+        if let Some(event) = crate::webhook::EventType::for_status(REVOKED) {
+            tx.record_event(&existing, event, now).await?;
+        }
     }
 
     // 5. Cap.

@@ -58,6 +58,11 @@ uuid_id!(
     "issuer"
 );
 uuid_id!(
+    /// A partner's webhook endpoint.
+    WebhookEndpointId,
+    "webhook endpoint"
+);
+uuid_id!(
     /// A user (credential holder) known by normalised email; Moca calls it `userUuid`.
     UserId,
     "user"

@@ -29,6 +29,7 @@ pub mod store;
 pub mod user;
 pub mod verification;
 pub mod verify;
+pub mod webhook;
 
 pub use error::DomainError;
-pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
+pub use ids::{IssuerId, PartnerId, ProgramId, SchemaId, UserId, WebhookEndpointId};

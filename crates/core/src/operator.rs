@@ -37,10 +37,10 @@ pub fn bjj_key_label(id: IssuerId) -> String {
 }
 
 pub struct Operator {
-    store: Arc<dyn Store>,
-    master_key: MasterKey,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) master_key: MasterKey,
     did: identity::DidSettings,
-    clock: SharedClock,
+    pub(crate) clock: SharedClock,
 }
 
 impl Operator {

@@ -124,6 +124,7 @@ pub trait Store:
     + crate::catalog::CatalogRegistry
     + crate::catalog::CatalogView
     + crate::bulk::BulkStore
+    + crate::webhook::WebhookStore
 {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -206,7 +207,9 @@ pub trait CredentialStore: Send + Sync {
         core_claim_hash: &str,
     ) -> Result<Option<crate::credential::CredentialRecord>, StoreError>;
     /// Sets the credential's status to `to` if it is one of `from`, in one statement (atomic
-    /// against concurrent changes): `true` if it changed. Revocation ([`crate::commit::revoke`])
+    /// against concurrent changes): `true` if it changed. When it changed and `to` has an
+    /// event ([`crate::webhook::EventType::for_status`]), the event is written in the same
+    /// transaction. Revocation ([`crate::commit::revoke`])
     /// is built on it.
     async fn change_credential_status(
         &self,
@@ -524,7 +527,8 @@ pub trait PublishStore: Send + Sync {
     /// The transition is on chain: it becomes the issuer's latest state, its claims'
     /// credentials `ONCHAIN` (unless revoked meanwhile) and its revocations `REMOVE`, all
     /// with the tx hash, block number and `identity_state` (the state, little-endian hex as
-    /// iden3 prints it). Returns how many credentials changed.
+    /// iden3 prints it), and their `credential.onchain` / `credential.removed` events in the
+    /// same transaction. Returns how many credentials changed.
     async fn confirm_transition(&self, id: i64, at: &Confirmation) -> Result<u64, StoreError>;
 
     /// The chain refused the transition: it is closed and its credentials are pending again,

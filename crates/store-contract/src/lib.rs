@@ -8,10 +8,12 @@ mod bulk;
 mod catalog;
 mod publication;
 mod publishing;
+mod webhooks;
 pub use bulk::bulk;
 pub use catalog::catalog;
 pub use publication::publication;
 pub use publishing::publishing;
+pub use webhooks::webhooks;
 
 use claimd_core::issuer::SealedIssuerKeys;
 use claimd_core::page::PageRequest;

@@ -10,6 +10,7 @@ mod registry;
 mod rows;
 mod tx;
 mod users;
+mod webhooks;
 
 use async_trait::async_trait;
 use claimd_core::store::{Store, StoreError};

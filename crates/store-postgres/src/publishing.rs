@@ -12,6 +12,7 @@ use claimd_core::store::{
     PublishBacklog, PublishStore, PublishedState, StoreError, TransitionDraft, TransitionRecord,
     TransitionStatus, TransitionTx,
 };
+use claimd_core::webhook::EventType;
 use claimd_core::IssuerId;
 use claimd_iden3::merkletree::Node;
 use claimd_iden3::Fr;
@@ -149,6 +150,19 @@ async fn confirm_in(
     let Some(state) = state else {
         return Ok(None);
     };
+    // Which credentials change, for their events (written below, in this transaction).
+    let onchain = crate::webhooks::hashes(
+        conn,
+        "SELECT core_claim_hash FROM credentials WHERE claim_transition = $1 AND status = 'WAIT_ONCHAIN'",
+        id,
+    )
+    .await?;
+    let removed = crate::webhooks::hashes(
+        conn,
+        "SELECT core_claim_hash FROM credentials WHERE revocation_transition = $1 AND status = 'WAIT_REMOVE'",
+        id,
+    )
+    .await?;
     // Claims become ONCHAIN, revocations REMOVE; both name the transaction and the state.
     let mut changed = 0;
     for update in [
@@ -168,6 +182,8 @@ async fn confirm_in(
             .map_err(map_err)?
             .rows_affected();
     }
+    crate::webhooks::record_events(conn, &onchain, EventType::Onchain, now).await?;
+    crate::webhooks::record_events(conn, &removed, EventType::Removed, now).await?;
     Ok(Some(changed))
 }
 

@@ -249,6 +249,15 @@ impl StoreTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn record_event(
+        &mut self,
+        core_claim_hash: &str,
+        event: claimd_core::webhook::EventType,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        crate::webhooks::record_events(&mut *self.0, &[core_claim_hash.to_owned()], event, at).await
+    }
+
     async fn take_issuance_slot(&mut self, program: &ProgramId) -> Result<bool, StoreError> {
         let counted = sqlx::query(
             "UPDATE programs SET issued_count = issued_count + 1 \

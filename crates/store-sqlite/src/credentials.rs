@@ -15,6 +15,7 @@ use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{
     CredentialCounts, CredentialFilter, CredentialStore, IssueCommit, IssueOutcome, StoreError,
 };
+use claimd_core::webhook::EventType;
 use claimd_core::{IssuerId, PartnerId, ProgramId, SchemaId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -122,9 +123,14 @@ impl CredentialStore for SqliteStore {
         for s in from {
             q = q.bind(s.as_str());
         }
-        let _turn = self.writes.turn().await;
-        let done = q.execute(&self.pool).await.map_err(map_err)?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
+        let changed = q.execute(&mut *tx).await.map_err(map_err)?.rows_affected() > 0;
+        if let Some(event) = EventType::for_status(to).filter(|_| changed) {
+            crate::webhooks::record_events(&mut tx, &[core_claim_hash.to_owned()], event, at)
+                .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
     }
 
     async fn credential_for_partner(

@@ -158,7 +158,8 @@ macro_rules! store_contract_tests {
             publishing,
             publication,
             catalog,
-            bulk
+            bulk,
+            webhooks
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod credentials;
+pub mod events;
 pub mod health;
 pub mod issuers;
 pub mod openapi;

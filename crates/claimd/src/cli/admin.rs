@@ -56,6 +56,182 @@ enum Resource {
     /// Bulk issuance from a CSV or JSON Lines file.
     #[command(subcommand)]
     Bulk(super::bulk::BulkCmd),
+    /// A partner's webhook endpoints, their deliveries and replays.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum WebhookCmd {
+    /// Create an endpoint; prints its signing secret (`whsec_…`), shown only this once.
+    Create {
+        partner_id: String,
+        #[arg(long)]
+        url: String,
+        /// Repeatable (credential.onchain, credential.removed, credential.expired,
+        /// credential.revocation_requested); absent means every type.
+        #[arg(long = "event-type")]
+        event_types: Vec<String>,
+        /// Create it disabled (paused).
+        #[arg(long)]
+        disabled: bool,
+    },
+    List {
+        partner_id: String,
+    },
+    Get {
+        partner_id: String,
+        endpoint_id: String,
+    },
+    /// Change the URL, the event types (replaced) or `--enabled=true|false`.
+    Update {
+        partner_id: String,
+        endpoint_id: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long = "event-type")]
+        event_types: Vec<String>,
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        enabled: Option<bool>,
+    },
+    Delete {
+        partner_id: String,
+        endpoint_id: String,
+    },
+    /// A new signing secret (printed once); the old one keeps signing for the overlap.
+    Rotate {
+        partner_id: String,
+        endpoint_id: String,
+        /// Seconds both secrets sign (default 86400, at most 604800).
+        #[arg(long)]
+        overlap_secs: Option<u64>,
+    },
+    /// The latest deliveries with their attempts, newest first.
+    Deliveries {
+        partner_id: String,
+        endpoint_id: String,
+        /// PENDING, DELIVERED or DEAD.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Deliver one event (`--event`) or every event since a time (`--since`, RFC 3339) again.
+    Replay {
+        partner_id: String,
+        endpoint_id: String,
+        #[arg(long, conflicts_with = "since", required_unless_present = "since")]
+        event: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+/// The request of one `claimd admin webhook …` command.
+fn webhook_call(cmd: WebhookCmd) -> Call {
+    let base = |p: &str| format!("/admin/v1/partners/{p}/webhooks");
+    let one = |p: &str, e: &str| format!("{}/{e}", base(p));
+    match cmd {
+        WebhookCmd::Create {
+            partner_id,
+            url,
+            event_types,
+            disabled,
+        } => {
+            let mut b = json!({"url": url, "enabled": !disabled});
+            if !event_types.is_empty() {
+                b["eventTypes"] = json!(event_types);
+            }
+            send(Method::POST, &base(&partner_id), b)
+        }
+        WebhookCmd::List { partner_id } => get(base(&partner_id)),
+        WebhookCmd::Get {
+            partner_id,
+            endpoint_id,
+        } => get(one(&partner_id, &endpoint_id)),
+        WebhookCmd::Update {
+            partner_id,
+            endpoint_id,
+            url,
+            event_types,
+            enabled,
+        } => {
+            let mut b = Map::new();
+            if let Some(u) = url {
+                b.insert("url".into(), json!(u));
+            }
+            if !event_types.is_empty() {
+                b.insert("eventTypes".into(), json!(event_types));
+            }
+            if let Some(e) = enabled {
+                b.insert("enabled".into(), json!(e));
+            }
+            send(
+                Method::PATCH,
+                &one(&partner_id, &endpoint_id),
+                Value::Object(b),
+            )
+        }
+        WebhookCmd::Delete {
+            partner_id,
+            endpoint_id,
+        } => Call {
+            method: Method::DELETE,
+            path: one(&partner_id, &endpoint_id),
+            body: None,
+        },
+        WebhookCmd::Rotate {
+            partner_id,
+            endpoint_id,
+            overlap_secs,
+        } => {
+            let b = match overlap_secs {
+                Some(s) => json!({"overlapSeconds": s}),
+                None => json!({}),
+            };
+            send(
+                Method::POST,
+                &format!("{}/rotate", one(&partner_id, &endpoint_id)),
+                b,
+            )
+        }
+        WebhookCmd::Deliveries {
+            partner_id,
+            endpoint_id,
+            state,
+            limit,
+        } => {
+            let mut q = vec![];
+            if let Some(s) = state {
+                q.push(format!("state={s}"));
+            }
+            if let Some(l) = limit {
+                q.push(format!("limit={l}"));
+            }
+            let sep = if q.is_empty() { "" } else { "?" };
+            get(format!(
+                "{}/deliveries{sep}{}",
+                one(&partner_id, &endpoint_id),
+                q.join("&")
+            ))
+        }
+        WebhookCmd::Replay {
+            partner_id,
+            endpoint_id,
+            event,
+            since,
+        } => {
+            let b = match (event, since) {
+                (Some(e), _) => json!({"eventId": e}),
+                (None, s) => json!({"since": s}),
+            };
+            send(
+                Method::POST,
+                &format!("{}/replay", one(&partner_id, &endpoint_id)),
+                b,
+            )
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -601,6 +777,7 @@ fn call_for(resource: Resource) -> Result<Call> {
                 json!({}),
             ),
         },
+        Resource::Webhook(cmd) => webhook_call(cmd),
         Resource::Bulk(_) => unreachable!("bulk commands are run by cli::bulk"),
     })
 }
@@ -742,7 +919,7 @@ pub async fn run(common: &CommonArgs, args: AdminArgs) -> Result<()> {
 /// A readable summary: `key: value` lines for one object, one line per item for a page.
 fn human(v: &Value) -> String {
     let mut out = String::new();
-    if let (Some(items), Some(total)) = (v.get("items").and_then(Value::as_array), v.get("total")) {
+    if let Some(items) = v.get("items").and_then(Value::as_array) {
         for item in items {
             let fields: Vec<String> = item
                 .as_object()
@@ -756,6 +933,8 @@ fn human(v: &Value) -> String {
                                 || *k == "email"
                                 || *k == "status"
                                 || *k == "userUuid"
+                                || *k == "url"
+                                || *k == "state"
                         })
                         .map(|(k, v)| format!("{k}={}", scalar(v)))
                         .collect()
@@ -764,7 +943,10 @@ fn human(v: &Value) -> String {
             out.push_str(&fields.join("  "));
             out.push('\n');
         }
-        out.push_str(&format!("({} shown, {} in total)\n", items.len(), total));
+        match v.get("total") {
+            Some(total) => out.push_str(&format!("({} shown, {} in total)\n", items.len(), total)),
+            None => out.push_str(&format!("({} shown)\n", items.len())),
+        }
     } else if let Some(o) = v.as_object() {
         for (k, v) in o {
             out.push_str(&format!("{k}: {}\n", scalar(v)));

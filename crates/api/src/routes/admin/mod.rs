@@ -39,6 +39,7 @@ mod partners;
 mod programs;
 mod schemas;
 mod verification_programs;
+mod webhooks;
 
 use crate::state::AppState;
 use axum::routing::{get, post, put};
@@ -49,6 +50,28 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partners", get(partners::list).post(partners::create))
         .route("/partners/{id}", get(partners::get).patch(partners::update))
+        .route(
+            "/partners/{id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/partners/{id}/webhooks/{endpoint}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/partners/{id}/webhooks/{endpoint}/rotate",
+            post(webhooks::rotate),
+        )
+        .route(
+            "/partners/{id}/webhooks/{endpoint}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/partners/{id}/webhooks/{endpoint}/replay",
+            post(webhooks::replay),
+        )
         .route("/schemas", get(schemas::list).post(schemas::create))
         .route("/schemas/{id}", get(schemas::get).patch(schemas::update))
         .route("/issuers", get(issuers::list).post(issuers::create))
