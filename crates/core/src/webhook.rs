@@ -29,8 +29,9 @@ pub enum EventType {
     /// Its revocation is confirmed on chain (`REMOVE`).
     #[serde(rename = "credential.removed")]
     Removed,
-    /// Past its expiration date. Not produced yet: expiry is not a stored transition (a live
-    /// credential reads `EXPIRE` once past its date), so nothing writes this event today.
+    /// Past its expiration date while live. Expiry is not a stored status (a live credential
+    /// reads `EXPIRE` once past its date), so this event is written by a sweep
+    /// ([`WebhookStore::record_expiry_events`]) soon after the date, once per credential.
     #[serde(rename = "credential.expired")]
     Expired,
     /// Revoked, waiting for the revocation to be published (`WAIT_REMOVE`).
@@ -57,6 +58,15 @@ impl EventType {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The `vcStatus` the event reports when it is not the stored status: an expired
+    /// credential reads `EXPIRE` (as the status endpoint says), whatever its stored status.
+    pub fn reported_status(self) -> Option<&'static str> {
+        match self {
+            EventType::Expired => Some("EXPIRE"),
+            _ => None,
+        }
     }
 
     /// The stored form of a stored name; anything else is corruption.
@@ -655,6 +665,11 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Counts over every endpoint.
     async fn webhook_backlog(&self) -> Result<DeliveryBacklog, StoreError>;
+    /// Writes the `credential.expired` event (and its deliveries) of up to `limit` live
+    /// credentials whose expiration date is at or before `now` and that have none yet, marking
+    /// them in the same transaction so that each gets exactly one. Returns how many.
+    async fn record_expiry_events(&self, now: DateTime<Utc>, limit: u32)
+        -> Result<u64, StoreError>;
 }
 
 /// The operator's webhook use cases.

@@ -603,3 +603,81 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap()
         .is_empty());
 }
+
+/// `credential.expired`: once per live credential past its expiration date, written with its
+/// deliveries by the sweep, reporting `EXPIRE`; never for a revoked one; bounded batches.
+pub async fn webhook_expiry(store: &dyn Store) {
+    let (partner, issuer, program) = issuer_with_program(store, 11).await;
+    let subscribed = endpoint(
+        partner,
+        "https://expiry.example",
+        &[EventType::Expired],
+        true,
+    );
+    let endpoint_id = subscribed.endpoint_id;
+    store.create_webhook_endpoint(subscribed).await.unwrap();
+    let mut live = Vec::new();
+    for nonce in 1..=3 {
+        let user = UserId::new_random();
+        let r = record(partner, &issuer, &program, user, nonce);
+        let email = format!("expiry{nonce}@example.com");
+        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
+        assert_eq!(
+            store.commit_issuance(c).await.unwrap(),
+            IssueOutcome::Issued
+        );
+        live.push(r);
+    }
+    // A revoked credential past its date reads REMOVE-bound, not expired: no event.
+    let revoked = live.pop().unwrap();
+    assert!(store
+        .change_credential_status(
+            &revoked.core_claim_hash,
+            &CredentialStatus::LIVE,
+            CredentialStatus::WaitRemove,
+            Utc::now(),
+        )
+        .await
+        .unwrap());
+    let expires = live[0].expiration_date.unwrap();
+
+    assert_eq!(
+        store
+            .record_expiry_events(expires - TimeDelta::seconds(1), 10)
+            .await
+            .unwrap(),
+        0,
+        "nothing is due before the date"
+    );
+    let after = expires + TimeDelta::days(1);
+    assert_eq!(store.record_expiry_events(after, 1).await.unwrap(), 1);
+    assert_eq!(store.record_expiry_events(after, 10).await.unwrap(), 1);
+    assert_eq!(
+        store.record_expiry_events(after, 10).await.unwrap(),
+        0,
+        "each credential once"
+    );
+
+    let events = store
+        .partner_events(partner, None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut expired: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::Expired)
+        .map(|e| (e.core_claim_hash.as_str(), e.vc_status.as_str()))
+        .collect();
+    expired.sort();
+    let mut want: Vec<(&str, &str)> = live
+        .iter()
+        .map(|r| (r.core_claim_hash.as_str(), "EXPIRE"))
+        .collect();
+    want.sort();
+    assert_eq!(expired, want);
+    let deliveries = store
+        .webhook_deliveries(partner, endpoint_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 2, "one delivery per expired event");
+}

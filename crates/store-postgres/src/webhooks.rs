@@ -5,6 +5,7 @@ use crate::rows::{decode_all, decode_opt, map_err, total};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use claimd_core::credential::CredentialStatus;
 use claimd_core::store::StoreError;
 use claimd_core::webhook::{
     new_event_id, AttemptOutcome, AttemptRecord, DeliveryBacklog, DeliveryState, DeliveryView,
@@ -52,7 +53,7 @@ pub(crate) async fn record_events(
         "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
          credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
          SELECT x.id, c.partner_id, $1, c.core_claim_hash, c.program_id, i.did, c.user_id, \
-         c.status, c.tx_hash, c.block_number, $2 \
+         coalesce($5, c.status), c.tx_hash, c.block_number, $2 \
          FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(hash, id, n) \
          JOIN credentials c ON c.core_claim_hash = x.hash JOIN issuers i ON i.id = c.issuer_id \
          ORDER BY x.n RETURNING seq",
@@ -61,6 +62,7 @@ pub(crate) async fn record_events(
     .bind(at)
     .bind(hashes)
     .bind(&ids)
+    .bind(event.reported_status())
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -512,6 +514,32 @@ impl WebhookStore for PgStore {
         };
         let done = q.execute(&self.pool).await.map_err(map_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_expiry_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let [live1, live2] = CredentialStatus::LIVE;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // SKIP LOCKED: instances sweeping at once take different credentials.
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "UPDATE credentials SET expiry_evented = true WHERE core_claim_hash IN \
+             (SELECT core_claim_hash FROM credentials WHERE NOT expiry_evented \
+              AND expiration_date IS NOT NULL AND expiration_date <= $1 AND status IN ($2, $3) \
+              ORDER BY expiration_date LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING core_claim_hash",
+        )
+        .bind(now)
+        .bind(live1.as_str())
+        .bind(live2.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        record_events(&mut tx, &hashes, EventType::Expired, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(hashes.len() as u64)
     }
 
     async fn webhook_backlog(&self) -> Result<DeliveryBacklog, StoreError> {

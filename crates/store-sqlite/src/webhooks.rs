@@ -6,6 +6,7 @@ use crate::tx::placeholders;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use claimd_core::credential::CredentialStatus;
 use claimd_core::store::StoreError;
 use claimd_core::webhook::{
     new_event_id, AttemptOutcome, AttemptRecord, DeliveryBacklog, DeliveryState, DeliveryView,
@@ -55,11 +56,12 @@ pub(crate) async fn record_events(
             "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
              credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
              SELECT ?, c.partner_id, ?, c.core_claim_hash, c.program_id, i.did, c.user_id, \
-             c.status, c.tx_hash, c.block_number, ? \
+             coalesce(?, c.status), c.tx_hash, c.block_number, ? \
              FROM credentials c JOIN issuers i ON i.id = c.issuer_id WHERE c.core_claim_hash = ?",
         )
         .bind(new_event_id())
         .bind(event.as_str())
+        .bind(event.reported_status())
         .bind(ms(at))
         .bind(hash)
         .execute(&mut *conn)
@@ -529,6 +531,31 @@ impl WebhookStore for SqliteStore {
         let done = q.execute(&mut *tx).await.map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_expiry_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let [live1, live2] = CredentialStatus::LIVE;
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "UPDATE credentials SET expiry_evented = 1 WHERE core_claim_hash IN \
+             (SELECT core_claim_hash FROM credentials WHERE expiry_evented = 0 \
+              AND expiration_date IS NOT NULL AND expiration_date <= ? AND status IN (?, ?) \
+              ORDER BY expiration_date LIMIT ?) RETURNING core_claim_hash",
+        )
+        .bind(ms(now))
+        .bind(live1.as_str())
+        .bind(live2.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        record_events(&mut tx, &hashes, EventType::Expired, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(hashes.len() as u64)
     }
 
     async fn webhook_backlog(&self) -> Result<DeliveryBacklog, StoreError> {

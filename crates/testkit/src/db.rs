@@ -159,7 +159,8 @@ macro_rules! store_contract_tests {
             publication,
             catalog,
             bulk,
-            webhooks
+            webhooks,
+            webhook_expiry
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
+/// Most `credential.expired` events written by one sweep transaction.
+const EXPIRY_BATCH: u32 = 1000;
+
 /// Settings of the delivery worker.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -89,6 +92,7 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
+            self.sweep_expired().await;
             let free = slots.available_permits() as u32;
             let mut full_batch = false;
             if free > 0 {
@@ -140,6 +144,26 @@ impl Worker {
             .acquire_many(self.config.max_in_flight)
             .await
             .map(drop);
+    }
+
+    /// Writes the `credential.expired` events now due (a live credential past its date has
+    /// no stored transition of its own), a bounded batch at a time, so that they are
+    /// delivered in this same round.
+    async fn sweep_expired(&self) {
+        loop {
+            match self
+                .store
+                .record_expiry_events(self.config.clock.now(), EXPIRY_BATCH)
+                .await
+            {
+                Ok(n) if n == u64::from(EXPIRY_BATCH) => continue,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record credential.expired events");
+                    return;
+                }
+            }
+        }
     }
 
     /// One attempt of one leased delivery, recorded whatever happens.

@@ -1,0 +1,6 @@
+-- Expiry is not a stored status; the webhook worker's sweep writes one `credential.expired`
+-- event per live credential past its date and marks it here, in the same transaction.
+ALTER TABLE credentials ADD COLUMN expiry_evented INTEGER NOT NULL DEFAULT 0;
+-- The sweep reads the due ones in date order without scanning the table.
+CREATE INDEX credentials_expiry_due ON credentials(expiration_date)
+    WHERE expiry_evented = 0 AND expiration_date IS NOT NULL;
