@@ -5,6 +5,97 @@
 
 use claimd_testkit::TestApp;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `path` with every `{name}` segment as `{}`: the router and the document may name a
+/// segment differently.
+fn shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_name = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_name = true;
+                out.push_str("{}");
+            }
+            '}' => in_name = false,
+            _ if in_name => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every route the router serves is an operation of `/openapi.json` with exactly the same
+/// methods, and every operation of the document is served: neither can drift from the other.
+/// (The table comes from the same tokens that build the router, `routes::served!`.)
+#[tokio::test]
+async fn the_document_describes_exactly_the_served_routes() {
+    let app = TestApp::new().await;
+    let doc: Value = serde_json::from_slice(&app.get("/openapi.json").await.body).unwrap();
+    let default_server = doc["servers"][0]["url"].as_str().unwrap();
+    let public_url = default_server.strip_suffix("/v1").unwrap();
+    let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let server = item["servers"][0]["url"].as_str().unwrap_or(default_server);
+        let base = server.strip_prefix(public_url).expect("servers on this claimd");
+        let methods = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| ["get", "put", "post", "patch", "delete"].contains(&k.as_str()))
+            .cloned()
+            .collect();
+        documented.insert(shape(&format!("{base}{path}")), methods);
+    }
+    let served: BTreeMap<String, BTreeSet<String>> = claimd_api::served_routes(&app.state)
+        .into_iter()
+        .map(|r| {
+            let methods = r.methods.iter().map(|m| m.to_string()).collect();
+            (shape(&r.path), methods)
+        })
+        .collect();
+    let only_served: Vec<_> = served
+        .iter()
+        .filter(|(p, m)| documented.get(*p) != Some(m))
+        .collect();
+    let only_documented: Vec<_> = documented
+        .iter()
+        .filter(|(p, m)| served.get(*p) != Some(m))
+        .collect();
+    assert!(
+        only_served.is_empty() && only_documented.is_empty(),
+        "served but not documented (or other methods): {only_served:#?}\n\
+         documented but not served (or other methods): {only_documented:#?}"
+    );
+    // Every path parameter is defined, on the operation or its path.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .map(|s| s.split('}').next().unwrap())
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let defined: Vec<&str> = item["parameters"]
+                .as_array()
+                .into_iter()
+                .chain(op["parameters"].as_array())
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            for name in &names {
+                assert!(
+                    defined.contains(name),
+                    "{method} {path}: path parameter {name} is not defined"
+                );
+            }
+        }
+    }
+}
 
 fn seed() -> Value {
     let text = include_str!("fixtures/issue-on-behalf.contract.yaml");

@@ -43,9 +43,9 @@ impl OperatorApi {
     /// request already passed admission).
     fn routes(&self) -> Router {
         Router::new()
-            .nest("/admin/v1", crate::routes::admin::router())
-            .merge(crate::routes::schemas::router())
-            .merge(crate::routes::verify::router(self.state.clone()))
+            .nest(crate::ADMIN_PREFIX, crate::routes::admin::routes().0)
+            .merge(crate::routes::schemas::routes().0)
+            .merge(crate::routes::verify::routes(self.state.clone()).0)
             .with_state(self.state.clone())
     }
 

@@ -3,12 +3,12 @@
 //! "timestamp": <ms>}`, an error the API's usual `{"error", "message"}`. A bad parameter is a
 //! 400 naming it; an unknown or hidden id a 404.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use claimd_core::catalog::{
     CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard, SchemaDetail,
     SchemaSort, SearchResults, SortField,
@@ -21,14 +21,15 @@ use serde::Serialize;
 /// The success code of Moca's catalog envelope.
 pub const SUCCESS: u32 = 80_000_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/catalog/schemas", get(schemas))
-        .route("/v1/catalog/schemas/{id}", get(schema))
-        .route("/v1/catalog/credentials/{id}", get(credential))
-        .route("/v1/catalog/programs", get(programs))
-        .route("/v1/catalog/programs/{id}", get(program))
-        .route("/v1/catalog/search", get(search))
+pub fn routes() -> Served {
+    served! {
+        "/v1/catalog/schemas" => get(schemas),
+        "/v1/catalog/schemas/{id}" => get(schema),
+        "/v1/catalog/credentials/{id}" => get(credential),
+        "/v1/catalog/programs" => get(programs),
+        "/v1/catalog/programs/{id}" => get(program),
+        "/v1/catalog/search" => get(search),
+    }
 }
 
 #[derive(Serialize)]

@@ -1,14 +1,14 @@
 //! The Moca-compatible credential endpoints: `POST /v1/credentials/issue-on-behalf` (exactly
 //! as the seed OpenAPI) and `GET /v1/credentials/status`.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::partner_auth::PartnerAuth;
 use crate::state::AppState;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use claimd_core::credential::{is_core_claim_hash, CredentialRecord, StatusView};
 use claimd_core::issuance::{IssueError, IssueRequest, IssueResponse};
@@ -18,11 +18,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/credentials/issue-on-behalf", post(issue_on_behalf))
-        .route("/v1/credentials/status", get(status))
-        .route("/v1/credentials/{hash}", get(document))
+pub fn routes() -> Served {
+    served! {
+        "/v1/credentials/issue-on-behalf" => post(issue_on_behalf),
+        "/v1/credentials/status" => get(status),
+        "/v1/credentials/{hash}" => get(document),
+    }
 }
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";

@@ -1,12 +1,12 @@
 //! `GET /v1/events?after=<eventId>&limit=`: a partner reads its credential events without
 //! webhooks (the same events, ids and bodies the webhooks deliver), oldest first, by cursor.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::partner_auth::PartnerAuth;
 use crate::state::AppState;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use claimd_core::webhook::EventView;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -14,8 +14,8 @@ use std::collections::HashMap;
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/events", get(events))
+pub fn routes() -> Served {
+    served! { "/v1/events" => get(events) }
 }
 
 /// A page of events and the cursor of the next call.

@@ -1,25 +1,27 @@
 //! Liveness, readiness and Prometheus metrics.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 /// `/healthz`, `/readyz` and `/metrics`.
-pub fn router() -> Router<AppState> {
-    liveness()
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+pub fn routes() -> Served {
+    served! {
+        "/healthz" => get(healthz),
+        "/readyz" => get(readyz),
+        "/metrics" => get(metrics),
+    }
 }
 
 /// `/healthz` alone: what the public listener keeps when readiness and metrics are served on
 /// the operator address instead.
-pub fn liveness() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+pub fn liveness() -> Served {
+    served! { "/healthz" => get(healthz) }
 }
 
 /// The process is up and serving HTTP.

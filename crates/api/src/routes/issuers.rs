@@ -2,20 +2,18 @@
 //! `credentialStatus.id` points at (`SparseMerkleTreeProof`), and the issuer's latest
 //! confirmed state.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use claimd_core::proofs::{IssuerState, RevocationStatus};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/{issuer_did}/claims/revocation/status/{nonce}",
-            get(revocation_status),
-        )
-        .route("/v1/issuers/{issuer_did}/state", get(state))
+pub fn routes() -> Served {
+    served! {
+        "/v1/{issuer_did}/claims/revocation/status/{nonce}" => get(revocation_status),
+        "/v1/issuers/{issuer_did}/state" => get(state),
+    }
 }
 
 const UNKNOWN_ISSUER: &str = "No issuer found for the given DID.";

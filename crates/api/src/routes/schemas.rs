@@ -1,17 +1,16 @@
 //! Public schema documents for verifiers and wallets: `GET /v1/schemas/{id}.json` (JSON Schema)
 //! and `GET /v1/schemas/{id}.jsonld` (JSON-LD context).
 
+use super::Served;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use claimd_core::SchemaId;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/schemas/{file}", get(schema_document))
+pub fn routes() -> Served {
+    served! { "/v1/schemas/{file}" => get(schema_document) }
 }
 
 async fn schema_document(

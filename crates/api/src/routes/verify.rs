@@ -3,6 +3,7 @@
 //! body that is not a credential is a 400, one over a work limit a 422 naming the limit, and a
 //! busy verifier a 503 with `Retry-After`.
 
+use super::Served;
 use crate::error::ApiError;
 use crate::extract::PeerIp;
 use crate::state::AppState;
@@ -12,16 +13,17 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use bytes::Bytes;
 use claimd_core::verify::limits::check_raw_depth;
 use serde_json::Value;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/credentials/verify", post(verify_credential))
-        .route_layer(axum::middleware::from_fn_with_state(state, admit_verifier))
+pub fn routes(state: AppState) -> Served {
+    let (router, table) = served! { "/v1/credentials/verify" => post(verify_credential) };
+    (
+        router.route_layer(axum::middleware::from_fn_with_state(state, admit_verifier)),
+        table,
+    )
 }
 
 /// The per-address verification rate, checked before the body is read: a refused request

@@ -41,62 +41,43 @@ mod schemas;
 mod verification_programs;
 mod webhooks;
 
-use crate::state::AppState;
-use axum::routing::{get, post, put};
-use axum::Router;
+use super::Served;
 use verification_programs as vps;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/partners", get(partners::list).post(partners::create))
-        .route("/partners/{id}", get(partners::get).patch(partners::update))
-        .route(
-            "/partners/{id}/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
-        .route(
-            "/partners/{id}/webhooks/{endpoint}",
-            get(webhooks::get)
-                .patch(webhooks::update)
-                .delete(webhooks::delete),
-        )
-        .route(
-            "/partners/{id}/webhooks/{endpoint}/rotate",
-            post(webhooks::rotate),
-        )
-        .route(
-            "/partners/{id}/webhooks/{endpoint}/deliveries",
-            get(webhooks::deliveries),
-        )
-        .route(
-            "/partners/{id}/webhooks/{endpoint}/replay",
-            post(webhooks::replay),
-        )
-        .route("/schemas", get(schemas::list).post(schemas::create))
-        .route("/schemas/{id}", get(schemas::get).patch(schemas::update))
-        .route("/issuers", get(issuers::list).post(issuers::create))
-        .route("/issuers/{did}", get(issuers::get))
-        .route("/issuers/{did}/publishing", get(issuers::publishing))
-        .route("/overview", get(overview::get))
-        .route("/credentials", get(credentials::list))
-        .route("/credentials/{hash}", get(credentials::get))
-        .route("/credentials/{hash}/document", get(credentials::document))
-        .route("/credentials/{hash}/revoke", post(credentials::revoke))
-        .route("/programs", get(programs::list).post(programs::create))
-        .route("/programs/{id}", get(programs::get).patch(programs::update))
-        .route("/verification-programs", get(vps::list).post(vps::create))
-        .route(
-            "/verification-programs/{id}",
-            get(vps::get).patch(vps::update),
-        )
-        .route("/programs/{id}/bulk-issuances", post(bulk::create))
-        .route("/bulk-issuances", get(bulk::list))
-        .route("/bulk-issuances/{id}", get(bulk::get))
-        .route("/bulk-issuances/{id}/pause", post(bulk::pause))
-        .route("/bulk-issuances/{id}/resume", post(bulk::resume))
-        .route("/bulk-issuances/{id}/cancel", post(bulk::cancel))
-        .route("/bulk-issuances/{id}/results", get(bulk::results))
-        .route("/users", get(consent::list_users))
-        .route("/users/email-conflicts", get(consent::email_conflicts))
-        .route("/users/consent", put(consent::set).get(consent::list))
+/// The operator API, relative to `/admin/v1` where it is nested.
+pub fn routes() -> Served {
+    served! {
+        "/partners" => get(partners::list).post(partners::create),
+        "/partners/{id}" => get(partners::get).patch(partners::update),
+        "/partners/{id}/webhooks" => get(webhooks::list).post(webhooks::create),
+        "/partners/{id}/webhooks/{endpoint}" =>
+            get(webhooks::get).patch(webhooks::update).delete(webhooks::delete),
+        "/partners/{id}/webhooks/{endpoint}/rotate" => post(webhooks::rotate),
+        "/partners/{id}/webhooks/{endpoint}/deliveries" => get(webhooks::deliveries),
+        "/partners/{id}/webhooks/{endpoint}/replay" => post(webhooks::replay),
+        "/schemas" => get(schemas::list).post(schemas::create),
+        "/schemas/{id}" => get(schemas::get).patch(schemas::update),
+        "/issuers" => get(issuers::list).post(issuers::create),
+        "/issuers/{did}" => get(issuers::get),
+        "/issuers/{did}/publishing" => get(issuers::publishing),
+        "/overview" => get(overview::get),
+        "/credentials" => get(credentials::list),
+        "/credentials/{hash}" => get(credentials::get),
+        "/credentials/{hash}/document" => get(credentials::document),
+        "/credentials/{hash}/revoke" => post(credentials::revoke),
+        "/programs" => get(programs::list).post(programs::create),
+        "/programs/{id}" => get(programs::get).patch(programs::update),
+        "/verification-programs" => get(vps::list).post(vps::create),
+        "/verification-programs/{id}" => get(vps::get).patch(vps::update),
+        "/programs/{id}/bulk-issuances" => post(bulk::create),
+        "/bulk-issuances" => get(bulk::list),
+        "/bulk-issuances/{id}" => get(bulk::get),
+        "/bulk-issuances/{id}/pause" => post(bulk::pause),
+        "/bulk-issuances/{id}/resume" => post(bulk::resume),
+        "/bulk-issuances/{id}/cancel" => post(bulk::cancel),
+        "/bulk-issuances/{id}/results" => get(bulk::results),
+        "/users" => get(consent::list_users),
+        "/users/email-conflicts" => get(consent::email_conflicts),
+        "/users/consent" => put(consent::set).get(consent::list),
+    }
 }
