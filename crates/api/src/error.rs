@@ -121,6 +121,7 @@ impl From<OperatorError> for ApiError {
         match e {
             OperatorError::Invalid(d) => d.into(),
             OperatorError::Store(s) => s.into(),
+            OperatorError::Unknown(m) => ApiError::not_found(m),
             OperatorError::Internal(_) => ApiError::internal(&e),
         }
     }

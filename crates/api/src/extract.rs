@@ -56,10 +56,34 @@ fn too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
 }
 
-/// `?page=&limit=` of listings.
+/// A query string read into `T`: a parameter of the wrong type, given twice, or (with
+/// `deny_unknown_fields`) unknown → 400 in the error shape, not axum's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| query_rejection(&e))
+    }
+}
+
+fn query_rejection(e: &QueryRejection) -> ApiError {
+    let text = e.body_text();
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text);
+    ApiError::bad_request(format!("Invalid query: {detail}"))
+}
+
+/// `?page=&limit=` of listings (and nothing else: an unknown parameter is a 400).
 pub struct Paging(pub PageRequest);
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PagingQuery {
     page: Option<u32>,
     limit: Option<u32>,
@@ -71,12 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let q = axum::extract::Query::<PagingQuery>::from_request_parts(parts, state)
             .await
-            .map_err(|e: QueryRejection| {
-                ApiError::bad_request(format!(
-                    "Invalid query: page and limit must be positive integers ({})",
-                    e.body_text()
-                ))
-            })?;
+            .map_err(|e: QueryRejection| query_rejection(&e))?;
         Ok(Paging(PageRequest::new(q.page, q.limit)?))
     }
 }

@@ -97,6 +97,18 @@ async fn the_document_describes_exactly_the_served_routes() {
     }
 }
 
+/// `ours` holds every member of `seed` with the same value (recursively); it may add more.
+fn says_at_least(ours: &Value, seed: &Value, at: &str) {
+    match seed {
+        Value::Object(members) => {
+            for (k, v) in members {
+                says_at_least(&ours[k], v, &format!("{at}/{k}"));
+            }
+        }
+        _ => assert_eq!(ours, seed, "{at}"),
+    }
+}
+
 fn seed() -> Value {
     let text = include_str!("fixtures/issue-on-behalf.contract.yaml");
     serde_yaml::from_str(text).expect("the contract fixture is valid YAML")
@@ -119,6 +131,12 @@ async fn issue_on_behalf_operation_matches_the_seed() {
     assert_eq!(
         o["requestBody"]["content"]["application/json"]["schema"],
         s["requestBody"]["content"]["application/json"]["schema"]
+    );
+    // The header is claimd's extension; everything else is the seed's.
+    assert_eq!(
+        o["parameters"].as_array().map(|p| p.len()),
+        Some(1),
+        "only Idempotency-Key"
     );
     let codes = |v: &Value| {
         let mut c: Vec<String> = v["responses"]
@@ -155,11 +173,24 @@ async fn issue_on_behalf_operation_matches_the_seed() {
             "response {code}"
         );
     }
-    for name in ["IssueOnBehalfRequest", "IssueOnBehalfResponse", "Error"] {
+    for name in ["IssueOnBehalfResponse", "Error"] {
         assert_eq!(
             ours["components"]["schemas"][name], seed["components"]["schemas"][name],
             "schema {name}"
         );
+    }
+    // The request says everything the seed says, plus constraints where the seed leaves the
+    // value open: the two ids are not empty (the server answers `Missing required field`).
+    let request = &ours["components"]["schemas"]["IssueOnBehalfRequest"];
+    says_at_least(request, &seed["components"]["schemas"]["IssueOnBehalfRequest"], "");
+    for id in ["issuerDid", "credentialId"] {
+        let added: Vec<&String> = request["properties"][id]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !["type", "description"].contains(&k.as_str()))
+            .collect();
+        assert_eq!(added, ["minLength", "pattern"], "{id}");
     }
     let (os, ss) = (
         &ours["components"]["securitySchemes"]["partnerJwt"],

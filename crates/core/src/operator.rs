@@ -23,6 +23,10 @@ pub enum OperatorError {
     Invalid(#[from] DomainError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A resource the request names (not the one in the path) does not exist, e.g. an
+    /// accepted issuance program: a 404 like an unknown resource in the path.
+    #[error("{0}")]
+    Unknown(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -181,10 +185,10 @@ impl Operator {
         let mut out = Vec::with_capacity(accepted.len());
         for (i, a) in accepted.into_iter().enumerate() {
             let unknown = || {
-                DomainError::invalid(
-                    format!("acceptedCredentials[{i}].credentialId"),
-                    format!("no issuance program {}", a.credential_id),
-                )
+                OperatorError::Unknown(format!(
+                    "Unknown issuance program {} (acceptedCredentials[{i}].credentialId)",
+                    a.credential_id
+                ))
             };
             let program = self
                 .store

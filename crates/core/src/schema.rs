@@ -202,11 +202,25 @@ impl NewSchema {
                     "must be one of string, integer, number, boolean, date",
                 )
             })?;
+            // Bounded like the schema's own title and description (a title is one line).
+            let text = |value: Option<String>, name: &str, max: usize, one_line: bool| {
+                let field = format!("{field}.{name}");
+                match value {
+                    Some(v) if v.chars().count() > max => Err(DomainError::invalid(
+                        field,
+                        format!("must be at most {max} characters"),
+                    )),
+                    Some(v) if one_line && v.chars().any(char::is_control) => Err(
+                        DomainError::invalid(field, "must not contain control characters"),
+                    ),
+                    v => Ok(v),
+                }
+            };
             attributes.push(Attribute {
                 name,
                 kind,
-                title: a.title,
-                description: a.description,
+                title: text(a.title, "title", 200, true)?,
+                description: text(a.description, "description", 2000, false)?,
                 required: a.required,
             });
         }

@@ -92,7 +92,8 @@ fn parse_issue_request(body: &[u8]) -> Result<IssueRequest, ApiError> {
             ))
         }
     };
-    let on_duplicate = match field("onDuplicate") {
+    // Absent is the default; `null` is not one of the two values.
+    let on_duplicate = match obj.get("onDuplicate") {
         None => OnDuplicate::Revoke,
         Some(Value::String(s)) if s == "ignore" => OnDuplicate::Ignore,
         Some(Value::String(s)) if s == "revoke" => OnDuplicate::Revoke,

@@ -5,11 +5,11 @@ use super::Served;
 use crate::error::ApiError;
 use crate::partner_auth::PartnerAuth;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use crate::extract::ApiQuery;
+use axum::extract::State;
 use axum::Json;
 use claimd_core::webhook::EventView;
 use serde::Serialize;
-use std::collections::HashMap;
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
@@ -37,12 +37,19 @@ fn is_event_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
 async fn events(
     State(s): State<AppState>,
     partner: PartnerAuth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
-    let limit = match q.get("limit") {
+    let limit = match &q.limit {
         None => DEFAULT_LIMIT,
         Some(l) => l
             .parse::<u32>()
@@ -52,7 +59,7 @@ async fn events(
                 ApiError::bad_request(format!("limit: must be between 1 and {MAX_LIMIT}"))
             })?,
     };
-    let after = q.get("after").map(|a| a.trim()).filter(|a| !a.is_empty());
+    let after = q.after.as_deref().map(str::trim).filter(|a| !a.is_empty());
     if let Some(a) = after {
         if !is_event_id(a) {
             return Err(ApiError::bad_request(
@@ -64,7 +71,7 @@ async fn events(
         .store
         .partner_events(partner.partner_id, after, limit)
         .await?
-        .ok_or_else(|| ApiError::bad_request("after: no event of this partner has that id"))?;
+        .ok_or_else(|| ApiError::not_found("after: no event of this partner has that id"))?;
     let events: Vec<EventView> = found.iter().map(|e| e.view()).collect();
     let next_after = events
         .last()

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::extract::{Admin, Paging};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use crate::extract::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +18,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQuery {
     validate_only: Option<String>,
 }
@@ -28,13 +29,13 @@ pub async fn create(
     _: Admin,
     State(s): State<AppState>,
     Path(program): Path<String>,
-    Query(q): Query<CreateQuery>,
+    ApiQuery(q): ApiQuery<CreateQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let validate_only = match q.validate_only.as_deref() {
         None | Some("false") => false,
-        Some("true") | Some("") => true,
+        Some("true") => true,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "Invalid query: validateOnly must be true or false",

@@ -52,10 +52,12 @@ pub async fn revoke(
 }
 
 #[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     program_id: Option<String>,
     email: Option<String>,
+    page: Option<u32>,
+    limit: Option<u32>,
 }
 
 /// One credential of a listing: its status view and where it belongs.
@@ -69,14 +71,23 @@ pub struct ListedCredential {
 }
 
 /// `GET /admin/v1/credentials[?programId=&email=&page=&limit=]`: credentials newest first,
-/// of one program and/or one user (found by the normal form of the address). An address no
-/// user has lists nothing.
+/// of one program and/or one user (found by the normal form of the address). A filter that
+/// nothing can match (an address no user has, or that is not an address; a string that is not
+/// a program id) lists nothing: it is a search, not a reference.
 pub async fn list(
     _: Admin,
     State(s): State<AppState>,
-    crate::extract::Paging(page): crate::extract::Paging,
-    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ListQuery>,
 ) -> Result<Json<claimd_core::page::Page<ListedCredential>>, ApiError> {
+    let page = claimd_core::page::PageRequest::new(q.page, q.limit)?;
+    let nothing = || {
+        Ok(Json(claimd_core::page::Page {
+            items: vec![],
+            page: page.page,
+            limit: page.limit,
+            total: 0,
+        }))
+    };
     let mut filter = claimd_core::store::CredentialFilter::default();
     if let Some(p) = q
         .program_id
@@ -84,22 +95,18 @@ pub async fn list(
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        filter.program_id = Some(claimd_core::ProgramId::parse(p).ok_or_else(|| {
-            ApiError::bad_request("Invalid field programId: not an issuance program id")
-        })?);
+        match claimd_core::ProgramId::parse(p) {
+            Some(id) => filter.program_id = Some(id),
+            None => return nothing(),
+        }
     }
     if let Some(e) = q.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        let email = claimd_core::user::Email::parse(e)?;
+        let Ok(email) = claimd_core::user::Email::parse(e) else {
+            return nothing();
+        };
         match s.store.user_by_email(&email).await? {
             Some(user) => filter.user_id = Some(user.user_uuid),
-            None => {
-                return Ok(Json(claimd_core::page::Page {
-                    items: vec![],
-                    page: page.page,
-                    limit: page.limit,
-                    total: 0,
-                }))
-            }
+            None => return nothing(),
         }
     }
     let now = chrono::Utc::now();

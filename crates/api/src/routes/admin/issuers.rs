@@ -1,7 +1,8 @@
 use crate::error::ApiError;
 use crate::extract::Admin;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use crate::extract::ApiQuery;
+use axum::extract::{Path, State};
 use axum::Json;
 use claimd_core::issuer::{Issuer, NewIssuer};
 use claimd_core::proofs::StateRoots;
@@ -33,6 +34,7 @@ const RECENT_TRANSITIONS: u32 = 20;
 const MAX_TRANSITIONS: u32 = 10_000;
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PublishingQuery {
     limit: Option<String>,
 }
@@ -43,7 +45,7 @@ pub async fn publishing(
     _: Admin,
     State(s): State<AppState>,
     Path(key): Path<String>,
-    Query(q): Query<PublishingQuery>,
+    ApiQuery(q): ApiQuery<PublishingQuery>,
 ) -> Result<Json<PublishingView>, ApiError> {
     let limit = match q.limit.as_deref() {
         None => RECENT_TRANSITIONS,

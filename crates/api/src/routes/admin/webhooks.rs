@@ -5,7 +5,8 @@
 use crate::error::ApiError;
 use crate::extract::{Admin, ApiJson};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use crate::extract::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::webhook::{
@@ -15,7 +16,6 @@ use claimd_core::webhook::{
 use claimd_core::{PartnerId, WebhookEndpointId};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashMap;
 
 /// Most deliveries one listing returns.
 const MAX_DELIVERIES: u32 = 500;
@@ -120,15 +120,22 @@ pub async fn rotate(
         .ok_or_else(unknown_endpoint)
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    state: Option<String>,
+    limit: Option<String>,
+}
+
 /// `?state=PENDING|DELIVERED|DEAD&limit=` (default 50, at most 500), newest first.
 pub async fn deliveries(
     _: Admin,
     State(s): State<AppState>,
     Path((p, e)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<Items<DeliveryView>>, ApiError> {
     let (p, e) = ids(&p, &e)?;
-    let state = match q.get("state").map(String::as_str) {
+    let state = match q.state.as_deref() {
         None => None,
         Some("PENDING") => Some(DeliveryState::Pending),
         Some("DELIVERED") => Some(DeliveryState::Delivered),
@@ -139,7 +146,7 @@ pub async fn deliveries(
             ))
         }
     };
-    let limit = match q.get("limit") {
+    let limit = match &q.limit {
         None => 50,
         Some(l) => l
             .parse::<u32>()

@@ -92,7 +92,7 @@ pub(super) fn partner_properties(patch: bool) -> Value {
         v
     };
     json!({
-        "name": nullable_in_patch(json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"})),
+        "name": nullable_in_patch(json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": operator::NAME_PATTERN})),
         "jwksUrl": nullable(json!({"type": "string", "maxLength": 2048, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/\\s][^\\s\\u0000-\\u001f\\u007f-\\u009f]*$", "description": "The partner's JWKS URL (https; http only in dev mode). Fetched when a token names a key it does not have."})),
         "jwks": nullable(json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "items": {"type": "object"}}}, "description": "An inline JWKS (`{\"keys\": [...]}`)."})),
         "features": nullable_in_patch(json!({"type": "array", "items": {"type": "string", "enum": ["issue_on_behalf"]}})),
@@ -232,7 +232,7 @@ fn operations(public_url: &str) -> Value {
                 "parameters": [{
                     "name": "Idempotency-Key", "in": "header", "required": false,
                     "description": "claimd extension: the same key with the same body within 24 h replays the first answer; with another body it is a 409.",
-                    "schema": {"type": "string", "maxLength": 255}
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
                 }],
                 "requestBody": {"required": true, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/IssueOnBehalfRequest"}
@@ -269,7 +269,7 @@ fn operations(public_url: &str) -> Value {
                 "operationId": "verifyCredential",
                 "security": [],
                 "requestBody": {"required": true, "content": {"application/json": {
-                    "schema": {"type": "object", "description": "The credential, as `GET /v1/credentials/{coreClaimHash}` returns it (with its `proof`)."}
+                    "schema": {"$ref": "#/components/schemas/CredentialToVerify"}
                 }}},
                 "responses": {
                     "200": ok("The verification report.", json!({"$ref": "#/components/schemas/VerificationReport"})),
@@ -341,8 +341,8 @@ fn operations(public_url: &str) -> Value {
                     "type": "object",
                     "required": ["issuerDid", "credentialId", "credentialSubject"],
                     "properties": {
-                        "issuerDid": {"type": "string", "description": "Your Issuer DID from the Developer Dashboard."},
-                        "credentialId": {"type": "string", "description": "The Issuance Program ID."},
+                        "issuerDid": {"type": "string", "description": "Your Issuer DID from the Developer Dashboard.", "minLength": 1, "pattern": "\\S"},
+                        "credentialId": {"type": "string", "description": "The Issuance Program ID.", "minLength": 1, "pattern": "\\S"},
                         "credentialSubject": {
                             "type": "object",
                             "description": "Credential data matching your schema definition. Add your own key-value pairs.",
@@ -417,6 +417,21 @@ fn operations(public_url: &str) -> Value {
                             "blockTimestamp": {"type": "integer"}
                         }
                     }]
+                },
+                "CredentialToVerify": {
+                    "type": "object",
+                    "description": "The credential, as `GET /v1/credentials/{coreClaimHash}` returns it (with its `proof`). Only these members are checked before verification; whatever else does not hold makes a 200 with `valid: false`.",
+                    "required": ["@context", "type", "credentialSubject", "issuer", "proof"],
+                    "properties": {
+                        "@context": {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}, {"type": "number"}, {"type": "boolean"}], "description": "Any value but `null`."},
+                        "type": {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}, {"type": "number"}, {"type": "boolean"}], "description": "Any value but `null`."},
+                        "credentialSubject": {"type": "object"},
+                        "issuer": {"type": "string", "description": "The issuer's DID."},
+                        "proof": {"oneOf": [
+                            {"type": "object"},
+                            {"type": "array", "minItems": 1, "maxItems": 4, "items": {"type": "object"}, "description": "At most `max_proofs` (default 4) proofs."}
+                        ]}
+                    }
                 },
                 "VerificationReport": {
                     "type": "object",

@@ -147,7 +147,7 @@ pub(super) fn paths() -> Value {
         },
         "/issuers": {
             "get": listing("List issuers", "Issuer", "listIssuers"),
-            "post": with_links(with_id(op("Create an issuer: a new Baby Jubjub identity (its DID) and Ethereum key, for a partner", "201", r("Issuer"), Some(r("NewIssuer")), &[Invalid]), "createIssuer"), "201",
+            "post": with_links(with_id(op("Create an issuer: a new Baby Jubjub identity (its DID) and Ethereum key, for a partner", "201", r("Issuer"), Some(r("NewIssuer")), &[Invalid, partner]), "createIssuer"), "201",
                 json!({"GetIssuer": link("getIssuer", "issuer", "issuerDid"), "GetPublishing": link("getPublishing", "issuer", "issuerDid")}))
         },
         "/issuers/{issuer}": {
@@ -163,7 +163,7 @@ pub(super) fn paths() -> Value {
         },
         "/programs": {
             "get": listing("List issuance programs", "Program", "listPrograms"),
-            "post": with_links(with_id(op("Create an issuance program (its id is the `credentialId` partners issue)", "201", r("Program"), Some(r("NewProgram")), &[Invalid]), "createProgram"), "201",
+            "post": with_links(with_id(op("Create an issuance program (its id is the `credentialId` partners issue)", "201", r("Program"), Some(r("NewProgram")), &[Invalid, Unknown("issuer or schema")]), "createProgram"), "201",
                 json!({"GetProgram": link("getProgram", "credentialId", "credentialId")}))
         },
         "/programs/{credentialId}": {
@@ -173,20 +173,20 @@ pub(super) fn paths() -> Value {
         },
         "/verification-programs": {
             "get": listing("List verification programs", "VerificationProgram", "listVerificationPrograms"),
-            "post": with_links(with_id(op("Create a verification program: verifier, accepted issuance programs with conditions (`age >= 18`, `location in [\"US\",\"CA\"]`) checked against their schemas, pricing model", "201", r("VerificationProgram"), Some(r("NewVerificationProgram")), &[Invalid]), "createVerificationProgram"), "201",
+            "post": with_links(with_id(op("Create a verification program: verifier, accepted issuance programs with conditions (`age >= 18`, `location in [\"US\",\"CA\"]`) checked against their schemas, pricing model", "201", r("VerificationProgram"), Some(r("NewVerificationProgram")), &[Invalid, program]), "createVerificationProgram"), "201",
                 json!({"GetVerificationProgram": link("getVerificationProgram", "programId", "programId")}))
         },
         "/verification-programs/{programId}": {
             "parameters": [path("programId", program_id())],
             "get": with_id(op("A verification program", "200", r("VerificationProgram"), None, &[vp]), "getVerificationProgram"),
-            "patch": with_id(op("Change a verification program (absent fields are left alone; `acceptedCredentials` replaces the list; `\"enabled\": false` disables it)", "200", r("VerificationProgram"), Some(r("VerificationProgramPatch")), &[Invalid, vp]), "updateVerificationProgram")
+            "patch": with_id(op("Change a verification program (absent fields are left alone; `acceptedCredentials` replaces the list; `\"enabled\": false` disables it)", "200", r("VerificationProgram"), Some(r("VerificationProgramPatch")), &[Invalid, Unknown("verification program, or an accepted issuance program")]), "updateVerificationProgram")
         },
         "/users": {
             "get": listing("List users", "User", "listUsers")
         },
         "/users/consent": {
             "get": listing("List consent records", "Consent", "listConsents"),
-            "put": with_id(op("Record a user's consent for a partner (creates the user if needed)", "200", r("Consent"), Some(r("ConsentRequest")), &[Invalid]), "setConsent")
+            "put": with_id(op("Record a user's consent for a partner (creates the user if needed)", "200", r("Consent"), Some(r("ConsentRequest")), &[Invalid, partner]), "setConsent")
         },
         "/users/email-conflicts": {
             "get": with_id(op("Stored addresses kept as they were by the email re-normalisation because their normal form belongs to another user, or they are no longer valid; an operator resolves them", "200", json!({"type": "array", "items": r("EmailConflict")}), None, &[]), "listEmailConflicts")
@@ -196,8 +196,8 @@ pub(super) fn paths() -> Value {
         },
         "/credentials": {
             "get": with_params(with_id(op("List credentials newest first, of one issuance program and/or one user (by address); paged", "200", page_of("ListedCredential"), None, &[Invalid]), "listCredentials"), vec![
-                json!({"name": "programId", "in": "query", "required": false, "description": "An issuance program's id; empty: any.", "schema": {"type": "string", "maxLength": 64, "pattern": "^\\s*([A-Za-z0-9_-]+\\s*)?$"}}),
-                json!({"name": "email", "in": "query", "required": false, "description": "A user's address (normalised as issuance does); empty: any.", "schema": {"type": "string"}}),
+                json!({"name": "programId", "in": "query", "required": false, "description": "An issuance program's id; empty: any. A string no program can have lists nothing.", "schema": {"type": "string"}}),
+                json!({"name": "email", "in": "query", "required": false, "description": "A user's address (normalised as issuance does); empty: any. An address no user has, or no address at all, lists nothing.", "schema": {"type": "string"}}),
                 page.clone(), limit.clone()
             ])
         },
@@ -216,10 +216,15 @@ pub(super) fn paths() -> Value {
     })
 }
 
+/// Some character that is neither white space nor a control character, among no control
+/// characters.
+pub(super) const NAME_PATTERN: &str =
+    "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
 /// A name as every operator resource takes it: trimmed, 1 to 200 characters, no control
 /// characters.
 fn name() -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"})
+    json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": NAME_PATTERN})
 }
 
 fn time() -> Value {
@@ -235,8 +240,14 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "required": required, "properties": properties})
 }
 
+/// `field` is present with a value of `kind` (not `null`, which the server takes as absent).
+fn given(field: &str, kind: &str) -> Value {
+    json!({"required": [field], "properties": {field: {"type": kind}}})
+}
+
 /// The operator API's component schemas.
 pub(super) fn schemas() -> Value {
+    let both_keys = json!({"required": ["jwksUrl", "jwks"], "properties": {"jwksUrl": {"type": "string"}, "jwks": {"type": "object"}}});
     let attribute_type = json!({"type": "string", "enum": ["string", "integer", "number", "boolean", "date"]});
     let visibility = json!({"discoverable": {"type": "boolean"}, "enabled": {"type": "boolean"}});
     let count = json!({"type": "integer", "minimum": 0});
@@ -298,8 +309,10 @@ pub(super) fn schemas() -> Value {
             "enabled": {"type": "boolean"},
             "createdAt": time(), "updatedAt": time()
         }},
-        "NewPartner": {"type": "object", "required": ["name"], "description": "At most one of `jwksUrl` or `jwks`.", "properties": partner_properties(false)},
-        "PartnerPatch": {"type": "object", "properties": partner_properties(true)},
+        "NewPartner": {"type": "object", "required": ["name"], "description": "Exactly one of `jwksUrl` or `jwks`.", "properties": partner_properties(false),
+            "anyOf": [given("jwksUrl", "string"), given("jwks", "object")],
+            "not": both_keys.clone()},
+        "PartnerPatch": {"type": "object", "description": "Absent fields are left alone; at most one of `jwksUrl` or `jwks`.", "properties": partner_properties(true), "not": both_keys},
         "Attribute": object(&["name", "type", "required"], json!({
             "name": {"type": "string"}, "type": attribute_type,
             "title": {"type": "string"}, "description": {"type": "string"},
@@ -308,7 +321,7 @@ pub(super) fn schemas() -> Value {
         "NewAttribute": object(&["name", "type"], json!({
             "name": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z][A-Za-z0-9_]*$", "not": {"enum": ["id", "type"]}, "description": "Unique in the schema; `id` and `type` are reserved."},
             "type": attribute_type,
-            "title": nullable(json!({"type": "string", "maxLength": 200})),
+            "title": nullable(json!({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"})),
             "description": nullable(json!({"type": "string", "maxLength": 2000})),
             "required": {"type": "boolean", "default": false}
         })),
@@ -328,7 +341,9 @@ pub(super) fn schemas() -> Value {
             "jsonSchemaUrl": {"type": "string", "format": "uri"},
             "jsonLdContextUrl": {"type": "string", "format": "uri"}
         })),
-        "VisibilityChange": {"type": "object", "additionalProperties": false, "description": "Either flag, or both; absent or null: left alone. Listed in the catalog when both are true.", "properties": {
+        "VisibilityChange": {"type": "object", "additionalProperties": false, "description": "Either flag, or both; absent or null: left alone. Listed in the catalog when both are true.",
+            "anyOf": [given("discoverable", "boolean"), given("enabled", "boolean")],
+            "properties": {
             "discoverable": nullable(json!({"type": "boolean"})), "enabled": nullable(json!({"type": "boolean"}))
         }},
         "NewIssuer": object(&["partnerId", "name"], json!({"partnerId": uuid(), "name": name()})),

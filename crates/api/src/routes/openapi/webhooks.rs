@@ -50,12 +50,13 @@ pub(super) fn add_webhooks(doc: &mut Value, public_url: &str) {
             "summary": "The partner's credential events, oldest first, after a cursor (the events webhooks deliver, with the same ids and bodies)",
             "operationId": "listEvents",
             "parameters": [
-                {"name": "after", "in": "query", "required": false, "description": "An event id (`nextAfter` of the previous page); absent: from the first event.", "schema": {"type": "string", "pattern": "^evt_[0-9a-f]{32}$"}},
+                {"name": "after", "in": "query", "required": false, "description": "An event id (`nextAfter` of the previous page); absent or empty: from the first event.", "schema": {"type": "string", "pattern": "^\\s*(evt_[0-9a-f]{32})?\\s*$"}},
                 {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
             ],
             "responses": {
                 "200": ok("A page of events.", schema("EventsPage")),
-                "400": error_response("`limit` out of range, or `after` is not an event id of this partner.", "after: no event of this partner has that id", 400),
+                "400": error_response("`limit` out of range, `after` not an event id, or an unknown parameter.", "after: must be an event id (evt_ and 32 hex digits)", 400),
+                "404": error_response("`after` is no event of this partner.", "after: no event of this partner has that id", 404),
                 "401": partner_unauthorized()
             }
         }}
@@ -85,22 +86,27 @@ pub(super) fn add_webhooks(doc: &mut Value, public_url: &str) {
         "WebhookEndpoint": endpoint,
         "WebhookEndpointWithSecret": with_secret,
         "NewWebhookEndpoint": {"type": "object", "required": ["url"], "properties": {
-            "url": {"type": "string", "maxLength": 2048, "description": "https (plain http only to loopback, in dev mode); checked against the outbound address policy at every delivery."},
-            "eventTypes": {"type": "array", "minItems": 1, "items": types, "description": "Absent: every event type."},
-            "enabled": {"type": "boolean", "default": true}
+            "url": {"type": "string", "nullable": true, "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$", "description": "https (plain http only to loopback, in dev mode); checked against the outbound address policy at every delivery."},
+            "eventTypes": {"type": "array", "nullable": true, "minItems": 1, "items": types, "description": "Absent or null: every event type."},
+            "enabled": {"type": "boolean", "nullable": true, "default": true}
         }},
         "WebhookEndpointPatch": {"type": "object", "properties": {
-            "url": {"type": "string", "maxLength": 2048},
-            "eventTypes": {"type": "array", "minItems": 1, "items": types},
-            "enabled": {"type": "boolean"}
+            "url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$"},
+            "eventTypes": {"type": "array", "nullable": true, "minItems": 1, "items": types},
+            "enabled": {"type": "boolean", "nullable": true}
         }},
         "RotateWebhookSecret": {"type": "object", "properties": {
             "overlapSeconds": {"type": "integer", "minimum": 0, "maximum": 604800, "default": 86400}
         }},
-        "ReplayRequest": {"type": "object", "description": "Exactly one of the two.", "properties": {
-            "eventId": {"type": "string"},
-            "since": {"type": "string", "format": "date-time"}
-        }},
+        "ReplayRequest": {"type": "object", "description": "Exactly one of the two (`null` is absent).",
+            "oneOf": [
+                {"required": ["eventId"], "properties": {"eventId": {"type": "string"}}},
+                {"required": ["since"], "properties": {"since": {"type": "string"}}}
+            ],
+            "properties": {
+                "eventId": {"type": "string", "nullable": true},
+                "since": {"type": "string", "format": "date-time", "nullable": true}
+            }},
         "WebhookAttempt": {"type": "object", "required": ["at", "durationMs"], "properties": {
             "at": {"type": "string", "format": "date-time"},
             "statusCode": {"type": "integer", "nullable": true},
