@@ -53,7 +53,11 @@ fn api(state: &AppState) -> (Router<AppState>, Vec<ServedRoute>) {
         table.extend(served.into_iter().map(|r| ServedRoute::new("", r)));
     }
     let (admin, served) = routes::admin::routes();
-    table.extend(served.into_iter().map(|r| ServedRoute::new(ADMIN_PREFIX, r)));
+    table.extend(
+        served
+            .into_iter()
+            .map(|r| ServedRoute::new(ADMIN_PREFIX, r)),
+    );
     (router.nest(ADMIN_PREFIX, admin), table)
 }
 

@@ -37,16 +37,12 @@ fn schemathesis() -> std::path::PathBuf {
     st
 }
 
-/// How many test cases schemathesis says it generated (`Test cases: N generated, …`).
+/// How many test cases schemathesis says it generated: the summary's `  N generated, …` line.
 fn generated(output: &str) -> Option<u64> {
-    let line = output.lines().find(|l| l.contains("generated"))?;
-    let before = line.split("generated").next()?;
-    before
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .last()?
-        .parse()
-        .ok()
+    output.lines().find_map(|l| {
+        let (n, rest) = l.trim().split_once(' ')?;
+        rest.starts_with("generated").then(|| n.parse().ok())?
+    })
 }
 
 async fn fuzz(backend: Backend) {
@@ -73,7 +69,7 @@ async fn fuzz(backend: Backend) {
         .arg(format!("{}/openapi.json", f.url()))
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", &max_examples])
-        .args(["--workers", "2"])
+        .args(["--workers", "1"])
         .args(["--request-timeout", "30"])
         .args(["--generation-deterministic"])
         .args(["--suppress-health-check", "all"])

@@ -38,7 +38,9 @@ async fn the_document_describes_exactly_the_served_routes() {
     let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         let server = item["servers"][0]["url"].as_str().unwrap_or(default_server);
-        let base = server.strip_prefix(public_url).expect("servers on this claimd");
+        let base = server
+            .strip_prefix(public_url)
+            .expect("servers on this claimd");
         let methods = item
             .as_object()
             .unwrap()
@@ -182,7 +184,11 @@ async fn issue_on_behalf_operation_matches_the_seed() {
     // The request says everything the seed says, plus constraints where the seed leaves the
     // value open: the two ids are not empty (the server answers `Missing required field`).
     let request = &ours["components"]["schemas"]["IssueOnBehalfRequest"];
-    says_at_least(request, &seed["components"]["schemas"]["IssueOnBehalfRequest"], "");
+    says_at_least(
+        request,
+        &seed["components"]["schemas"]["IssueOnBehalfRequest"],
+        "",
+    );
     for id in ["issuerDid", "credentialId"] {
         let added: Vec<&String> = request["properties"][id]
             .as_object()

@@ -3,9 +3,9 @@
 
 use super::Served;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::partner_auth::PartnerAuth;
 use crate::state::AppState;
-use crate::extract::ApiQuery;
 use axum::extract::State;
 use axum::Json;
 use claimd_core::webhook::EventView;

@@ -3,10 +3,10 @@
 //! one call each to [`claimd_core::bulk::service::Bulk`].
 
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::extract::{Admin, Paging};
 use crate::state::AppState;
 use axum::body::Body;
-use crate::extract::ApiQuery;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

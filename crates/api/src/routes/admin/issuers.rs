@@ -1,7 +1,7 @@
 use crate::error::ApiError;
 use crate::extract::Admin;
-use crate::state::AppState;
 use crate::extract::ApiQuery;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use claimd_core::issuer::{Issuer, NewIssuer};

@@ -3,9 +3,9 @@
 //! list deliveries with their attempts, replay events.
 
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::extract::{Admin, ApiJson};
 use crate::state::AppState;
-use crate::extract::ApiQuery;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

@@ -64,8 +64,8 @@ pub(super) fn bulk_operations(doc: &mut Value, public_url: &str) {
     );
     let mut list = admin_op("List bulk issuance jobs, newest first", false);
     list["parameters"] = json!([
-        {"name": "page", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1}},
-        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+        {"name": "page", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 4294967295_u64, "default": 1}},
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
     ]);
     list["responses"]["200"] = ok(
         "A page of jobs (`rows.onChain` is left out).",

@@ -194,17 +194,22 @@ fn extend(into: &mut Value, add: Value) {
 /// `/healthz`, `/readyz`, `/metrics` and this document, at the root of the server.
 fn root_paths(public_url: &str) -> Value {
     let root = json!([{"url": public_url}]);
-    let public = |summary: &str, answer: Value| {
-        json!({"servers": root, "get": {"tags": ["Operations"], "summary": summary, "security": [], "responses": {"200": answer}}})
-    };
+    let public = |summary: &str, answer: Value| json!({"servers": root, "get": {"tags": ["Operations"], "summary": summary, "security": [], "responses": {"200": answer}}});
     let mut ready = public(
         "Readiness: the database answers",
-        ok("Ready.", json!({"type": "object", "required": ["status", "database"], "properties": {
-            "status": {"type": "string", "enum": ["ready"]},
-            "database": {"type": "string", "enum": ["sqlite", "postgres"]}
-        }})),
+        ok(
+            "Ready.",
+            json!({"type": "object", "required": ["status", "database"], "properties": {
+                "status": {"type": "string", "enum": ["ready"]},
+                "database": {"type": "string", "enum": ["sqlite", "postgres"]}
+            }}),
+        ),
     );
-    ready["get"]["responses"]["503"] = error_response("The database does not answer.", "Service unavailable: database unreachable", 503);
+    ready["get"]["responses"]["503"] = error_response(
+        "The database does not answer.",
+        "Service unavailable: database unreachable",
+        503,
+    );
     json!({
         "/healthz": public("Liveness: the process serves HTTP", ok("Alive.", json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok"]}}}))),
         "/readyz": ready,
@@ -468,4 +473,3 @@ fn operations(public_url: &str) -> Value {
         }
     })
 }
-

@@ -71,7 +71,10 @@ fn op(summary: &str, code: &str, answer: Value, body: Option<Value>, fails: &[Fa
                     400,
                 ),
             ),
-            Fails::Unknown(what) => ("404", error_response(&format!("Unknown {what}."), &format!("Unknown {what}"), 404)),
+            Fails::Unknown(what) => (
+                "404",
+                error_response(&format!("Unknown {what}."), &format!("Unknown {what}"), 404),
+            ),
         };
         responses[k] = v;
     }
@@ -82,7 +85,8 @@ fn op(summary: &str, code: &str, answer: Value, body: Option<Value>, fails: &[Fa
         "responses": responses
     });
     if let Some(b) = body {
-        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b}}});
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": b}}});
     }
     op
 }
@@ -248,14 +252,18 @@ fn given(field: &str, kind: &str) -> Value {
 /// The operator API's component schemas.
 pub(super) fn schemas() -> Value {
     let both_keys = json!({"required": ["jwksUrl", "jwks"], "properties": {"jwksUrl": {"type": "string"}, "jwks": {"type": "object"}}});
-    let attribute_type = json!({"type": "string", "enum": ["string", "integer", "number", "boolean", "date"]});
+    let attribute_type =
+        json!({"type": "string", "enum": ["string", "integer", "number", "boolean", "date"]});
     let visibility = json!({"discoverable": {"type": "boolean"}, "enabled": {"type": "boolean"}});
     let count = json!({"type": "integer", "minimum": 0});
     let condition = json!({"type": "string", "minLength": 1, "maxLength": 500, "description": "`<attribute> <op> <value>`: ops `==`, `!=`, `>`, `>=`, `<`, `<=`, `in`, `not in`; values JSON literals of the attribute's type."});
-    let accepted = object(&["credentialId"], json!({
-        "credentialId": program_id(),
-        "conditions": {"type": "array", "maxItems": 20, "items": condition}
-    }));
+    let accepted = object(
+        &["credentialId"],
+        json!({
+            "credentialId": program_id(),
+            "conditions": {"type": "array", "maxItems": 20, "items": condition}
+        }),
+    );
     let vp_fields = |create: bool| {
         let mut p = json!({
             "name": name(),
@@ -274,25 +282,40 @@ pub(super) fn schemas() -> Value {
         }
         p
     };
-    let mut new_vp = object(&["name", "verifierName", "verifierDid", "acceptedCredentials"], vp_fields(true));
+    let mut new_vp = object(
+        &["name", "verifierName", "verifierDid", "acceptedCredentials"],
+        vp_fields(true),
+    );
     new_vp["properties"]["description"] = nullable(new_vp["properties"]["description"].take());
     new_vp["properties"]["pricingModel"] = nullable(new_vp["properties"]["pricingModel"].take());
     new_vp["properties"]["discoverable"] = nullable(new_vp["properties"]["discoverable"].take());
     new_vp["properties"]["enabled"] = nullable(new_vp["properties"]["enabled"].take());
-    let mut vp_patch = json!({"type": "object", "additionalProperties": false, "properties": vp_fields(false)});
+    let mut vp_patch =
+        json!({"type": "object", "additionalProperties": false, "properties": vp_fields(false)});
     vp_patch["description"] = json!("Absent or null fields are left alone.");
     let status = json!({"type": "string", "enum": ["WAIT_ONCHAIN", "ONCHAIN", "WAIT_REMOVE", "REMOVE", "EXPIRE"]});
-    let transition = object(&["id", "status", "state", "claims", "revocations", "createdAt", "updatedAt"], json!({
-        "id": {"type": "integer"},
-        "status": {"type": "string"},
-        "state": {"type": "string", "description": "The new identity state (64 hex digits, little-endian)."},
-        "txHash": nullable(json!({"type": "string"})),
-        "txNonce": nullable(json!({"type": "integer"})),
-        "blockNumber": nullable(json!({"type": "integer"})),
-        "failure": nullable(json!({"type": "string"})),
-        "claims": count, "revocations": count,
-        "createdAt": time(), "updatedAt": time()
-    }));
+    let transition = object(
+        &[
+            "id",
+            "status",
+            "state",
+            "claims",
+            "revocations",
+            "createdAt",
+            "updatedAt",
+        ],
+        json!({
+            "id": {"type": "integer"},
+            "status": {"type": "string"},
+            "state": {"type": "string", "description": "The new identity state (64 hex digits, little-endian)."},
+            "txHash": nullable(json!({"type": "string"})),
+            "txNonce": nullable(json!({"type": "integer"})),
+            "blockNumber": nullable(json!({"type": "integer"})),
+            "failure": nullable(json!({"type": "string"})),
+            "claims": count, "revocations": count,
+            "createdAt": time(), "updatedAt": time()
+        }),
+    );
     let mut listed = r("CredentialStatus");
     listed = json!({"allOf": [listed, object(&["programId", "partnerId"], json!({"programId": {"type": "string"}, "partnerId": uuid()}))]});
     json!({

@@ -86,12 +86,12 @@ pub(super) fn add_webhooks(doc: &mut Value, public_url: &str) {
         "WebhookEndpoint": endpoint,
         "WebhookEndpointWithSecret": with_secret,
         "NewWebhookEndpoint": {"type": "object", "required": ["url"], "properties": {
-            "url": {"type": "string", "nullable": true, "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$", "description": "https (plain http only to loopback, in dev mode); checked against the outbound address policy at every delivery."},
+            "url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$", "description": "https (plain http only to loopback, in dev mode); checked against the outbound address policy at every delivery."},
             "eventTypes": {"type": "array", "nullable": true, "minItems": 1, "items": types, "description": "Absent or null: every event type."},
             "enabled": {"type": "boolean", "nullable": true, "default": true}
         }},
         "WebhookEndpointPatch": {"type": "object", "properties": {
-            "url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$"},
+            "url": {"type": "string", "nullable": true, "minLength": 1, "maxLength": 2048, "pattern": "^\\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s\\u0000-\\u001f\\u007f-\\u009f]+([/?][^#\\s\\u0000-\\u001f\\u007f-\\u009f]*)?\\s*$"},
             "eventTypes": {"type": "array", "nullable": true, "minItems": 1, "items": types},
             "enabled": {"type": "boolean", "nullable": true}
         }},
@@ -154,4 +154,3 @@ pub(super) fn add_webhooks(doc: &mut Value, public_url: &str) {
         c.extend(add.clone());
     }
 }
-
