@@ -762,15 +762,10 @@ async fn openapi_describes_the_bulk_routes() {
         ),
     ];
     for (path, method, codes) in ops {
+        // Operator paths are listed under their full path, on the root server.
+        let path = &format!("/admin/v1{path}");
         let op = &doc["paths"][path][method];
         assert!(op.is_object(), "{method} {path} is described");
-        assert!(
-            doc["paths"][path]["servers"][0]["url"]
-                .as_str()
-                .unwrap()
-                .ends_with("/admin/v1"),
-            "{path} is under /admin/v1"
-        );
         for code in *codes {
             assert!(
                 op["responses"][code].is_object(),
@@ -778,7 +773,7 @@ async fn openapi_describes_the_bulk_routes() {
             );
         }
     }
-    let post = &doc["paths"]["/programs/{credentialId}/bulk-issuances"]["post"];
+    let post = &doc["paths"]["/admin/v1/programs/{credentialId}/bulk-issuances"]["post"];
     assert!(post["requestBody"]["content"]["text/csv"].is_object());
     assert!(post["requestBody"]["content"]["application/x-ndjson"].is_object());
     assert!(post["responses"].get("200").is_none(), "202, not 200");

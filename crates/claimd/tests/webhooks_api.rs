@@ -38,8 +38,8 @@ async fn the_webhook_api_answers_as_documented() {
         .unwrap()
         .to_owned();
     let base = format!("/admin/v1/partners/{partner}/webhooks");
-    let list_path = "/partners/{partnerId}/webhooks";
-    let one_path = "/partners/{partnerId}/webhooks/{endpointId}";
+    let list_path = "/admin/v1/partners/{partnerId}/webhooks";
+    let one_path = "/admin/v1/partners/{partnerId}/webhooks/{endpointId}";
 
     // Create: bad input names the field; unknown partners are 404.
     for (body, field) in [
@@ -145,7 +145,7 @@ async fn the_webhook_api_answers_as_documented() {
         .await;
     documented(
         &doc,
-        "/partners/{partnerId}/webhooks/{endpointId}/rotate",
+        "/admin/v1/partners/{partnerId}/webhooks/{endpointId}/rotate",
         "post",
         &r,
         400,
@@ -155,7 +155,7 @@ async fn the_webhook_api_answers_as_documented() {
         .await;
     documented(
         &doc,
-        "/partners/{partnerId}/webhooks/{endpointId}/rotate",
+        "/admin/v1/partners/{partnerId}/webhooks/{endpointId}/rotate",
         "post",
         &r,
         200,
@@ -163,7 +163,7 @@ async fn the_webhook_api_answers_as_documented() {
     assert_ne!(r.json()["secret"], created["secret"]);
     assert!(r.json()["previousSecretExpiresAt"].is_string());
 
-    let deliveries = "/partners/{partnerId}/webhooks/{endpointId}/deliveries";
+    let deliveries = "/admin/v1/partners/{partnerId}/webhooks/{endpointId}/deliveries";
     for q in ["?state=LOST", "?limit=0", "?limit=501", "?limit=x"] {
         let r = app
             .admin(Method::GET, &format!("{one}/deliveries{q}"), None)
@@ -180,7 +180,7 @@ async fn the_webhook_api_answers_as_documented() {
     documented(&doc, deliveries, "get", &r, 200);
     assert_eq!(r.json()["items"], json!([]));
 
-    let replay = "/partners/{partnerId}/webhooks/{endpointId}/replay";
+    let replay = "/admin/v1/partners/{partnerId}/webhooks/{endpointId}/replay";
     for body in [
         json!({}),
         json!({"eventId": "evt_x", "since": "2026-01-01T00:00:00Z"}),
