@@ -102,6 +102,9 @@ impl From<DomainError> for ApiError {
     }
 }
 
+/// The answer to text with a NUL character, which no backend stores the same way.
+pub const NUL_MESSAGE: &str = "Invalid input: text must not contain the NUL character (U+0000)";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -111,6 +114,7 @@ impl From<StoreError> for ApiError {
             }
             // Left after the domain's retries: as transient as an unreachable database.
             StoreError::Unavailable(_) | StoreError::Contended(_) => ApiError::unavailable(&e),
+            StoreError::Unstorable(_) => ApiError::bad_request(NUL_MESSAGE),
             StoreError::Internal(_) => ApiError::internal(&e),
         }
     }

@@ -26,6 +26,7 @@ pub mod proofs;
 pub mod schema;
 pub mod secrets;
 pub mod store;
+pub mod text;
 pub mod user;
 pub mod verification;
 pub mod verify;

@@ -29,6 +29,11 @@ pub enum StoreError {
     /// safe and usually succeeds at once.
     #[error("database contention: {0}")]
     Contended(String),
+    /// A value the database cannot hold: PostgreSQL's text and `jsonb` have no NUL character
+    /// (U+0000). The request's fault, answered as a 400; the API refuses NUL in JSON bodies
+    /// before they reach storage, so this is the net under paths and queries.
+    #[error("unstorable text: {0}")]
+    Unstorable(String),
     /// Anything else: a bug or corruption, logged and answered as a 500.
     #[error("database error: {0}")]
     Internal(String),

@@ -324,6 +324,10 @@ impl Registry for PgStore {
     }
 
     async fn issuer_by_did(&self, did: &str) -> Result<Option<Issuer>, StoreError> {
+        // PostgreSQL refuses text with NUL even as a parameter; no issuer has such a DID.
+        if did.contains('\0') {
+            return Ok(None);
+        }
         self.find(
             &format!("SELECT {ISSUER_COLS} FROM issuers WHERE did = $1"),
             did,

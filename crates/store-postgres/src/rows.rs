@@ -17,6 +17,11 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")) => {
             StoreError::Contended(db.message().to_owned())
         }
+        // 22021 character_not_in_repertoire (a NUL byte in text), 22P05 untranslatable_character
+        // (`\u0000` in jsonb): input no row can hold.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+            StoreError::Unstorable(db.message().to_owned())
+        }
         // 57P01 admin_shutdown, 57P03 cannot_connect_now: the server is restarting.
         sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("57P01" | "57P03")) => {
             StoreError::Unavailable(e.to_string())
