@@ -57,6 +57,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// 400 for a bad query parameter: `Invalid parameter <name>: <why>`.
+    pub fn invalid_parameter(e: DomainError) -> Self {
+        let DomainError::Invalid { field, message } = e;
+        Self::bad_request(format!("Invalid parameter {field}: {message}"))
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }

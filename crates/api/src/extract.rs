@@ -26,9 +26,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let body = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(bytes_rejection)?;
-        if claimd_core::text::json_has_nul(&body) {
-            return Err(ApiError::bad_request(crate::error::NUL_MESSAGE));
-        }
         match axum::Json::<T>::from_bytes(&body) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(e) => Err(json_rejection(e)),

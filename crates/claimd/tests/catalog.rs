@@ -362,4 +362,189 @@ async fn catalog(backend: Backend) {
     assert!(!ok && err.contains("404"), "{err}");
 }
 
-claimd_testkit::on_each_backend!(catalog);
+/// `POST /v1/credentials/verify?<query>` with `vc`: (status, answer).
+async fn verify_at(f: &Fixture, query: &str, vc: &Value) -> (u16, Value) {
+    let url = format!("{}/v1/credentials/verify?{query}", f.url());
+    let reply = claimd_testkit::fixture::post_json_body(&f.http, &url, vc.to_string()).await;
+    (reply.status, reply.json)
+}
+
+/// A listed verification program accepting the fixture's program with `conditions`; its id.
+fn verification_program(f: &Fixture, name: &str, conditions: &[&str]) -> String {
+    let mut args = vec![
+        "verification-program".to_owned(),
+        "create".into(),
+        "--name".into(),
+        name.into(),
+        "--verifier-name".into(),
+        "Bar Example".into(),
+        "--verifier-did".into(),
+        "did:web:bar.example".into(),
+        "--accept".into(),
+        f.program.clone(),
+        "--discoverable".into(),
+    ];
+    for c in conditions {
+        args.extend(["--condition".into(), format!("{}:{c}", f.program)]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    f.server().admin_ok(&args)["programId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every `verificationCount` the catalog shows for the verification program `vp` and the
+/// fixture's issuance program: (browse, program detail, credential traction, the
+/// credential's `programs[]` entry).
+async fn verification_counts(f: &Fixture, vp: &str) -> (u64, u64, u64, u64) {
+    let browse = data(f, "/v1/catalog/programs?limit=100").await;
+    let card = browse["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["programId"] == vp)
+        .unwrap_or_else(|| panic!("{vp} not in {browse}"))
+        .clone();
+    let detail = data(f, &format!("/v1/catalog/programs/{vp}")).await;
+    let credential = data(f, &format!("/v1/catalog/credentials/{}", f.program)).await;
+    let listed = credential["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["programId"] == vp)
+        .unwrap_or_else(|| panic!("{vp} not in {credential}"))
+        .clone();
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"));
+    (
+        n(&card["verificationCount"]),
+        n(&detail["traction"]["verificationCount"]),
+        n(&credential["traction"]["verificationCount"]),
+        n(&listed["verificationCount"]),
+    )
+}
+
+/// Verifying against a verification program: the report judges the credential, and only a
+/// compliant verification moves the catalog's `verificationCount`s.
+async fn verification_counts_move(backend: Backend) {
+    let f = Fixture::setup(Setup {
+        schema: SchemaSpec::INTEROP_MEMBERSHIP,
+        ..Setup::new(backend)
+    })
+    .await;
+    let s = f.server();
+    s.admin_ok(&["program", "update", &f.program, "--discoverable"]);
+    let (st, issued) = f.issue_with("ann@example.com", subject(30, "US")).await;
+    assert_eq!(st, 200, "{issued}");
+    let hash = issued["coreClaimHash"].as_str().unwrap();
+    f.wait_for("ann@example.com", hash, "ONCHAIN").await;
+    let vc = f.document("ann@example.com", hash).await;
+
+    let adults = verification_program(&f, "Adults", &["age >= 18", r#"location in ["US", "CA"]"#]);
+    let seniors = verification_program(&f, "Seniors", &["age >= 65", "isMember == true"]);
+    assert_eq!(verification_counts(&f, &adults).await, (0, 0, 0, 0));
+    assert_eq!(verification_counts(&f, &seniors).await, (0, 0, 0, 0));
+
+    // Compliant: valid, and every condition holds. Counted once, everywhere.
+    let (st, report) = verify_at(&f, &format!("programId={adults}"), &vc).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert_eq!(
+        report["program"],
+        json!({"programId": adults, "status": "Compliant", "credentialId": f.program,
+            "conditions": [{"condition": "age >= 18", "satisfied": true},
+                           {"condition": r#"location in ["US","CA"]"#, "satisfied": true}],
+            "detail": report["program"]["detail"]}),
+        "{report:#}"
+    );
+    assert!(!report["program"]["detail"].as_str().unwrap().is_empty());
+    assert_eq!(verification_counts(&f, &adults).await, (1, 1, 1, 1));
+    assert_eq!(verification_counts(&f, &seniors).await, (0, 0, 1, 0));
+
+    // Non-compliant: the same valid credential fails a condition. Not counted.
+    let (st, report) = verify_at(&f, &format!("programId={seniors}"), &vc).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(report["valid"], true, "{report:#}");
+    let program = &report["program"];
+    assert_eq!(program["status"], "Non-Compliant", "{report:#}");
+    assert_eq!(program["credentialId"], f.program.as_str());
+    assert_eq!(
+        program["conditions"],
+        json!([{"condition": "age >= 65", "satisfied": false},
+               {"condition": "isMember == true", "satisfied": true}])
+    );
+    assert_eq!(verification_counts(&f, &seniors).await, (0, 0, 1, 0));
+    assert_eq!(verification_counts(&f, &adults).await, (1, 1, 1, 1));
+
+    // A forged credential that would satisfy the conditions is not valid: not counted.
+    let mut forged = vc.clone();
+    forged["credentialSubject"]["age"] = json!(70);
+    let (st, report) = verify_at(&f, &format!("programId={seniors}"), &forged).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(report["valid"], false, "{report:#}");
+    assert_eq!(report["program"]["status"], "Non-Compliant", "{report:#}");
+    assert_eq!(verification_counts(&f, &seniors).await, (0, 0, 1, 0));
+
+    // Without programId: the report as it always was, nothing counted.
+    let (st, report) = verify_at(&f, "", &vc).await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(report["valid"], true);
+    assert!(report.get("program").is_none(), "{report:#}");
+    assert_eq!(verification_counts(&f, &adults).await, (1, 1, 1, 1));
+
+    // Each compliant verification counts exactly one.
+    let (_, report) = verify_at(&f, &format!("programId={adults}"), &vc).await;
+    assert_eq!(report["program"]["status"], "Compliant", "{report:#}");
+    assert_eq!(verification_counts(&f, &adults).await, (2, 2, 2, 2));
+
+    // Unknown and hidden programs are 404s, as in the catalog; malformed ids 400s naming the
+    // parameter. Refused before the credential is read, and never counted.
+    let (st, body) = verify_at(&f, "programId=prg_unknown", &vc).await;
+    assert_eq!((st, &body["error"]), (404, &json!(404)), "{body}");
+    assert_eq!(body["message"], "Program not found");
+    let (st, body) = verify_at(&f, "programId=prg_unknown", &json!("not a credential")).await;
+    assert_eq!(st, 404, "{body}");
+    for bad in ["programId=", "programId=a%20b", "programId=prg%2F1"] {
+        let (st, body) = verify_at(&f, bad, &vc).await;
+        assert_eq!((st, &body["error"]), (400, &json!(400)), "{bad}: {body}");
+        let m = body["message"].as_str().unwrap();
+        assert!(m.starts_with("Invalid parameter programId:"), "{bad}: {m}");
+    }
+    let long = "x".repeat(65);
+    let (st, _) = verify_at(&f, &format!("programId={long}"), &vc).await;
+    assert_eq!(st, 400);
+    s.admin_ok(&[
+        "verification-program",
+        "update",
+        &seniors,
+        "--discoverable=false",
+    ]);
+    let (st, body) = verify_at(&f, &format!("programId={seniors}"), &vc).await;
+    assert_eq!(
+        (st, body["message"].as_str()),
+        (404, Some("Program not found"))
+    );
+    s.admin_ok(&["verification-program", "disable", &adults]);
+    let (st, _) = verify_at(&f, &format!("programId={adults}"), &vc).await;
+    assert_eq!(st, 404);
+    s.admin_ok(&["verification-program", "update", &adults, "--enabled"]);
+    assert_eq!(verification_counts(&f, &adults).await, (2, 2, 2, 2));
+
+    // The OpenAPI document describes the parameter, the answers and the report's program.
+    let (_, openapi) = f.get_public("/openapi.json").await;
+    let op = &openapi["paths"]["/credentials/verify"]["post"];
+    assert_eq!(op["parameters"][0]["name"], "programId", "{op}");
+    assert_eq!(op["parameters"][0]["in"], "query");
+    assert!(op["responses"]["404"].is_object(), "{op}");
+    let schemas = &openapi["components"]["schemas"];
+    assert_eq!(
+        schemas["VerificationReport"]["properties"]["program"]["$ref"],
+        "#/components/schemas/VerificationProgramResult"
+    );
+    assert_eq!(
+        schemas["VerificationProgramResult"]["properties"]["status"]["enum"],
+        json!(["Compliant", "Non-Compliant"])
+    );
+}
+
+claimd_testkit::on_each_backend!(catalog, verification_counts_move);

@@ -497,6 +497,15 @@ pub trait CatalogRegistry: Send + Sync {
         &self,
         page: crate::page::PageRequest,
     ) -> Result<Page<VerificationProgram>, StoreError>;
+    /// Counts one compliant verification ([`crate::compliance`]): `verification_count + 1` on
+    /// the verification program `program` and on the issuance program `credential`, in one
+    /// transaction, only while the first accepts the second. `false` (nothing counted) when it
+    /// does not, or either id is unknown.
+    async fn record_verification(
+        &self,
+        program: &VerificationProgramId,
+        credential: &ProgramId,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The public catalog's reads. Only listed entries (see [`Visibility::listed`]) are seen;

@@ -11,6 +11,7 @@
 pub mod bulk;
 pub mod catalog;
 pub mod commit;
+pub mod compliance;
 pub mod credential;
 pub mod error;
 pub mod group;

@@ -307,6 +307,7 @@ fn validate_key_source(
             let keys = jwks.get("keys").and_then(|k| k.as_array());
             match keys {
                 Some(keys) if !keys.is_empty() && keys.iter().all(|k| k.is_object()) => {
+                    crate::text::check_storable_json("jwks", &jwks)?;
                     Ok(Some(KeySource::Inline(jwks)))
                 }
                 _ => Err(DomainError::invalid(

@@ -151,6 +151,7 @@ impl NewSchema {
             ));
         }
         let description = self.description.unwrap_or_default();
+        crate::text::check_storable("description", &description)?;
         if description.chars().count() > 2000 {
             return Err(DomainError::invalid(
                 "description",
@@ -206,6 +207,9 @@ impl NewSchema {
             let text = |value: Option<String>, name: &str, max: usize, one_line: bool| {
                 let field = format!("{field}.{name}");
                 match value {
+                    Some(v) if v.contains('\0') => {
+                        crate::text::check_storable(&field, &v).map(|_| None)
+                    }
                     Some(v) if v.chars().count() > max => Err(DomainError::invalid(
                         field,
                         format!("must be at most {max} characters"),

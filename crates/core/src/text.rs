@@ -3,6 +3,32 @@
 //! PostgreSQL's `text` and `jsonb` cannot hold the NUL character (U+0000) while SQLite can; so
 //! that both backends answer a request the same way, NUL is refused wherever text enters.
 
+/// Free text `field` as claimd stores it: no NUL character.
+pub fn check_storable(field: &str, text: &str) -> Result<(), crate::DomainError> {
+    if text.contains('\0') {
+        return Err(crate::DomainError::invalid(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
+}
+
+/// A JSON value as claimd stores it (e.g. an inline JWKS): no NUL character in any string or
+/// key.
+pub fn check_storable_json(
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<(), crate::DomainError> {
+    if json_has_nul(value.to_string().as_bytes()) {
+        return Err(crate::DomainError::invalid(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a JSON document holds a NUL character in a string or a key: the escape `\u0000`
 /// (a raw NUL byte is not valid JSON inside a string, and JSON has no other way to write it).
 /// An escaped backslash followed by `u0000` is text, not the escape: what counts is whether

@@ -12,7 +12,8 @@ use crate::schema::{Attribute, AttributeType};
 use crate::{DomainError, ProgramId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
 use std::fmt;
 
 /// Whether an entry appears in the public catalog: both must be true. New entries are enabled
@@ -186,6 +187,9 @@ impl Op {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub attribute: String,
+    /// The attribute's type in the schema: it decides how values compare (dates as instants,
+    /// numbers as numbers).
+    pub kind: AttributeType,
     pub op: Op,
     pub value: Value,
 }
@@ -202,6 +206,10 @@ impl Condition {
     pub fn parse(text: &str, attributes: &[Attribute]) -> Result<Condition, String> {
         if text.chars().count() > MAX_CONDITION_CHARS {
             return Err(format!("must be at most {MAX_CONDITION_CHARS} characters"));
+        }
+        if text.contains('\0') {
+            // Not storable on every backend (crate::text).
+            return Err("must not contain the NUL character (U+0000)".into());
         }
         let text = text.trim();
         let name_end = text
@@ -236,10 +244,108 @@ impl Condition {
         check_type(attr, op, &value)?;
         Ok(Condition {
             attribute: attribute.to_owned(),
+            kind: attr.kind,
             op,
             value,
         })
     }
+
+    /// Whether a credential whose `credentialSubject` is `subject` satisfies the condition.
+    ///
+    /// An attribute the subject does not show (absent or `null`), or shows with a value not of
+    /// its schema type, satisfies nothing, not even `!=` or `not in`: a verifier asks a
+    /// credential to show something, and a credential that shows nothing proves nothing.
+    pub fn holds(&self, subject: &Map<String, Value>) -> bool {
+        let Some(actual) = subject.get(&self.attribute).filter(|v| !v.is_null()) else {
+            return false;
+        };
+        let ord = |expected: &Value| self.compare(actual, expected);
+        let listed = || self.value.as_array().map(Vec::as_slice).unwrap_or_default();
+        match self.op {
+            Op::Eq => ord(&self.value) == Some(Ordering::Equal),
+            Op::Ne => ord(&self.value).is_some_and(Ordering::is_ne),
+            Op::Lt => ord(&self.value).is_some_and(Ordering::is_lt),
+            Op::Le => ord(&self.value).is_some_and(Ordering::is_le),
+            Op::Gt => ord(&self.value).is_some_and(Ordering::is_gt),
+            Op::Ge => ord(&self.value).is_some_and(Ordering::is_ge),
+            Op::In => listed().iter().any(|v| ord(v) == Some(Ordering::Equal)),
+            // The parser never lets an empty list through; should one appear anyway, the
+            // actual value must still be of the attribute's type.
+            Op::NotIn => {
+                ord(actual).is_some()
+                    && listed().iter().all(|v| ord(v).is_some_and(Ordering::is_ne))
+            }
+        }
+    }
+
+    /// `actual` against `expected` as the attribute's type orders them; `None` when either is
+    /// not a value of that type. Strings and booleans only meet `==`, `!=`, `in` and `not in`
+    /// (the parser refuses ordering on them), so their order here only decides equality.
+    fn compare(&self, actual: &Value, expected: &Value) -> Option<Ordering> {
+        match self.kind {
+            AttributeType::String => Some(actual.as_str()?.cmp(expected.as_str()?)),
+            AttributeType::Boolean => Some(actual.as_bool()?.cmp(&expected.as_bool()?)),
+            AttributeType::Integer | AttributeType::Number => {
+                compare_numbers(actual.as_number()?, expected.as_number()?)
+            }
+            AttributeType::Date => {
+                Some(instant(actual.as_str()?)?.cmp(&instant(expected.as_str()?)?))
+            }
+        }
+    }
+}
+
+/// Integers exactly (any mix of signed and unsigned 64-bit), anything else as `f64`.
+fn compare_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Option<Ordering> {
+    let int = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+/// A date attribute's value as an instant: `YYYY-MM-DD` is that day's start in UTC, RFC 3339
+/// its own instant, so `2008-01-01` and `2008-01-01T00:00:00Z` are equal.
+fn instant(s: &str) -> Option<DateTime<Utc>> {
+    if s.len() == 10 {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(d.and_time(chrono::NaiveTime::MIN).and_utc());
+        }
+    }
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// One condition of an accepted credential, judged on a presented credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionResult {
+    /// The condition in its canonical spelling, as the catalog lists it.
+    pub condition: String,
+    pub satisfied: bool,
+}
+
+/// Judges each of `accepted`'s conditions on `subject` (a credential's `credentialSubject`),
+/// reading them against the schema's `attributes`. A stored condition that no longer reads
+/// against the schema cannot be satisfied.
+pub fn evaluate_conditions(
+    accepted: &AcceptedCredential,
+    attributes: &[Attribute],
+    subject: &Map<String, Value>,
+) -> Vec<ConditionResult> {
+    accepted
+        .conditions
+        .iter()
+        .map(|text| ConditionResult {
+            condition: text.clone(),
+            satisfied: Condition::parse(text, attributes).is_ok_and(|c| c.holds(subject)),
+        })
+        .collect()
 }
 
 fn check_type(attr: &Attribute, op: Op, value: &Value) -> Result<(), String> {
@@ -379,6 +485,7 @@ impl VerificationChanges {
 
 fn validate_description(d: Option<String>) -> Result<String, DomainError> {
     let d = d.unwrap_or_default();
+    crate::text::check_storable("description", &d)?;
     if d.chars().count() > 2000 {
         return Err(DomainError::invalid(
             "description",
@@ -624,6 +731,162 @@ mod tests {
         }
         let long = format!("location == \"{}\"", "x".repeat(600));
         assert!(Condition::parse(&long, &attrs()).is_err());
+    }
+
+    /// Whether `text`, read against [`attrs`], holds for `subject`.
+    fn holds(text: &str, subject: &serde_json::Value) -> bool {
+        Condition::parse(text, &attrs())
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .holds(subject.as_object().unwrap())
+    }
+
+    #[test]
+    fn every_operator_on_every_type() {
+        let subject = serde_json::json!({"age": 18, "score": 2.5, "location": "US",
+            "isMember": true, "birthday": "2008-01-01"});
+        // (condition, holds for `subject`)
+        let cases = [
+            // integer
+            ("age == 18", true),
+            ("age == 19", false),
+            ("age != 19", true),
+            ("age != 18", false),
+            ("age < 19", true),
+            ("age < 18", false),
+            ("age <= 18", true),
+            ("age <= 17", false),
+            ("age > 17", true),
+            ("age > 18", false),
+            ("age >= 18", true),
+            ("age >= 19", false),
+            ("age in [1, 18]", true),
+            ("age in [1, 2]", false),
+            ("age not in [1, 2]", true),
+            ("age not in [18]", false),
+            // number, against integers and decimals
+            ("score == 2.5", true),
+            ("score != 2.5", false),
+            ("score < 3", true),
+            ("score < 2.5", false),
+            ("score <= 2.5", true),
+            ("score <= 2.4", false),
+            ("score > 2", true),
+            ("score > 2.5", false),
+            ("score >= 2.5", true),
+            ("score >= 2.6", false),
+            ("score in [1, 2.5]", true),
+            ("score in [2]", false),
+            ("score not in [2]", true),
+            ("score not in [2.5, 7]", false),
+            // string
+            (r#"location == "US""#, true),
+            (r#"location == "us""#, false),
+            (r#"location != "CA""#, true),
+            (r#"location != "US""#, false),
+            (r#"location in ["CA", "US"]"#, true),
+            (r#"location in ["CA"]"#, false),
+            (r#"location not in ["RU"]"#, true),
+            (r#"location not in ["RU", "US"]"#, false),
+            // boolean
+            ("isMember == true", true),
+            ("isMember == false", false),
+            ("isMember != false", true),
+            ("isMember != true", false),
+            ("isMember in [true]", true),
+            ("isMember in [false]", false),
+            ("isMember not in [false]", true),
+            ("isMember not in [true, false]", false),
+            // date: a day is its start in UTC, so the two spellings meet
+            (r#"birthday == "2008-01-01""#, true),
+            (r#"birthday == "2008-01-01T00:00:00Z""#, true),
+            (r#"birthday == "2008-01-02""#, false),
+            (r#"birthday != "2008-01-02""#, true),
+            (r#"birthday != "2008-01-01T01:00:00+01:00""#, false),
+            (r#"birthday < "2008-01-01T00:00:01Z""#, true),
+            (r#"birthday < "2008-01-01""#, false),
+            (r#"birthday <= "2008-01-01""#, true),
+            (r#"birthday <= "2007-12-31""#, false),
+            (r#"birthday > "2007-12-31T23:59:59Z""#, true),
+            (r#"birthday > "2008-01-01""#, false),
+            (r#"birthday >= "2008-01-01""#, true),
+            (r#"birthday >= "2010-06-30""#, false),
+            (r#"birthday in ["1999-01-01", "2008-01-01"]"#, true),
+            (r#"birthday in ["1999-01-01"]"#, false),
+            (r#"birthday not in ["1999-01-01"]"#, true),
+            (r#"birthday not in ["2008-01-01T00:00:00Z"]"#, false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(holds(text, &subject), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn large_integers_compare_exactly() {
+        let big = serde_json::json!({"age": u64::MAX});
+        assert!(holds("age > 9223372036854775807", &big));
+        assert!(holds(&format!("age == {}", u64::MAX), &big));
+        assert!(!holds(&format!("age < {}", u64::MAX), &big));
+        let negative = serde_json::json!({"age": -5});
+        assert!(holds("age < 18446744073709551615", &negative));
+        assert!(holds("age >= -5", &negative));
+    }
+
+    #[test]
+    fn nothing_holds_on_what_the_credential_does_not_show() {
+        let ops = [
+            "age == 18",
+            "age != 18",
+            "age < 18",
+            "age >= 18",
+            "age in [18]",
+            "age not in [18]",
+        ];
+        for subject in [
+            serde_json::json!({}),
+            serde_json::json!({"age": null}),
+            serde_json::json!({"age": "18"}),
+            serde_json::json!({"age": true}),
+        ] {
+            for text in ops {
+                assert!(!holds(text, &subject), "{text} on {subject}");
+            }
+        }
+        // A date that is not one, a string that is a number: of the wrong type.
+        assert!(!holds(
+            r#"birthday != "2008-01-01""#,
+            &serde_json::json!({"birthday": "soon"})
+        ));
+        assert!(!holds(
+            r#"location not in ["CA"]"#,
+            &serde_json::json!({"location": 1})
+        ));
+    }
+
+    #[test]
+    fn conditions_are_evaluated_in_their_stored_order() {
+        let accepted = AcceptedCredential {
+            credential_id: ProgramId("c1".into()),
+            conditions: vec![
+                "age >= 18".into(),
+                r#"location in ["CA"]"#.into(),
+                // Not readable against the schema any more: never satisfied.
+                "height > 2".into(),
+            ],
+        };
+        let subject = serde_json::json!({"age": 30, "location": "US"});
+        let got = evaluate_conditions(&accepted, &attrs(), subject.as_object().unwrap());
+        let got: Vec<(&str, bool)> = got
+            .iter()
+            .map(|r| (r.condition.as_str(), r.satisfied))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("age >= 18", true),
+                (r#"location in ["CA"]"#, false),
+                ("height > 2", false)
+            ]
+        );
     }
 
     #[test]

@@ -486,3 +486,186 @@ pub async fn catalog(store: &dyn Store) {
     );
     assert!(store.catalog_program(&id).await.unwrap().is_none());
 }
+
+/// (verification program's count in browse, in its detail; issuance program's in its detail;
+/// the verification program's in the credential detail's `programs[]`).
+async fn verification_counts(
+    store: &dyn Store,
+    vp: &VerificationProgramId,
+    credential: &ProgramId,
+) -> (u64, u64, u64, u64) {
+    let card = store
+        .catalog_programs(browse(ProgramSort::VerificationCount))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| &c.program_id == vp)
+        .unwrap();
+    let detail = store.catalog_program(vp).await.unwrap().unwrap();
+    let c = store.catalog_credential(credential).await.unwrap().unwrap();
+    let listed = c.programs.iter().find(|p| &p.program_id == vp).unwrap();
+    (
+        card.verification_count,
+        detail.traction.verification_count,
+        c.traction.verification_count,
+        listed.verification_count,
+    )
+}
+
+/// Counting a verification: both counts in one transaction, only for an accepted pair.
+pub async fn catalog_verifications(store: &dyn Store) {
+    let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
+    let schema = store.create_schema(schema_draft()).await.unwrap();
+    let rec = issuer_record(partner.partner_id, 3);
+    store.create_issuer(rec.clone()).await.unwrap();
+    let draft = |name: &str| ProgramDraft {
+        issuer_did: rec.issuer_did.clone(),
+        schema_id: schema.schema_id,
+        name: name.into(),
+        accessible_from: None,
+        accessible_until: None,
+        max_issuance: None,
+        expiration_days: None,
+    };
+    let gold = store
+        .create_program(ProgramId::new_random(), draft("Gold"))
+        .await
+        .unwrap()
+        .credential_id;
+    let silver = store
+        .create_program(ProgramId::new_random(), draft("Silver"))
+        .await
+        .unwrap()
+        .credential_id;
+    for p in [&gold, &silver] {
+        store.set_program_visibility(p, listed()).await.unwrap();
+    }
+    let at = chrono::DateTime::from_timestamp_millis(1_790_000_000_123).unwrap();
+    let vp_of = |name: &str, accepts: &ProgramId| VerificationDraft {
+        name: name.into(),
+        description: String::new(),
+        verifier_name: "Club".into(),
+        verifier_did: "did:web:club.example".into(),
+        accepted_credentials: vec![AcceptedCredential {
+            credential_id: accepts.clone(),
+            conditions: vec!["age >= 18".into()],
+        }],
+        pricing_model: PricingModel::Free,
+        visibility: Visibility {
+            discoverable: true,
+            enabled: true,
+        },
+    };
+    let adults = VerificationProgramId::new_random();
+    store
+        .create_verification_program(adults.clone(), vp_of("Adults", &gold), at)
+        .await
+        .unwrap();
+    let seniors = VerificationProgramId::new_random();
+    store
+        .create_verification_program(seniors.clone(), vp_of("Seniors", &gold), at)
+        .await
+        .unwrap();
+    assert_eq!(
+        verification_counts(store, &adults, &gold).await,
+        (0, 0, 0, 0)
+    );
+
+    assert!(store.record_verification(&adults, &gold).await.unwrap());
+    assert!(store.record_verification(&adults, &gold).await.unwrap());
+    assert_eq!(
+        verification_counts(store, &adults, &gold).await,
+        (2, 2, 2, 2)
+    );
+    // The issuance program counts every program's verifications; each program its own.
+    assert!(store.record_verification(&seniors, &gold).await.unwrap());
+    assert_eq!(
+        verification_counts(store, &seniors, &gold).await,
+        (1, 1, 3, 1)
+    );
+    assert_eq!(
+        verification_counts(store, &adults, &gold).await,
+        (2, 2, 3, 2)
+    );
+    assert_eq!(
+        store
+            .verification_program(&adults)
+            .await
+            .unwrap()
+            .unwrap()
+            .verification_count,
+        2
+    );
+
+    // Not accepted, or unknown: nothing counted anywhere.
+    assert!(!store.record_verification(&adults, &silver).await.unwrap());
+    assert!(!store
+        .record_verification(&VerificationProgramId::new_random(), &gold)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_verification(&adults, &ProgramId::new_random())
+        .await
+        .unwrap());
+    assert_eq!(
+        verification_counts(store, &adults, &gold).await,
+        (2, 2, 3, 2)
+    );
+    assert_eq!(
+        store
+            .catalog_credential(&silver)
+            .await
+            .unwrap()
+            .unwrap()
+            .traction
+            .verification_count,
+        0
+    );
+
+    // Sorting by the count follows it.
+    let top = store
+        .catalog_programs(browse(ProgramSort::VerificationCount))
+        .await
+        .unwrap();
+    assert_eq!(top.items[0].program_id, adults);
+
+    // Concurrent verifications all count (atomic increments, no lost update).
+    let runs = (0..8).map(|_| store.record_verification(&seniors, &gold));
+    for counted in futures::future::join_all(runs).await {
+        assert!(counted.unwrap());
+    }
+    assert_eq!(
+        verification_counts(store, &seniors, &gold).await,
+        (9, 9, 11, 9)
+    );
+
+    // Once the program stops accepting it, a verification of it no longer counts.
+    let changes = VerificationChanges {
+        accepted_credentials: Some(vec![AcceptedCredential {
+            credential_id: silver.clone(),
+            conditions: vec![],
+        }]),
+        ..Default::default()
+    };
+    store
+        .update_verification_program(&adults, changes, at)
+        .await
+        .unwrap();
+    assert!(!store.record_verification(&adults, &gold).await.unwrap());
+    assert!(store.record_verification(&adults, &silver).await.unwrap());
+    let c = store.catalog_credential(&gold).await.unwrap().unwrap();
+    assert_eq!(c.traction.verification_count, 11);
+    let c = store.catalog_credential(&silver).await.unwrap().unwrap();
+    assert_eq!(c.traction.verification_count, 1);
+    assert_eq!(
+        store
+            .catalog_program(&adults)
+            .await
+            .unwrap()
+            .unwrap()
+            .traction
+            .verification_count,
+        3
+    );
+}

@@ -10,7 +10,7 @@ mod publication;
 mod publishing;
 mod webhooks;
 pub use bulk::bulk;
-pub use catalog::catalog;
+pub use catalog::{catalog, catalog_verifications};
 pub use publication::publication;
 pub use publishing::publishing;
 pub use webhooks::{webhook_expiry, webhooks};

@@ -293,6 +293,42 @@ impl CatalogRegistry for SqliteStore {
             total: ids.total,
         })
     }
+
+    async fn record_verification(
+        &self,
+        program: &VerificationProgramId,
+        credential: &ProgramId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
+        // Atomic increments, not read-modify-write: concurrent verifications all count. The
+        // acceptance is checked in the same statement, so a list changed meanwhile counts
+        // nothing; dropping the transaction rolls back.
+        let counted = sqlx::query(
+            "UPDATE verification_programs SET verification_count = verification_count + 1 \
+             WHERE id = ? AND EXISTS (SELECT 1 FROM verification_accepts a \
+             WHERE a.vp_id = verification_programs.id AND a.program_id = ?)",
+        )
+        .bind(program.as_str())
+        .bind(credential.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if counted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let counted = sqlx::query(
+            "UPDATE programs SET verification_count = verification_count + 1 WHERE id = ?",
+        )
+        .bind(credential.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if counted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
 }
 
 fn schema_card(r: &SqliteRow) -> Result<SchemaCard, StoreError> {

@@ -158,6 +158,7 @@ macro_rules! store_contract_tests {
             publishing,
             publication,
             catalog,
+            catalog_verifications,
             bulk,
             webhooks,
             webhook_expiry

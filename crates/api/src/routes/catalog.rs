@@ -15,7 +15,7 @@ use claimd_core::catalog::{
 };
 use claimd_core::page::Page;
 use claimd_core::verification::VerificationProgramId;
-use claimd_core::{DomainError, ProgramId, SchemaId};
+use claimd_core::{ProgramId, SchemaId};
 use serde::Serialize;
 
 /// The success code of Moca's catalog envelope.
@@ -71,11 +71,6 @@ impl<T> From<Page<T>> for Paged<T> {
     }
 }
 
-fn invalid(e: DomainError) -> ApiError {
-    let DomainError::Invalid { field, message } = e;
-    ApiError::bad_request(format!("Invalid parameter {field}: {message}"))
-}
-
 /// The query string, each value as text (the core checks and names a bad one).
 struct Params(RawParams);
 
@@ -93,7 +88,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 type Answer<T> = Result<Json<Envelope<T>>, ApiError>;
 
 async fn schemas(State(s): State<AppState>, Params(p): Params) -> Answer<Paged<SchemaCard>> {
-    let b = p.browse::<SchemaSort>().map_err(invalid)?;
+    let b = p
+        .browse::<SchemaSort>()
+        .map_err(ApiError::invalid_parameter)?;
     let page = s.store.catalog_schemas(b).await?;
     Ok(ok(&s, page.into()))
 }
@@ -113,7 +110,9 @@ async fn credential(State(s): State<AppState>, Path(id): Path<String>) -> Answer
 }
 
 async fn programs(State(s): State<AppState>, Params(p): Params) -> Answer<Paged<ProgramCard>> {
-    let b = p.browse::<ProgramSort>().map_err(invalid)?;
+    let b = p
+        .browse::<ProgramSort>()
+        .map_err(ApiError::invalid_parameter)?;
     let page = s.store.catalog_programs(b).await?;
     Ok(ok(&s, page.into()))
 }
@@ -126,7 +125,7 @@ async fn program(State(s): State<AppState>, Path(id): Path<String>) -> Answer<Pr
 }
 
 async fn search(State(s): State<AppState>, Params(p): Params) -> Answer<SearchResults> {
-    let q = p.search().map_err(invalid)?;
+    let q = p.search().map_err(ApiError::invalid_parameter)?;
     Ok(ok(&s, s.store.catalog_search(&q).await?))
 }
 

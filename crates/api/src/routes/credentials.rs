@@ -66,9 +66,6 @@ fn request_fingerprint(email: &str, body: &[u8]) -> String {
 fn parse_issue_request(body: &[u8]) -> Result<IssueRequest, ApiError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("Request body is not valid JSON"))?;
-    if claimd_core::text::json_has_nul(body) {
-        return Err(ApiError::bad_request(crate::error::NUL_MESSAGE));
-    }
     let obj = v
         .as_object()
         .ok_or_else(|| ApiError::bad_request("Request body must be a JSON object"))?;

@@ -158,6 +158,26 @@ impl VerificationReport {
     }
 }
 
+/// How its issuer's records name a credential: the VC's `issuer` and the `coreClaimHash` of its
+/// proofs' claim (the record [`ISSUER_RECORD`] compares with).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedAs {
+    pub issuer_did: String,
+    pub core_claim_hash: String,
+}
+
+/// What `vc` names itself in its issuer's records; `None` when it is not a credential or no
+/// proof carries a `coreClaim`. Only a credential whose `issuer_record` check passed is
+/// known to be that record.
+pub fn issued_as(vc: &serde_json::Value) -> Option<IssuedAs> {
+    // Called on a body `verify` has already accepted: its proof limit is already enforced.
+    let c = credential::Credential::parse(vc, usize::MAX).ok()?;
+    Some(IssuedAs {
+        issuer_did: c.issuer.to_owned(),
+        core_claim_hash: record::core_claim_hash(&c)?,
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// 400: the body is not a verifiable credential (not an object, no `proof`, …).

@@ -9,18 +9,12 @@ use super::{proof, Check, VerifyError, ISSUER_RECORD};
 use serde_json::Value;
 
 pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check, VerifyError> {
-    // Any proof's claim names the record: if they differ, `core_claim` already fails.
-    let Some(claim) = c
-        .proofs()
-        .iter()
-        .find_map(|p| proof::claim(p, "coreClaim", "proof").ok())
-    else {
+    let Some(hash) = core_claim_hash(c) else {
         return Ok(Check::skipped(
             ISSUER_RECORD,
             "no proof carries a coreClaim",
         ));
     };
-    let hash = claim.core_claim_hash_hex();
     let record = match ctx.issued(c.issuer, &hash).await {
         Ok(r) => r,
         Err(LookupError::Failed(e)) => return Ok(Check::fail(ISSUER_RECORD, e)),
@@ -60,6 +54,15 @@ pub async fn check(c: &Credential<'_>, ctx: &dyn VerifyContext) -> Result<Check,
             }
         }
     })
+}
+
+/// The `coreClaimHash` the issuer's records know the credential by: any proof's claim names
+/// the record (if they differ, `core_claim` already fails), so the first that has one.
+pub(super) fn core_claim_hash(c: &Credential<'_>) -> Option<String> {
+    c.proofs()
+        .iter()
+        .find_map(|p| proof::claim(p, "coreClaim", "proof").ok())
+        .map(|claim| claim.core_claim_hash_hex())
 }
 
 fn without_proof(mut doc: Value) -> Value {

@@ -94,7 +94,7 @@ pub(super) fn partner_properties(patch: bool) -> Value {
     json!({
         "name": nullable_in_patch(json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": operator::NAME_PATTERN})),
         "jwksUrl": nullable(json!({"type": "string", "maxLength": 2048, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/\\s][^\\s\\u0000-\\u001f\\u007f-\\u009f]*$", "description": "The partner's JWKS URL (https; http only in dev mode). Fetched when a token names a key it does not have."})),
-        "jwks": nullable(json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "items": {"type": "object"}}}, "description": "An inline JWKS (`{\"keys\": [...]}`)."})),
+        "jwks": nullable(json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "items": {"type": "object"}}}, "description": "An inline JWKS (`{\"keys\": [...]}`); no string or key in it may hold the NUL character (U+0000)."})),
         "features": nullable_in_patch(json!({"type": "array", "items": {"type": "string", "enum": ["issue_on_behalf"]}})),
         "allowedSchemaIds": {"type": "array", "nullable": true, "items": {"type": "string", "format": "uuid"}, "description": "Absent or null: every schema."},
         "audience": {"type": "string", "nullable": true, "minLength": 1, "maxLength": 512, "pattern": "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$", "description": format!("When set, the partner's tokens must carry this value in `aud` (a string or an array of strings); tokens without it are refused with 401.{clears}")},
@@ -273,12 +273,16 @@ fn operations(public_url: &str) -> Value {
                 "description": "Checks a W3C verifiable credential with iden3 proofs: the core claim rebuilt from the document, the BJJSignature2021 proof, the issuer's state on chain, the Iden3SparseMerkleTreeProof (skipped until the credential is published), revocation, expiration and, for issuers this claimd hosts, that the credential is the one issued (iden3 proofs do not cover the credential's own `id`). A credential that does not hold is still a 200, with `valid: false` and the failing checks.",
                 "operationId": "verifyCredential",
                 "security": [],
+                "parameters": [{"name": claimd_core::compliance::PROGRAM_ID_PARAM, "in": "query", "required": false,
+                    "description": "A listed verification program of the catalog (`GET /v1/catalog/programs`). The report then also has `program`: whether the credential complies with it — valid, issued under one of the issuance programs the program accepts (by its issuer's record), not revoked, and satisfying every condition of that accepted credential. A compliant verification is counted in the catalog's `verificationCount` of the verification program and of the issuance program; nothing else is counted.",
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "example": "prg_4kT9aQ2mX8pL0vB7nR3sW"}],
                 "requestBody": {"required": true, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/CredentialToVerify"}
                 }}},
                 "responses": {
                     "200": ok("The verification report.", json!({"$ref": "#/components/schemas/VerificationReport"})),
-                    "400": error_response("The body is not JSON, or not a verifiable credential (no `@context`, `type`, `credentialSubject` object, `issuer` string or `proof`). Checked before any other work.", "Not a verifiable credential: missing proof", 400),
+                    "400": error_response("`programId` is not a verification program id (`Invalid parameter programId: …`, checked first), or the body is not JSON, or not a verifiable credential (no `@context`, `type`, `credentialSubject` object, `issuer` string or `proof`). Checked before any other work.", "Not a verifiable credential: missing proof", 400),
+                    "404": error_response("`programId` names no verification program, or one that is not listed (not discoverable, or disabled): as the catalog answers for it. Checked before the credential is read.", "Program not found", 404),
                     "413": error_response("The body is larger than the server accepts (`max_body_bytes`, default 64 KiB).", "Request body is too large", 413),
                     "422": error_response(VERIFY_LIMITS, "Verification limit max_normalization_work exceeded: 8 blank nodes cannot be told apart by their own statements (e.g. objects without an id that reference each other); canonicalising them could take more than 10^19 steps, at most 1000000 are accepted", 422),
                     "503": {
@@ -443,7 +447,22 @@ fn operations(public_url: &str) -> Value {
                     "required": ["valid", "checks"],
                     "properties": {
                         "valid": {"type": "boolean", "description": "No check failed, and the signature or the Merkle tree proof passed."},
-                        "checks": {"type": "array", "items": {"$ref": "#/components/schemas/VerificationCheck"}}
+                        "checks": {"type": "array", "items": {"$ref": "#/components/schemas/VerificationCheck"}},
+                        "program": {"$ref": "#/components/schemas/VerificationProgramResult"}
+                    }
+                },
+                "VerificationProgramResult": {
+                    "type": "object",
+                    "description": "Only with `programId`: the credential judged against that verification program.",
+                    "required": ["programId", "status", "credentialId", "conditions", "detail"],
+                    "properties": {
+                        "programId": {"type": "string"},
+                        "status": {"type": "string", "enum": ["Compliant", "Non-Compliant"], "description": "Compliant: valid, issued under an accepted issuance program, not revoked by its issuer, every condition satisfied. Only a compliant verification is counted in the catalog."},
+                        "credentialId": {"type": "string", "nullable": true, "description": "The accepted issuance program the credential was issued under; null when it was issued under none of them (or not by this service)."},
+                        "conditions": {"type": "array", "description": "That accepted credential's conditions, in order (empty when credentialId is null). An attribute the credential does not show satisfies no condition.", "items": {"type": "object", "required": ["condition", "satisfied"], "properties": {
+                            "condition": {"type": "string", "example": "age >= 18"},
+                            "satisfied": {"type": "boolean"}}}},
+                        "detail": {"type": "string", "description": "Why, in words."}
                     }
                 },
                 "VerificationCheck": {

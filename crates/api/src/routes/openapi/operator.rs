@@ -256,7 +256,7 @@ pub(super) fn schemas() -> Value {
         json!({"type": "string", "enum": ["string", "integer", "number", "boolean", "date"]});
     let visibility = json!({"discoverable": {"type": "boolean"}, "enabled": {"type": "boolean"}});
     let count = json!({"type": "integer", "minimum": 0});
-    let condition = json!({"type": "string", "minLength": 1, "maxLength": 500, "description": "`<attribute> <op> <value>`: ops `==`, `!=`, `>`, `>=`, `<`, `<=`, `in`, `not in`; values JSON literals of the attribute's type."});
+    let condition = json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": "^[^\\u0000]*$", "description": "`<attribute> <op> <value>`: ops `==`, `!=`, `>`, `>=`, `<`, `<=`, `in`, `not in`; values JSON literals of the attribute's type."});
     let accepted = object(
         &["credentialId"],
         json!({
@@ -267,7 +267,7 @@ pub(super) fn schemas() -> Value {
     let vp_fields = |create: bool| {
         let mut p = json!({
             "name": name(),
-            "description": {"type": "string", "maxLength": 2000},
+            "description": {"type": "string", "maxLength": 2000, "pattern": "^[^\\u0000]*$"},
             "verifierName": name(),
             "verifierDid": {"type": "string", "maxLength": 200, "pattern": "^\\s*did:[!-~]*:[!-~]*\\s*$"},
             "acceptedCredentials": {"type": "array", "minItems": 1, "maxItems": 50, "items": accepted.clone()},
@@ -345,14 +345,14 @@ pub(super) fn schemas() -> Value {
             "name": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z][A-Za-z0-9_]*$", "not": {"enum": ["id", "type"]}, "description": "Unique in the schema; `id` and `type` are reserved."},
             "type": attribute_type,
             "title": nullable(json!({"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"})),
-            "description": nullable(json!({"type": "string", "maxLength": 2000})),
+            "description": nullable(json!({"type": "string", "maxLength": 2000, "pattern": "^[^\\u0000]*$"})),
             "required": {"type": "boolean", "default": false}
         })),
         "NewSchema": object(&["title", "type", "attributes"], json!({
             "title": name(),
             "type": {"type": "string", "maxLength": 100, "pattern": "^[A-Z][A-Za-z0-9]*$", "description": "The credential type, PascalCase (e.g. KycCredential)."},
             "version": nullable(json!({"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9.-]+$", "default": "1.0"})),
-            "description": nullable(json!({"type": "string", "maxLength": 2000})),
+            "description": nullable(json!({"type": "string", "maxLength": 2000, "pattern": "^[^\\u0000]*$"})),
             "attributes": {"type": "array", "minItems": 1, "maxItems": 100, "items": r("NewAttribute")}
         })),
         "Schema": object(&["schemaId", "title", "type", "version", "description", "attributes", "discoverable", "enabled", "createdAt", "jsonSchemaUrl", "jsonLdContextUrl"], json!({
