@@ -14,6 +14,7 @@ pub mod commit;
 pub mod credential;
 pub mod error;
 pub mod group;
+pub mod history;
 pub mod identity;
 pub mod ids;
 pub mod issuance;

@@ -160,7 +160,8 @@ macro_rules! store_contract_tests {
             catalog,
             bulk,
             webhooks,
-            webhook_expiry
+            webhook_expiry,
+            credential_history
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

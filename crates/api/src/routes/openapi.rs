@@ -126,9 +126,56 @@ pub fn document(public_url: &str) -> Value {
             .extend(part.as_object().unwrap().clone());
     }
     bulk_operations(&mut doc, public_url);
+    credential_history(&mut doc, public_url);
     add_webhooks(&mut doc, public_url);
     add_admission_responses(&mut doc);
     doc
+}
+
+/// `GET /admin/v1/credentials/{coreClaimHash}/history` (`routes::admin::credentials`).
+fn credential_history(doc: &mut Value, public_url: &str) {
+    let mut op = admin_op(
+        "A credential's status history: accepted, then every change (on chain with its transaction and block, revocation requested, removed, expired), oldest first, whoever issued it",
+        false,
+    );
+    op["parameters"] = json!([param("coreClaimHash", "path")]);
+    op["responses"]
+        .as_object_mut()
+        .expect("responses")
+        .remove("400");
+    op["responses"]["200"] = ok(
+        "The status now and the changes.",
+        json!({"$ref": "#/components/schemas/CredentialHistory"}),
+    );
+    op["responses"]["404"] = error_response(
+        "No credential has this hash (or it is not 64 hex digits).",
+        "No credential found for the given hash.",
+        404,
+    );
+    doc["paths"]["/credentials/{coreClaimHash}/history"] = json!({
+        "servers": [{"url": format!("{public_url}/admin/v1")}],
+        "get": op
+    });
+    doc["components"]["schemas"]["CredentialHistory"] = json!({
+        "type": "object",
+        "required": ["coreClaimHash", "vcStatus", "items"],
+        "properties": {
+            "coreClaimHash": {"type": "string"},
+            "vcStatus": {"type": "string", "description": "The status now, as `GET /v1/credentials/status` reads it (`EXPIRE` once a live credential is past its date)."},
+            "items": {"type": "array", "description": "Oldest first. `accepted` is the issuance; each later change is the webhook event written in the transaction of that change (for every credential, whether or not its partner has endpoints).", "items": {
+                "type": "object",
+                "required": ["at", "change", "vcStatus"],
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "change": {"type": "string", "enum": ["accepted", "onchain", "revocation_requested", "removed", "expired"]},
+                    "vcStatus": {"type": "string", "description": "The status the change left."},
+                    "txHash": {"type": "string", "description": "The state transition's transaction (`onchain` and `removed` only)."},
+                    "blockNumber": {"type": "string", "description": "Its block (`onchain` and `removed` only)."},
+                    "eventId": {"type": "string", "description": "The webhook event id of the change (absent for `accepted`)."}
+                }
+            }}
+        }
+    });
 }
 
 /// The operator's webhook endpoints and deliveries, and `GET /v1/events`.

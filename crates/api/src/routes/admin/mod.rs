@@ -81,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .route("/credentials", get(credentials::list))
         .route("/credentials/{hash}", get(credentials::get))
         .route("/credentials/{hash}/document", get(credentials::document))
+        .route("/credentials/{hash}/history", get(credentials::history))
         .route("/credentials/{hash}/revoke", post(credentials::revoke))
         .route("/programs", get(programs::list).post(programs::create))
         .route("/programs/{id}", get(programs::get).patch(programs::update))
