@@ -908,6 +908,23 @@ async fn credential_history_with_explorer_links(backend: Backend) {
     assert!(
         items[0]["eventId"].is_null() && items[1]["eventId"].as_str().unwrap().starts_with("evt_")
     );
+    // The answer is what /openapi.json documents.
+    let doc = app.get("/openapi.json").await.json();
+    assert!(doc["paths"]["/credentials/{coreClaimHash}/history"]["get"].is_object());
+    let schema = &doc["components"]["schemas"]["CredentialHistory"];
+    for key in h.as_object().unwrap().keys() {
+        assert!(schema["properties"][key].is_object(), "{key} is documented");
+    }
+    let entry = &schema["properties"]["items"]["items"];
+    for item in items {
+        for key in item.as_object().unwrap().keys() {
+            assert!(entry["properties"][key].is_object(), "{key} is documented");
+        }
+        assert!(entry["properties"]["change"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&item["change"]));
+    }
     for bad in ["zz", &"0".repeat(64)] {
         let r = app
             .admin(
