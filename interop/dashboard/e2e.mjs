@@ -4,14 +4,19 @@
 //   setup: sign in; create a schema (with a preview), a partner (inline JWKS), an issuer and
 //          a program through the forms; print their ids as one JSON line.
 //   watch: (the test has issued a credential through the partner API) see it reach ONCHAIN
-//          on the overview and its own page, verify it, revoke it and see REMOVE; check that
-//          a form with a wrong CSRF token and a request without one change nothing; sign out;
-//          see the session expire.
+//          on the overview and its own page, with its status history and its transaction
+//          linked to the block explorer; verify it, revoke it and see REMOVE in the history;
+//          upload a CSV for bulk issuance, watch the job finish and download its results;
+//          add a webhook endpoint before the revocation and see its deliveries, replay one;
+//          check that a form with a wrong CSRF token and a request without one change
+//          nothing; sign out; see the session expire. No page may break the CSP.
 //
 // Environment: CLAIMD_URL, ADMIN_TOKEN, SCREENSHOTS (directory), and for setup PARTNER_JWKS,
-// for watch HASH, EMAIL, SESSION_SECS. Exit 0 when every step held; a failed step throws.
+// for watch HASH, EMAIL, PROGRAM, EXPLORER (the configured tx URL template), SESSION_SECS.
+// Exit 0 when every step held; a failed step throws.
 import { chromium } from "playwright-core";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 
 const url = process.env.CLAIMD_URL;
 const token = process.env.ADMIN_TOKEN;
@@ -137,10 +142,22 @@ async function watch(page, context) {
   await page.getByRole("link", { name: hash }).click();
   await page.waitForURL(`${url}/dashboard/credentials/${hash}`);
   check((await page.locator("#vc-status").textContent()) === "ONCHAIN", "the credential page reads ONCHAIN");
+  // The history names the transaction, linked to the explorer without opener or referrer.
+  const history = page.locator("table", { has: page.locator("caption", { hasText: "Status history" }) });
+  check((await history.textContent()).includes("Accepted (issued)"), "the history starts with the acceptance");
+  const onchainRow = history.locator("tr", { hasText: "On chain" });
+  const txLink = onchainRow.locator("a.tx");
+  const href = await txLink.getAttribute("href");
+  const tx = (await txLink.textContent()).trim();
+  check(/^0x[0-9a-f]{64}$/.test(tx), `a transaction hash: ${tx}`);
+  check(href === process.env.EXPLORER.replace("{txHash}", tx), `the explorer link: ${href}`);
+  check((await txLink.getAttribute("rel")) === "noopener noreferrer", "the link has rel=noopener noreferrer");
   await page.getByRole("button", { name: "Verify against the chain" }).click();
   await page.getByRole("status").filter({ hasText: "Verification: valid." }).waitFor();
   await shot(page, "credential");
 
+  const hookPartner = await addEndpoint(page, context);
+  await page.goto(`${url}/dashboard/credentials/${hash}`);
   await page.getByRole("button", { name: "Revoke credential" }).click();
   await page.getByRole("status").filter({ hasText: "Revoked" }).waitFor();
   check((await page.locator("#vc-status").textContent()) === "WAIT_REMOVE", "revoked: WAIT_REMOVE");
@@ -150,6 +167,14 @@ async function watch(page, context) {
     async (p) => (await p.locator("#vc-status").textContent()) === "REMOVE",
     "the revocation to be on chain",
   );
+  const changes = await page.locator("table", { has: page.locator("caption", { hasText: "Status history" }) }).textContent();
+  check(
+    changes.includes("Revocation requested") && changes.includes("Removed (revocation on chain)"),
+    `the history has the revocation: ${changes}`,
+  );
+
+  await bulk(page);
+  await deliveries(page, hookPartner);
 
   const issuers = await (await context.request.get(`${url}/admin/v1/issuers`, {
     headers: { authorization: `Bearer ${token}` },
@@ -196,6 +221,89 @@ async function watch(page, context) {
   console.log(JSON.stringify({ ok: true }));
 }
 
+// Bulk issuance: upload a small CSV for the program, watch the job page (refreshed by the
+// dashboard's script) reach COMPLETED, download the results.
+async function bulk(page) {
+  await page.goto(`${url}/dashboard/bulk`);
+  await page.getByLabel("Program").selectOption(process.env.PROGRAM);
+  const rows = ["email,age,isMember", "bulk1@example.org,21,true", "bulk2@example.org,35,false", "not-an-email,40,true"];
+  await page.getByLabel("File (CSV or JSON Lines)").setInputFiles({
+    name: "members.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(rows.join("\n") + "\n"),
+  });
+  await page.getByRole("button", { name: "Upload and start" }).click();
+  await page.waitForURL(/\/dashboard\/bulk\/[0-9a-f-]{36}$/);
+  const jobUrl = page.url();
+  // No reload from here: the script swaps the progress in and reloads once at the end.
+  await page.locator('#bulk-progress[data-final="true"]').waitFor({ timeout: 60000 });
+  check((await page.locator("#job-state").textContent()) === "COMPLETED", "the job completed");
+  check((await page.locator('[data-count="issued"]').textContent()) === "2", "two rows issued");
+  check((await page.locator('[data-count="invalid"]').textContent()) === "1", "one row invalid");
+  check(page.url() === jobUrl, "still on the job page");
+  await shot(page, "bulk-job");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download the results (CSV)" }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), "utf8").trim().split("\n");
+  check(csv[0] === "row,email,status,coreClaimHash,error", `the results header: ${csv[0]}`);
+  check(csv.length === 4 && csv.filter((l) => l.includes(",ISSUED,")).length === 2, `the results: ${csv}`);
+  await page.goto(`${url}/dashboard/bulk`);
+  await shot(page, "bulk");
+}
+
+// Webhooks: add an endpoint to the partner (the secret is shown once), disable and enable it.
+// Its receiver is a closed loopback port, so every delivery attempt fails and is recorded.
+async function addEndpoint(page, context) {
+  const partners = await (await context.request.get(`${url}/admin/v1/partners`, {
+    headers: { authorization: `Bearer ${token}` },
+  })).json();
+  const partnerId = partners.items[0].partnerId;
+  await page.goto(`${url}/dashboard/webhooks`);
+  await page.getByRole("link", { name: partners.items[0].name }).click();
+  await page.waitForURL(`${url}/dashboard/partners/${partnerId}/webhooks`);
+  await page.getByLabel("Endpoint URL (https)").fill("http://127.0.0.1:9/hooks/claimd");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await page.getByRole("status").filter({ hasText: "Endpoint added." }).waitFor();
+  const secret = await page.getByLabel(/^Secret of/).inputValue();
+  check(/^whsec_/.test(secret), `the secret is shown once: ${secret}`);
+  await page.getByRole("button", { name: "Disable" }).click();
+  await page.getByRole("status").filter({ hasText: "Endpoint disabled" }).waitFor();
+  check((await page.getByLabel(/^Secret of/).count()) === 0, "the secret is not shown again");
+  await page.getByRole("button", { name: "Enable" }).click();
+  await page.getByRole("status").filter({ hasText: "Endpoint enabled." }).waitFor();
+  await shot(page, "webhooks");
+  return partnerId;
+}
+
+// The endpoint's deliveries (the revocation's two events), the first with its failed attempt;
+// replay one.
+async function deliveries(page, partnerId) {
+  await page.goto(`${url}/dashboard/partners/${partnerId}/webhooks`);
+  await page.getByRole("link", { name: "Deliveries" }).click();
+  await page.waitForURL(/\/webhooks\/[0-9a-f-]{36}$/);
+  const here = page.url();
+  await until(
+    page,
+    here.slice(url.length),
+    // Deliveries of one credential go in order: the second waits while the first retries.
+    async (p) =>
+      (await p.locator("main").textContent()).includes("credential.removed") &&
+      (await p.locator("details summary").count()) >= 1,
+    "both deliveries listed, the first attempted",
+  );
+  const table = await page.locator("main table").first().textContent();
+  check(table.includes("credential.revocation_requested") && table.includes("credential.removed"), `the deliveries: ${table}`);
+  await page.locator("details summary").first().click();
+  await shot(page, "webhook-deliveries");
+  await page.getByRole("button", { name: "Replay", exact: true }).first().click();
+  await page.getByRole("status").filter({ hasText: "Queued 1 event for delivery again." }).waitFor();
+  await page.getByLabel("Delivery state").selectOption("DELIVERED");
+  await page.getByRole("button", { name: "Show" }).click();
+  check((await page.locator("main").textContent()).includes("none yet"), "nothing was delivered to a closed port");
+}
+
 // playwright-core starts the browser on a fresh, temporary --user-data-dir of its own and
 // deletes it on close (it refuses one passed in `args`).
 const browser = await chromium.launch({
@@ -212,12 +320,18 @@ const browser = await chromium.launch({
   ],
 });
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
+  // Anything the Content-Security-Policy blocks shows up as a console error.
+  const violations = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content.Security.Policy/i.test(m.text())) violations.push(m.text());
+  });
   page.setDefaultTimeout(15000);
   if (phase === "setup") await setup(page);
   else if (phase === "watch") await watch(page, context);
   else throw new Error(`unknown phase ${phase}`);
+  check(violations.length === 0, `no CSP violations: ${violations.join("; ")}`);
 } finally {
   await browser.close();
 }

@@ -11,6 +11,9 @@
 //! - `routes::verify`: `POST /v1/credentials/verify` (public credential verification)
 //! - [`dashboard`]: the operator dashboard under `/dashboard/` (HTML, admin-token sign-in)
 
+// The OpenAPI document is written with `serde_json::json!`, which recurses once per token tree.
+#![recursion_limit = "256"]
+
 pub mod dashboard;
 pub mod error;
 mod extract;

@@ -91,6 +91,9 @@ struct FileConfig {
     /// `finalized` or `depth`: whether the chain's finalized block must also have reached the
     /// transition (JSON-RPC chains).
     chain_finality: Option<String>,
+    /// A block explorer's transaction page, `{txHash}` where the hash goes: the dashboard
+    /// links transaction hashes to it (`CLAIMD_CHAIN_EXPLORER_TX_URL`).
+    chain_explorer_tx_url: Option<String>,
     /// Most claims (and most revocations) in one state transition.
     publish_batch_cap: Option<u32>,
     /// Most bulk issuance rows issued per second by this instance (0: no limit).
@@ -342,6 +345,8 @@ pub struct Settings {
     /// Whether a transition must also be at or below the chain's finalized block (JSON-RPC
     /// chains; the embedded chain is final at once).
     pub chain_finality: claimd_publisher::Finality,
+    /// Where the dashboard links transaction hashes (none: plain text).
+    pub chain_explorer_tx_url: Option<claimd_api::dashboard::explorer::TxExplorer>,
     pub publish_batch_cap: u32,
     /// The bulk runner's pace (`claimd_core::bulk::runner::RunnerConfig::rows_per_second`).
     pub bulk_rows_per_second: u32,
@@ -503,6 +508,17 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
             .map_err(|e| anyhow::anyhow!("chain_finality (CLAIMD_CHAIN_FINALITY): {e}"))?,
         None => claimd_publisher::Finality::default(),
     };
+    let chain_explorer_tx_url = match env("CLAIMD_CHAIN_EXPLORER_TX_URL")
+        .filter(|v| !v.trim().is_empty())
+        .or(file.chain_explorer_tx_url)
+    {
+        Some(t) => Some(
+            claimd_api::dashboard::explorer::TxExplorer::parse(&t).map_err(|e| {
+                anyhow::anyhow!("chain_explorer_tx_url (CLAIMD_CHAIN_EXPLORER_TX_URL) {e}")
+            })?,
+        ),
+        None => None,
+    };
     let dashboard_session_secs = file.dashboard_session_secs.unwrap_or(8 * 3600);
     if !(10..=7 * 24 * 3600).contains(&dashboard_session_secs) {
         bail!("dashboard_session_secs must be between 10 and 604800");
@@ -585,6 +601,7 @@ pub fn load(common: &CommonArgs, serve: &ServeArgs, needs: Needs, env: Env) -> R
         chain_id: serve.chain.chain_id.or(file.chain_id).unwrap_or(222_888),
         chain_confirmations: file.chain_confirmations.unwrap_or(1),
         chain_finality,
+        chain_explorer_tx_url,
         publish_batch_cap: file.publish_batch_cap.unwrap_or(1000).max(1),
         bulk_rows_per_second: file.bulk_rows_per_second.unwrap_or(200),
         publish_replace_after: match file.publish_replace_after_secs {
@@ -1184,6 +1201,41 @@ mod tests {
         ] {
             let e = load_with(text, &vars).err().unwrap();
             assert!(format!("{e:#}").to_lowercase().contains("auth"), "{e:#}");
+        }
+    }
+
+    #[test]
+    fn explorer_url_from_file_and_environment_is_checked_at_start() {
+        let config = ConfigFile::new();
+        let load_with = |text: &str, var: Option<&str>| {
+            let var = var.map(str::to_owned);
+            let env = move |name: &str| {
+                (name == "CLAIMD_CHAIN_EXPLORER_TX_URL")
+                    .then(|| var.clone())
+                    .flatten()
+            };
+            config.load(text, &ServeArgs::default(), &env)
+        };
+        assert_eq!(load_with("", None).unwrap().chain_explorer_tx_url, None);
+        let from_file = "chain_explorer_tx_url = \"https://file.example/tx/{txHash}\"\n";
+        let s = load_with(from_file, None).unwrap();
+        assert_eq!(
+            s.chain_explorer_tx_url.unwrap().url("0xab"),
+            "https://file.example/tx/0xab"
+        );
+        let s = load_with(from_file, Some("http://env.example/t/{txHash}")).unwrap();
+        assert_eq!(
+            s.chain_explorer_tx_url.unwrap().url("0xab"),
+            "http://env.example/t/0xab",
+            "the environment wins over the file"
+        );
+        for (text, var) in [
+            ("chain_explorer_tx_url = \"https://x.example/tx/\"\n", None),
+            ("", Some("ftp://x.example/{txHash}")),
+            ("", Some("javascript:alert(1)//{txHash}")),
+        ] {
+            let e = load_with(text, var).err().unwrap();
+            assert!(e.to_string().contains("chain_explorer_tx_url"), "{e}");
         }
     }
 }

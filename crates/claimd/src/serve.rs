@@ -208,18 +208,21 @@ pub async fn serve(settings: Settings) -> Result<()> {
             clock.clone(),
         )),
         metrics: Some(metrics),
-        dashboard: Arc::new(claimd_api::dashboard::Dashboard::new(
-            claimd_api::dashboard::session::SessionConfig::new(
-                settings.master_key.derive("dashboard-sessions"),
-                // Plain http on loopback in dev mode; anywhere else the cookie needs TLS.
-                !settings.dev,
-                clock.clone(),
+        dashboard: Arc::new(
+            claimd_api::dashboard::Dashboard::new(
+                claimd_api::dashboard::session::SessionConfig::new(
+                    settings.master_key.derive("dashboard-sessions"),
+                    // Plain http on loopback in dev mode; anywhere else the cookie needs TLS.
+                    !settings.dev,
+                    clock.clone(),
+                )
+                .with_ttl(settings.dashboard_session),
+                Some(Arc::new(crate::chain_states::ChainFacts(
+                    chain.chain.clone(),
+                ))),
             )
-            .with_ttl(settings.dashboard_session),
-            Some(Arc::new(crate::chain_states::ChainFacts(
-                chain.chain.clone(),
-            ))),
-        )),
+            .with_explorer(settings.chain_explorer_tx_url.clone()),
+        ),
     };
     let ops = match &settings.ops_listen {
         Some(ops_addr) => {

@@ -15,6 +15,9 @@ use std::process::Command;
 
 const SESSION_SECS: u64 = 40;
 
+/// The block explorer the dashboard links transaction hashes to in this test.
+const EXPLORER: &str = "https://explorer.example/tx/{txHash}";
+
 /// Runs one phase of the script; its last stdout line as JSON.
 fn browser(phase: &str, server: &Server, env: &[(&str, &str)]) -> Value {
     let root = claimd_testkit::repo_root();
@@ -56,8 +59,9 @@ fn browser(phase: &str, server: &Server, env: &[(&str, &str)]) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_runs_claimd_from_the_browser() {
-    let (_config, env) =
-        claimd_testkit::server::config_env(&format!("dashboard_session_secs = {SESSION_SECS}\n"));
+    let (_config, env) = claimd_testkit::server::config_env(&format!(
+        "dashboard_session_secs = {SESSION_SECS}\nchain_explorer_tx_url = \"{EXPLORER}\"\n"
+    ));
     let server = Server::start_with(Backend::Sqlite, env).await;
     let key = TestKey::es256("dash-1");
     let jwks = key.jwks().to_string();
@@ -87,7 +91,12 @@ async fn an_operator_runs_claimd_from_the_browser() {
         browser(
             "watch",
             &server,
-            &[("HASH", hash.as_str()), ("EMAIL", email)],
+            &[
+                ("HASH", hash.as_str()),
+                ("EMAIL", email),
+                ("PROGRAM", created["programId"].as_str().unwrap()),
+                ("EXPLORER", EXPLORER),
+            ],
         )
     });
     assert_eq!(watched["ok"], true);

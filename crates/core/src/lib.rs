@@ -15,6 +15,7 @@ pub mod compliance;
 pub mod credential;
 pub mod error;
 pub mod group;
+pub mod history;
 pub mod identity;
 pub mod ids;
 pub mod issuance;

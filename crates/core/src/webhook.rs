@@ -625,6 +625,15 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> Result<Option<Vec<WebhookEvent>>, StoreError>;
 
+    /// The events of one credential, oldest first, at most `limit`: its status history
+    /// (the outbox is written for every credential, whether or not its partner has endpoints,
+    /// in the transaction of each change).
+    async fn credential_events(
+        &self,
+        core_claim_hash: &str,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError>;
+
     /// Leases up to `limit` due deliveries to `owner` for `ttl`: pending, due at `now`, not
     /// leased, with no earlier pending delivery of the same credential to the same endpoint
     /// (per-credential order), and at most `per_endpoint` leased per endpoint at a time

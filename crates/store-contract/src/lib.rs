@@ -13,7 +13,7 @@ pub use bulk::bulk;
 pub use catalog::{catalog, catalog_verifications};
 pub use publication::publication;
 pub use publishing::publishing;
-pub use webhooks::{webhook_expiry, webhooks};
+pub use webhooks::{credential_history, webhook_expiry, webhooks};
 
 use claimd_core::issuer::SealedIssuerKeys;
 use claimd_core::page::PageRequest;

@@ -681,3 +681,128 @@ pub async fn webhook_expiry(store: &dyn Store) {
         .unwrap();
     assert_eq!(deliveries.len(), 2, "one delivery per expired event");
 }
+
+/// A credential's history is its events, oldest first, whether or not its partner has a
+/// webhook endpoint: on chain with the transaction and block, revocation requested, removed
+/// with the revoking transaction; another credential's events are not in it.
+pub async fn credential_history(store: &dyn Store) {
+    let (partner, issuer, program) = issuer_with_program(store, 12).await;
+    assert!(store
+        .list_webhook_endpoints(partner)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut issued = Vec::new();
+    for nonce in 1..=2 {
+        let user = UserId::new_random();
+        let r = record(partner, &issuer, &program, user, nonce);
+        let email = format!("history{nonce}@example.com");
+        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
+        assert_eq!(
+            store.commit_issuance(c).await.unwrap(),
+            IssueOutcome::Issued
+        );
+        issued.push(r);
+    }
+    let (a, b) = (&issued[0].core_claim_hash, &issued[1].core_claim_hash);
+    assert!(store.credential_events(a, 10).await.unwrap().is_empty());
+
+    let confirm = |tx: &str, block: u64| Confirmation {
+        tx_hash: tx.into(),
+        block_number: block,
+        block_timestamp: 1_700_000_000,
+    };
+    let first = store
+        .begin_transition(TransitionDraft {
+            issuer_id: issuer.issuer_id,
+            old: None,
+            new: super::roots(50),
+            claims: vec![a.clone(), b.clone()],
+            revocations: vec![],
+            nodes: vec![],
+        })
+        .await
+        .unwrap();
+    store
+        .confirm_transition(first, &confirm("0xa1", 10))
+        .await
+        .unwrap();
+    assert!(store
+        .change_credential_status(
+            a,
+            &CredentialStatus::LIVE,
+            CredentialStatus::WaitRemove,
+            Utc::now(),
+        )
+        .await
+        .unwrap());
+    let second = store
+        .begin_transition(TransitionDraft {
+            issuer_id: issuer.issuer_id,
+            old: Some(super::roots(50)),
+            new: super::roots(60),
+            claims: vec![],
+            revocations: vec![a.clone()],
+            nodes: vec![],
+        })
+        .await
+        .unwrap();
+    store
+        .confirm_transition(second, &confirm("0xb2", 11))
+        .await
+        .unwrap();
+
+    let seen = |events: &[claimd_core::webhook::WebhookEvent]| -> Vec<(EventType, String, Option<String>, Option<u64>)> {
+        events
+            .iter()
+            .map(|e| (e.event_type, e.vc_status.clone(), e.tx_hash.clone(), e.block_number))
+            .collect()
+    };
+    let history = store.credential_events(a, 10).await.unwrap();
+    assert!(history.iter().all(|e| &e.core_claim_hash == a));
+    assert!(history
+        .windows(2)
+        .all(|w| w[0].occurred_at <= w[1].occurred_at));
+    assert_eq!(
+        seen(&history),
+        vec![
+            (
+                EventType::Onchain,
+                "ONCHAIN".into(),
+                Some("0xa1".into()),
+                Some(10)
+            ),
+            (
+                EventType::RevocationRequested,
+                "WAIT_REMOVE".into(),
+                Some("0xa1".into()),
+                Some(10)
+            ),
+            (
+                EventType::Removed,
+                "REMOVE".into(),
+                Some("0xb2".into()),
+                Some(11)
+            ),
+        ]
+    );
+    assert_eq!(
+        seen(&store.credential_events(b, 10).await.unwrap()),
+        vec![(
+            EventType::Onchain,
+            "ONCHAIN".into(),
+            Some("0xa1".into()),
+            Some(10)
+        )]
+    );
+    assert_eq!(
+        store.credential_events(a, 2).await.unwrap().len(),
+        2,
+        "at most `limit`"
+    );
+    assert!(store
+        .credential_events(&"0".repeat(64), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -329,6 +329,24 @@ impl WebhookStore for PgStore {
         .map(Some)
     }
 
+    async fn credential_events(
+        &self,
+        core_claim_hash: &str,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        decode_all(
+            sqlx::query(&format!(
+                "SELECT {EVENT_COLS} FROM webhook_events ev WHERE ev.core_claim_hash = $1 \
+                 ORDER BY ev.seq LIMIT $2"
+            ))
+            .bind(core_claim_hash)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await,
+            event,
+        )
+    }
+
     async fn lease_webhook_deliveries(
         &self,
         owner: &str,

@@ -80,6 +80,8 @@ pub struct AppSettings {
     pub max_body_bytes: usize,
     pub verify_pool: VerifyPoolConfig,
     pub public_url: String,
+    /// The dashboard's block explorer (`chain_explorer_tx_url`); none by default.
+    pub explorer: Option<claimd_api::dashboard::explorer::TxExplorer>,
 }
 
 impl Default for AppSettings {
@@ -91,6 +93,7 @@ impl Default for AppSettings {
             max_body_bytes: 64 * 1024,
             verify_pool: VerifyPoolConfig::default(),
             public_url: "http://claimd.test".into(),
+            explorer: None,
         }
     }
 }
@@ -193,14 +196,17 @@ impl TestApp {
             }),
             admission: Arc::new(Admission::new(settings.limits, shared.clone())),
             metrics: Some(metrics().clone()),
-            dashboard: Arc::new(claimd_api::dashboard::Dashboard::new(
-                claimd_api::dashboard::session::SessionConfig::new(
-                    master_key.derive("dashboard-sessions"),
-                    true,
-                    shared.clone(),
-                ),
-                None,
-            )),
+            dashboard: Arc::new(
+                claimd_api::dashboard::Dashboard::new(
+                    claimd_api::dashboard::session::SessionConfig::new(
+                        master_key.derive("dashboard-sessions"),
+                        true,
+                        shared.clone(),
+                    ),
+                    None,
+                )
+                .with_explorer(settings.explorer),
+            ),
         };
         TestApp {
             state,

@@ -161,7 +161,8 @@ macro_rules! store_contract_tests {
             catalog_verifications,
             bulk,
             webhooks,
-            webhook_expiry
+            webhook_expiry,
+            credential_history
         );
     };
     ($backend:expr; $($name:ident),*) => {$(

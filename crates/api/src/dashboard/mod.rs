@@ -12,6 +12,7 @@
 //! stylesheet; no inline code, no frames), `nosniff`, `no-referrer` and `no-store`.
 
 mod chart;
+pub mod explorer;
 pub mod html;
 pub mod operator;
 mod pages;
@@ -37,6 +38,8 @@ pub const NAV: &[(&str, &str)] = &[
     ("issuers", "Issuers"),
     ("programs", "Programs"),
     ("credentials", "Credentials"),
+    ("bulk", "Bulk issuance"),
+    ("webhooks", "Webhooks"),
     ("consent", "Consent"),
 ];
 
@@ -54,6 +57,8 @@ pub trait ChainProbe: Send + Sync {
 pub struct Dashboard {
     pub sessions: Sessions,
     pub chain: Option<Arc<dyn ChainProbe>>,
+    /// Transaction hashes link here when set (`chain_explorer_tx_url`).
+    pub explorer: Option<explorer::TxExplorer>,
 }
 
 impl Dashboard {
@@ -61,7 +66,19 @@ impl Dashboard {
         Dashboard {
             sessions: Sessions::new(config),
             chain,
+            explorer: None,
         }
+    }
+
+    /// Links transaction hashes to `explorer`.
+    pub fn with_explorer(mut self, explorer: Option<explorer::TxExplorer>) -> Self {
+        self.explorer = explorer;
+        self
+    }
+
+    /// A transaction hash as markup: a link to the explorer when one is set.
+    pub fn tx(&self, hash: &str) -> String {
+        explorer::tx(self.explorer.as_ref(), hash)
     }
 }
 
@@ -249,7 +266,7 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
-fn csrf_refused() -> Response {
+pub(crate) fn csrf_refused() -> Response {
     html_response(
         StatusCode::FORBIDDEN,
         html::bare(

@@ -65,23 +65,26 @@ impl OperatorApi {
         self.call(Method::PUT, uri, Some(body)).await
     }
 
-    async fn call(
+    pub async fn delete(&self, uri: &str) -> Result<Value, Refusal> {
+        self.call(Method::DELETE, uri, None).await
+    }
+
+    /// The raw answer to `body` (already a stream): for uploads and downloads that must not be
+    /// held in memory. A non-2xx answer is turned into its [`Refusal`].
+    pub async fn stream(
         &self,
         method: Method,
         uri: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, Refusal> {
+        content_type: Option<&str>,
+        body: Body,
+    ) -> Result<axum::response::Response, Refusal> {
         let mut req = Request::builder().method(method).uri(uri).header(
             header::AUTHORIZATION,
             format!("Bearer {}", self.state.config.admin_token),
         );
-        let body = match body {
-            Some(v) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
         let req = req.body(body).map_err(|e| Refusal {
             status: 400,
             message: format!("Cannot build the request: {e}"),
@@ -91,29 +94,50 @@ impl OperatorApi {
             .oneshot(req)
             .await
             .unwrap_or_else(|never| match never {});
+        if res.status().is_success() {
+            return Ok(res);
+        }
         let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), MAX_ANSWER)
+            .await
+            .unwrap_or_default();
+        let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Err(refusal(status, &json))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Refusal> {
+        let (ct, body) = match body {
+            Some(v) => (Some("application/json"), Body::from(v.to_string())),
+            None => (None, Body::empty()),
+        };
+        let res = self.stream(method, uri, ct, body).await?;
         let bytes = axum::body::to_bytes(res.into_body(), MAX_ANSWER)
             .await
             .map_err(|e| Refusal {
                 status: 500,
                 message: format!("Cannot read the answer: {e}"),
             })?;
-        let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(json)
-        } else {
-            Err(Refusal {
-                status: status.as_u16(),
-                message: json["message"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| {
-                        status
-                            .canonical_reason()
-                            .unwrap_or("Request failed")
-                            .to_owned()
-                    }),
-            })
-        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// A non-2xx answer in words: the API's `message`, else the status's reason.
+fn refusal(status: axum::http::StatusCode, json: &Value) -> Refusal {
+    Refusal {
+        status: status.as_u16(),
+        message: json["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("Request failed")
+                    .to_owned()
+            }),
     }
 }

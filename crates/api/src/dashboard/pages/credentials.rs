@@ -130,7 +130,7 @@ async fn detail(
         Err(e) => format!("<p>{}</p>", esc(&e.to_string())),
     };
     let status = s(&c, "vcStatus");
-    let history = history(&c);
+    let history = history(st, &api.get(&format!("{path}/history")).await);
     let dashboard_path = format!("/dashboard/credentials/{}", enc(hash));
     let revocable = matches!(status, "WAIT_ONCHAIN" | "ONCHAIN" | "EXPIRE");
     let actions = format!(
@@ -167,6 +167,13 @@ async fn detail(
             ("VC id", html::code(s(&c, "vcId"))),
             ("Issued (UTC)", esc(s(&c, "issuanceDate"))),
             ("Expires (UTC)", esc(s(&c, "expirationDate"))),
+            (
+                "Latest transaction",
+                match c["txHash"].as_str() {
+                    Some(tx) => format!("{} in block {}", st.dashboard.tx(tx), esc(&t(&c["blockNumber"]))),
+                    None => "—".into(),
+                }
+            ),
         ]),
         doc = match &document {
             Ok(d) => html::json_block("W3C credential with its proofs", d),
@@ -177,31 +184,59 @@ async fn detail(
     render("Credential", "credentials", session, notice, &body)
 }
 
-/// What is known of the credential's path: issued, published (with its transaction), and
-/// its current status. claimd keeps the current status and the chain facts of its latest
-/// transition, not every intermediate change.
-fn history(c: &Value) -> String {
-    let mut rows = vec![vec![
-        esc(s(c, "issuanceDate")),
-        "Issued: WAIT_ONCHAIN".into(),
-        "—".into(),
-    ]];
-    if let Some(tx) = c["txHash"].as_str() {
-        rows.push(vec![
-            format!("block {}", esc(&t(&c["blockNumber"]))),
-            "Published in a state transition".into(),
-            html::code(tx),
-        ]);
+/// The credential's changes, oldest first, as the operator API lists them
+/// (`GET /admin/v1/credentials/{hash}/history`); transactions link to the explorer when one
+/// is configured.
+fn history(st: &AppState, h: &Result<Value, crate::dashboard::operator::Refusal>) -> String {
+    let h = match h {
+        Ok(h) => h,
+        Err(e) => return format!("<p>{}</p>", esc(&e.to_string())),
+    };
+    let rows: Vec<Vec<String>> = h["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let chain = match (e["txHash"].as_str(), e["blockNumber"].as_str()) {
+                (Some(tx), Some(b)) => format!("{} in block {}", st.dashboard.tx(tx), esc(b)),
+                (Some(tx), None) => st.dashboard.tx(tx),
+                _ => "—".into(),
+            };
+            vec![
+                format!(
+                    "<time datetime=\"{}\">{}</time>",
+                    html::attr(s(e, "at")),
+                    esc(&when(s(e, "at")))
+                ),
+                esc(change_label(s(e, "change"))),
+                format!("<span class=\"status\">{}</span>", esc(s(e, "vcStatus"))),
+                chain,
+            ]
+        })
+        .collect();
+    html::table(
+        "Status history, oldest first",
+        &["When (UTC)", "Change", "Status after", "Transaction"],
+        &rows,
+    )
+}
+
+/// `2026-12-07T05:00:00.123Z` as `2026-12-07 05:00:00` (display only).
+fn when(at: &str) -> String {
+    at.get(..19)
+        .map(|t| t.replace('T', " "))
+        .unwrap_or_else(|| at.to_owned())
+}
+
+fn change_label(change: &str) -> &str {
+    match change {
+        "accepted" => "Accepted (issued)",
+        "onchain" => "On chain",
+        "revocation_requested" => "Revocation requested",
+        "removed" => "Removed (revocation on chain)",
+        "expired" => "Expired",
+        other => other,
     }
-    rows.push(vec![
-        "now".into(),
-        format!("Current: {}", esc(s(c, "vcStatus"))),
-        c["identityState"]
-            .as_str()
-            .map(|st| format!("identity state {}", html::code(st)))
-            .unwrap_or_else(|| "—".into()),
-    ]);
-    html::table("Status history", &["When", "What", "Chain"], &rows)
 }
 
 fn proof_row(p: &Value) -> Vec<String> {

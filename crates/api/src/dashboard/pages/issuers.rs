@@ -110,13 +110,13 @@ fn eth(wei: &str) -> String {
     }
 }
 
-fn transition_row(t_: &Value) -> Vec<String> {
+fn transition_row(st: &AppState, t_: &Value) -> Vec<String> {
     vec![
         esc(&t(&t_["id"])),
         esc(s(t_, "status")),
         t_["txHash"]
             .as_str()
-            .map(html::code)
+            .map(|tx| st.dashboard.tx(tx))
             .unwrap_or_else(|| "—".into()),
         esc(&t(&t_["blockNumber"])),
         esc(&t(&t_["claims"])),
@@ -153,7 +153,7 @@ pub async fn show(
             let latest = if published.is_object() {
                 html::facts(&[
                     ("State", html::code(s(published, "state"))),
-                    ("Transaction", html::code(s(published, "txHash"))),
+                    ("Transaction", st.dashboard.tx(s(published, "txHash"))),
                     ("Block", esc(&t(&published["blockNumber"]))),
                 ])
             } else {
@@ -172,7 +172,7 @@ pub async fn show(
                         "Since",
                         "Failure",
                     ],
-                    &[transition_row(&p["inFlight"])],
+                    &[transition_row(&st, &p["inFlight"])],
                 )
             } else {
                 "<p>No transition in flight.</p>".into()
@@ -181,7 +181,7 @@ pub async fn show(
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(transition_row)
+                .map(|x| transition_row(&st, x))
                 .collect();
             (
                 format!(

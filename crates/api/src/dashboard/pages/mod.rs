@@ -1,5 +1,6 @@
 //! One module per resource; each renders what the operator API answers.
 
+mod bulk;
 mod consent;
 mod credentials;
 mod issuers;
@@ -7,6 +8,7 @@ mod overview;
 mod partners;
 mod programs;
 mod schemas;
+mod webhooks;
 
 use super::html::{self, Notice};
 use super::operator::Refusal;
@@ -57,6 +59,30 @@ pub fn routes() -> Router<AppState> {
             post(credentials::verify),
         )
         .route("/dashboard/consent", get(consent::list).post(consent::set))
+        .route("/dashboard/bulk", get(bulk::list).post(bulk::upload))
+        .route("/dashboard/bulk/{id}", get(bulk::show))
+        .route("/dashboard/bulk/{id}/progress", get(bulk::fragment))
+        .route("/dashboard/bulk/{id}/results", get(bulk::results))
+        .route("/dashboard/bulk/{id}/pause", post(bulk::pause))
+        .route("/dashboard/bulk/{id}/resume", post(bulk::resume))
+        .route("/dashboard/bulk/{id}/cancel", post(bulk::cancel))
+        .route("/dashboard/webhooks", get(webhooks::partners))
+        .route(
+            "/dashboard/partners/{id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/dashboard/partners/{id}/webhooks/{endpoint}",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/dashboard/partners/{id}/webhooks/{endpoint}/replay",
+            post(webhooks::replay),
+        )
+        .route(
+            "/dashboard/partners/{id}/webhooks/{endpoint}/{action}",
+            post(webhooks::act),
+        )
 }
 
 /// A signed-in page. A refusal's status becomes the page's, so a failed action is not a 200.

@@ -283,7 +283,7 @@ async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notic
     let schemas = schema_choices(&api).await;
     let path = format!("/dashboard/partners/{}", enc(id));
     let body = format!(
-        "{facts}<section aria-labelledby=\"h-edit\"><h2 id=\"h-edit\">Edit</h2>{edit}</section>\
+        "{facts}<p>{webhooks}</p><section aria-labelledby=\"h-edit\"><h2 id=\"h-edit\">Edit</h2>{edit}</section>\
          <section aria-labelledby=\"h-dis\"><h2 id=\"h-dis\">Disable</h2>\
          <p>A disabled partner's tokens are refused at once (401), cached keys included.</p>{disable}</section>\
          <p>{back}</p>",
@@ -303,6 +303,7 @@ async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notic
             &submit("Disable partner")
         ),
         back = link("/dashboard/partners", "All partners"),
+        webhooks = link(&format!("{path}/webhooks"), "Webhook endpoints and deliveries"),
     );
     render(
         &format!("Partner {}", s(&partner, "name")),

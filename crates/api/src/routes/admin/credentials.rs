@@ -51,6 +51,36 @@ pub async fn revoke(
     view(record)
 }
 
+/// `GET /admin/v1/credentials/{coreClaimHash}/history` answer: the credential's status now
+/// and every change of it, oldest first.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    core_claim_hash: String,
+    vc_status: String,
+    items: Vec<claimd_core::history::HistoryEntry>,
+}
+
+/// `GET /admin/v1/credentials/{coreClaimHash}/history`: accepted, then each change the
+/// outbox recorded (on chain with its transaction, revocation requested, removed, expired).
+pub async fn history(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<History>, ApiError> {
+    let hash = hash(&raw)?;
+    let record = s.store.credential(&hash).await?.ok_or_else(not_found)?;
+    let events = s
+        .store
+        .credential_events(&hash, claimd_core::history::MAX_CHANGES)
+        .await?;
+    Ok(Json(History {
+        vc_status: record.status_view(chrono::Utc::now()).vc_status,
+        items: claimd_core::history::history(&record, &events),
+        core_claim_hash: hash,
+    }))
+}
+
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {

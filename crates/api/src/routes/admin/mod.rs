@@ -64,6 +64,7 @@ pub fn routes() -> Served {
         "/credentials" => get(credentials::list),
         "/credentials/{hash}" => get(credentials::get),
         "/credentials/{hash}/document" => get(credentials::document),
+        "/credentials/{hash}/history" => get(credentials::history),
         "/credentials/{hash}/revoke" => post(credentials::revoke),
         "/programs" => get(programs::list).post(programs::create),
         "/programs/{id}" => get(programs::get).patch(programs::update),

@@ -213,6 +213,10 @@ pub(super) fn paths() -> Value {
             "parameters": [path("coreClaimHash", core_claim_hash())],
             "get": with_id(op("The credential with every proof it has now, whoever issued it", "200", json!({"type": "object"}), None, &[credential]), "getCredentialDocumentAdmin")
         },
+        "/credentials/{coreClaimHash}/history": {
+            "parameters": [path("coreClaimHash", core_claim_hash())],
+            "get": with_id(op("A credential's status history: accepted, then every change (on chain with its transaction and block, revocation requested, removed, expired), oldest first, whoever issued it", "200", r("CredentialHistory"), None, &[credential]), "getCredentialHistory")
+        },
         "/credentials/{coreClaimHash}/revoke": {
             "parameters": [path("coreClaimHash", core_claim_hash())],
             "post": with_id(op("Revoke a credential (status WAIT_REMOVE until the revocation is on chain; revoking again changes nothing)", "200", r("CredentialStatus"), None, &[credential]), "revokeCredential")
@@ -444,6 +448,26 @@ pub(super) fn schemas() -> Value {
                 "publishLags": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}, "description": "[unix seconds, seconds from a claim's creation to its confirmation]."}
             }))
         })),
-        "CredentialStatusValue": status
+        "CredentialStatusValue": status,
+        "CredentialHistory": {
+            "type": "object",
+            "required": ["coreClaimHash", "vcStatus", "items"],
+            "properties": {
+                "coreClaimHash": {"type": "string"},
+                "vcStatus": {"type": "string", "description": "The status now, as `GET /v1/credentials/status` reads it (`EXPIRE` once a live credential is past its date)."},
+                "items": {"type": "array", "description": "Oldest first. `accepted` is the issuance; each later change is the webhook event written in the transaction of that change (for every credential, whether or not its partner has endpoints).", "items": {
+                    "type": "object",
+                    "required": ["at", "change", "vcStatus"],
+                    "properties": {
+                        "at": time(),
+                        "change": {"type": "string", "enum": ["accepted", "onchain", "revocation_requested", "removed", "expired"]},
+                        "vcStatus": {"type": "string", "description": "The status the change left."},
+                        "txHash": {"type": "string", "description": "The state transition's transaction (`onchain` and `removed` only)."},
+                        "blockNumber": {"type": "string", "description": "Its block (`onchain` and `removed` only)."},
+                        "eventId": {"type": "string", "description": "The webhook event id of the change (absent for `accepted`)."}
+                    }
+                }}
+            }
+        }
     })
 }
