@@ -658,22 +658,36 @@ pub async fn webhook_expiry(store: &dyn Store) {
         "each credential once"
     );
 
-    let events = store
-        .partner_events(partner, None, 10)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut want: Vec<(&str, &str)> = live
+        .iter()
+        .map(|r| (r.core_claim_hash.as_str(), "EXPIRE"))
+        .collect();
+    want.sort();
+    // The feed shows an event once every transaction older than it has ended, cluster-wide on
+    // PostgreSQL (other tests' databases included): wait for that, briefly.
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = store
+            .partner_events(partner, None, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        let n = events
+            .iter()
+            .filter(|e| e.event_type == EventType::Expired)
+            .count();
+        if n >= want.len() {
+            break;
+        }
+        // A blocking sleep: this crate has no runtime of its own (as in publishing.rs).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let mut expired: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e.event_type == EventType::Expired)
         .map(|e| (e.core_claim_hash.as_str(), e.vc_status.as_str()))
         .collect();
     expired.sort();
-    let mut want: Vec<(&str, &str)> = live
-        .iter()
-        .map(|r| (r.core_claim_hash.as_str(), "EXPIRE"))
-        .collect();
-    want.sort();
     assert_eq!(expired, want);
     let deliveries = store
         .webhook_deliveries(partner, endpoint_id, None, 10)
