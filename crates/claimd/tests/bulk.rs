@@ -15,61 +15,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// A TestApp with a schema (`age` integer required, `city` string), a partner, an issuer and
-/// a program; the program's id.
+/// a program: `(app, program, partner)`.
 async fn app(backend: Backend) -> (TestApp, String, String) {
-    let app = TestApp::with(AppSettings {
+    let p = TestApp::provisioned(AppSettings {
         backend,
         ..AppSettings::default()
     })
     .await;
-    let ok = |r: TestResponse| {
-        assert!(r.status < 300, "{}: {}", r.status, r.text());
-        r.json()
-    };
-    let schema = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/schemas",
-            Some(
-                &json!({"title": "Membership", "type": "Membership", "version": "1.0",
-                "description": "m", "attributes": [
-                    {"name": "age", "type": "integer", "required": true},
-                    {"name": "city", "type": "string"}]}),
-            ),
-        )
-        .await);
-    let partner = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/partners",
-            Some(
-                &json!({"name": "Acme", "jwksUrl": "https://acme.example/jwks.json",
-                "features": ["issue_on_behalf"]}),
-            ),
-        )
-        .await);
-    let issuer = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/issuers",
-            Some(&json!({"partnerId": partner["partnerId"], "name": "Acme issuer"})),
-        )
-        .await);
-    let program = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/programs",
-            Some(
-                &json!({"issuerDid": issuer["issuerDid"], "schemaId": schema["schemaId"],
-                "name": "Members"}),
-            ),
-        )
-        .await);
-    (
-        app,
-        program["credentialId"].as_str().unwrap().to_owned(),
-        partner["partnerId"].as_str().unwrap().to_owned(),
-    )
+    (p.app, p.program, p.partner_id)
 }
 
 fn runner(app: &TestApp) -> BulkRunner {

@@ -551,60 +551,13 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
 /// A TestApp on `backend` (with the dashboard's explorer set to `explorer`), a schema (`age`
 /// integer required, `city`), a partner, an issuer and a program: `(app, program, issuer)`.
 async fn catalog_app(backend: Backend, explorer: Option<&str>) -> (TestApp, String, Value) {
-    let app = TestApp::with(AppSettings {
+    let p = TestApp::provisioned(AppSettings {
         backend,
         explorer: explorer.map(|e| TxExplorer::parse(e).unwrap()),
         ..AppSettings::default()
     })
     .await;
-    let ok = |r: TestResponse| {
-        assert!(r.status < 300, "{}: {}", r.status, r.text());
-        r.json()
-    };
-    let schema = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/schemas",
-            Some(
-                &json!({"title": "Membership", "type": "Membership", "version": "1.0",
-                "description": "m", "attributes": [
-                    {"name": "age", "type": "integer", "required": true},
-                    {"name": "city", "type": "string"}]}),
-            ),
-        )
-        .await);
-    let partner = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/partners",
-            Some(
-                &json!({"name": "Acme", "jwksUrl": "https://acme.example/jwks.json",
-                "features": ["issue_on_behalf"]}),
-            ),
-        )
-        .await);
-    let issuer = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/issuers",
-            Some(&json!({"partnerId": partner["partnerId"], "name": "Acme issuer"})),
-        )
-        .await);
-    let program = ok(app
-        .admin(
-            Method::POST,
-            "/admin/v1/programs",
-            Some(
-                &json!({"issuerDid": issuer["issuerDid"], "schemaId": schema["schemaId"],
-                "name": "Members"}),
-            ),
-        )
-        .await);
-    (
-        app,
-        program["credentialId"].as_str().unwrap().to_owned(),
-        issuer,
-    )
+    (p.app, p.program, p.issuer)
 }
 
 /// Runs the bulk runner until it has no more work.

@@ -279,3 +279,69 @@ impl TestApp {
             .await
     }
 }
+
+/// What [`TestApp::provisioned`] created through the operator API.
+pub struct Provisioned {
+    pub app: TestApp,
+    /// The issuance program's id (`credentialId`).
+    pub program: String,
+    pub partner_id: String,
+    /// The issuer as the operator API answered its creation.
+    pub issuer: Value,
+}
+
+impl TestApp {
+    /// A TestApp with `settings` and, created through its operator API as an operator would, a
+    /// schema (`age` integer required, `city` string), a partner (a JWKS URL, `issue_on_behalf`),
+    /// an issuer of that partner and a program of that issuer and schema.
+    pub async fn provisioned(settings: AppSettings) -> Provisioned {
+        let app = TestApp::with(settings).await;
+        let ok = |r: TestResponse| {
+            assert!(r.status < 300, "{}: {}", r.status, r.text());
+            r.json()
+        };
+        let schema = ok(app
+            .admin(
+                Method::POST,
+                "/admin/v1/schemas",
+                Some(
+                    &serde_json::json!({"title": "Membership", "type": "Membership",
+                    "version": "1.0", "description": "m", "attributes": [
+                        {"name": "age", "type": "integer", "required": true},
+                        {"name": "city", "type": "string"}]}),
+                ),
+            )
+            .await);
+        let partner = ok(app
+            .admin(
+                Method::POST,
+                "/admin/v1/partners",
+                Some(&serde_json::json!({"name": "Acme",
+                    "jwksUrl": "https://acme.example/jwks.json", "features": ["issue_on_behalf"]})),
+            )
+            .await);
+        let issuer = ok(app
+            .admin(
+                Method::POST,
+                "/admin/v1/issuers",
+                Some(
+                    &serde_json::json!({"partnerId": partner["partnerId"], "name": "Acme issuer"}),
+                ),
+            )
+            .await);
+        let program = ok(app
+            .admin(
+                Method::POST,
+                "/admin/v1/programs",
+                Some(&serde_json::json!({"issuerDid": issuer["issuerDid"],
+                    "schemaId": schema["schemaId"], "name": "Members"})),
+            )
+            .await);
+        Provisioned {
+            program: program["credentialId"].as_str().unwrap().to_owned(),
+            partner_id: partner["partnerId"].as_str().unwrap().to_owned(),
+            issuer,
+            app,
+        }
+    }
+}
