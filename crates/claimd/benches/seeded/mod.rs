@@ -344,7 +344,9 @@ impl World {
     /// triggers, or by the seed's recount) equals the seeded live credentials of each, by the
     /// seed's own assignment rule, plus the one issued through the API.
     pub async fn check_counts(&self) {
+        // The seed spreads over every program, the fixture's own one included.
         let mut sorted: Vec<&String> = self.programs.iter().collect();
+        sorted.push(&self.f.program);
         sorted.sort();
         let p = sorted.len() as u64;
         let users = self.sizes.users;
