@@ -166,8 +166,7 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
         }
         let c = &j["rows"];
         let now = started.elapsed().as_secs_f64();
-        if validated_at.is_none() && c["validated"] == c["total"] && c["total"].as_u64() > Some(0)
-        {
+        if validated_at.is_none() && c["validated"] == c["total"] && c["total"].as_u64() > Some(0) {
             validated_at = Some(now);
         }
         let state = j["state"].as_str().unwrap_or("").to_owned();
@@ -229,7 +228,10 @@ async fn load(f: &Fixture, tag: &str, concurrency: usize, duration: Duration) ->
     let es = f.es.clone();
     let partner = f.partner.clone();
     let tag = tag.to_owned();
-    let mint = Arc::new(move |i: usize| es.token(&partner, &format!("{tag}{i}@load.example")).build());
+    let mint = Arc::new(move |i: usize| {
+        es.token(&partner, &format!("{tag}{i}@load.example"))
+            .build()
+    });
     let next = Arc::new(AtomicUsize::new(0));
     let load_before = support::load_average();
     let started = Instant::now();
@@ -310,7 +312,9 @@ async fn load_rows(
             break j;
         }
         assert!(
-            !j["state"].as_str().is_some_and(|s| s != "VALIDATING" && s != "RUNNING"),
+            !j["state"]
+                .as_str()
+                .is_some_and(|s| s != "VALIDATING" && s != "RUNNING"),
             "{j}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -328,7 +332,12 @@ async fn load_rows(
     });
     println!("  issue-on-behalf beside a bulk job: {beside}");
     if !after["state"].as_str().is_some_and(|s| s == "COMPLETED") {
-        admin(f, reqwest::Method::POST, &format!("/bulk-issuances/{id}/cancel")).await;
+        admin(
+            f,
+            reqwest::Method::POST,
+            &format!("/bulk-issuances/{id}/cancel"),
+        )
+        .await;
     }
     json!({"without_job": alone, "with_job": beside})
 }

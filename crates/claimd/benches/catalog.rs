@@ -56,12 +56,24 @@ fn requests(w: &seeded::World) -> Vec<(String, String)> {
     add("schema detail", format!("/v1/catalog/schemas/{schema}"));
     // A listed program (nine in ten are; the tenth of each ten is not).
     let program = &w.programs[w.programs.len() / 2 - 2];
-    add("credential detail", format!("/v1/catalog/credentials/{program}"));
+    add(
+        "credential detail",
+        format!("/v1/catalog/credentials/{program}"),
+    );
     let vp = &w.vps[w.vps.len() / 2 - 2];
-    add("verification program detail", format!("/v1/catalog/programs/{vp}"));
-    add("search: one whole word (Lisbon)", "/v1/catalog/search?q=Lisbon".into());
+    add(
+        "verification program detail",
+        format!("/v1/catalog/programs/{vp}"),
+    );
+    add(
+        "search: one whole word (Lisbon)",
+        "/v1/catalog/search?q=Lisbon".into(),
+    );
     add("search: a prefix (Lis)", "/v1/catalog/search?q=Lis".into());
-    add("search: a short prefix (ce)", "/v1/catalog/search?q=ce".into());
+    add(
+        "search: a short prefix (ce)",
+        "/v1/catalog/search?q=ce".into(),
+    );
     add(
         "search: two words (gold membership)",
         "/v1/catalog/search?q=gold%20membership".into(),
@@ -70,7 +82,10 @@ fn requests(w: &seeded::World) -> Vec<(String, String)> {
         "search: word and prefix (nairobi verif)",
         "/v1/catalog/search?q=nairobi%20verif".into(),
     );
-    add("search: no match (zzyzx)", "/v1/catalog/search?q=zzyzx".into());
+    add(
+        "search: no match (zzyzx)",
+        "/v1/catalog/search?q=zzyzx".into(),
+    );
     add(
         "search: page 3 (Lisbon)",
         "/v1/catalog/search?q=Lisbon&page=3".into(),

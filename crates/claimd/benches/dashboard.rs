@@ -48,8 +48,8 @@ async fn sign_in(base: &str, admin_token: &str) -> String {
         .unwrap();
     let login_cookie = cookies(&form).join("; ");
     let csrf = csrf_of(&form.text().await.unwrap());
-    let body = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("token", admin_token)])
-        .unwrap();
+    let body =
+        serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("token", admin_token)]).unwrap();
     let r = http
         .post(format!("{base}/dashboard/login"))
         .header("cookie", login_cookie)
@@ -86,13 +86,28 @@ fn pages(w: &seeded::World) -> Vec<(String, String)> {
         ("overview".into(), "/dashboard/".into()),
         ("partners".into(), "/dashboard/partners".into()),
         ("schemas".into(), "/dashboard/schemas".into()),
-        ("schema detail".into(), format!("/dashboard/schemas/{schema}")),
+        (
+            "schema detail".into(),
+            format!("/dashboard/schemas/{schema}"),
+        ),
         ("issuers".into(), "/dashboard/issuers".into()),
-        ("issuer detail".into(), format!("/dashboard/issuers/{}", enc(did))),
+        (
+            "issuer detail".into(),
+            format!("/dashboard/issuers/{}", enc(did)),
+        ),
         ("programs".into(), "/dashboard/programs".into()),
-        ("program detail".into(), format!("/dashboard/programs/{program}")),
-        ("credentials (newest)".into(), "/dashboard/credentials".into()),
-        ("credentials, page 20".into(), "/dashboard/credentials?page=20".into()),
+        (
+            "program detail".into(),
+            format!("/dashboard/programs/{program}"),
+        ),
+        (
+            "credentials (newest)".into(),
+            "/dashboard/credentials".into(),
+        ),
+        (
+            "credentials, page 20".into(),
+            "/dashboard/credentials?page=20".into(),
+        ),
         (
             "credentials by hash (303 to the credential, followed)".into(),
             format!("/dashboard/credentials?hash={hash}"),
@@ -109,7 +124,10 @@ fn pages(w: &seeded::World) -> Vec<(String, String)> {
             "credentials by program, page 2".into(),
             format!("/dashboard/credentials?programId={program}&page=2"),
         ),
-        ("credential detail".into(), format!("/dashboard/credentials/{hash}")),
+        (
+            "credential detail".into(),
+            format!("/dashboard/credentials/{hash}"),
+        ),
         ("consent".into(), "/dashboard/consent".into()),
     ]
 }

@@ -23,12 +23,37 @@ pub const CITIES: &[&str] = &[
     "Bogota", "Austin", "Denver", "Toronto", "Oslo", "Dublin", "Milan", "Athens", "Cairo", "Delhi",
 ];
 pub const ADJECTIVES: &[&str] = &[
-    "Gold", "Silver", "Verified", "Premium", "Student", "Senior", "Junior", "Certified",
-    "Licensed", "Trusted", "Annual", "Lifetime", "Founding", "Honorary", "Regional",
+    "Gold",
+    "Silver",
+    "Verified",
+    "Premium",
+    "Student",
+    "Senior",
+    "Junior",
+    "Certified",
+    "Licensed",
+    "Trusted",
+    "Annual",
+    "Lifetime",
+    "Founding",
+    "Honorary",
+    "Regional",
 ];
 pub const NOUNS: &[&str] = &[
-    "Membership", "Degree", "Diploma", "License", "Badge", "Pass", "Ticket", "Residency",
-    "Employment", "Accreditation", "Subscription", "Certificate", "Permit", "Attendance",
+    "Membership",
+    "Degree",
+    "Diploma",
+    "License",
+    "Badge",
+    "Pass",
+    "Ticket",
+    "Residency",
+    "Employment",
+    "Accreditation",
+    "Subscription",
+    "Certificate",
+    "Permit",
+    "Attendance",
 ];
 
 /// How big the installation is.
@@ -263,7 +288,10 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
     .iter()
     .map(|v| v.as_str().unwrap_or_default().to_owned())
     .collect();
-    setup.insert("verification_programs_seconds".into(), json!(t.elapsed().as_secs_f64()));
+    setup.insert(
+        "verification_programs_seconds".into(),
+        json!(t.elapsed().as_secs_f64()),
+    );
 
     // One credential per issuer through the API, each to ONCHAIN: every issuer then has a
     // confirmed transition for the seeded rows to name, and a real credential to look at.
@@ -279,7 +307,10 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
         f.wait_for_within(email, hash, "ONCHAIN", Duration::from_secs(120))
             .await;
     }
-    setup.insert("api_issuance_seconds".into(), json!(t.elapsed().as_secs_f64()));
+    setup.insert(
+        "api_issuance_seconds".into(),
+        json!(t.elapsed().as_secs_f64()),
+    );
 
     let t = Instant::now();
     let until_ms = chrono::Utc::now().timestamp_millis();
@@ -288,7 +319,9 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
         Backend::Sqlite => {
             use claimd_store_sqlite::bench_seed::Seed;
             let url = format!("sqlite://{}", f.server().data_path("claimd.db").display());
-            let store = claimd_store_sqlite::SqliteStore::connect(&url).await.unwrap();
+            let store = claimd_store_sqlite::SqliteStore::connect(&url)
+                .await
+                .unwrap();
             let r = store
                 .bench_seed(&Seed {
                     tag: 0x5eed,
@@ -323,7 +356,11 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
     };
     setup.insert("seed_seconds".into(), json!(t.elapsed().as_secs_f64()));
     setup.insert("seed_report".into(), json!(report));
-    println!("{}: seeded {report} in {:.1} s", backend_name(backend), t.elapsed().as_secs_f64());
+    println!(
+        "{}: seeded {report} in {:.1} s",
+        backend_name(backend),
+        t.elapsed().as_secs_f64()
+    );
 
     let world = World {
         backend,
@@ -358,17 +395,20 @@ impl World {
                 live[(((k % users) + (k / users) * stride) % p) as usize] += 1;
             }
         }
-        let by_api: std::collections::HashMap<&str, u64> = self
-            .issuers
-            .iter()
-            .enumerate()
-            .fold(std::collections::HashMap::new(), |mut m, (i, _)| {
+        let by_api: std::collections::HashMap<&str, u64> = self.issuers.iter().enumerate().fold(
+            std::collections::HashMap::new(),
+            |mut m, (i, _)| {
                 *m.entry(self.programs[i % self.programs.len()].as_str())
                     .or_insert(0) += 1;
                 m
-            });
+            },
+        );
         let mut checked = 0;
-        for (i, id) in sorted.iter().enumerate().step_by((sorted.len() / 25).max(1)) {
+        for (i, id) in sorted
+            .iter()
+            .enumerate()
+            .step_by((sorted.len() / 25).max(1))
+        {
             let (status, body) = self
                 .f
                 .get_public(&format!("/v1/catalog/credentials/{id}"))
