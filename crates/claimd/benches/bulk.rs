@@ -331,7 +331,7 @@ async fn load_rows(
         "still_running_at_end": still_running,
     });
     println!("  issue-on-behalf beside a bulk job: {beside}");
-    if !after["state"].as_str().is_some_and(|s| s == "COMPLETED") {
+    if after["state"] != "COMPLETED" {
         admin(
             f,
             reqwest::Method::POST,
