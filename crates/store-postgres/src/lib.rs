@@ -1,6 +1,8 @@
 //! claimd's storage on PostgreSQL: native `uuid`, `timestamptz`, `jsonb` and `bytea` columns;
 //! any number of claimd instances may share one database.
 
+#[cfg(feature = "bench-seed")]
+pub mod bench_seed;
 mod bulk;
 mod catalog;
 mod credentials;

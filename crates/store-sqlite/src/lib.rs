@@ -4,6 +4,8 @@
 //! SQLite is single-node by design: one claimd process owns the file. Queries are checked by
 //! the shared contract suite (`claimd-store-contract`), which the PostgreSQL adapter runs too.
 
+#[cfg(feature = "bench-seed")]
+pub mod bench_seed;
 mod bulk;
 mod catalog;
 mod credentials;
