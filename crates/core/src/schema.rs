@@ -477,10 +477,6 @@ fn check_value(kind: AttributeType, v: &Value) -> Result<(), String> {
             if s.chars().count() > MAX_STRING_CHARS {
                 return Err(format!("must be at most {MAX_STRING_CHARS} characters"));
             }
-            if s.contains('\0') {
-                // Not storable on every backend (crate::text).
-                return Err("must not contain the NUL character (U+0000)".into());
-            }
             Ok(())
         }
         (AttributeType::Integer, Value::Number(n)) => match n.as_i64() {

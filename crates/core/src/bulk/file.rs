@@ -198,6 +198,12 @@ impl FileReader {
         };
         let checked = checked.and_then(|(subject, on_duplicate)| {
             self.schema.validate_subject(&subject)?;
+            // A row's subject waits in a `jsonb` column on PostgreSQL, which has no NUL
+            // (issue-on-behalf stores the credential as text and takes it).
+            crate::text::check_storable_json(
+                "credentialSubject",
+                &serde_json::Value::Object(subject.clone()),
+            )?;
             let key = Email::parse(&email)?;
             Ok((key, subject, on_duplicate))
         });
