@@ -18,37 +18,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !json_content_type(req.headers()) {
-            return Err(ApiError::bad_request(
-                "Expected Content-Type: application/json",
-            ));
-        }
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(bytes_rejection)?;
-        match axum::Json::<T>::from_bytes(&body) {
+        match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(e) => Err(json_rejection(e)),
         }
     }
-}
-
-/// `application/json` or an `application/…+json` type, as axum's `Json` requires.
-fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 pub fn json_rejection(e: JsonRejection) -> ApiError {

@@ -206,10 +206,10 @@ impl NewSchema {
             // Bounded like the schema's own title and description (a title is one line).
             let text = |value: Option<String>, name: &str, max: usize, one_line: bool| {
                 let field = format!("{field}.{name}");
+                if let Some(v) = &value {
+                    crate::text::check_storable(&field, v)?;
+                }
                 match value {
-                    Some(v) if v.contains('\0') => {
-                        crate::text::check_storable(&field, &v).map(|_| None)
-                    }
                     Some(v) if v.chars().count() > max => Err(DomainError::invalid(
                         field,
                         format!("must be at most {max} characters"),

@@ -200,10 +200,9 @@ impl FileReader {
             self.schema.validate_subject(&subject)?;
             // A row's subject waits in a `jsonb` column on PostgreSQL, which has no NUL
             // (issue-on-behalf stores the credential as text and takes it).
-            crate::text::check_storable_json(
-                "credentialSubject",
-                &serde_json::Value::Object(subject.clone()),
-            )?;
+            for (name, value) in &subject {
+                crate::text::check_storable_json(&format!("credentialSubject.{name}"), value)?;
+            }
             let key = Email::parse(&email)?;
             Ok((key, subject, on_duplicate))
         });
