@@ -898,7 +898,7 @@ where
 pub async fn credential_listings(store: &dyn Store) {
     use claimd_core::credential::CredentialStatus;
     use claimd_core::page::PageRequest;
-    use claimd_core::store::{CredentialCounts, CredentialFilter, OnDuplicate};
+    use claimd_core::store::{CredentialCounts, CredentialFilter, IssueOutcome, OnDuplicate};
     use claimd_core::UserId;
 
     assert_eq!(
@@ -1025,7 +1025,7 @@ pub async fn credential_listings(store: &dyn Store) {
     let listed_record = store
         .list_credentials(
             &CredentialFilter {
-                program_id: Some(other_program.credential_id),
+                program_id: Some(other_program.credential_id.clone()),
                 user_id: Some(alice),
             },
             PageRequest::default(),
@@ -1036,5 +1036,73 @@ pub async fn credential_listings(store: &dyn Store) {
         listed_record.items,
         vec![store.credential(&hashes[2]).await.unwrap().unwrap()],
         "a listed credential is the stored record"
+    );
+
+    // The counts follow every kind of change, and only committed ones: a replacing issuance
+    // (one more WAIT_ONCHAIN, and its predecessor WAIT_REMOVE, in one transaction), an
+    // ignored duplicate (nothing), and the publisher's confirmations.
+    let replacing = record(partner, &issuer, &other_program, alice, 200);
+    let replacing_hash = replacing.core_claim_hash.clone();
+    let outcome = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            replacing,
+            OnDuplicate::Revoke,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, IssueOutcome::Issued), "{outcome:?}");
+    let ignored = record(partner, &issuer, &other_program, alice, 201);
+    let outcome = store
+        .commit_issuance(commit(
+            "alice@x.io",
+            alice,
+            ignored,
+            OnDuplicate::Ignore,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, IssueOutcome::Existing { .. }),
+        "{outcome:?}"
+    );
+    for (hash, from, to) in [
+        (
+            &replacing_hash,
+            CredentialStatus::WaitOnchain,
+            CredentialStatus::Onchain,
+        ),
+        (
+            &hashes[1],
+            CredentialStatus::WaitRemove,
+            CredentialStatus::Remove,
+        ),
+    ] {
+        assert!(store
+            .change_credential_status(hash, &[from], to, t0)
+            .await
+            .unwrap());
+    }
+    let counts = store.credential_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        CredentialCounts {
+            wait_onchain: 1,
+            onchain: 1,
+            wait_remove: 1,
+            remove: 1
+        }
+    );
+    assert_eq!(
+        store
+            .list_credentials(&CredentialFilter::default(), PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        4,
+        "the unfiltered total is the kept count"
     );
 }

@@ -204,6 +204,21 @@ impl PgStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        // The seeded credentials ride on their issuer's latest transition (claim and, for the
+        // removed ones, revocation): it carries them, as the publisher would have recorded.
+        sqlx::query(
+            "UPDATE transitions SET claim_count = claim_count + s.c, \
+                 revocation_count = revocation_count + s.r \
+             FROM (SELECT claim_transition AS tr, COUNT(*) AS c, COUNT(revocation_transition) AS r \
+                   FROM credentials WHERE core_claim_hash COLLATE \"C\" >= $1 \
+                     AND core_claim_hash COLLATE \"C\" < $2 GROUP BY claim_transition) s \
+             WHERE transitions.id = s.tr",
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
 
         let (holders, live_rows, inserted, live): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT SUM(holder_count) FROM programs)::BIGINT, \

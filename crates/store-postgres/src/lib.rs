@@ -42,6 +42,7 @@ impl PgStore {
             .await
             .map_err(rows::map_err)?;
         let committer = credentials::start_committers(&pool);
+        credentials::start_folding(&pool, committer.downgrade());
         Ok(PgStore { pool, committer })
     }
 

@@ -87,3 +87,39 @@ async fn email_renormalisation() {
     })
     .await;
 }
+
+/// The per-status counts are kept as deltas that a background task folds into one row per
+/// status (migration 20261207000016): once folded, the deltas are gone and the counts are the
+/// same as before, and the same as counting the rows.
+#[tokio::test]
+async fn status_counts_survive_folding() {
+    use claimd_core::store::CredentialStore;
+    let (store, db) = fresh().await;
+    claimd_store_contract::credential_listings(&store).await;
+    let before = store.credential_counts().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let deltas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credential_status_deltas")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if deltas == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{deltas} deltas still unfolded after 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.credential_counts().await.unwrap(), before);
+    let (kept, counted): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT SUM(n) FROM credential_status_counts)::bigint, \
+                (SELECT COUNT(*) FROM credentials)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((kept, counted), (before.issued() as i64, 4));
+}

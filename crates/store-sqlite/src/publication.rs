@@ -13,9 +13,7 @@ use sqlx::Row;
 
 const SUMMARY_SELECT: &str = "SELECT t.id, t.status, t.new_state, t.tx_hash, t.tx_nonce, \
      t.block_number, t.failure, t.created_at, t.updated_at, \
-     (SELECT COUNT(*) FROM credentials c WHERE c.claim_transition = t.id) AS claims, \
-     (SELECT COUNT(*) FROM credentials c WHERE c.revocation_transition = t.id) AS revocations \
-     FROM transitions t";
+     t.claim_count AS claims, t.revocation_count AS revocations FROM transitions t";
 
 fn summary(r: &SqliteRow) -> Result<TransitionSummary, StoreError> {
     let nonce: Option<i64> = r.get("tx_nonce");
