@@ -84,8 +84,14 @@ mod tests {
         assert!(load.busy(Duration::ZERO), "a request in flight");
         drop(guard);
         assert_eq!(load.in_flight(), 0);
-        assert!(load.busy(Duration::from_secs(60)), "within the quiet period");
-        assert!(!load.busy(Duration::ZERO), "no quiet period: idle once it ended");
+        assert!(
+            load.busy(Duration::from_secs(60)),
+            "within the quiet period"
+        );
+        assert!(
+            !load.busy(Duration::ZERO),
+            "no quiet period: idle once it ended"
+        );
     }
 
     #[test]

@@ -28,7 +28,6 @@ use super::{BulkError, BulkJob, JobState, NewRow, PendingRow, RowResult, RowStat
 use crate::issuance::{Issuance, IssueError, IssueKind, IssueRequest};
 use crate::store::{Store, StoreError};
 use claimd_clock::SharedClock;
-use futures::StreamExt;
 use sha3::{Digest, Sha3_256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -355,7 +354,9 @@ impl BulkRunner {
 
     /// Issues `rows`, keeping [`Self::in_flight_limit`] of them in flight (asked again before
     /// each row starts) and starting none after `step_time`: rows not started stay pending for
-    /// the next step. Results come in completion order.
+    /// the next step. Each row is its own task, so building and signing use every core rather
+    /// than the one running the step; dropping the step aborts them (a row whose commit went
+    /// through is replayed by its key). Results come in completion order.
     async fn issue_rows(
         &self,
         job: &BulkJob,
@@ -364,47 +365,69 @@ impl BulkRunner {
     ) -> Vec<Result<RowResult, IssueError>> {
         let started = tokio::time::Instant::now();
         let mut waiting = rows.into_iter();
-        let mut running = futures::stream::FuturesUnordered::new();
+        let mut running = tokio::task::JoinSet::new();
         let mut results = Vec::with_capacity(waiting.len());
         loop {
             // The first row always starts, so that every step makes progress.
-            if started.elapsed() < self.config.step_time || results.is_empty() && running.is_empty() {
+            if started.elapsed() < self.config.step_time || results.is_empty() && running.is_empty()
+            {
                 let limit = self.in_flight_limit();
                 while running.len() < limit {
                     let Some(row) = waiting.next() else { break };
-                    running.push(self.issue_row(job, issuer, row));
+                    let row = RowJob {
+                        issuance: self.issuance.clone(),
+                        job: job.job_id,
+                        program: job.program_id.clone(),
+                        issuer_did: issuer.issuer_did.clone(),
+                        partner: issuer.partner_id,
+                        row,
+                    };
+                    running.spawn(row.issue());
                 }
             }
-            match running.next().await {
-                Some(r) => results.push(r),
+            match running.join_next().await {
+                Some(Ok(r)) => results.push(r),
+                // A row that panicked stays pending; the step reports the fault.
+                Some(Err(e)) => results.push(Err(IssueError::Internal(format!(
+                    "a bulk row's task failed: {e}"
+                )))),
                 None => return results,
             }
         }
     }
+}
 
-    /// Issues one row; `Err` only for a transient failure (the row stays pending).
-    async fn issue_row(
-        &self,
-        job: &BulkJob,
-        issuer: &crate::issuer::Issuer,
-        row: PendingRow,
-    ) -> Result<RowResult, IssueError> {
+/// One row to issue, owning what its task needs.
+struct RowJob {
+    issuance: Arc<Issuance>,
+    job: super::JobId,
+    program: crate::ProgramId,
+    issuer_did: String,
+    partner: crate::PartnerId,
+    row: PendingRow,
+}
+
+impl RowJob {
+    /// Issues the row; `Err` only for a transient failure (the row stays pending).
+    async fn issue(self) -> Result<RowResult, IssueError> {
+        let RowJob {
+            issuance,
+            job,
+            program,
+            issuer_did,
+            partner,
+            row,
+        } = self;
         let req = IssueRequest {
-            issuer_did: issuer.issuer_did.clone(),
-            credential_id: job.program_id.clone(),
+            issuer_did,
+            credential_id: program,
             credential_subject: row.subject,
             on_duplicate: row.on_duplicate,
         };
         let fingerprint = fingerprint(&row.email_key, &req);
-        let key = row_key(job.job_id, row.row_no);
-        let outcome = self
-            .issuance
-            .issue_detailed(
-                issuer.partner_id,
-                &row.email_key,
-                req,
-                Some((key, fingerprint)),
-            )
+        let key = row_key(job, row.row_no);
+        let outcome = issuance
+            .issue_detailed(partner, &row.email_key, req, Some((key, fingerprint)))
             .await;
         let (status, hash, error) = match outcome {
             Ok((resp, IssueKind::Issued)) => (RowStatus::Issued, Some(resp.core_claim_hash), None),
