@@ -22,7 +22,7 @@
 //! `cargo bench -p claimd --bench bulk` (env: `BENCH_BULK_ROWS`; `BENCH_BULK_BACKENDS`, default
 //! `sqlite,postgres`; `BENCH_BULK_RATE`; `BENCH_BULK_BESIDE_ROWS`, 0 to skip the load rows;
 //! `BENCH_CONCURRENCY`; `BENCH_SECONDS`; `CLAIMD_TEST_POSTGRES_URL`). Writes
-//! `bench/results/bulk.json`.
+//! `bench/results/bulk.json` (`BENCH_BULK_OUT` names another file there).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -140,7 +140,8 @@ fn parse_ms(v: &Value) -> Option<f64> {
 }
 
 /// The whole-file row: upload, validation, issuance and ONCHAIN of `rows` rows.
-async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
+/// `progress` gets the job's state every 30 s (a run cut short still leaves how far it got).
+async fn bulk_run(f: &Fixture, dir: &Path, rows: usize, progress: &dyn Fn(Value)) -> Value {
     let path = dir.join("bulk.csv");
     let t = Instant::now();
     let bytes = write_csv(&path, "row", rows);
@@ -154,7 +155,14 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
     let id = created["jobId"].as_str().unwrap().to_owned();
     println!("uploaded {bytes} bytes in {upload_seconds:.1} s: job {id}");
 
-    // Polled every half second: each moment below is known to within that.
+    // Polled every half second, each moment below known to within that; above 100,000 rows
+    // every 5 s, because the answer counts the job's ONCHAIN rows (a join over every row of
+    // the job) and polling a million-row job twice a second would load the server it measures.
+    let poll = if rows > 100_000 {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(500)
+    };
     let mut validated_at = None;
     let mut completed_at = None;
     let mut peak_seen = 0u64;
@@ -175,6 +183,16 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
         }
         if last_print.elapsed() >= Duration::from_secs(30) {
             println!("  {now:.0} s: {state} {c}");
+            progress(json!({
+                "rows": rows,
+                "finished": false,
+                "seconds_since_upload": now,
+                "upload_to_validated_seconds": validated_at,
+                "state": state,
+                "counts": c,
+                "peak_rss_mib_seen": peak_seen as f64 / 1048576.0,
+                "load_average": {"before": load_before, "now": support::load_average()},
+            }));
             last_print = Instant::now();
         }
         if matches!(state.as_str(), "FAILED" | "CANCELLED") {
@@ -183,7 +201,7 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
         if state == "COMPLETED" && c["onChain"] == c["issued"] {
             break j;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(poll).await;
     };
     let onchain_seconds = started.elapsed().as_secs_f64();
     let load_after = support::load_average();
@@ -202,6 +220,7 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize) -> Value {
         "upload_to_completed_seconds": completed_at,
         "upload_to_all_onchain_seconds": onchain_seconds,
         "issuing_seconds": issuing_seconds,
+        "poll_seconds": poll.as_secs_f64(),
         "rows_issued_per_second": issued as f64 / issuing_seconds,
         "server_rate_per_second": end["ratePerSecond"],
         "counts": c,
@@ -361,18 +380,38 @@ async fn main() {
         f.issue("warmup@bulk.example", 30).await;
         let dir = tempfile::tempdir().unwrap();
         println!("{}: {rows} rows", backend_name(backend));
-        let mut row = bulk_run(&f, dir.path(), rows).await;
+        // The load rows first: they take a minute, and a million-row job may outlast the time
+        // a run has.
+        let issue_on_behalf = if beside_rows > 0 {
+            Some(load_rows(&f, dir.path(), beside_rows, concurrency, duration).await)
+        } else {
+            None
+        };
+        let name = backend_name(backend);
+        let progress = |mut partial: Value| {
+            partial["backend"] = json!(name);
+            partial["issue_on_behalf"] = json!(issue_on_behalf);
+            let mut so_far = results.clone();
+            so_far.push(partial);
+            write(&so_far, rate, concurrency, duration);
+        };
+        let mut row = bulk_run(&f, dir.path(), rows, &progress).await;
         println!("  {row}");
-        row["backend"] = json!(backend_name(backend));
-        if beside_rows > 0 {
-            row["issue_on_behalf"] =
-                load_rows(&f, dir.path(), beside_rows, concurrency, duration).await;
+        row["backend"] = json!(name);
+        row["finished"] = json!(true);
+        if let Some(load) = issue_on_behalf {
+            row["issue_on_behalf"] = load;
         }
         row["memory_at_end"] = peak_rss_mib(&f);
         results.push(row);
         drop(f);
         drop(config_dir);
+        // Written after each backend too: a long run cut short keeps the backends it finished.
+        write(&results, rate, concurrency, duration);
     }
+}
+
+fn write(results: &[Value], rate: usize, concurrency: usize, duration: Duration) {
     let out = json!({
         "benchmark": "bulk issuance of one CSV file to ONCHAIN, and issue-on-behalf beside a bulk job (server, publisher, chain and load generator on the same machine)",
         "command": "cargo bench -p claimd --bench bulk",
@@ -381,8 +420,10 @@ async fn main() {
         "bulk_rows_per_second": rate,
         "concurrency": concurrency,
         "load_seconds": duration.as_secs(),
-        "setup": "claimd serve --dev, embedded chain, publisher in process; schema Membership (age integer), CSV `email,age`, one new user per row; job polled every 0.5 s",
+        "setup": "claimd serve --dev, embedded chain, publisher in process; schema Membership (age integer), CSV `email,age`, one new user per row; job polled every 0.5 s (every 5 s above 100,000 rows)",
         "results": results,
     });
-    support::write_results("bulk.json", &out);
+    // Another name lets two runs (one per backend) go side by side without overwriting each other.
+    let name = std::env::var("BENCH_BULK_OUT").unwrap_or_else(|_| "bulk.json".into());
+    support::write_results(&name, &out);
 }

@@ -34,6 +34,8 @@ fn runner(app: &TestApp) -> BulkRunner {
         RunnerConfig {
             batch: 50,
             concurrency: 4,
+            // The tests count rows per step: no step may stop early on a slow machine.
+            step_time: Duration::from_secs(600),
             ..RunnerConfig::default()
         },
     )
@@ -537,7 +539,10 @@ async fn wait_job(f: &Fixture, id: &str, within: Duration, done: impl Fn(&Value)
 /// twice would take a second slot and leave the last row refused; every answered hash is
 /// still live, so none was replaced by a second issuance of its row.
 async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
-    let mut f = Fixture::new(backend).await;
+    // Paced to 60 rows a second (steps of 60 rows), so the kill lands while rows are in flight
+    // rather than after the whole file went through in one step. Kept across the restart.
+    let (_config, env) = claimd_testkit::server::config_env("bulk_rows_per_second = 60\n");
+    let mut f = Fixture::with_env(backend, env).await;
     let rows = 600;
     let program = f.create_program(&f.issuer_did, "Capped", &["--max-issuance", "600"]);
     let mut csv = String::from("email,age\n");
@@ -669,12 +674,49 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
     );
 }
 
+/// While an interactive issuance runs, a step keeps only `busy_concurrency` rows in flight and
+/// `concurrency` otherwise. With `step_time` zero a step starts only its first fill of rows,
+/// which shows the limit it chose.
+async fn a_step_gives_way_to_interactive_issuance(backend: Backend) {
+    let (app, program, _) = app(backend).await;
+    let (csv, _) = csv_with_bad_rows(30);
+    let answer = upload(&app, &program, "", "text/csv", csv.into_bytes()).await;
+    assert_eq!(answer.status, 202, "{}", answer.text());
+    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
+    let r = BulkRunner::new(
+        app.state.store.clone(),
+        app.state.issuance.clone(),
+        app.clock.shared(),
+        "test-runner".into(),
+        RunnerConfig {
+            batch: 50,
+            concurrency: 8,
+            busy_concurrency: 1,
+            quiet: Duration::ZERO,
+            step_time: Duration::ZERO,
+            ..RunnerConfig::default()
+        },
+    );
+    r.run_once().await.unwrap(); // validation
+    let interactive = app.state.issuance.interactive().enter();
+    assert_eq!(r.run_once().await.unwrap(), Step::Worked(1));
+    assert_eq!(job(&app, &id).await["rows"]["issued"], 1);
+    drop(interactive);
+    assert_eq!(r.run_once().await.unwrap(), Step::Worked(8));
+    assert_eq!(job(&app, &id).await["rows"]["issued"], 9);
+    drain(&r).await;
+    let end = job(&app, &id).await;
+    assert_eq!(end["state"], "COMPLETED");
+    assert_eq!(end["rows"]["issued"], 30, "{end}");
+}
+
 type Fixture = common::fixture::Fixture;
 
 claimd_testkit::on_each_backend!(
     a_file_with_bad_rows_is_issued_row_by_row,
     validate_only_issues_nothing,
     pause_resume_cancel,
+    a_step_gives_way_to_interactive_issuance,
     bad_files_are_refused,
     a_job_survives_kill_9_and_issues_each_row_once,
     the_cli_issues_a_file_and_writes_the_results,

@@ -115,6 +115,8 @@ pub struct Issuance {
     contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
     /// The program window and the credential dates are read from it.
     clock: SharedClock,
+    /// Interactive issuances in flight: the bulk runner gives way to them.
+    interactive: Arc<crate::load::InteractiveLoad>,
 }
 
 impl Issuance {
@@ -134,6 +136,7 @@ impl Issuance {
             signers: RwLock::new(HashMap::new()),
             contexts: RwLock::new(Default::default()),
             clock: SystemClock::shared(),
+            interactive: Arc::default(),
         }
     }
 
@@ -148,6 +151,11 @@ impl Issuance {
         &self.merklizer
     }
 
+    /// How busy interactive issuance ([`Issuance::issue`]) is right now.
+    pub fn interactive(&self) -> &Arc<crate::load::InteractiveLoad> {
+        &self.interactive
+    }
+
     /// Issues a credential for `email` on behalf of `partner`.
     pub async fn issue(
         &self,
@@ -156,6 +164,8 @@ impl Issuance {
         req: IssueRequest,
         idempotency: Option<(String, String)>,
     ) -> Result<IssueResponse, IssueError> {
+        // Counted while it runs, so that background work gives way (`crate::load`).
+        let _interactive = self.interactive.enter();
         self.issue_detailed(partner_id, email, req, idempotency)
             .await
             .map(|(resp, _)| resp)

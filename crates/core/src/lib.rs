@@ -20,6 +20,7 @@ pub mod identity;
 pub mod ids;
 pub mod issuance;
 pub mod issuer;
+pub mod load;
 pub mod operator;
 pub mod page;
 pub mod partner;

@@ -11,15 +11,23 @@
 //!   committed just before a crash gets that same credential back when it is run again, never a
 //!   second one.
 //!
-//! Interactive traffic comes first: a step issues at most `batch` rows, `concurrency` at a
-//! time, and [`BulkRunner::run`] paces steps to at most `rows_per_second`.
+//! Speed comes from keeping many rows in flight (`concurrency`): their commits wait together in
+//! the store's group committer and share its transactions, so a durable write covers dozens of
+//! rows instead of one, and the results of a whole step are recorded by one more write.
+//!
+//! Interactive traffic comes first: before it starts each row, a step asks whether an
+//! interactive issuance is running or ended within `quiet` ([`crate::load`]); while one is, it
+//! keeps at most `busy_concurrency` rows in flight, so partners' requests neither wait behind
+//! a queue of bulk commits nor share the CPU with dozens of rows being built and signed. A step
+//! takes at most `batch` rows and starts none after `step_time`, so it ends well within its
+//! lease and a pause or cancel is seen within seconds. [`BulkRunner::run`] paces steps to at
+//! most `rows_per_second`.
 
 use super::file::FileReader;
 use super::{BulkError, BulkJob, JobState, NewRow, PendingRow, RowResult, RowStatus};
 use crate::issuance::{Issuance, IssueError, IssueKind, IssueRequest};
 use crate::store::{Store, StoreError};
 use claimd_clock::SharedClock;
-use futures::StreamExt;
 use sha3::{Digest, Sha3_256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,10 +35,16 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    /// Rows issued per step.
+    /// Most rows a step takes (fewer with a `rows_per_second` limit below it).
     pub batch: u32,
-    /// Rows of a step issued at once.
+    /// Rows in flight at once while no interactive issuance is running.
     pub concurrency: usize,
+    /// Rows in flight at once while interactive issuance is running (at least 1).
+    pub busy_concurrency: usize,
+    /// How long after the last interactive issuance ended the runner still counts as busy.
+    pub quiet: Duration,
+    /// A step starts no row after this long (rows already started finish).
+    pub step_time: Duration,
     /// Most rows issued per second by this instance (0: no limit).
     pub rows_per_second: u32,
     /// How long a job's lease lasts without renewal.
@@ -42,8 +56,13 @@ pub struct RunnerConfig {
 impl Default for RunnerConfig {
     fn default() -> Self {
         RunnerConfig {
-            batch: 20,
-            concurrency: 2,
+            // Enough in flight to fill the committers' groups (SQLite: one committer of up to
+            // 256; PostgreSQL: four of up to 64) while the CPU builds the next ones.
+            batch: 2048,
+            concurrency: 64,
+            busy_concurrency: 2,
+            quiet: Duration::from_millis(500),
+            step_time: Duration::from_secs(3),
             rows_per_second: 200,
             lease_ttl: Duration::from_secs(15),
             poll_interval: Duration::from_millis(500),
@@ -265,7 +284,7 @@ impl BulkRunner {
     async fn issue_batch(&self, job: &BulkJob) -> Result<Step, BulkError> {
         let rows = self
             .store
-            .pending_bulk_rows(job.job_id, self.config.batch)
+            .pending_bulk_rows(job.job_id, self.step_rows())
             .await?;
         if rows.is_empty() {
             match self
@@ -293,11 +312,7 @@ impl BulkRunner {
             .issuer_by_did(&program.issuer_did)
             .await?
             .ok_or_else(|| BulkError::Internal("the program's issuer is gone".into()))?;
-        let results: Vec<Result<RowResult, IssueError>> = futures::stream::iter(rows)
-            .map(|row| self.issue_row(job, &issuer, row))
-            .buffered(self.config.concurrency.max(1))
-            .collect()
-            .await;
+        let results = self.issue_rows(job, &issuer, rows).await;
         let mut done = Vec::with_capacity(results.len());
         let mut transient = None;
         for r in results {
@@ -317,29 +332,102 @@ impl BulkRunner {
         }
     }
 
-    /// Issues one row; `Err` only for a transient failure (the row stays pending).
-    async fn issue_row(
+    /// Rows a step takes: `batch`, or one second's worth under a lower pace, so that a paced
+    /// step is no longer than a second of the job.
+    fn step_rows(&self) -> u32 {
+        match self.config.rows_per_second {
+            0 => self.config.batch,
+            rate => self.config.batch.min(rate),
+        }
+        .max(1)
+    }
+
+    /// Rows to keep in flight now: few while interactive issuance runs.
+    fn in_flight_limit(&self) -> usize {
+        if self.issuance.interactive().busy(self.config.quiet) {
+            self.config.busy_concurrency
+        } else {
+            self.config.concurrency
+        }
+        .max(1)
+    }
+
+    /// Issues `rows`, keeping [`Self::in_flight_limit`] of them in flight (asked again before
+    /// each row starts) and starting none after `step_time`: rows not started stay pending for
+    /// the next step. Each row is its own task, so building and signing use every core rather
+    /// than the one running the step; dropping the step aborts them (a row whose commit went
+    /// through is replayed by its key). Results come in completion order.
+    async fn issue_rows(
         &self,
         job: &BulkJob,
         issuer: &crate::issuer::Issuer,
-        row: PendingRow,
-    ) -> Result<RowResult, IssueError> {
+        rows: Vec<PendingRow>,
+    ) -> Vec<Result<RowResult, IssueError>> {
+        let started = tokio::time::Instant::now();
+        let mut waiting = rows.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let mut results = Vec::with_capacity(waiting.len());
+        loop {
+            // The first row always starts, so that every step makes progress.
+            if started.elapsed() < self.config.step_time || results.is_empty() && running.is_empty()
+            {
+                let limit = self.in_flight_limit();
+                while running.len() < limit {
+                    let Some(row) = waiting.next() else { break };
+                    let row = RowJob {
+                        issuance: self.issuance.clone(),
+                        job: job.job_id,
+                        program: job.program_id.clone(),
+                        issuer_did: issuer.issuer_did.clone(),
+                        partner: issuer.partner_id,
+                        row,
+                    };
+                    running.spawn(row.issue());
+                }
+            }
+            match running.join_next().await {
+                Some(Ok(r)) => results.push(r),
+                // A row that panicked stays pending; the step reports the fault.
+                Some(Err(e)) => results.push(Err(IssueError::Internal(format!(
+                    "a bulk row's task failed: {e}"
+                )))),
+                None => return results,
+            }
+        }
+    }
+}
+
+/// One row to issue, owning what its task needs.
+struct RowJob {
+    issuance: Arc<Issuance>,
+    job: super::JobId,
+    program: crate::ProgramId,
+    issuer_did: String,
+    partner: crate::PartnerId,
+    row: PendingRow,
+}
+
+impl RowJob {
+    /// Issues the row; `Err` only for a transient failure (the row stays pending).
+    async fn issue(self) -> Result<RowResult, IssueError> {
+        let RowJob {
+            issuance,
+            job,
+            program,
+            issuer_did,
+            partner,
+            row,
+        } = self;
         let req = IssueRequest {
-            issuer_did: issuer.issuer_did.clone(),
-            credential_id: job.program_id.clone(),
+            issuer_did,
+            credential_id: program,
             credential_subject: row.subject,
             on_duplicate: row.on_duplicate,
         };
         let fingerprint = fingerprint(&row.email_key, &req);
-        let key = row_key(job.job_id, row.row_no);
-        let outcome = self
-            .issuance
-            .issue_detailed(
-                issuer.partner_id,
-                &row.email_key,
-                req,
-                Some((key, fingerprint)),
-            )
+        let key = row_key(job, row.row_no);
+        let outcome = issuance
+            .issue_detailed(partner, &row.email_key, req, Some((key, fingerprint)))
             .await;
         let (status, hash, error) = match outcome {
             Ok((resp, IssueKind::Issued)) => (RowStatus::Issued, Some(resp.core_claim_hash), None),
