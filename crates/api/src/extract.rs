@@ -100,6 +100,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     }
 }
 
+/// A `limit` query parameter outside the page listings: `default` when absent, else a whole
+/// number from 1 to `max`. Anything else is a 400 saying `refusal` (each API words its own
+/// messages, and clients match them).
+pub fn limit(
+    given: Option<&str>,
+    default: u32,
+    max: u32,
+    refusal: impl FnOnce() -> String,
+) -> Result<u32, ApiError> {
+    match given {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad_request(refusal())),
+    }
+}
+
 /// Proof that the request carries the operator's bearer token.
 pub struct Admin;
 

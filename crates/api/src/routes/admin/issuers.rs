@@ -47,18 +47,12 @@ pub async fn publishing(
     Path(key): Path<String>,
     ApiQuery(q): ApiQuery<PublishingQuery>,
 ) -> Result<Json<PublishingView>, ApiError> {
-    let limit = match q.limit.as_deref() {
-        None => RECENT_TRANSITIONS,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_TRANSITIONS).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "Invalid field limit: must be an integer from 1 to {MAX_TRANSITIONS}"
-                ))
-            })?,
-    };
+    let limit = crate::extract::limit(
+        q.limit.as_deref(),
+        RECENT_TRANSITIONS,
+        MAX_TRANSITIONS,
+        || format!("Invalid field limit: must be an integer from 1 to {MAX_TRANSITIONS}"),
+    )?;
     let issuer = find(&s, &key).await?;
     let o = s.store.publishing_overview(issuer.issuer_id, limit).await?;
     Ok(Json(PublishingView {

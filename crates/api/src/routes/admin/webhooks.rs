@@ -146,16 +146,9 @@ pub async fn deliveries(
             ))
         }
     };
-    let limit = match &q.limit {
-        None => 50,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_DELIVERIES).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit: must be between 1 and {MAX_DELIVERIES}"))
-            })?,
-    };
+    let limit = crate::extract::limit(q.limit.as_deref(), 50, MAX_DELIVERIES, || {
+        format!("limit: must be between 1 and {MAX_DELIVERIES}")
+    })?;
     s.store
         .webhook_endpoint(p, e)
         .await?
