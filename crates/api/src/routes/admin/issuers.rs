@@ -1,8 +1,8 @@
 use crate::error::ApiError;
-use crate::extract::Admin;
+use crate::extract::AdminState;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::issuer::{Issuer, NewIssuer};
 use claimd_core::proofs::StateRoots;
@@ -14,8 +14,7 @@ create_route!(create, create_issuer, NewIssuer, Issuer);
 
 /// By DID, or by issuer id.
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(key): Path<String>,
 ) -> Result<Json<Issuer>, ApiError> {
     find(&s, &key).await.map(Json)
@@ -42,8 +41,7 @@ pub struct PublishingQuery {
 /// `GET /admin/v1/issuers/{did}/publishing[?limit=n]`: latest confirmed state, the transition
 /// in flight, pending work and the `limit` (default 20) latest transitions.
 pub async fn publishing(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(key): Path<String>,
     ApiQuery(q): ApiQuery<PublishingQuery>,
 ) -> Result<Json<PublishingView>, ApiError> {
