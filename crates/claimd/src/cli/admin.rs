@@ -222,7 +222,7 @@ fn webhook_call(cmd: WebhookCmd) -> Call {
     }
 }
 
-/// `--page` and `--limit` of every listing.
+// `--page` and `--limit` of every listing. (A plain comment: clap reads doc comments as help.)
 #[derive(Args, Debug, Clone, Copy)]
 pub(super) struct Paging {
     #[arg(long)]
