@@ -155,8 +155,11 @@ impl std::error::Error for AddressRefused {}
 pub enum RequestFailure {
     /// The host resolves only to addresses the policy refuses; the text says so.
     NotAllowed(&'static str),
+    /// No answer within the timeout.
     Timeout,
+    /// No connection to any of the host's addresses.
     Connect,
+    /// Anything else on the way (TLS, the protocol, a reset connection).
     Transport,
 }
 

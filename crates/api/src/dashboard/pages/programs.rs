@@ -1,6 +1,6 @@
 //! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
 
-use super::{form, link, new_section, one, options, refused, render, s, see_other, submit, t};
+use super::{form, link, new_section, one, options, render, s, see_other, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
