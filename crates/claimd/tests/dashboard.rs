@@ -284,7 +284,7 @@ async fn forms_without_their_sessions_csrf_token_change_nothing() {
 
     let fields = partner(Some(&mine));
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let created = b.create("/dashboard/partners", &fields).await;
+    b.create("/dashboard/partners", &fields).await;
     assert_eq!(
         app.admin(Method::GET, "/admin/v1/partners", None)
             .await
