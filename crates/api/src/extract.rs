@@ -3,9 +3,10 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use claimd_core::page::PageRequest;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -100,10 +101,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     }
 }
 
-/// Proof that the request carries the operator's bearer token.
-pub struct Admin;
+/// A `limit` query parameter outside the page listings: `default` when absent, else a whole
+/// number from 1 to `max`. Anything else is a 400 saying `refusal` (each API words its own
+/// messages, and clients match them).
+pub fn limit(
+    given: Option<&str>,
+    default: u32,
+    max: u32,
+    refusal: impl FnOnce() -> String,
+) -> Result<u32, ApiError> {
+    match given {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad_request(refusal())),
+    }
+}
 
-impl FromRequestParts<AppState> for Admin {
+/// The state, for a request that carries the operator's bearer token: what every `/admin/v1`
+/// handler takes, so that none can reach the state without the check.
+pub struct AdminState(pub AppState);
+
+impl FromRequestParts<AppState> for AdminState {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -122,8 +143,61 @@ impl FromRequestParts<AppState> for Admin {
         if expected.is_empty() || !bool::from(token.trim().as_bytes().ct_eq(expected)) {
             return Err(ApiError::unauthorized("Invalid admin token"));
         }
-        Ok(Admin)
+        Ok(AdminState(state.clone()))
     }
+}
+
+/// The id of an operator resource in the path (`/partners/{partnerId}`, …). Text that cannot
+/// be such an id is answered as an unknown resource is (404): either way nothing is there.
+pub struct PathId<T>(pub T);
+
+/// An id type of a resource the operator API serves, and what it answers for an unknown one.
+pub trait ResourceId: Sized {
+    /// The message of the 404: `Unknown partner`, …
+    const UNKNOWN: &'static str;
+    fn parse_id(s: &str) -> Option<Self>;
+}
+
+/// The 404 of a resource of kind `T` that does not exist.
+pub fn unknown<T: ResourceId>() -> ApiError {
+    ApiError::not_found(T::UNKNOWN)
+}
+
+/// `s` as an id of `T`, or the 404 of an unknown one. Handlers with a body call it themselves
+/// (rather than take a [`PathId`]) so that a bad body is still answered before a bad id.
+pub fn parse_id<T: ResourceId>(s: &str) -> Result<T, ApiError> {
+    T::parse_id(s).ok_or_else(unknown::<T>)
+}
+
+impl<T: ResourceId, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_id(&raw)
+            .map(PathId)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+macro_rules! resource_ids {
+    ($($id:ty => $unknown:literal),* $(,)?) => {$(
+        impl ResourceId for $id {
+            const UNKNOWN: &'static str = $unknown;
+            fn parse_id(s: &str) -> Option<Self> {
+                <$id>::parse(s)
+            }
+        }
+    )*};
+}
+
+resource_ids! {
+    claimd_core::PartnerId => "Unknown partner",
+    claimd_core::SchemaId => "Unknown schema",
+    claimd_core::ProgramId => "Unknown issuance program",
+    claimd_core::verification::VerificationProgramId => "Unknown verification program",
 }
 
 /// The client's IP address, when the connection is known (a server started by

@@ -13,6 +13,10 @@
 //! (default 3). Run without `--bench` (as `cargo test --all-targets` does) it only smoke-tests
 //! for a moment and writes nothing.
 
+#[path = "../../../bench/host.rs"]
+mod host;
+
+use host::{command_output, thread_cpu_ns};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{
@@ -32,16 +36,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// Nanoseconds this thread has run on a CPU (Linux `schedstat`), if available.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Operations per second of wall-clock time and per second of this thread's CPU time.
@@ -160,15 +154,6 @@ fn cpu_model() -> String {
                 .map(|(_, v)| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn command_output(cmd: &str, args: &[&str]) -> String {
-    std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` from the system clock (civil-from-days, no date crate needed).

@@ -21,7 +21,9 @@ use url::Url;
 
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
-use crate::netpolicy::{check_url, AddressPolicy, AddressRefused, GuardedResolver};
+use crate::netpolicy::{
+    check_url, request_failure, AddressPolicy, GuardedResolver, RequestFailure,
+};
 
 /// A JWKS body as fetched, with the cache lifetime its response asked for.
 #[derive(Debug)]
@@ -198,19 +200,11 @@ impl Fetcher {
 }
 
 fn classify(err: &reqwest::Error) -> FetchError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<AddressRefused>() {
-            return FetchError::NotAllowed("the host resolves only to non-public addresses");
-        }
-        source = e.source();
-    }
-    if err.is_timeout() {
-        FetchError::Timeout
-    } else if err.is_connect() {
-        FetchError::Connect
-    } else {
-        FetchError::Transport
+    match request_failure(err) {
+        RequestFailure::NotAllowed(why) => FetchError::NotAllowed(why),
+        RequestFailure::Timeout => FetchError::Timeout,
+        RequestFailure::Connect => FetchError::Connect,
+        RequestFailure::Transport => FetchError::Transport,
     }
 }
 

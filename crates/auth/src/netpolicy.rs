@@ -149,6 +149,39 @@ impl fmt::Display for AddressRefused {
 
 impl std::error::Error for AddressRefused {}
 
+/// Why an outbound request failed, in the terms the JWKS fetcher and the webhook sender both
+/// report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFailure {
+    /// The host resolves only to addresses the policy refuses; the text says so.
+    NotAllowed(&'static str),
+    /// No answer within the timeout.
+    Timeout,
+    /// No connection to any of the host's addresses.
+    Connect,
+    /// Anything else on the way (TLS, the protocol, a reset connection).
+    Transport,
+}
+
+/// What went wrong with `err`. A refusal of [`GuardedResolver`] comes first, wherever it is in
+/// the chain of sources (reqwest reports it as a connection error).
+pub fn request_failure(err: &reqwest::Error) -> RequestFailure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<AddressRefused>() {
+            return RequestFailure::NotAllowed("the host resolves only to non-public addresses");
+        }
+        source = e.source();
+    }
+    if err.is_timeout() {
+        RequestFailure::Timeout
+    } else if err.is_connect() {
+        RequestFailure::Connect
+    } else {
+        RequestFailure::Transport
+    }
+}
+
 /// Resolves with the system resolver and keeps only the addresses the policy allows (the
 /// JWKS fetcher's, and the webhook deliverer's in `claimd-webhooks`).
 pub struct GuardedResolver {

@@ -317,6 +317,12 @@ impl TokenBuilder {
         self
     }
 
+    /// No `iat` and `exp` at `exp`: a lifetime the verifier can judge only from its own now.
+    #[must_use]
+    pub fn without_iat(self, exp: i64) -> Self {
+        self.remove_claim("iat").claim("exp", exp)
+    }
+
     /// `partnerId`, `email`, `scope: "issue on-behalf"`, `iat` now and `exp` in 5 minutes.
     #[must_use]
     pub fn partner_claims(self, partner_id: &str, email: &str) -> Self {

@@ -174,62 +174,62 @@ async fn run(
     let server = Server::start(backend).await;
     let key = TestKey::es256("bench-1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
-    let schema = server.admin_ok(&[
-        "schema",
-        "create",
-        "--title",
-        "Bench",
-        "--type",
-        "BenchMembership",
-        "--attr",
-        "age:integer:required",
-        "--attr",
-        "location:string:required",
-        "--attr",
-        "isMember:boolean:required",
-    ])["schemaId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let partner = server.admin_ok(&[
-        "partner",
-        "create",
-        "--name",
-        "Bench",
-        "--jwks-url",
-        &jwks_server.url(),
-        "--feature",
-        "issue_on_behalf",
-    ])["partnerId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let did = server.admin_ok(&[
-        "issuer",
-        "create",
-        "--partner-id",
-        &partner,
-        "--name",
-        "Bench issuer",
-    ])["issuerDid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let program = server.admin_ok(&[
-        "program",
-        "create",
-        "--issuer-did",
-        &did,
-        "--schema-id",
-        &schema,
-        "--name",
-        "Bench",
-        "--expiration-days",
-        "365",
-    ])["credentialId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let schema = server.create(
+        &[
+            "schema",
+            "create",
+            "--title",
+            "Bench",
+            "--type",
+            "BenchMembership",
+            "--attr",
+            "age:integer:required",
+            "--attr",
+            "location:string:required",
+            "--attr",
+            "isMember:boolean:required",
+        ],
+        "schemaId",
+    );
+    let partner = server.create(
+        &[
+            "partner",
+            "create",
+            "--name",
+            "Bench",
+            "--jwks-url",
+            &jwks_server.url(),
+            "--feature",
+            "issue_on_behalf",
+        ],
+        "partnerId",
+    );
+    let did = server.create(
+        &[
+            "issuer",
+            "create",
+            "--partner-id",
+            &partner,
+            "--name",
+            "Bench issuer",
+        ],
+        "issuerDid",
+    );
+    let program = server.create(
+        &[
+            "program",
+            "create",
+            "--issuer-did",
+            &did,
+            "--schema-id",
+            &schema,
+            "--name",
+            "Bench",
+            "--expiration-days",
+            "365",
+        ],
+        "credentialId",
+    );
 
     // Tokens are minted as requests go, as a partner's backend does: minted up front, the last
     // ones of a long run would outlive the token lifetime. Signing costs the load generator

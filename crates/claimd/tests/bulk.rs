@@ -70,6 +70,13 @@ async fn upload(
     app.request(req).await
 }
 
+/// Uploads a file the API must accept (202): the job as its answer describes it.
+async fn accepted(app: &TestApp, program: &str, query: &str, ct: &str, body: Vec<u8>) -> Value {
+    let answer = upload(app, program, query, ct, body).await;
+    assert_eq!(answer.status, 202, "{}", answer.text());
+    answer.json()
+}
+
 async fn job(app: &TestApp, id: &str) -> Value {
     let r = app
         .admin(Method::GET, &format!("/admin/v1/bulk-issuances/{id}"), None)
@@ -157,7 +164,7 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
     let (mut csv, bad) = csv_with_bad_rows(good);
     // Last, a row for a user who already holds a credential of the program, with `ignore`.
     csv.push_str("again@example.org,5,,ignore\n");
-    let first = upload(
+    let first = accepted(
         &app,
         &program,
         "",
@@ -165,14 +172,13 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
         b"email,age\nagain@example.org,4\n".to_vec(),
     )
     .await;
-    assert_eq!(first.status, 202, "{}", first.text());
     let r = runner(&app);
     drain(&r).await;
-    let before = results(&app, first.json()["jobId"].as_str().unwrap()).await;
+    let before = results(&app, first["jobId"].as_str().unwrap()).await;
     assert_eq!(before[0].2, "ISSUED");
 
     app.clock.advance(Duration::from_secs(1));
-    let answer = upload(
+    let created = accepted(
         &app,
         &program,
         "",
@@ -180,8 +186,6 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
         csv.into_bytes(),
     )
     .await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let created = answer.json();
     assert_eq!(created["state"], "VALIDATING");
     let total = (good + bad + 1) as u64;
     assert_eq!(created["rows"]["total"], total);
@@ -280,7 +284,7 @@ async fn a_file_with_bad_rows_is_issued_row_by_row(backend: Backend) {
 async fn validate_only_issues_nothing(backend: Backend) {
     let (app, program, _) = app(backend).await;
     let (csv, bad) = csv_with_bad_rows(40);
-    let answer = upload(
+    let answer = accepted(
         &app,
         &program,
         "?validateOnly=true",
@@ -288,9 +292,8 @@ async fn validate_only_issues_nothing(backend: Backend) {
         csv.into_bytes(),
     )
     .await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
-    assert_eq!(answer.json()["validateOnly"], true);
+    let id = answer["jobId"].as_str().unwrap().to_owned();
+    assert_eq!(answer["validateOnly"], true);
     let r = runner(&app);
     drain(&r).await;
     let done = job(&app, &id).await;
@@ -329,7 +332,7 @@ async fn pause_resume_cancel(backend: Backend) {
             json!({"email": format!("p{i}@example.org"), "credentialSubject": {"age": i}})
         ));
     }
-    let answer = upload(
+    let answer = accepted(
         &app,
         &program,
         "",
@@ -337,8 +340,7 @@ async fn pause_resume_cancel(backend: Backend) {
         file.into_bytes(),
     )
     .await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
+    let id = answer["jobId"].as_str().unwrap().to_owned();
     let control = |action: &'static str| {
         let path = format!("/admin/v1/bulk-issuances/{id}/{action}");
         let app = &app;
@@ -786,9 +788,8 @@ async fn ten_thousand_rows(backend: Backend) {
     let good = 10_000;
     let (csv, bad) = csv_with_bad_rows(good);
     let started = std::time::Instant::now();
-    let answer = upload(&app, &program, "", "text/csv", csv.into_bytes()).await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
+    let answer = accepted(&app, &program, "", "text/csv", csv.into_bytes()).await;
+    let id = answer["jobId"].as_str().unwrap().to_owned();
     let r = runner(&app);
     drain(&r).await;
     let end = job(&app, &id).await;

@@ -86,39 +86,29 @@ async fn catalog(backend: Backend) {
 
     // A verification program: conditions are checked against the schema.
     let cond = |c: &str| format!("{}:{c}", f.program);
-    let (ok, _, err) = s.admin(&[
-        "verification-program",
-        "create",
-        "--name",
-        "Adults",
-        "--verifier-name",
-        "Bar",
-        "--verifier-did",
-        "did:web:bar.example",
-        "--accept",
-        &f.program,
-        "--condition",
-        &cond("age >= \"18\""),
-    ]);
+    let with_condition = |c: &str| {
+        s.admin(&[
+            "verification-program",
+            "create",
+            "--name",
+            "Adults",
+            "--verifier-name",
+            "Bar",
+            "--verifier-did",
+            "did:web:bar.example",
+            "--accept",
+            &f.program,
+            "--condition",
+            &cond(c),
+        ])
+    };
+    let (ok, _, err) = with_condition("age >= \"18\"");
     assert!(!ok);
     assert!(
         err.contains("acceptedCredentials[0].conditions[0]"),
         "{err}"
     );
-    let (ok, _, err) = s.admin(&[
-        "verification-program",
-        "create",
-        "--name",
-        "Adults",
-        "--verifier-name",
-        "Bar",
-        "--verifier-did",
-        "did:web:bar.example",
-        "--accept",
-        &f.program,
-        "--condition",
-        &cond("height > 2"),
-    ]);
+    let (ok, _, err) = with_condition("height > 2");
     assert!(!ok && err.contains("no attribute"), "{err}");
     let vp = s.admin_ok(&[
         "verification-program",

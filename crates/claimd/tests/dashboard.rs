@@ -94,6 +94,13 @@ impl<'a> Browser<'a> {
             .await
     }
 
+    /// Posts a form that creates something: the answer is a redirect to what it created.
+    async fn create(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let res = self.post(path, form).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+        res
+    }
+
     /// The CSRF token of the page at `path`.
     async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
@@ -109,6 +116,11 @@ fn csrf_of(html: &str) -> String {
 
 fn location(res: &TestResponse) -> &str {
     res.header("location").unwrap_or("")
+}
+
+/// The first item of an operator API listing (newest first, or the only one).
+async fn first_listed(app: &TestApp, listing: &str) -> Value {
+    app.admin(Method::GET, listing, None).await.json()["items"][0].clone()
 }
 
 #[tokio::test]
@@ -272,8 +284,7 @@ async fn forms_without_their_sessions_csrf_token_change_nothing() {
 
     let fields = partner(Some(&mine));
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let created = b.post("/dashboard/partners", &fields).await;
-    assert_eq!(created.status, 303, "{}", created.text());
+    b.create("/dashboard/partners", &fields).await;
     assert_eq!(
         app.admin(Method::GET, "/admin/v1/partners", None)
             .await
@@ -349,8 +360,7 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
     );
     let f = schema_form("create");
     let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let created = b.post("/dashboard/schemas", &f).await;
-    assert_eq!(created.status, 303, "{}", created.text());
+    let created = b.create("/dashboard/schemas", &f).await;
     let schemas = app
         .admin(Method::GET, "/admin/v1/schemas", None)
         .await
@@ -400,24 +410,19 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
     assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 
     // Partner, issuer, program: each form lands in the operator API.
-    let created = b
-        .post(
-            "/dashboard/partners",
-            &[
-                ("_csrf", &csrf),
-                ("name", "Acme"),
-                ("jwksUrl", "https://acme.example/jwks.json"),
-                ("feature", "issue_on_behalf"),
-                ("schema", &schema_id),
-                ("enabled", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(created.status, 303, "{}", created.text());
-    let partner = &app
-        .admin(Method::GET, "/admin/v1/partners", None)
-        .await
-        .json()["items"][0];
+    b.create(
+        "/dashboard/partners",
+        &[
+            ("_csrf", &csrf),
+            ("name", "Acme"),
+            ("jwksUrl", "https://acme.example/jwks.json"),
+            ("feature", "issue_on_behalf"),
+            ("schema", &schema_id),
+            ("enabled", "yes"),
+        ],
+    )
+    .await;
+    let partner = first_listed(&app, "/admin/v1/partners").await;
     assert_eq!(partner["allowedSchemaIds"], json!([schema_id]));
     assert_eq!(partner["features"], json!(["issue_on_behalf"]));
     let partner_id = partner["partnerId"].as_str().unwrap().to_owned();
@@ -455,7 +460,7 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
 
     let csrf = b.csrf("/dashboard/issuers").await;
     let created = b
-        .post(
+        .create(
             "/dashboard/issuers",
             &[
                 ("_csrf", &csrf),
@@ -464,11 +469,7 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
             ],
         )
         .await;
-    assert_eq!(created.status, 303, "{}", created.text());
-    let issuer = &app
-        .admin(Method::GET, "/admin/v1/issuers", None)
-        .await
-        .json()["items"][0];
+    let issuer = first_listed(&app, "/admin/v1/issuers").await;
     let did = issuer["issuerDid"].as_str().unwrap().to_owned();
     let page = b.get(location(&created).to_owned().as_str()).await;
     assert_eq!(page.status, 200);
@@ -491,7 +492,7 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
     assert_eq!(bad.status, 422);
     assert!(bad.text().contains("maxIssuance"));
     let created = b
-        .post(
+        .create(
             "/dashboard/programs",
             &[
                 ("_csrf", &csrf),
@@ -504,11 +505,7 @@ async fn actions_go_through_the_operator_api_and_its_errors_are_shown_in_words()
             ],
         )
         .await;
-    assert_eq!(created.status, 303, "{}", created.text());
-    let program = &app
-        .admin(Method::GET, "/admin/v1/programs", None)
-        .await
-        .json()["items"][0];
+    let program = first_listed(&app, "/admin/v1/programs").await;
     assert_eq!(program["maxIssuance"], 100);
     assert_eq!(program["accessibleFrom"], "2026-01-01T00:00:00Z");
     let page = b.get(location(&created).to_owned().as_str()).await;

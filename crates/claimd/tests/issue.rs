@@ -271,23 +271,21 @@ async fn issuance(backend: Backend) {
         "No credential found for the given hash.",
     );
     let other_key = TestKey::es256("other-1");
-    let other = f.server().admin_ok(&[
-        "partner",
-        "create",
-        "--name",
-        "Other",
-        "--jwks-file",
-        &{
-            let p = f.server().data_path("other-jwks.json");
-            std::fs::write(&p, jwks(&[&other_key]).to_string()).unwrap();
-            p.display().to_string()
-        },
-        "--feature",
-        "issue_on_behalf",
-    ])["partnerId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_jwks = f.server().data_path("other-jwks.json");
+    std::fs::write(&other_jwks, jwks(&[&other_key]).to_string()).unwrap();
+    let other = f.server().create(
+        &[
+            "partner",
+            "create",
+            "--name",
+            "Other",
+            "--jwks-file",
+            &other_jwks.display().to_string(),
+            "--feature",
+            "issue_on_behalf",
+        ],
+        "partnerId",
+    );
     let other_token = other_key.token(&other, "alice@example.com").build();
     assert_error(
         &f.status_raw(&other_token, renewed["coreClaimHash"].as_str().unwrap())

@@ -174,18 +174,18 @@ async fn scenario(backend: Backend) {
             "credential.revocation_requested"
         ])
     );
-    let refused = f.server().admin_ok(&[
-        "webhook",
-        "create",
-        &f.partner,
-        "--url",
-        "https://169.254.169.254/latest/meta-data",
-        "--event-type",
-        "credential.onchain",
-    ])["endpointId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refused = f.server().create(
+        &[
+            "webhook",
+            "create",
+            &f.partner,
+            "--url",
+            "https://169.254.169.254/latest/meta-data",
+            "--event-type",
+            "credential.onchain",
+        ],
+        "endpointId",
+    );
     receiver
         .control("secrets", json!({"secrets": [secret]}))
         .await;

@@ -6,6 +6,13 @@
 //! info, date, command, and both sets of figures. Set `IDEN3_BENCH_NO_JS=1` to skip Node,
 //! `IDEN3_BENCH_OUT` to write elsewhere.
 
+#[path = "../../../bench/host.rs"]
+mod host;
+
+#[path = "../tests/it/splitmix.rs"]
+mod splitmix;
+
+use host::{command_output, thread_cpu_ns};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,11 +27,7 @@ use serde_json::{json, Map, Value};
 struct Gen(u64);
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix::next(&mut self.0)
     }
     fn fr(&mut self) -> Fr {
         let mut b = [0u8; 32];
@@ -33,18 +36,6 @@ impl Gen {
         }
         Fr::from_le_bytes_mod_order(&b)
     }
-}
-
-/// CPU time this thread has run, in ns (`/proc/thread-self/schedstat`, Linux). Unlike wall
-/// time it does not count the time the thread waited for a core, so figures stay comparable
-/// on a shared, loaded machine.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Runs `f` in rounds of at least `batch` calls and at least 100 ms (the kernel updates a
@@ -249,15 +240,6 @@ fn run_js() -> Value {
         }
     }
     v
-}
-
-fn command_output(cmd: &str, args: &[&str]) -> String {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 fn machine_info() -> Value {

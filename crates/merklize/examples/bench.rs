@@ -9,6 +9,11 @@
 #[path = "../tests/common/gen.rs"]
 mod gen;
 
+#[path = "../../../bench/host.rs"]
+#[allow(dead_code)] // only its CPU clock is used here
+mod host;
+
+use host::thread_cpu_ns;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,17 +27,6 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// CPU time this thread has run, in ns (`/proc/thread-self/schedstat`), so that the figures
-/// stay meaningful on a machine shared with other jobs.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Mean (wall, CPU) µs per credential over `docs`, single thread.

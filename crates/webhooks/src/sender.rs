@@ -3,7 +3,9 @@
 //! in the URL, IP literals and every resolved address checked against the address policy, no
 //! redirects followed (a 3xx is a failed attempt), no proxy, one timeout for the whole exchange.
 
-use claimd_auth::netpolicy::{check_url, AddressPolicy, AddressRefused, GuardedResolver};
+use claimd_auth::netpolicy::{
+    check_url, request_failure, AddressPolicy, GuardedResolver, RequestFailure,
+};
 use claimd_core::webhook::RESPONSE_EXCERPT;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,18 +121,10 @@ impl Sender {
 }
 
 fn classify(err: &reqwest::Error) -> SendError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<AddressRefused>() {
-            return SendError::NotAllowed("the host resolves only to non-public addresses");
-        }
-        source = e.source();
-    }
-    if err.is_timeout() {
-        SendError::Timeout
-    } else if err.is_connect() {
-        SendError::Connect
-    } else {
-        SendError::Transport
+    match request_failure(err) {
+        RequestFailure::NotAllowed(why) => SendError::NotAllowed(why),
+        RequestFailure::Timeout => SendError::Timeout,
+        RequestFailure::Connect => SendError::Connect,
+        RequestFailure::Transport => SendError::Transport,
     }
 }

@@ -49,16 +49,9 @@ async fn events(
     partner: PartnerAuth,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
-    let limit = match &q.limit {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit: must be between 1 and {MAX_LIMIT}"))
-            })?,
-    };
+    let limit = crate::extract::limit(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT, || {
+        format!("limit: must be between 1 and {MAX_LIMIT}")
+    })?;
     let after = q.after.as_deref().map(str::trim).filter(|a| !a.is_empty());
     if let Some(a) = after {
         if !is_event_id(a) {

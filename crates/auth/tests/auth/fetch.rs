@@ -37,6 +37,12 @@ async fn jwks_error(auth: &Authenticator, key: &TestKey) -> String {
     err.to_string()
 }
 
+/// The JWKS error a fresh authenticator for `url` (with `config`) reports for `key`'s token.
+async fn jwks_error_at(url: &str, config: AuthConfig, key: &TestKey) -> String {
+    let (auth, _) = auth_for(url, config);
+    jwks_error(&auth, key).await
+}
+
 #[tokio::test]
 async fn jwks_over_http_on_loopback_works_with_the_dev_switch() {
     let f = fixture().await;
@@ -61,8 +67,12 @@ async fn jwks_endpoint_down_gives_a_clear_401() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let (auth, _) = auth_for(&format!("http://127.0.0.1:{port}/jwks.json"), fast_config());
-    let msg = jwks_error(&auth, &TestKey::es256("k")).await;
+    let msg = jwks_error_at(
+        &format!("http://127.0.0.1:{port}/jwks.json"),
+        fast_config(),
+        &TestKey::es256("k"),
+    )
+    .await;
     assert!(msg.starts_with("JWKS unreachable"), "{msg}");
 }
 
@@ -72,8 +82,7 @@ async fn jwks_endpoint_errors_give_a_clear_401() {
     let server = JwksServer::start(key.jwks()).await;
     for status in [500u16, 503, 404, 403, 204] {
         server.set_behavior(Behavior::Status(status));
-        let (auth, _) = auth_for(&server.url(), fast_config());
-        let msg = jwks_error(&auth, &key).await;
+        let msg = jwks_error_at(&server.url(), fast_config(), &key).await;
         if status == 204 {
             // An empty 200-class body is not a JWKS.
             assert!(msg.contains("not valid JSON"), "{msg}");
@@ -112,8 +121,7 @@ async fn junk_and_non_jwks_bodies_are_refused() {
     let key = TestKey::es256("k");
     let server = JwksServer::start(key.jwks()).await;
     server.set_behavior(Behavior::Junk);
-    let (auth, _) = auth_for(&server.url(), fast_config());
-    let msg = jwks_error(&auth, &key).await;
+    let msg = jwks_error_at(&server.url(), fast_config(), &key).await;
     assert!(msg.contains("not valid JSON"), "{msg}");
 
     for doc in [
@@ -124,14 +132,12 @@ async fn junk_and_non_jwks_bodies_are_refused() {
     ] {
         server.set_behavior(Behavior::Normal);
         server.set_jwks(doc.clone());
-        let (auth, _) = auth_for(&server.url(), fast_config());
-        let msg = jwks_error(&auth, &key).await;
+        let msg = jwks_error_at(&server.url(), fast_config(), &key).await;
         assert!(msg.contains("not a JWKS"), "{doc}: {msg}");
     }
     // A JWKS whose keys are all unusable.
     server.set_jwks(json!({"keys": [{"kty": "oct", "kid": "k", "k": "AAAA"}]}));
-    let (auth, _) = auth_for(&server.url(), fast_config());
-    let msg = jwks_error(&auth, &key).await;
+    let msg = jwks_error_at(&server.url(), fast_config(), &key).await;
     assert!(msg.contains("no usable"), "{msg}");
 }
 
@@ -148,8 +154,7 @@ async fn oversized_jwks_is_refused() {
         Behavior::HugeDeclared(64 * 1024),
     ] {
         server.set_behavior(behavior.clone());
-        let (auth, _) = auth_for(&server.url(), config.clone());
-        let msg = jwks_error(&auth, &key).await;
+        let msg = jwks_error_at(&server.url(), config.clone(), &key).await;
         assert!(
             msg.contains("larger than 16384 bytes"),
             "{behavior:?}: {msg}"
@@ -177,8 +182,7 @@ async fn redirect_to_the_metadata_service_is_refused() {
         "file:///etc/passwd",
     ] {
         server.set_behavior(Behavior::Redirect(target.to_owned()));
-        let (auth, _) = auth_for(&server.url(), fast_config());
-        let msg = jwks_error(&auth, &key).await;
+        let msg = jwks_error_at(&server.url(), fast_config(), &key).await;
         assert!(msg.contains("not allowed"), "{target}: {msg}");
     }
 }
@@ -199,15 +203,13 @@ async fn redirects_are_followed_within_bounds_and_each_hop_checked() {
     // A redirect loop stops at max_redirects.
     let looping = JwksServer::start(json!({})).await;
     looping.set_behavior(Behavior::Redirect(looping.url()));
-    let (auth, _) = auth_for(&looping.url(), fast_config());
-    let msg = jwks_error(&auth, &key).await;
+    let msg = jwks_error_at(&looping.url(), fast_config(), &key).await;
     assert!(msg.contains("too many redirects"), "{msg}");
     assert_eq!(looping.requests(), 4, "the first request and 3 redirects");
 
     // A redirect without Location.
     hop.set_behavior(Behavior::Status(302));
-    let (auth, _) = auth_for(&hop.url(), fast_config());
-    let msg = jwks_error(&auth, &key).await;
+    let msg = jwks_error_at(&hop.url(), fast_config(), &key).await;
     assert!(msg.contains("Location"), "{msg}");
 }
 
@@ -239,8 +241,7 @@ async fn production_mode_refuses_http_and_non_public_hosts_without_connecting() 
         ),
         ("https://user:pw@jwks.example/".to_owned(), "credentials"),
     ] {
-        let (auth, _) = auth_for(&url, prod.clone());
-        let msg = jwks_error(&auth, &key).await;
+        let msg = jwks_error_at(&url, prod.clone(), &key).await;
         assert!(
             msg.contains("not allowed") && msg.contains(expect),
             "{url}: {msg}"
@@ -248,7 +249,6 @@ async fn production_mode_refuses_http_and_non_public_hosts_without_connecting() 
     }
     assert_eq!(server.requests(), 0, "nothing was fetched");
 
-    let (auth, _) = auth_for("not a url", prod.clone());
-    let msg = jwks_error(&auth, &key).await;
+    let msg = jwks_error_at("not a url", prod.clone(), &key).await;
     assert!(msg.contains("URL is invalid"), "{msg}");
 }

@@ -157,15 +157,11 @@ fn webhook_call(cmd: WebhookCmd) -> Call {
             enabled,
         } => {
             let mut b = Map::new();
-            if let Some(u) = url {
-                b.insert("url".into(), json!(u));
-            }
+            given(&mut b, "url", url);
             if !event_types.is_empty() {
                 b.insert("eventTypes".into(), json!(event_types));
             }
-            if let Some(e) = enabled {
-                b.insert("enabled".into(), json!(e));
-            }
+            given(&mut b, "enabled", enabled);
             send(
                 Method::PATCH,
                 &one(&partner_id, &endpoint_id),
@@ -201,18 +197,10 @@ fn webhook_call(cmd: WebhookCmd) -> Call {
             state,
             limit,
         } => {
-            let mut q = vec![];
-            if let Some(s) = state {
-                q.push(format!("state={s}"));
-            }
-            if let Some(l) = limit {
-                q.push(format!("limit={l}"));
-            }
-            let sep = if q.is_empty() { "" } else { "?" };
-            get(format!(
-                "{}/deliveries{sep}{}",
-                one(&partner_id, &endpoint_id),
-                q.join("&")
+            let path = format!("{}/deliveries", one(&partner_id, &endpoint_id));
+            get(with_query(
+                &path,
+                &[("state", state), ("limit", limit.map(|l| l.to_string()))],
             ))
         }
         WebhookCmd::Replay {
@@ -234,12 +222,37 @@ fn webhook_call(cmd: WebhookCmd) -> Call {
     }
 }
 
+// `--page` and `--limit` of every listing. (A plain comment: clap reads doc comments as help.)
 #[derive(Args, Debug, Clone, Copy)]
-struct Paging {
+pub(super) struct Paging {
     #[arg(long)]
     page: Option<u32>,
     #[arg(long)]
     limit: Option<u32>,
+}
+
+impl Paging {
+    /// The listing at `path` with the page and limit asked for (the server's defaults else).
+    pub(super) fn path(self, path: &str) -> String {
+        let number = |n: Option<u32>| n.map(|n| n.to_string());
+        with_query(
+            path,
+            &[("page", number(self.page)), ("limit", number(self.limit))],
+        )
+    }
+}
+
+/// `path` with a query of the parameters that are given (`?a=1&b=2`), or as it is.
+fn with_query(path: &str, params: &[(&str, Option<String>)]) -> String {
+    let q: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    if q.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", q.join("&"))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -312,18 +325,10 @@ struct TokenRuleArgs {
 
 impl TokenRuleArgs {
     fn insert_into(self, b: &mut Map<String, Value>) {
-        if let Some(a) = self.audience {
-            b.insert("audience".into(), json!(a));
-        }
-        if let Some(i) = self.token_issuer {
-            b.insert("issuer".into(), json!(i));
-        }
-        if let Some(r) = self.require_jti {
-            b.insert("requireJti".into(), json!(r));
-        }
-        if let Some(e) = self.enabled {
-            b.insert("enabled".into(), json!(e));
-        }
+        given(b, "audience", self.audience);
+        given(b, "issuer", self.token_issuer);
+        given(b, "requireJti", self.require_jti);
+        given(b, "enabled", self.enabled);
     }
 }
 
@@ -371,12 +376,8 @@ struct CatalogFlags {
 
 impl CatalogFlags {
     fn insert_into(self, b: &mut Map<String, Value>) {
-        if let Some(d) = self.discoverable {
-            b.insert("discoverable".into(), json!(d));
-        }
-        if let Some(e) = self.enabled {
-            b.insert("enabled".into(), json!(e));
-        }
+        given(b, "discoverable", self.discoverable);
+        given(b, "enabled", self.enabled);
     }
 
     fn body(self) -> Value {
@@ -581,15 +582,15 @@ fn send(method: Method, path: &str, body: Value) -> Call {
 }
 
 fn list(path: &str, p: Paging) -> Call {
-    let mut q = vec![];
-    if let Some(page) = p.page {
-        q.push(format!("page={page}"));
+    get(p.path(path))
+}
+
+/// Sets `key` of a request body to a flag's value when the flag was given; an absent flag
+/// leaves the field out, which the API reads as "unchanged" (or its default).
+fn given(b: &mut Map<String, Value>, key: &str, value: Option<impl serde::Serialize>) {
+    if let Some(v) = value {
+        b.insert(key.into(), json!(v));
     }
-    if let Some(limit) = p.limit {
-        q.push(format!("limit={limit}"));
-    }
-    let sep = if q.is_empty() { "" } else { "?" };
-    get(format!("{path}{sep}{}", q.join("&")))
 }
 
 fn read_json(path: &PathBuf) -> Result<Value> {
@@ -615,12 +616,8 @@ fn partner_body(
     features: Vec<String>,
 ) -> Result<Map<String, Value>> {
     let mut b = Map::new();
-    if let Some(n) = name {
-        b.insert("name".into(), json!(n));
-    }
-    if let Some(u) = jwks_url {
-        b.insert("jwksUrl".into(), json!(u));
-    }
+    given(&mut b, "name", name);
+    given(&mut b, "jwksUrl", jwks_url);
     if let Some(f) = jwks_file {
         b.insert("jwks".into(), read_json(&f)?);
     }
@@ -807,9 +804,7 @@ fn verification_program_call(cmd: VerificationProgramCmd) -> Result<Call> {
                 "acceptedCredentials".into(),
                 accepted.list()?.unwrap_or(Value::Array(vec![])),
             );
-            if let Some(p) = pricing_model {
-                b.insert("pricingModel".into(), json!(p));
-            }
+            given(&mut b, "pricingModel", pricing_model);
             flags.insert_into(&mut b);
             send(Method::POST, PATH, Value::Object(b))
         }
@@ -832,9 +827,7 @@ fn verification_program_call(cmd: VerificationProgramCmd) -> Result<Call> {
                 ("pricingModel", pricing_model),
             ];
             for (k, v) in fields {
-                if let Some(v) = v {
-                    b.insert(k.into(), json!(v));
-                }
+                given(&mut b, k, v);
             }
             if let Some(list) = accepted.list()? {
                 b.insert("acceptedCredentials".into(), list);

@@ -34,12 +34,7 @@ pub enum BulkCmd {
         interval: f64,
     },
     /// List jobs, newest first.
-    List {
-        #[arg(long)]
-        page: Option<u32>,
-        #[arg(long)]
-        limit: Option<u32>,
-    },
+    List(super::admin::Paging),
     /// A job's progress.
     Status {
         job_id: String,
@@ -149,17 +144,9 @@ pub async fn run(api: &Api, cmd: BulkCmd, json_out: bool) -> Result<()> {
                 bail!("the job failed: {}", end["error"].as_str().unwrap_or("-"));
             }
         }
-        BulkCmd::List { page, limit } => {
-            let mut q = vec![];
-            if let Some(p) = page {
-                q.push(format!("page={p}"));
-            }
-            if let Some(l) = limit {
-                q.push(format!("limit={l}"));
-            }
-            let sep = if q.is_empty() { "" } else { "?" };
+        BulkCmd::List(paging) => {
             let v = api
-                .json(Method::GET, &format!("/bulk-issuances{sep}{}", q.join("&")))
+                .json(Method::GET, &paging.path("/bulk-issuances"))
                 .await?;
             if json_out {
                 print(&v)?;

@@ -13,16 +13,12 @@ use claimd_iden3::merkletree::{MemoryStore, MerkleTree, TreeError};
 use claimd_iden3::{poseidon, Fr};
 use serde_json::{json, Value};
 
-/// SplitMix64: tiny, seedable, good enough to spread test inputs.
+/// Test inputs from a seeded SplitMix64.
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        super::splitmix::next(&mut self.0)
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n

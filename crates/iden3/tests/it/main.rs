@@ -3,4 +3,5 @@
 
 mod interop;
 mod properties;
+mod splitmix;
 mod vectors;

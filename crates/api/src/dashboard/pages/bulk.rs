@@ -6,8 +6,8 @@
 //! is the file part handed, as a stream, to `POST /admin/v1/programs/{id}/bulk-issuances` —
 //! the file is never held in memory here; the operator API stores it as it arrives.
 
-use super::{form, link, options, paged, refused, render, s, see_other, submit, t};
-use super::{PageQuery, PER_PAGE};
+use super::{code_link, form, link, new_section, not_shown, options, refused, render, s};
+use super::{see_other, submit, t, Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::{Session, Sessions};
@@ -38,66 +38,48 @@ async fn page(
     program: &str,
 ) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/bulk-issuances?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/bulk?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|j| {
-                    let id = s(j, "jobId");
-                    let rows = &j["rows"];
-                    vec![
-                        format!(
-                            "<a href=\"/dashboard/bulk/{}\"><code>{}</code></a>",
-                            enc(id),
-                            esc(id)
-                        ),
-                        link(
-                            &format!("/dashboard/programs/{}", enc(s(j, "credentialId"))),
-                            s(j, "credentialId"),
-                        ),
-                        format!(
-                            "{}{}",
-                            esc(s(j, "format")),
-                            if j["validateOnly"] == true {
-                                " (validate only)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        format!("<span class=\"status\">{}</span>", esc(s(j, "state"))),
-                        esc(&t(&rows["total"])),
-                        esc(&t(&rows["issued"])),
-                        esc(&t(&rows["failed"])),
-                        esc(s(j, "createdAt")),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Bulk issuance jobs, newest first",
-                    &[
-                        "Job",
-                        "Program",
-                        "Format",
-                        "State",
-                        "Rows",
-                        "Issued",
-                        "Failed",
-                        "Created (UTC)",
-                    ],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/bulk-issuances?",
+        base: "/dashboard/bulk?",
+        caption: "Bulk issuance jobs, newest first",
+        headers: &[
+            "Job",
+            "Program",
+            "Format",
+            "State",
+            "Rows",
+            "Issued",
+            "Failed",
+            "Created (UTC)",
+        ],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |j| {
+            let id = s(j, "jobId");
+            let rows = &j["rows"];
+            vec![
+                code_link(&format!("/dashboard/bulk/{}", enc(id)), id),
+                link(
+                    &format!("/dashboard/programs/{}", enc(s(j, "credentialId"))),
+                    s(j, "credentialId"),
+                ),
+                format!(
+                    "{}{}",
+                    esc(s(j, "format")),
+                    if j["validateOnly"] == true {
+                        " (validate only)"
+                    } else {
+                        ""
+                    }
+                ),
+                format!("<span class=\"status\">{}</span>", esc(s(j, "state"))),
+                esc(&t(&rows["total"])),
+                esc(&t(&rows["issued"])),
+                esc(&t(&rows["failed"])),
+                esc(s(j, "createdAt")),
+            ]
+        })
+        .await;
     let programs = options(&api, "/admin/v1/programs", "credentialId", "name").await;
     // The token and the program come before the file: the upload handler checks them first.
     let upload = format!(
@@ -118,11 +100,15 @@ async fn page(
         ),
         button = submit("Upload and start"),
     );
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Upload a file</h2>\
-         <p class=\"hint\">Every row is checked against the program's schema before any is issued; \
-         valid rows are then issued in the background with the rules of issue-on-behalf.</p>{upload}</section>"
-    );
+    let body = table
+        + &new_section(
+            "Upload a file",
+            &format!(
+                "<p class=\"hint\">Every row is checked against the program's schema before any is \
+                 issued; valid rows are then issued in the background with the rules of \
+                 issue-on-behalf.</p>{upload}"
+            ),
+        );
     render("Bulk issuance", "bulk", session, notice, &body)
 }
 
@@ -314,12 +300,12 @@ async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notic
     {
         Ok(j) => j,
         Err(e) => {
-            return render(
-                "Bulk issuance job",
-                "bulk",
+            return not_shown(
+                ("Bulk issuance job", "bulk"),
                 session,
-                Some(notice.unwrap_or_else(|| refused(&e))),
-                &link("/dashboard/bulk", "All jobs"),
+                notice,
+                &e,
+                ("/dashboard/bulk", "All jobs"),
             )
         }
     };

@@ -1,6 +1,6 @@
 //! Consent: the recorded decisions (paged) and recording one.
 
-use super::{form, options, paged, refused, render, s, submit, PageQuery, PER_PAGE};
+use super::{form, new_section, options, refused, render, s, submit, Listing, PageQuery};
 use crate::dashboard::html::{self, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -20,36 +20,22 @@ pub async fn list(
 
 async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Notice>) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/users/consent?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/consent?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|c| {
-                    vec![
-                        esc(s(c, "email")),
-                        html::code(s(c, "partnerId")),
-                        esc(s(c, "status")),
-                        esc(s(c, "updatedAt")),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Consent records",
-                    &["User", "Partner", "Decision", "Recorded"],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/users/consent?",
+        base: "/dashboard/consent?",
+        caption: "Consent records",
+        headers: &["User", "Partner", "Decision", "Recorded"],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |c| {
+            vec![
+                esc(s(c, "email")),
+                html::code(s(c, "partnerId")),
+                esc(s(c, "status")),
+                esc(s(c, "updatedAt")),
+            ]
+        })
+        .await;
     let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
     let decisions = [
         ("granted".to_owned(), "granted".to_owned()),
@@ -59,12 +45,15 @@ async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Not
         + &html::select("partnerId", "Partner", &partners, "")
         + &html::select("status", "Decision", &decisions, "granted")
         + &submit("Record consent");
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Record a decision</h2>\
-         <p class=\"hint\">A rejected consent refuses every issuance by that partner to that \
-         user, whatever spelling of the address it sends.</p>{}</section>",
-        form("/dashboard/consent", session, &fields)
-    );
+    let body = table
+        + &new_section(
+            "Record a decision",
+            &format!(
+                "<p class=\"hint\">A rejected consent refuses every issuance by that partner to \
+                 that user, whatever spelling of the address it sends.</p>{}",
+                form("/dashboard/consent", session, &fields)
+            ),
+        );
     render("Consent", "consent", session, notice, &body)
 }
 

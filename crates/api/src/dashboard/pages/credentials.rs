@@ -1,7 +1,8 @@
 //! Credentials: search (by `coreClaimHash`, user address or program; paged on the server),
 //! and one credential with its status, chain facts, document and proofs, verify and revoke.
 
-use super::{form, link, paged, refused, render, s, see_other, submit, t, PER_PAGE};
+use super::Listing;
+use super::{code_link, form, link, not_shown, refused, render, s, see_other, submit, t};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -40,44 +41,26 @@ pub async fn search(
     .page();
     let filter = format!("email={}&programId={}&", enc(email), enc(program));
     let api = OperatorApi::new(&st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/credentials?{filter}page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, &format!("/dashboard/credentials?{filter}"));
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|c| {
-                    let h = s(c, "coreClaimHash");
-                    vec![
-                        format!(
-                            "<a href=\"/dashboard/credentials/{}\"><code>{}</code></a>",
-                            enc(h),
-                            esc(h)
-                        ),
-                        format!("<span class=\"status\">{}</span>", esc(s(c, "vcStatus"))),
-                        link(
-                            &format!("/dashboard/programs/{}", enc(s(c, "programId"))),
-                            s(c, "programId"),
-                        ),
-                        esc(s(c, "issuanceDate")),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Credentials, newest first",
-                    &["coreClaimHash", "Status", "Program", "Issued (UTC)"],
-                    &rows,
-                ) + &pager,
-                None,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: &format!("/admin/v1/credentials?{filter}"),
+        base: &format!("/dashboard/credentials?{filter}"),
+        caption: "Credentials, newest first",
+        headers: &["coreClaimHash", "Status", "Program", "Issued (UTC)"],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, None, |c| {
+            let h = s(c, "coreClaimHash");
+            vec![
+                code_link(&format!("/dashboard/credentials/{}", enc(h)), h),
+                format!("<span class=\"status\">{}</span>", esc(s(c, "vcStatus"))),
+                link(
+                    &format!("/dashboard/programs/{}", enc(s(c, "programId"))),
+                    s(c, "programId"),
+                ),
+                esc(s(c, "issuanceDate")),
+            ]
+        })
+        .await;
     let body = format!(
         "<form method=\"get\" action=\"/dashboard/credentials\" class=\"search\" role=\"search\">{}{}{}{}</form>{table}",
         html::input("hash", "coreClaimHash", "search", "", "pattern=\"[0-9a-fA-F]{64}\" title=\"64 hex digits\""),
@@ -108,12 +91,12 @@ async fn detail(
     let c = match api.get(&path).await {
         Ok(v) => v,
         Err(e) => {
-            return render(
-                "Credential",
-                "credentials",
+            return not_shown(
+                ("Credential", "credentials"),
                 session,
-                Some(notice.unwrap_or_else(|| refused(&e))),
-                &link("/dashboard/credentials", "Search credentials"),
+                notice,
+                &e,
+                ("/dashboard/credentials", "Search credentials"),
             )
         }
     };

@@ -1,8 +1,8 @@
 //! Issuers: list, create, and one issuer's address, balance and publishing (latest state,
 //! transition in flight, pending work, recent transitions with their transactions).
 
-use super::{form, link, options, paged, refused, render, s, see_other, submit, t};
-use super::{PageQuery, PER_PAGE};
+use super::{form, link, new_section, one, options, refused, render, s, see_other, submit, t};
+use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -28,47 +28,36 @@ async fn page(
     (partner, name): (&str, &str),
 ) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/issuers?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/issuers?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|i| {
-                    let did = s(i, "issuerDid");
-                    vec![
-                        link(&format!("/dashboard/issuers/{}", enc(did)), s(i, "name")),
-                        html::code(did),
-                        html::code(s(i, "ethAddress")),
-                        html::code(s(i, "partnerId")),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Issuers",
-                    &["Name", "DID", "Ethereum address", "Partner"],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/issuers?",
+        base: "/dashboard/issuers?",
+        caption: "Issuers",
+        headers: &["Name", "DID", "Ethereum address", "Partner"],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |i| {
+            let did = s(i, "issuerDid");
+            vec![
+                link(&format!("/dashboard/issuers/{}", enc(did)), s(i, "name")),
+                html::code(did),
+                html::code(s(i, "ethAddress")),
+                html::code(s(i, "partnerId")),
+            ]
+        })
+        .await;
     let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
     let fields = html::select("partnerId", "Partner", &partners, partner)
         + &html::input("name", "Name", "text", name, "required")
         + &submit("Create issuer");
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Create an issuer</h2>\
-         <p class=\"hint\">Its Ethereum and Baby Jubjub keys are generated and stored encrypted \
-         under the master key. Outside dev mode, fund its Ethereum address.</p>{}</section>",
-        form("/dashboard/issuers", session, &fields)
-    );
+    let body = table
+        + &new_section(
+            "Create an issuer",
+            &format!(
+                "<p class=\"hint\">Its Ethereum and Baby Jubjub keys are generated and stored \
+                 encrypted under the master key. Outside dev mode, fund its Ethereum address.</p>{}",
+                form("/dashboard/issuers", session, &fields)
+            ),
+        );
     render("Issuers", "issuers", session, notice, &body)
 }
 
@@ -110,6 +99,20 @@ fn eth(wei: &str) -> String {
     }
 }
 
+/// The columns of `transition_row`; its time is the last change, which `when` names.
+fn transition_headers(when: &str) -> [&str; 8] {
+    [
+        "Id",
+        "Status",
+        "Transaction",
+        "Block",
+        "Claims",
+        "Revocations",
+        when,
+        "Failure",
+    ]
+}
+
 fn transition_row(st: &AppState, t_: &Value) -> Vec<String> {
     vec![
         esc(&t(&t_["id"])),
@@ -130,12 +133,10 @@ pub async fn show(
     State(st): State<AppState>,
     Signed(session): Signed,
     Path(did): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(&st);
-    let issuer = match api.get(&format!("/admin/v1/issuers/{}", enc(&did))).await {
-        Ok(v) => v,
-        Err(e) => return render("Issuer", "issuers", &session, Some(refused(&e)), ""),
-    };
+    let path = format!("/admin/v1/issuers/{}", enc(&did));
+    let issuer = one(&api, &path, &session, ("Issuer", "issuers")).await?;
     let address = s(&issuer, "ethAddress");
     let balance = match &st.dashboard.chain {
         Some(c) => match c.balance(address).await {
@@ -162,16 +163,7 @@ pub async fn show(
             let in_flight = if p["inFlight"].is_object() {
                 html::table(
                     "Transition in flight",
-                    &[
-                        "Id",
-                        "Status",
-                        "Transaction",
-                        "Block",
-                        "Claims",
-                        "Revocations",
-                        "Since",
-                        "Failure",
-                    ],
+                    &transition_headers("Since"),
                     &[transition_row(&st, &p["inFlight"])],
                 )
             } else {
@@ -193,16 +185,7 @@ pub async fn show(
                     ]),
                     recent = html::table(
                         "Recent transitions, newest first",
-                        &[
-                            "Id",
-                            "Status",
-                            "Transaction",
-                            "Block",
-                            "Claims",
-                            "Revocations",
-                            "Updated",
-                            "Failure"
-                        ],
+                        &transition_headers("Updated"),
                         &recent
                     ),
                 ),
@@ -222,13 +205,13 @@ pub async fn show(
         ]),
         link("/dashboard/issuers", "All issuers"),
     );
-    render(
+    Ok(render(
         &format!("Issuer {}", s(&issuer, "name")),
         "issuers",
         &session,
         notice,
         &body,
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -128,6 +128,85 @@ impl PageQuery {
 /// Rows per page of every listing.
 const PER_PAGE: u64 = 50;
 
+/// A paged listing of the operator API, shown as a table with its pager below it.
+struct Listing<'a> {
+    /// The API's listing up to its query: `/admin/v1/programs?`, or with a filter, which
+    /// then ends in `&` (`page` and `limit` are appended).
+    api: &'a str,
+    /// This page's own address the same way, for the pager's links.
+    base: &'a str,
+    caption: &'a str,
+    headers: &'a [&'a str],
+}
+
+impl Listing<'_> {
+    /// Page `page_no` (`PER_PAGE` rows), one row of cells per item. When the API refuses,
+    /// there is no table and the refusal replaces `notice`: a listing that cannot be read is
+    /// what the operator must see.
+    async fn show(
+        &self,
+        api: &super::operator::OperatorApi,
+        page_no: u64,
+        notice: Option<Notice>,
+        row: impl Fn(&Value) -> Vec<String>,
+    ) -> (String, Option<Notice>) {
+        match api
+            .get(&format!("{}page={page_no}&limit={PER_PAGE}", self.api))
+            .await
+        {
+            Ok(v) => {
+                let (items, pager) = paged(&v, self.base);
+                let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+                (
+                    html::table(self.caption, self.headers, &rows) + &pager,
+                    notice,
+                )
+            }
+            Err(e) => (String::new(), Some(refused(&e))),
+        }
+    }
+}
+
+/// What the operator API answers at `path`, for the page `(title, active)` that shows it;
+/// when the API refuses, that page saying why instead (a handler's `?` answers it).
+async fn one(
+    api: &super::operator::OperatorApi,
+    path: &str,
+    session: &Session,
+    (title, active): (&str, &str),
+) -> Result<Value, Response> {
+    api.get(path)
+        .await
+        .map_err(|e| render(title, active, session, Some(refused(&e)), ""))
+}
+
+/// The page of something the operator API would not show: why (the notice of the action
+/// that led here, else the refusal) and a link `back` to its listing.
+fn not_shown(
+    (title, active): (&str, &str),
+    session: &Session,
+    notice: Option<Notice>,
+    e: &Refusal,
+    (back, back_text): (&str, &str),
+) -> Response {
+    render(
+        title,
+        active,
+        session,
+        Some(notice.unwrap_or_else(|| refused(e))),
+        &link(back, back_text),
+    )
+}
+
+/// The section under a listing that adds to it: a heading and what follows it (a hint, the
+/// form).
+fn new_section(heading: &str, content: &str) -> String {
+    format!(
+        "<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">{}</h2>{content}</section>",
+        html::esc(heading)
+    )
+}
+
 /// A string field of a JSON answer ("" when absent).
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
@@ -193,6 +272,11 @@ fn form(action: &str, session: &Session, fields: &str) -> String {
 /// A link to a dashboard page.
 fn link(href: &str, text: &str) -> String {
     format!("<a href=\"{}\">{}</a>", html::attr(href), html::esc(text))
+}
+
+/// A link to a dashboard page whose text is an identifier (a job id, a `coreClaimHash`).
+fn code_link(href: &str, text: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", html::attr(href), html::code(text))
 }
 
 fn see_other(to: &str) -> Response {

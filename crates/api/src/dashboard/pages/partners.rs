@@ -1,6 +1,7 @@
 //! Partners: list, register, edit (keys, features, allowed schemas, token rules), disable.
 
-use super::{form, link, paged, refused, render, s, see_other, submit, PageQuery, PER_PAGE};
+use super::{form, link, new_section, refused, render, s, see_other, submit};
+use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -31,65 +32,57 @@ async fn page(
     entered: &Value,
 ) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/partners?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/partners?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|p| {
-                    let id = s(p, "partnerId");
-                    vec![
-                        link(&format!("/dashboard/partners/{}", enc(id)), s(p, "name")),
-                        html::code(id),
-                        esc(if p["jwksUrl"].is_string() {
-                            "JWKS URL"
-                        } else {
-                            "inline JWKS"
-                        }),
-                        esc(&features_text(p)),
-                        esc(if p["enabled"].as_bool().unwrap_or(true) {
-                            "enabled"
-                        } else {
-                            "disabled"
-                        }),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Partners",
-                    &["Name", "Id", "Keys", "Features", "State"],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/partners?",
+        base: "/dashboard/partners?",
+        caption: "Partners",
+        headers: &["Name", "Id", "Keys", "Features", "State"],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |p| {
+            let id = s(p, "partnerId");
+            vec![
+                link(&format!("/dashboard/partners/{}", enc(id)), s(p, "name")),
+                html::code(id),
+                esc(if p["jwksUrl"].is_string() {
+                    "JWKS URL"
+                } else {
+                    "inline JWKS"
+                }),
+                esc(&features_text(p)),
+                esc(if p["enabled"].as_bool().unwrap_or(true) {
+                    "enabled"
+                } else {
+                    "disabled"
+                }),
+            ]
+        })
+        .await;
     let schemas = schema_choices(&api).await;
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Register a partner</h2>{}</section>",
-        form(
-            "/dashboard/partners",
-            session,
-            &(partner_fields(entered, &schemas) + &submit("Register partner"))
-        )
-    );
+    let body = table
+        + &new_section(
+            "Register a partner",
+            &form(
+                "/dashboard/partners",
+                session,
+                &(partner_fields(entered, &schemas) + &submit("Register partner")),
+            ),
+        );
     render("Partners", "partners", session, notice, &body)
 }
 
-fn features_text(p: &Value) -> String {
-    let f: Vec<&str> = p["features"]
+/// The features a partner has (or were entered).
+fn features(p: &Value) -> Vec<&str> {
+    p["features"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .collect();
+        .collect()
+}
+
+fn features_text(p: &Value) -> String {
+    let f = features(p);
     if f.is_empty() {
         "none".into()
     } else {
@@ -118,12 +111,7 @@ fn partner_fields(p: &Value, schemas: &[(String, String)]) -> String {
     } else {
         String::new()
     };
-    let features: Vec<&str> = p["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let features = features(p);
     let allowed: Option<Vec<&str>> = p["allowedSchemaIds"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect());

@@ -1,7 +1,7 @@
 //! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
 
-use super::{form, link, options, paged, refused, render, s, see_other, submit, t};
-use super::{PageQuery, PER_PAGE};
+use super::{form, link, new_section, one, options, render, s, see_other, submit, t};
+use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -27,46 +27,32 @@ async fn page(
     f: &Fields,
 ) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/programs?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/programs?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|p| {
-                    let id = s(p, "credentialId");
-                    vec![
-                        link(&format!("/dashboard/programs/{}", enc(id)), s(p, "name")),
-                        html::code(id),
-                        html::code(s(p, "issuerDid")),
-                        esc(&window(p)),
-                        esc(&t(&p["maxIssuance"])),
-                        esc(&t(&p["expirationDays"])),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Issuance programs",
-                    &[
-                        "Name",
-                        "Id",
-                        "Issuer",
-                        "Window (UTC)",
-                        "Cap",
-                        "Expiry (days)",
-                    ],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/programs?",
+        base: "/dashboard/programs?",
+        caption: "Issuance programs",
+        headers: &[
+            "Name",
+            "Id",
+            "Issuer",
+            "Window (UTC)",
+            "Cap",
+            "Expiry (days)",
+        ],
     };
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |p| {
+            let id = s(p, "credentialId");
+            vec![
+                link(&format!("/dashboard/programs/{}", enc(id)), s(p, "name")),
+                html::code(id),
+                html::code(s(p, "issuerDid")),
+                esc(&window(p)),
+                esc(&t(&p["maxIssuance"])),
+                esc(&t(&p["expirationDays"])),
+            ]
+        })
+        .await;
     let issuers = options(&api, "/admin/v1/issuers", "issuerDid", "name").await;
     let schemas = options(&api, "/admin/v1/schemas", "schemaId", "title").await;
     let fields = html::select("issuerDid", "Issuer", &issuers, f.text("issuerDid"))
@@ -101,10 +87,11 @@ async fn page(
             "min=\"1\"",
         )
         + &submit("Create program");
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Create an issuance program</h2>{}</section>",
-        form("/dashboard/programs", session, &fields)
-    );
+    let body = table
+        + &new_section(
+            "Create an issuance program",
+            &form("/dashboard/programs", session, &fields),
+        );
     render("Issuance programs", "programs", session, notice, &body)
 }
 
@@ -170,12 +157,10 @@ pub async fn show(
     State(st): State<AppState>,
     Signed(session): Signed,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(&st);
-    let program = match api.get(&format!("/admin/v1/programs/{}", enc(&id))).await {
-        Ok(v) => v,
-        Err(e) => return render("Program", "programs", &session, Some(refused(&e)), ""),
-    };
+    let path = format!("/admin/v1/programs/{}", enc(&id));
+    let program = one(&api, &path, &session, ("Program", "programs")).await?;
     let id = s(&program, "credentialId");
     let issued = match api
         .get(&format!(
@@ -217,11 +202,11 @@ pub async fn show(
         ),
         link("/dashboard/programs", "All programs"),
     );
-    render(
+    Ok(render(
         &format!("Program {}", s(&program, "name")),
         "programs",
         &session,
         None,
         &body,
-    )
+    ))
 }

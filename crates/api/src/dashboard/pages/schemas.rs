@@ -1,7 +1,7 @@
 //! Schemas: list, create with an attribute editor, preview of the generated JSON Schema and
 //! JSON-LD context before creating, and the documents of a created schema.
 
-use super::{form, link, paged, refused, render, s, see_other, PageQuery, PER_PAGE};
+use super::{form, link, new_section, one, refused, render, s, see_other, Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -36,46 +36,34 @@ async fn page(
     preview: &str,
 ) -> Response {
     let api = OperatorApi::new(st);
-    let (table, notice) = match api
-        .get(&format!(
-            "/admin/v1/schemas?page={page_no}&limit={PER_PAGE}"
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/schemas?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|sc| {
-                    let id = s(sc, "schemaId");
-                    vec![
-                        link(&format!("/dashboard/schemas/{}", enc(id)), s(sc, "title")),
-                        esc(s(sc, "type")),
-                        esc(s(sc, "version")),
-                        html::code(id),
-                        sc["attributes"]
-                            .as_array()
-                            .map(|a| a.len())
-                            .unwrap_or(0)
-                            .to_string(),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Schemas",
-                    &["Title", "Type", "Version", "Id", "Attributes"],
-                    &rows,
-                ) + &pager,
-                notice,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/schemas?",
+        base: "/dashboard/schemas?",
+        caption: "Schemas",
+        headers: &["Title", "Type", "Version", "Id", "Attributes"],
     };
-    let body = format!(
-        "{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Create a schema</h2>{}</section>{preview}",
-        form("/dashboard/schemas", session, &schema_fields(entered))
-    );
+    let (table, notice) = listing
+        .show(&api, page_no, notice, |sc| {
+            let id = s(sc, "schemaId");
+            vec![
+                link(&format!("/dashboard/schemas/{}", enc(id)), s(sc, "title")),
+                esc(s(sc, "type")),
+                esc(s(sc, "version")),
+                html::code(id),
+                sc["attributes"]
+                    .as_array()
+                    .map(|a| a.len())
+                    .unwrap_or(0)
+                    .to_string(),
+            ]
+        })
+        .await;
+    let body = table
+        + &new_section(
+            "Create a schema",
+            &form("/dashboard/schemas", session, &schema_fields(entered)),
+        )
+        + preview;
     render("Schemas", "schemas", session, notice, &body)
 }
 
@@ -216,12 +204,10 @@ pub async fn show(
     State(st): State<AppState>,
     Signed(session): Signed,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(&st);
-    let schema = match api.get(&format!("/admin/v1/schemas/{}", enc(&id))).await {
-        Ok(v) => v,
-        Err(e) => return render("Schema", "schemas", &session, Some(refused(&e)), ""),
-    };
+    let path = format!("/admin/v1/schemas/{}", enc(&id));
+    let schema = one(&api, &path, &session, ("Schema", "schemas")).await?;
     let id = s(&schema, "schemaId");
     let doc = |ext: &'static str| {
         let api = &api;
@@ -270,11 +256,11 @@ pub async fn show(
         html::json_block("JSON-LD context", &doc("jsonld").await),
         link("/dashboard/schemas", "All schemas"),
     );
-    render(
+    Ok(render(
         &format!("Schema {}", s(&schema, "title")),
         "schemas",
         &session,
         None,
         &body,
-    )
+    ))
 }

@@ -2,7 +2,8 @@
 //! secret shown once, enable/disable, rotate, delete); one endpoint's recent deliveries with
 //! their attempts, filtered by state, and replays.
 
-use super::{form, link, paged, refused, render, s, submit, t, PageQuery, PER_PAGE};
+use super::{code_link, form, link, new_section, not_shown, refused, render, s, submit, t};
+use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -35,40 +36,22 @@ pub async fn partners(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let api = OperatorApi::new(&st);
-    let (body, notice) = match api
-        .get(&format!(
-            "/admin/v1/partners?page={}&limit={PER_PAGE}",
-            q.page()
-        ))
-        .await
-    {
-        Ok(v) => {
-            let (items, pager) = paged(&v, "/dashboard/webhooks?");
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|p| {
-                    let id = s(p, "partnerId");
-                    vec![
-                        link(
-                            &format!("/dashboard/partners/{}/webhooks", enc(id)),
-                            s(p, "name"),
-                        ),
-                        html::code(id),
-                        String::from(if p["enabled"] == true { "yes" } else { "no" }),
-                    ]
-                })
-                .collect();
-            (
-                html::table(
-                    "Partners: choose one for its webhook endpoints",
-                    &["Partner", "Id", "Enabled"],
-                    &rows,
-                ) + &pager,
-                None,
-            )
-        }
-        Err(e) => (String::new(), Some(refused(&e))),
+    let listing = Listing {
+        api: "/admin/v1/partners?",
+        base: "/dashboard/webhooks?",
+        caption: "Partners: choose one for its webhook endpoints",
+        headers: &["Partner", "Id", "Enabled"],
     };
+    let (body, notice) = listing
+        .show(&api, q.page(), None, |p| {
+            let id = s(p, "partnerId");
+            vec![
+                link(&base(id), s(p, "name")),
+                html::code(id),
+                String::from(if p["enabled"] == true { "yes" } else { "no" }),
+            ]
+        })
+        .await;
     render("Webhooks", "webhooks", &session, notice, &body)
 }
 
@@ -103,12 +86,12 @@ async fn endpoints(
     {
         Ok(p) => p,
         Err(e) => {
-            return render(
-                "Webhooks",
-                "webhooks",
+            return not_shown(
+                ("Webhooks", "webhooks"),
                 session,
-                Some(notice.unwrap_or_else(|| refused(&e))),
-                &link("/dashboard/webhooks", "All partners"),
+                notice,
+                &e,
+                ("/dashboard/webhooks", "All partners"),
             )
         }
     };
@@ -158,9 +141,14 @@ async fn endpoints(
             + &submit("Add endpoint")),
     );
     let body = format!(
-        "{extra}{table}<section aria-labelledby=\"h-new\"><h2 id=\"h-new\">Add an endpoint</h2>\
-         <p class=\"hint\">Deliveries are signed (Standard Webhooks); the signing secret is shown once, \
-         when the endpoint is created or its secret rotated.</p>{create}</section><p>{partner_link} · {all}</p>",
+        "{extra}{table}{section}<p>{partner_link} · {all}</p>",
+        section = new_section(
+            "Add an endpoint",
+            &format!(
+                "<p class=\"hint\">Deliveries are signed (Standard Webhooks); the signing secret is \
+                 shown once, when the endpoint is created or its secret rotated.</p>{create}"
+            ),
+        ),
         partner_link = link(
             &format!("/dashboard/partners/{}", enc(partner)),
             &format!("Partner {}", s(&p, "name"))
@@ -337,12 +325,12 @@ async fn endpoint_page(
     let e = match api.get(&uri).await {
         Ok(e) => e,
         Err(err) => {
-            return render(
-                "Webhook endpoint",
-                "webhooks",
+            return not_shown(
+                ("Webhook endpoint", "webhooks"),
                 session,
-                Some(notice.unwrap_or_else(|| refused(&err))),
-                &link(&base(partner), "The partner's endpoints"),
+                notice,
+                &err,
+                (&base(partner), "The partner's endpoints"),
             )
         }
     };
@@ -474,11 +462,7 @@ fn delivery_row(session: &Session, here: &str, d: &Value) -> Vec<String> {
             html::code(s(d, "eventType")),
             html::code(s(d, "eventId"))
         ),
-        format!(
-            "<a href=\"/dashboard/credentials/{}\"><code>{}</code></a>",
-            enc(hash),
-            esc(hash)
-        ),
+        code_link(&format!("/dashboard/credentials/{}", enc(hash)), hash),
         format!("<span class=\"status\">{}</span>", esc(s(d, "state"))),
         attempts,
         esc(&t(&d["nextAttemptAt"])),

@@ -4,10 +4,10 @@
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::extract::{Admin, Paging};
+use crate::extract::{AdminState, Paging};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,8 +26,7 @@ pub struct CreateQuery {
 /// `POST /programs/{credentialId}/bulk-issuances`: 202 and the job once the whole file is
 /// stored and its shape checked; the rows are checked and issued in the background.
 pub async fn create(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(program): Path<String>,
     ApiQuery(q): ApiQuery<CreateQuery>,
     headers: HeaderMap,
@@ -77,16 +76,14 @@ pub async fn create(
 }
 
 pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Paging(page): Paging,
 ) -> Result<Json<Page<JobView>>, ApiError> {
     Ok(Json(s.bulk.list(page).await?))
 }
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     Ok(Json(s.bulk.job(&id).await?))
@@ -99,24 +96,21 @@ async fn control(s: &AppState, id: &str, c: Control) -> Result<Json<JobView>, Ap
 }
 
 pub async fn pause(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     control(&s, &id, Control::Pause).await
 }
 
 pub async fn resume(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     control(&s, &id, Control::Resume).await
 }
 
 pub async fn cancel(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     control(&s, &id, Control::Cancel).await
@@ -124,8 +118,7 @@ pub async fn cancel(
 
 /// `GET /bulk-issuances/{jobId}/results`: the rows as CSV, streamed a page at a time.
 pub async fn results(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (job, results) = s.bulk.results(&id).await?;

@@ -1,13 +1,10 @@
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson};
-use crate::state::AppState;
-use axum::extract::State;
+use crate::extract::{AdminState, ApiJson};
 use axum::Json;
 use claimd_core::user::{Consent, ConsentRequest, EmailConflict, User};
 
 pub async fn set(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     ApiJson(req): ApiJson<ConsentRequest>,
 ) -> Result<Json<Consent>, ApiError> {
     Ok(Json(s.operator.set_consent(req).await?))
@@ -19,8 +16,7 @@ list_route!(list_users, list_users, User);
 /// Stored addresses the email re-normalisation could not rewrite without merging two users,
 /// kept for the operator to resolve.
 pub async fn email_conflicts(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
 ) -> Result<Json<Vec<EmailConflict>>, ApiError> {
     Ok(Json(s.store.email_conflicts().await?))
 }

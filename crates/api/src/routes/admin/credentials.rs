@@ -1,9 +1,8 @@
 //! Operators' view of credentials: read one by `coreClaimHash` and revoke it.
 
 use crate::error::ApiError;
-use crate::extract::Admin;
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use crate::extract::AdminState;
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::credential::{is_core_claim_hash, CredentialRecord, StatusView};
 
@@ -29,8 +28,7 @@ fn view(record: Option<CredentialRecord>) -> Result<Json<StatusView>, ApiError> 
 
 /// `GET /admin/v1/credentials/{coreClaimHash}`: the status view, whoever issued it.
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
     view(s.store.credential(&hash(&raw)?).await?)
@@ -40,8 +38,7 @@ pub async fn get(
 /// `WAIT_REMOVE` and its nonce goes into the issuer's next transition; revoking a revoked one
 /// changes nothing. Answers the status view.
 pub async fn revoke(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
     let record = s.operator.revoke_credential(&hash(&raw)?).await?;
@@ -64,8 +61,7 @@ pub struct History {
 /// `GET /admin/v1/credentials/{coreClaimHash}/history`: accepted, then each change the
 /// outbox recorded (on chain with its transaction, revocation requested, removed, expired).
 pub async fn history(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(raw): Path<String>,
 ) -> Result<Json<History>, ApiError> {
     let hash = hash(&raw)?;
@@ -105,8 +101,7 @@ pub struct ListedCredential {
 /// nothing can match (an address no user has, or that is not an address; a string that is not
 /// a program id) lists nothing: it is a search, not a reference.
 pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<ListQuery>,
 ) -> Result<Json<claimd_core::page::Page<ListedCredential>>, ApiError> {
     let page = claimd_core::page::PageRequest::new(q.page, q.limit)?;
@@ -152,8 +147,7 @@ pub async fn list(
 /// it has now (the signature, and the Merkle proof once its claim is on chain), whoever
 /// issued it; what `GET /v1/credentials/{coreClaimHash}` answers its partner.
 pub async fn document(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let record = s

@@ -1,8 +1,8 @@
 use crate::error::ApiError;
-use crate::extract::Admin;
+use crate::extract::AdminState;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::issuer::{Issuer, NewIssuer};
 use claimd_core::proofs::StateRoots;
@@ -14,8 +14,7 @@ create_route!(create, create_issuer, NewIssuer, Issuer);
 
 /// By DID, or by issuer id.
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(key): Path<String>,
 ) -> Result<Json<Issuer>, ApiError> {
     find(&s, &key).await.map(Json)
@@ -42,23 +41,16 @@ pub struct PublishingQuery {
 /// `GET /admin/v1/issuers/{did}/publishing[?limit=n]`: latest confirmed state, the transition
 /// in flight, pending work and the `limit` (default 20) latest transitions.
 pub async fn publishing(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(key): Path<String>,
     ApiQuery(q): ApiQuery<PublishingQuery>,
 ) -> Result<Json<PublishingView>, ApiError> {
-    let limit = match q.limit.as_deref() {
-        None => RECENT_TRANSITIONS,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_TRANSITIONS).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "Invalid field limit: must be an integer from 1 to {MAX_TRANSITIONS}"
-                ))
-            })?,
-    };
+    let limit = crate::extract::limit(
+        q.limit.as_deref(),
+        RECENT_TRANSITIONS,
+        MAX_TRANSITIONS,
+        || format!("Invalid field limit: must be an integer from 1 to {MAX_TRANSITIONS}"),
+    )?;
     let issuer = find(&s, &key).await?;
     let o = s.store.publishing_overview(issuer.issuer_id, limit).await?;
     Ok(Json(PublishingView {

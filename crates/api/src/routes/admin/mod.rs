@@ -1,12 +1,12 @@
 //! The operator API under `/admin/v1` (DESIGN §3). Every route requires the bearer admin
-//! token through the [`crate::extract::Admin`] extractor.
+//! token: each handler reaches the state only through the [`crate::extract::AdminState`]
+//! extractor, which checks it.
 
 /// `GET` of a listing: `?page=&limit=`, one store call, the page as JSON.
 macro_rules! list_route {
     ($name:ident, $list:ident, $item:ty) => {
         pub async fn $name(
-            _: crate::extract::Admin,
-            axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+            crate::extract::AdminState(s): crate::extract::AdminState,
             crate::extract::Paging(page): crate::extract::Paging,
         ) -> Result<axum::Json<claimd_core::page::Page<$item>>, crate::error::ApiError> {
             Ok(axum::Json(s.store.$list(page).await?))
@@ -18,8 +18,7 @@ macro_rules! list_route {
 macro_rules! create_route {
     ($name:ident, $create:ident, $request:ty, $created:ty) => {
         pub async fn $name(
-            _: crate::extract::Admin,
-            axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+            crate::extract::AdminState(s): crate::extract::AdminState,
             crate::extract::ApiJson(req): crate::extract::ApiJson<$request>,
         ) -> Result<(axum::http::StatusCode, axum::Json<$created>), crate::error::ApiError> {
             Ok((

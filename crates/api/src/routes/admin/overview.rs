@@ -2,13 +2,11 @@
 //! answer (the dashboard's first page; `claimd admin` can print it too).
 
 use crate::error::ApiError;
-use crate::extract::Admin;
-use crate::state::AppState;
-use axum::extract::State;
+use crate::extract::AdminState;
 use axum::Json;
 use serde_json::{json, Value};
 
-pub async fn get(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn get(AdminState(s): AdminState) -> Result<Json<Value>, ApiError> {
     // An unreachable database is a 503 like /readyz's; the answer names the backend.
     s.store
         .ping()

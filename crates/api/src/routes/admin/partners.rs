@@ -1,28 +1,23 @@
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use crate::extract::{parse_id, AdminState, ApiJson, PathId};
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::partner::{NewPartner, Partner, PartnerPatch};
 use claimd_core::PartnerId;
 
+/// The 404 of a partner that does not exist.
 fn unknown() -> ApiError {
-    ApiError::not_found("Unknown partner")
-}
-
-fn parse_id(id: &str) -> Result<PartnerId, ApiError> {
-    PartnerId::parse(id).ok_or_else(unknown)
+    crate::extract::unknown::<PartnerId>()
 }
 
 create_route!(create, create_partner, NewPartner, Partner);
 
 pub async fn update(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PartnerPatch>,
 ) -> Result<Json<Partner>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id::<PartnerId>(&id)?;
     let updated = s
         .operator
         .update_partner(id, req)
@@ -34,11 +29,9 @@ pub async fn update(
 }
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
+    AdminState(s): AdminState,
+    PathId(id): PathId<PartnerId>,
 ) -> Result<Json<Partner>, ApiError> {
-    let id = parse_id(&id)?;
     s.store.partner(id).await?.map(Json).ok_or_else(unknown)
 }
 

@@ -1,7 +1,6 @@
 use crate::error::ApiError;
-use crate::extract::Admin;
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use crate::extract::{parse_id, unknown, AdminState, ApiJson, PathId};
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::program::{NewProgram, Program};
 use claimd_core::ProgramId;
@@ -9,31 +8,28 @@ use claimd_core::ProgramId;
 create_route!(create, create_program, NewProgram, Program);
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
+    AdminState(s): AdminState,
+    PathId(id): PathId<ProgramId>,
 ) -> Result<Json<Program>, ApiError> {
-    let unknown = || ApiError::not_found("Unknown issuance program");
-    let id = ProgramId::parse(&id).ok_or_else(unknown)?;
-    s.store.program(&id).await?.map(Json).ok_or_else(unknown)
+    s.store
+        .program(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(unknown::<ProgramId>)
 }
 
 list_route!(list, list_programs, Program);
 
 /// `PATCH`: the catalog flags (`discoverable`, `enabled`).
 pub async fn update(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
-    crate::extract::ApiJson(req): crate::extract::ApiJson<
-        claimd_core::verification::VisibilityChange,
-    >,
+    ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
 ) -> Result<Json<Program>, ApiError> {
-    let unknown = || ApiError::not_found("Unknown issuance program");
-    let id = ProgramId::parse(&id).ok_or_else(unknown)?;
+    let id = parse_id::<ProgramId>(&id)?;
     s.operator
         .set_program_visibility(&id, req)
         .await?
         .map(Json)
-        .ok_or_else(unknown)
+        .ok_or_else(unknown::<ProgramId>)
 }

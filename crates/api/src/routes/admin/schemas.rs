@@ -1,7 +1,7 @@
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson, Paging};
+use crate::extract::{parse_id, unknown, AdminState, ApiJson, Paging, PathId};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::page::Page;
@@ -28,8 +28,7 @@ fn view(s: &AppState, schema: Schema) -> SchemaView {
 }
 
 pub async fn create(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     ApiJson(req): ApiJson<NewSchema>,
 ) -> Result<(StatusCode, Json<SchemaView>), ApiError> {
     let schema = s.operator.create_schema(req).await?;
@@ -37,19 +36,15 @@ pub async fn create(
 }
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
+    AdminState(s): AdminState,
+    PathId(id): PathId<SchemaId>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let unknown = || ApiError::not_found("Unknown schema");
-    let id = SchemaId::parse(&id).ok_or_else(unknown)?;
-    let schema = s.store.schema(id).await?.ok_or_else(unknown)?;
+    let schema = s.store.schema(id).await?.ok_or_else(unknown::<SchemaId>)?;
     Ok(Json(view(&s, schema)))
 }
 
 pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Paging(page): Paging,
 ) -> Result<Json<Page<SchemaView>>, ApiError> {
     let page = s.store.list_schemas(page).await?;
@@ -58,17 +53,15 @@ pub async fn list(
 
 /// `PATCH`: the catalog flags (`discoverable`, `enabled`).
 pub async fn update(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let unknown = || ApiError::not_found("Unknown schema");
-    let id = SchemaId::parse(&id).ok_or_else(unknown)?;
+    let id = parse_id::<SchemaId>(&id)?;
     let schema = s
         .operator
         .set_schema_visibility(id, req)
         .await?
-        .ok_or_else(unknown)?;
+        .ok_or_else(unknown::<SchemaId>)?;
     Ok(Json(view(&s, schema)))
 }

@@ -2,20 +2,16 @@
 //! `"enabled": false` disables one).
 
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use crate::extract::{parse_id, AdminState, ApiJson, PathId};
+use axum::extract::Path;
 use axum::Json;
 use claimd_core::verification::{
     NewVerificationProgram, VerificationProgram, VerificationProgramId, VerificationProgramPatch,
 };
 
+/// The 404 of a verification program that does not exist.
 fn unknown() -> ApiError {
-    ApiError::not_found("Unknown verification program")
-}
-
-fn parse_id(id: &str) -> Result<VerificationProgramId, ApiError> {
-    VerificationProgramId::parse(id).ok_or_else(unknown)
+    crate::extract::unknown::<VerificationProgramId>()
 }
 
 create_route!(
@@ -26,12 +22,11 @@ create_route!(
 );
 
 pub async fn update(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<VerificationProgramPatch>,
 ) -> Result<Json<VerificationProgram>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id::<VerificationProgramId>(&id)?;
     s.operator
         .update_verification_program(&id, req)
         .await?
@@ -40,11 +35,9 @@ pub async fn update(
 }
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
+    AdminState(s): AdminState,
+    PathId(id): PathId<VerificationProgramId>,
 ) -> Result<Json<VerificationProgram>, ApiError> {
-    let id = parse_id(&id)?;
     s.store
         .verification_program(&id)
         .await?

@@ -4,9 +4,8 @@
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::extract::{Admin, ApiJson};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use crate::extract::{parse_id, unknown, AdminState, ApiJson};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::webhook::{
@@ -20,16 +19,12 @@ use serde_json::json;
 /// Most deliveries one listing returns.
 const MAX_DELIVERIES: u32 = 500;
 
-fn unknown_partner() -> ApiError {
-    ApiError::not_found("Unknown partner")
-}
-
 fn unknown_endpoint() -> ApiError {
     ApiError::not_found("Unknown webhook endpoint")
 }
 
 fn partner(id: &str) -> Result<PartnerId, ApiError> {
-    PartnerId::parse(id).ok_or_else(unknown_partner)
+    parse_id(id)
 }
 
 fn ids(p: &str, e: &str) -> Result<(PartnerId, WebhookEndpointId), ApiError> {
@@ -45,8 +40,7 @@ pub struct Items<T> {
 }
 
 pub async fn create(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(p): Path<String>,
     ApiJson(req): ApiJson<NewWebhookEndpoint>,
 ) -> Result<(StatusCode, Json<EndpointWithSecret>), ApiError> {
@@ -55,20 +49,18 @@ pub async fn create(
 }
 
 pub async fn list(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path(p): Path<String>,
 ) -> Result<Json<Items<WebhookEndpoint>>, ApiError> {
     let p = partner(&p)?;
-    s.store.partner(p).await?.ok_or_else(unknown_partner)?;
+    s.store.partner(p).await?.ok_or_else(unknown::<PartnerId>)?;
     Ok(Json(Items {
         items: s.store.list_webhook_endpoints(p).await?,
     }))
 }
 
 pub async fn get(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     let (p, e) = ids(&p, &e)?;
@@ -80,8 +72,7 @@ pub async fn get(
 }
 
 pub async fn update(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
     ApiJson(req): ApiJson<WebhookEndpointPatch>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
@@ -94,8 +85,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (p, e) = ids(&p, &e)?;
@@ -107,8 +97,7 @@ pub async fn delete(
 }
 
 pub async fn rotate(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
     ApiJson(req): ApiJson<RotateWebhookSecret>,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
@@ -129,8 +118,7 @@ pub struct DeliveriesQuery {
 
 /// `?state=PENDING|DELIVERED|DEAD&limit=` (default 50, at most 500), newest first.
 pub async fn deliveries(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<Items<DeliveryView>>, ApiError> {
@@ -146,16 +134,9 @@ pub async fn deliveries(
             ))
         }
     };
-    let limit = match &q.limit {
-        None => 50,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_DELIVERIES).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit: must be between 1 and {MAX_DELIVERIES}"))
-            })?,
-    };
+    let limit = crate::extract::limit(q.limit.as_deref(), 50, MAX_DELIVERIES, || {
+        format!("limit: must be between 1 and {MAX_DELIVERIES}")
+    })?;
     s.store
         .webhook_endpoint(p, e)
         .await?
@@ -167,8 +148,7 @@ pub async fn deliveries(
 
 /// `{"eventId"}` or `{"since"}`: queues the events again (same event ids) → 202 `{"queued"}`.
 pub async fn replay(
-    _: Admin,
-    State(s): State<AppState>,
+    AdminState(s): AdminState,
     Path((p, e)): Path<(String, String)>,
     ApiJson(req): ApiJson<ReplayRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
