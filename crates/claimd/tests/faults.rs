@@ -318,19 +318,20 @@ impl Load {
                         let got = issue(&http, &url, &tenant, &email).await;
                         let took = started.elapsed();
                         let (status, retry_after, body) = got.unwrap_or((0, None, Value::Null));
-                        let mut seen = seen.lock().unwrap();
-                        if status == 200 {
-                            let hash = body["coreClaimHash"].as_str().unwrap().to_owned();
-                            seen.acked.push((email, hash));
+                        {
+                            let mut seen = seen.lock().unwrap();
+                            if status == 200 {
+                                let hash = body["coreClaimHash"].as_str().unwrap().to_owned();
+                                seen.acked.push((email, hash));
+                            }
+                            seen.answers.push(Answer {
+                                phase: current,
+                                status,
+                                retry_after,
+                                body,
+                                took,
+                            });
                         }
-                        seen.answers.push(Answer {
-                            phase: current,
-                            status,
-                            retry_after,
-                            body,
-                            took,
-                        });
-                        drop(seen);
                         tokio::time::sleep(pause).await;
                     }
                 })
@@ -710,7 +711,7 @@ async fn postgres_restarted_mid_load() {
 
     let data_dir = server.data_dir.clone();
     let (_tmp, _, _) = server.stop();
-    let audit = common::audit::check_embedded(&data_dir, Some(&pg.url()), &t.issuer_did).await;
+    let audit = common::audit::check_embedded(&data_dir, Some(pg.url().as_str()), &t.issuer_did).await;
     assert!(audit.credentials >= seen.acked.len());
     println!("fault PostgreSQL: audit {audit:?}");
 }
@@ -841,10 +842,10 @@ async fn jwks_host_down_then_slow() {
     }
     let mut counts: BTreeMap<(&str, u16), usize> = BTreeMap::new();
     let mut slowest: BTreeMap<&str, Duration> = BTreeMap::new();
-    for (phase, status, took) in &answers {
-        *counts.entry((phase, *status)).or_default() += 1;
+    for &(phase, status, took) in &answers {
+        *counts.entry((phase, status)).or_default() += 1;
         let s = slowest.entry(phase).or_default();
-        *s = (*s).max(*took);
+        *s = (*s).max(took);
     }
     println!(
         "fault JWKS host down + slow (8 s, fetch timeout 5 s): {:.0} s; answers per (phase, \
