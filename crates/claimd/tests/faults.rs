@@ -22,7 +22,7 @@
 mod common;
 
 use claimd_auth::testing::{jwks, JwksServer, TestKey};
-use claimd_testkit::server::free_port;
+use claimd_testkit::server::{config_env, free_port};
 use common::{Backend, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -358,6 +358,11 @@ impl Load {
             .count()
     }
 
+    /// The credentials acknowledged so far.
+    fn acked(&self) -> Vec<(String, String)> {
+        self.seen.lock().unwrap().acked.clone()
+    }
+
     async fn finish(self) -> Seen {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.tasks {
@@ -482,15 +487,17 @@ async fn chain_rpc_unreachable_then_slow() {
     let rpc = Proxy::start(anvil_addr).await;
     let key = TestKey::es256("k1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
-    let server = Server::start_with(
-        Backend::Sqlite,
-        vec![("CLAIMD_CHAIN_RPC_URL".into(), rpc.url())],
-    )
-    .await;
+    // Small transitions, so the backlog left by the fault is published in many of them: more
+    // chances to publish a claim twice, if that could happen.
+    let (_config, mut env) = config_env("publish_batch_cap = 150\n");
+    env.push(("CLAIMD_CHAIN_RPC_URL".into(), rpc.url()));
+    let server = Server::start_with(Backend::Sqlite, env).await;
     let t = Arc::new(tenant(&server, key, &jwks_server.url()));
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(50));
 
+    // Publishing works through the proxy before the fault.
     until(Duration::from_secs(30), "first answers", || load.count("before", 200) >= 5).await;
+    wait_onchain(&server.url, &t, &load.acked(), Duration::from_secs(60)).await;
 
     // Unreachable: the RPC port refuses; issuance never touches the chain.
     load.phase("rpc down");
