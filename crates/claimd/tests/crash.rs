@@ -195,7 +195,8 @@ async fn crash_run(backend: Backend) {
     // and recompute the issuer's states from its credentials.
     let database_url = fx.server().database_url().map(str::to_owned);
     let (_tmp, data_dir, _pg) = fx.server.take().unwrap().stop();
-    let audit = common::audit::check_embedded(&data_dir, database_url.as_deref(), &fx.issuer_did).await;
+    let audit =
+        common::audit::check_embedded(&data_dir, database_url.as_deref(), &fx.issuer_did).await;
 
     println!(
         "crash run on {backend:?}: {kills} kills in {load_seconds:.0} s, {clients} clients, {} users; \

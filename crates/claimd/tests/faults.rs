@@ -383,7 +383,12 @@ async fn until<F: FnMut() -> bool>(limit: Duration, what: &str, mut cond: F) {
 
 /// Every answer is a 200, or a 503 in the error shape with `Retry-After`; returns the answers
 /// per (phase, status) and the slowest answer per phase.
-fn check_answers(seen: &Seen) -> (BTreeMap<(&'static str, u16), usize>, BTreeMap<&'static str, Duration>) {
+fn check_answers(
+    seen: &Seen,
+) -> (
+    BTreeMap<(&'static str, u16), usize>,
+    BTreeMap<&'static str, Duration>,
+) {
     let mut counts = BTreeMap::new();
     let mut slowest: BTreeMap<&'static str, Duration> = BTreeMap::new();
     for a in &seen.answers {
@@ -419,9 +424,7 @@ async fn wait_onchain(url: &str, t: &Tenant, acked: &[(String, String)], limit: 
         for pair in waiting {
             let (email, hash) = pair;
             let r = http
-                .get(format!(
-                    "{url}/v1/credentials/status?coreClaimHash={hash}"
-                ))
+                .get(format!("{url}/v1/credentials/status?coreClaimHash={hash}"))
                 .header("x-partner-auth", t.key.token(&t.partner, email).build())
                 .send()
                 .await
@@ -496,16 +499,21 @@ async fn chain_rpc_unreachable_then_slow() {
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(50));
 
     // Publishing works through the proxy before the fault.
-    until(Duration::from_secs(30), "first answers", || load.count("before", 200) >= 5).await;
+    until(Duration::from_secs(30), "first answers", || {
+        load.count("before", 200) >= 5
+    })
+    .await;
     wait_onchain(&server.url, &t, &load.acked(), Duration::from_secs(60)).await;
 
     // Unreachable: the RPC port refuses; issuance never touches the chain.
     load.phase("rpc down");
     rpc.set(Mode::Down);
     let down_from = Instant::now();
-    until(Duration::from_secs(30), "load while the RPC is down", || {
-        down_from.elapsed() >= Duration::from_secs(8) && load.count("rpc down", 200) >= 10
-    })
+    until(
+        Duration::from_secs(30),
+        "load while the RPC is down",
+        || down_from.elapsed() >= Duration::from_secs(8) && load.count("rpc down", 200) >= 10,
+    )
     .await;
     let errors = metric(
         &server.get_text("/metrics").await,
@@ -518,9 +526,11 @@ async fn chain_rpc_unreachable_then_slow() {
     load.phase("rpc slow");
     rpc.set(Mode::Slow(Duration::from_secs(3)));
     let slow_from = Instant::now();
-    until(Duration::from_secs(40), "load while the RPC is slow", || {
-        slow_from.elapsed() >= Duration::from_secs(12) && load.count("rpc slow", 200) >= 10
-    })
+    until(
+        Duration::from_secs(40),
+        "load while the RPC is slow",
+        || slow_from.elapsed() >= Duration::from_secs(12) && load.count("rpc slow", 200) >= 10,
+    )
     .await;
 
     load.phase("healed");
@@ -543,7 +553,11 @@ async fn chain_rpc_unreachable_then_slow() {
     }
     // Up to max_error_backoff (30 s) before the publisher tries again, then batches.
     wait_onchain(&server.url, &t, &seen.acked, Duration::from_secs(120)).await;
-    summary("chain RPC down 8 s + slow (3 s a call) 12 s", &seen, started);
+    summary(
+        "chain RPC down 8 s + slow (3 s a call) 12 s",
+        &seen,
+        started,
+    );
 
     // Published once: the contract (read directly, not through the proxy) holds the state
     // recomputed from the stored credentials, one record per confirmed transition.
@@ -678,26 +692,35 @@ async fn postgres_restarted_mid_load() {
     .await;
     let t = Arc::new(tenant(&server, key, &jwks_server.url()));
     let load = Load::start(&server.url, t.clone(), 3, Duration::from_millis(20));
-    until(Duration::from_secs(30), "first answers", || load.count("before", 200) >= 10).await;
+    until(Duration::from_secs(30), "first answers", || {
+        load.count("before", 200) >= 10
+    })
+    .await;
 
     load.phase("postgres down");
     tokio::task::block_in_place(|| pg.crash());
     let down_from = Instant::now();
     // The outage lasts until clients have seen it answered (503s) for a few seconds.
-    until(Duration::from_secs(60), "503s while PostgreSQL is down", || {
-        down_from.elapsed() >= Duration::from_secs(5) && load.count("postgres down", 503) >= 3
-    })
+    until(
+        Duration::from_secs(60),
+        "503s while PostgreSQL is down",
+        || down_from.elapsed() >= Duration::from_secs(5) && load.count("postgres down", 503) >= 3,
+    )
     .await;
-    let ready = reqwest::get(format!("{}/readyz", server.url)).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503, "/readyz while the database is down");
     let outage = down_from.elapsed();
 
     load.phase("restarted");
     tokio::task::block_in_place(|| pg.start_server());
     let up_from = Instant::now();
-    until(Duration::from_secs(60), "issuance after the restart", || {
-        load.count("restarted", 200) >= 10
-    })
+    until(
+        Duration::from_secs(60),
+        "issuance after the restart",
+        || load.count("restarted", 200) >= 10,
+    )
     .await;
     let recovered_in = up_from.elapsed();
     let seen = load.finish().await;
@@ -718,7 +741,8 @@ async fn postgres_restarted_mid_load() {
 
     let data_dir = server.data_dir.clone();
     let (_tmp, _, _) = server.stop();
-    let audit = common::audit::check_embedded(&data_dir, Some(pg.url().as_str()), &t.issuer_did).await;
+    let audit =
+        common::audit::check_embedded(&data_dir, Some(pg.url().as_str()), &t.issuer_did).await;
     assert!(audit.credentials >= seen.acked.len());
     println!("fault PostgreSQL: audit {audit:?}");
 }
@@ -823,7 +847,11 @@ async fn jwks_host_down_then_slow() {
     answers.push(("slow", fetching.0, fetching.2));
     let text = server.get_text("/metrics").await;
     assert!(
-        metric(&text, "claimd_auth_failures_total", "reason=\"jwks_unavailable\"") >= 2.0,
+        metric(
+            &text,
+            "claimd_auth_failures_total",
+            "reason=\"jwks_unavailable\""
+        ) >= 2.0,
         "jwks_unavailable not counted"
     );
 
@@ -841,15 +869,22 @@ async fn jwks_host_down_then_slow() {
         ("slow", &s, &k1, 404),
     ] {
         loop {
-            let a = ask(tenant, key, &format!("{who}-healed{}@jwks.example", answers.len()))
-                .await;
+            let a = ask(
+                tenant,
+                key,
+                &format!("{who}-healed{}@jwks.example", answers.len()),
+            )
+            .await;
             answers.push(("healed", a.0, a.2));
             if a.0 != 401 {
                 assert_eq!(a.0, want, "{who} after healing: {}", a.1);
                 break;
             }
             generic_401(who, &a);
-            assert!(healed.elapsed() < deadline, "{who}: still refused {deadline:?} after healing");
+            assert!(
+                healed.elapsed() < deadline,
+                "{who}: still refused {deadline:?} after healing"
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
@@ -880,7 +915,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Tmpfs {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .expect("run mount");
@@ -899,7 +940,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -930,33 +974,50 @@ async fn sqlite_data_dir_disk_full() {
     let key = TestKey::es256("k1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
     let data_dir = disk.path().join("data");
-    let listen = ("CLAIMD_LISTEN".to_owned(), format!("127.0.0.1:{}", free_port()));
+    let listen = (
+        "CLAIMD_LISTEN".to_owned(),
+        format!("127.0.0.1:{}", free_port()),
+    );
     let server = tokio::task::block_in_place(|| {
-        Server::start_in_with(tempfile::tempdir().unwrap(), data_dir.clone(), None, vec![listen])
+        Server::start_in_with(
+            tempfile::tempdir().unwrap(),
+            data_dir.clone(),
+            None,
+            vec![listen],
+        )
     });
     let t = Arc::new(tenant(&server, key, &jwks_server.url()));
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(20));
-    until(Duration::from_secs(30), "first answers", || load.count("before", 200) >= 10).await;
+    until(Duration::from_secs(30), "first answers", || {
+        load.count("before", 200) >= 10
+    })
+    .await;
 
     load.phase("disk full");
     let filler = disk.path().join("filler");
     let filled = {
         let filler = filler.clone();
-        tokio::task::spawn_blocking(move || fill(&filler)).await.unwrap()
+        tokio::task::spawn_blocking(move || fill(&filler))
+            .await
+            .unwrap()
     };
     let full_from = Instant::now();
-    until(Duration::from_secs(60), "refusals while the disk is full", || {
-        full_from.elapsed() >= Duration::from_secs(5) && load.count("disk full", 503) >= 3
-    })
+    until(
+        Duration::from_secs(60),
+        "refusals while the disk is full",
+        || full_from.elapsed() >= Duration::from_secs(5) && load.count("disk full", 503) >= 3,
+    )
     .await;
     let full_for = full_from.elapsed();
 
     load.phase("freed");
     std::fs::remove_file(&filler).unwrap();
     let freed_from = Instant::now();
-    until(Duration::from_secs(60), "issuance after space was freed", || {
-        load.count("freed", 200) >= 10
-    })
+    until(
+        Duration::from_secs(60),
+        "issuance after space was freed",
+        || load.count("freed", 200) >= 10,
+    )
     .await;
     let recovered_in = freed_from.elapsed();
     let seen = load.finish().await;

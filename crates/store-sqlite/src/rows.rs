@@ -20,7 +20,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         // read, write or sync the OS refused): SQLite rolled the statement or transaction
         // back and the database stays consistent, so the write can be tried again once the
         // operator has freed space. Not the request's fault, not a bug: 503, not 500.
-        sqlx::Error::Database(db) if matches!(primary_code(db.code().as_deref()), Some(13 | 10)) => {
+        sqlx::Error::Database(db)
+            if matches!(primary_code(db.code().as_deref()), Some(13 | 10)) =>
+        {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Internal(e.to_string()),

@@ -72,7 +72,10 @@ pub async fn check_chain_state(store: &dyn Store, contract: &StateContract, did:
     let credentials = issuer_credentials(store, did).await;
     assert!(!credentials.is_empty(), "{did} issued nothing");
 
-    let history = store.transitions(issuer.issuer_id, 1_000_000).await.unwrap();
+    let history = store
+        .transitions(issuer.issuer_id, 1_000_000)
+        .await
+        .unwrap();
     assert!(
         history.iter().all(|t| !t.status.in_flight()),
         "a transition of {did} is still in flight"
@@ -153,8 +156,7 @@ pub async fn check_chain_state(store: &dyn Store, contract: &StateContract, did:
         }
         state = identity_state(claims.root(), revocations.root(), roots.root());
         assert_eq!(
-            state,
-            t.new.state,
+            state, t.new.state,
             "transition {} of {did}: recomputed state differs from the stored one",
             t.id
         );
