@@ -4,7 +4,8 @@
 //! keys that cannot be fetched; never another 5xx, never a dropped connection) and that
 //! afterwards the service recovers by itself: every credential answered 200 reaches
 //! `ONCHAIN`, the chain's identity state equals the one recomputed from the stored
-//! credentials, and each claim is in exactly one confirmed transition (`common::audit`).
+//! credentials, and each claim is in exactly one confirmed transition (`common::audit`; the
+//! JWKS fault checks authentication only).
 //!
 //! - `chain_rpc_unreachable_then_slow`: claimd publishes to anvil through a TCP proxy that
 //!   refuses connections, then delays every call by seconds.
