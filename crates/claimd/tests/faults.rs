@@ -382,14 +382,14 @@ async fn until<F: FnMut() -> bool>(limit: Duration, what: &str, mut cond: F) {
     }
 }
 
+/// Answers per (phase, status).
+type Counts = BTreeMap<(&'static str, u16), usize>;
+/// The slowest answer per phase.
+type Slowest = BTreeMap<&'static str, Duration>;
+
 /// Every answer is a 200, or a 503 in the error shape with `Retry-After`; returns the answers
 /// per (phase, status) and the slowest answer per phase.
-fn check_answers(
-    seen: &Seen,
-) -> (
-    BTreeMap<(&'static str, u16), usize>,
-    BTreeMap<&'static str, Duration>,
-) {
+fn check_answers(seen: &Seen) -> (Counts, Slowest) {
     let mut counts = BTreeMap::new();
     let mut slowest: BTreeMap<&'static str, Duration> = BTreeMap::new();
     for a in &seen.answers {
