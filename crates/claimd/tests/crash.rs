@@ -8,7 +8,11 @@
 //!   (`onDuplicate: revoke`);
 //! - no `coreClaimHash` was answered to two users;
 //! - no user ends with two live (`ONCHAIN`) credentials in the program;
-//! - no answer was a 5xx: between kills the live server answers every request it reads.
+//! - no answer was a 5xx: between kills the live server answers every request it reads;
+//! - the issuer's identity state on the (embedded) chain equals the state recomputed from
+//!   the stored credentials by replaying its confirmed transitions with the iden3 trees, each
+//!   claim and revocation in exactly one of them, and the chain holds no other state of it
+//!   (`common::audit`).
 //!
 //! Not in the default run (a few minutes per backend):
 //! `cargo nextest run -p claimd --test crash --run-ignored only --no-capture`
@@ -187,9 +191,18 @@ async fn crash_run(backend: Backend) {
         assert!(*n <= 1, "{} has {n} live credentials", email(*user));
     }
 
+    // The chain agrees with the store: stop the server (it holds the embedded chain's files)
+    // and recompute the issuer's states from its credentials.
+    let database_url = fx.server().database_url().map(str::to_owned);
+    let (_tmp, data_dir, _pg) = fx.server.take().unwrap().stop();
+    let audit =
+        common::audit::check_embedded(&data_dir, database_url.as_deref(), &fx.issuer_did).await;
+
     println!(
         "crash run on {backend:?}: {kills} kills in {load_seconds:.0} s, {clients} clients, {} users; \
-         answers {:?}; {} acknowledged ({} distinct), {} ONCHAIN, {} REMOVE, lost 0; 5xx: {}",
+         answers {:?}; {} acknowledged ({} distinct), {} ONCHAIN, {} REMOVE, lost 0; 5xx: {}; \
+         chain state = recomputed state over {} stored credentials ({} ONCHAIN, {} REMOVE) in {} \
+         confirmed transitions ({} abandoned)",
         live.len(),
         seen.statuses,
         seen.acked.len(),
@@ -197,6 +210,11 @@ async fn crash_run(backend: Backend) {
         settled.values().filter(|s| *s == "ONCHAIN").count(),
         settled.values().filter(|s| *s == "REMOVE").count(),
         seen.server_errors.len(),
+        audit.credentials,
+        audit.onchain,
+        audit.removed,
+        audit.transitions,
+        audit.abandoned,
     );
     assert!(
         seen.server_errors.is_empty(),

@@ -21,7 +21,8 @@ pub enum StoreError {
     /// A uniqueness rule was hit.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The database cannot be reached or is shutting down; retryable.
+    /// The database cannot be reached, is shutting down, or cannot write now (its disk is
+    /// full); retryable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The transaction lost a race with a concurrent one (PostgreSQL's deadlock detection or a

@@ -22,8 +22,17 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
             StoreError::Unstorable(db.message().to_owned())
         }
-        // 57P01 admin_shutdown, 57P03 cannot_connect_now: the server is restarting.
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("57P01" | "57P03")) => {
+        // 57P01 admin_shutdown, 57P02 crash_shutdown (another backend died: the server
+        // restarts), 57P03 cannot_connect_now: the server is restarting. Class 08, connection
+        // exceptions, and class 53, insufficient resources (53100 disk_full, 53300
+        // too_many_connections): the database cannot do the work now; the same request may
+        // succeed later.
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+                || db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("53")) =>
+        {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Internal(e.to_string()),

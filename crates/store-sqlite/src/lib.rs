@@ -34,6 +34,23 @@ pub struct SqliteStore {
     writer: tokio::sync::mpsc::Sender<claimd_core::group::Job>,
 }
 
+/// The pool's settings. A transaction whose `COMMIT` failed with `SQLITE_FULL` or
+/// `SQLITE_IOERR` (the disk full) may have been rolled back by SQLite itself; sqlx's own
+/// `ROLLBACK` then fails, and sqlx goes on counting the connection as inside a transaction,
+/// so every later `BEGIN` on it fails ("attempted to call begin_with at non-zero transaction
+/// depth") and, once back in the pool, it fails writes forever. Such a connection is closed
+/// instead of being handed out again. The pool pings an idle connection before this check,
+/// which lets a `ROLLBACK` queued by a dropped transaction finish first.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(true)
+        .before_acquire(|conn, _| {
+            let usable = !sqlx::Connection::is_in_transaction(conn);
+            Box::pin(async move { Ok(usable) })
+        })
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://path` URL. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -44,9 +61,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let pool = pool_options()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
             .map_err(rows::map_err)?;
@@ -85,5 +101,39 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_options;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+
+    /// SQLite ends a transaction on its own after some failures (a full disk); sqlx does not
+    /// know, fails its `ROLLBACK` and counts the connection as still inside the transaction.
+    /// Here SQLite is made to end it behind sqlx's back with a `ROLLBACK` of its own: the
+    /// pool must not hand that connection out again.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_failed_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}",
+            dir.path().join("t.db").display()
+        ))
+        .unwrap()
+        .create_if_missing(true);
+        let pool = pool_options()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        for _ in 0..3 {
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            tx.commit().await.unwrap();
+        }
     }
 }

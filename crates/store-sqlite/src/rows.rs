@@ -16,8 +16,23 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        // SQLITE_FULL (the disk or the file system has no room: ENOSPC) and SQLITE_IOERR (a
+        // read, write or sync the OS refused): SQLite rolled the statement or transaction
+        // back and the database stays consistent, so the write can be tried again once the
+        // operator has freed space. Not the request's fault, not a bug: 503, not 500.
+        sqlx::Error::Database(db)
+            if matches!(primary_code(db.code().as_deref()), Some(13 | 10)) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => StoreError::Internal(e.to_string()),
     }
+}
+
+/// The primary result code of a SQLite error: sqlx reports the extended code (e.g. 778,
+/// `SQLITE_IOERR_WRITE`), whose low byte is the primary one (10, `SQLITE_IOERR`).
+fn primary_code(code: Option<&str>) -> Option<i32> {
+    code?.parse::<i32>().ok().map(|c| c & 0xff)
 }
 
 /// How a query's rows become domain values.
@@ -67,4 +82,17 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 pub(crate) fn total(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::primary_code;
+
+    #[test]
+    fn extended_result_codes_reduce_to_their_primary_code() {
+        assert_eq!(primary_code(Some("13")), Some(13)); // SQLITE_FULL
+        assert_eq!(primary_code(Some("778")), Some(10)); // SQLITE_IOERR_WRITE
+        assert_eq!(primary_code(Some("2067")), Some(19)); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(primary_code(None), None);
+    }
 }

@@ -96,6 +96,11 @@ pub(crate) struct Journal {
     path: PathBuf,
     file: File,
     fsync: bool,
+    /// Bytes of whole records (and the header): where the next record starts.
+    len: u64,
+    /// Set when a failed append could not be cut off: appending after it would bury a torn
+    /// line in the middle of the journal, which makes it unreadable.
+    broken: Option<String>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ChainError + '_ {
@@ -166,7 +171,16 @@ impl Journal {
                 .map_err(|e| journal_err(format!("record {}: {e}", i + 1)))?;
             records.push(r);
         }
-        Ok((Self { path, file, fsync }, records))
+        Ok((
+            Self {
+                path,
+                file,
+                fsync,
+                len: complete as u64,
+                broken: None,
+            },
+            records,
+        ))
     }
 
     /// Writes a new journal holding only the header, atomically (temp file + rename).
@@ -188,19 +202,38 @@ impl Journal {
         Ok(())
     }
 
-    /// Appends one record (one `write` of a whole line) and syncs it if configured.
+    /// Appends one record (one `write` of a whole line) and syncs it if configured. On
+    /// failure the journal is cut back to its last whole record: a full disk can take part of
+    /// the line, and the next record would otherwise be appended to that fragment (a record
+    /// that failed is one the chain never applied, so it must not be replayed either).
     pub(crate) fn append(&mut self, record: &Record) -> Result<()> {
+        if let Some(why) = &self.broken {
+            return Err(ChainError::Journal {
+                path: self.path.clone(),
+                detail: format!("not writable until reopened: {why}"),
+            });
+        }
         let mut line = serde_json::to_string(record).map_err(|e| ChainError::Journal {
             path: self.path.clone(),
             detail: e.to_string(),
         })?;
         line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(io_err(&self.path))?;
-        if self.fsync {
-            self.file.sync_data().map_err(io_err(&self.path))?;
+        let written = self.file.write_all(line.as_bytes()).and_then(|()| {
+            if self.fsync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            if let Err(cut) = self.file.set_len(self.len) {
+                self.broken = Some(format!(
+                    "a failed append ({e}) could not be cut off ({cut})"
+                ));
+            }
+            return Err(io_err(&self.path)(e));
         }
+        self.len += line.len() as u64;
         Ok(())
     }
 

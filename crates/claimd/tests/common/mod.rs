@@ -24,3 +24,5 @@ pub mod fixture {
 pub fn claimd_bin() -> &'static str {
     <Claimd as claimd_testkit::Binary>::PATH
 }
+
+pub mod audit;

@@ -140,8 +140,9 @@ pub fn document(public_url: &str) -> Value {
 }
 
 /// Every request passes admission (`crate::limits`) before its handler, so every operation
-/// can also answer 429 (a rate limit) and 503 (claimd at a limit of its own), both with
-/// `Retry-After`. Operations that describe their own 503 keep it.
+/// can also answer 429 (a rate limit) and 503 (claimd at a limit of its own, or a database
+/// that cannot do the work now), both with `Retry-After`. Operations that describe their own
+/// 503 keep it.
 fn add_admission_responses(doc: &mut Value) {
     let retry_after = json!({"Retry-After": {
         "description": "Seconds to wait before retrying.",
@@ -159,7 +160,9 @@ fn add_admission_responses(doc: &mut Value) {
     let mut busy = error_response(
         "claimd is at a limit of its own: more requests in progress than \
          `http_max_concurrent_requests` (default 1024), or the request took longer than \
-         `http_request_timeout_secs` (default 30).",
+         `http_request_timeout_secs` (default 30). Or the database cannot do the work now: \
+         unreachable, restarting, or out of disk space (`Service temporarily unavailable. \
+         Retry with exponential backoff.`); retrying with the same `Idempotency-Key` is safe.",
         "Server busy: more than 1024 requests in progress",
         503,
     );
