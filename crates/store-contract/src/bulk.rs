@@ -33,7 +33,7 @@ pub async fn bulk(store: &dyn Store) {
     let partner = store.create_partner(partner_draft("Bulk")).await.unwrap();
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, 7);
-    store.create_issuer(rec.clone()).await.unwrap();
+    let issuer = store.create_issuer(rec.clone()).await.unwrap();
     let program = store
         .create_program(
             ProgramId::new_random(),
@@ -365,4 +365,90 @@ pub async fn bulk(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+
+    on_chain_counts(store, &issuer, &program, new_job(false)).await;
+}
+
+/// Rows on chain: unmarked rows are counted through their credential's status, marked ones on
+/// the job; marking moves a row from one to the other without changing the total, and a
+/// marked row stays counted after its credential is revoked.
+async fn on_chain_counts(
+    store: &dyn Store,
+    issuer: &claimd_core::issuer::Issuer,
+    program: &claimd_core::program::Program,
+    job: NewJob,
+) {
+    use claimd_core::credential::CredentialStatus;
+    use claimd_core::UserId;
+
+    let at = job.at;
+    let id = store.create_bulk_job(job).await.unwrap().job_id;
+    store.finish_bulk_upload(id, 3, 1, at).await.unwrap();
+    let rows = [
+        row(1, "a@x.org", None),
+        row(2, "b@x.org", None),
+        row(3, "c@x.org", None),
+    ];
+    store.add_bulk_rows(id, &rows).await.unwrap();
+    store
+        .finish_bulk_validation(id, JobState::Running, at)
+        .await
+        .unwrap();
+    let mut hashes = Vec::new();
+    let mut results = Vec::new();
+    for (i, email) in ["a@x.org", "b@x.org", "c@x.org"].into_iter().enumerate() {
+        let user = UserId::new_random();
+        let credential = crate::record(issuer.partner_id, issuer, program, user, 900 + i as u64);
+        hashes.push(credential.core_claim_hash.clone());
+        store
+            .commit_issuance(crate::commit(
+                email,
+                user,
+                credential,
+                OnDuplicate::Ignore,
+                None,
+            ))
+            .await
+            .unwrap();
+        results.push(RowResult {
+            row_no: i as u64 + 1,
+            status: RowStatus::Issued,
+            core_claim_hash: Some(hashes[i].clone()),
+            error: None,
+        });
+    }
+    store.record_bulk_results(id, &results, at).await.unwrap();
+    let on_chain = || async { store.bulk_rows_on_chain(id).await.unwrap() };
+    let confirm = |hash: String, from: CredentialStatus, to: CredentialStatus| async move {
+        assert!(store
+            .change_credential_status(&hash, &[from], to, at)
+            .await
+            .unwrap());
+    };
+    assert_eq!(on_chain().await, 0);
+    assert_eq!(store.mark_bulk_rows_on_chain(id, 10).await.unwrap(), 0);
+
+    use CredentialStatus::{Onchain, WaitOnchain, WaitRemove};
+    confirm(hashes[1].clone(), WaitOnchain, Onchain).await;
+    assert_eq!(on_chain().await, 1, "an unmarked row on chain counts");
+    assert_eq!(store.mark_bulk_rows_on_chain(id, 10).await.unwrap(), 1);
+    assert_eq!(on_chain().await, 1, "marking keeps the total");
+    assert_eq!(store.mark_bulk_rows_on_chain(id, 10).await.unwrap(), 0);
+
+    confirm(hashes[0].clone(), WaitOnchain, Onchain).await;
+    confirm(hashes[2].clone(), WaitOnchain, Onchain).await;
+    assert_eq!(on_chain().await, 3);
+    assert_eq!(
+        store.mark_bulk_rows_on_chain(id, 1).await.unwrap(),
+        1,
+        "at most the limit"
+    );
+    assert_eq!(on_chain().await, 3);
+    assert_eq!(store.mark_bulk_rows_on_chain(id, 10).await.unwrap(), 1);
+    confirm(hashes[0].clone(), Onchain, WaitRemove).await;
+    assert_eq!(on_chain().await, 3, "a marked row stays counted");
+    assert_eq!(
+        store.bulk_rows_on_chain(JobId::new_random()).await.unwrap(),
+        0
+    );
 }

@@ -508,15 +508,47 @@ impl BulkStore for PgStore {
     }
 
     async fn bulk_rows_on_chain(&self, id: JobId) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM bulk_rows r JOIN credentials c \
-             ON c.core_claim_hash = r.core_claim_hash \
-             WHERE r.job_id = $1 AND r.core_claim_hash IS NOT NULL AND c.status = 'ONCHAIN'",
+        // The marked rows are counted on the job; only the unmarked ones are joined.
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT j.on_chain + (SELECT COUNT(*) FROM bulk_rows r JOIN credentials c \
+               ON c.core_claim_hash = r.core_claim_hash \
+               WHERE r.job_id = j.id AND r.core_claim_hash IS NOT NULL AND NOT r.on_chain \
+                 AND c.status = 'ONCHAIN') \
+             FROM bulk_jobs j WHERE j.id = $1",
         )
         .bind(id.0)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(total(n))
+        Ok(total(n.unwrap_or(0)))
+    }
+
+    async fn mark_bulk_rows_on_chain(&self, id: JobId, limit: u32) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let n = sqlx::query(
+            "UPDATE bulk_rows SET on_chain = TRUE WHERE job_id = $1 AND row_no IN ( \
+               SELECT r.row_no FROM bulk_rows r JOIN credentials c \
+                 ON c.core_claim_hash = r.core_claim_hash \
+               WHERE r.job_id = $1 AND r.core_claim_hash IS NOT NULL AND NOT r.on_chain \
+                 AND c.status = 'ONCHAIN' \
+               ORDER BY r.row_no LIMIT $2) \
+             AND NOT on_chain",
+        )
+        .bind(id.0)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE bulk_jobs SET on_chain = on_chain + $1 WHERE id = $2")
+                .bind(n as i64)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
     }
 }

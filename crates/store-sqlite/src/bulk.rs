@@ -506,15 +506,46 @@ impl BulkStore for SqliteStore {
     }
 
     async fn bulk_rows_on_chain(&self, id: JobId) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM bulk_rows r JOIN credentials c \
-             ON c.core_claim_hash = r.core_claim_hash \
-             WHERE r.job_id = ? AND r.core_claim_hash IS NOT NULL AND c.status = 'ONCHAIN'",
+        // The marked rows are counted on the job; only the unmarked ones are joined.
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT j.on_chain + (SELECT COUNT(*) FROM bulk_rows r JOIN credentials c \
+               ON c.core_claim_hash = r.core_claim_hash \
+               WHERE r.job_id = j.id AND r.core_claim_hash IS NOT NULL AND r.on_chain = 0 \
+                 AND c.status = 'ONCHAIN') \
+             FROM bulk_jobs j WHERE j.id = ?",
         )
         .bind(id.to_string())
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(total(n))
+        Ok(total(n.unwrap_or(0)))
+    }
+
+    async fn mark_bulk_rows_on_chain(&self, id: JobId, limit: u32) -> Result<u64, StoreError> {
+        let mut tx = self.writes.begin().await.map_err(map_err)?;
+        let n = sqlx::query(
+            "UPDATE bulk_rows SET on_chain = 1 WHERE job_id = ?1 AND row_no IN ( \
+               SELECT r.row_no FROM bulk_rows r JOIN credentials c \
+                 ON c.core_claim_hash = r.core_claim_hash \
+               WHERE r.job_id = ?1 AND r.core_claim_hash IS NOT NULL AND r.on_chain = 0 \
+                 AND c.status = 'ONCHAIN' \
+               ORDER BY r.row_no LIMIT ?2)",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE bulk_jobs SET on_chain = on_chain + ? WHERE id = ?")
+                .bind(n as i64)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
     }
 }

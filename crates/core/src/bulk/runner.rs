@@ -325,6 +325,12 @@ impl BulkRunner {
         self.store
             .record_bulk_results(job.job_id, &done, self.clock.now())
             .await?;
+        // Count the rows whose credentials reached the chain since the last step, so a look at
+        // the job joins only the rows still on their way (see `bulk_rows_on_chain`). Rows
+        // reach the chain about as fast as they are issued; a few steps' worth catches up.
+        self.store
+            .mark_bulk_rows_on_chain(job.job_id, self.config.batch.saturating_mul(4))
+            .await?;
         match transient {
             Some(IssueError::Store(e)) => Err(e.into()),
             Some(e) => Err(BulkError::Internal(e.to_string())),

@@ -119,6 +119,12 @@ pub trait BulkStore: Send + Sync {
         after: u64,
         limit: u32,
     ) -> Result<Vec<RowRecord>, StoreError>;
-    /// Rows whose credential is `ONCHAIN` now.
+    /// Rows whose credential has reached the chain: those marked by
+    /// [`BulkStore::mark_bulk_rows_on_chain`], plus the unmarked ones whose credential is
+    /// `ONCHAIN` now. Work grows with the unmarked rows only, not with the job.
     async fn bulk_rows_on_chain(&self, job: JobId) -> Result<u64, StoreError>;
+    /// Marks up to `limit` unmarked rows whose credential is `ONCHAIN` (lowest row number
+    /// first) and adds them to the job's count, in one transaction; returns how many. A marked
+    /// row stays counted even if its credential is later revoked.
+    async fn mark_bulk_rows_on_chain(&self, job: JobId, limit: u32) -> Result<u64, StoreError>;
 }
