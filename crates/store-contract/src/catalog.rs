@@ -376,6 +376,34 @@ pub async fn catalog(store: &dyn Store) {
     assert_eq!(detail.credentials[0].traction.holder_count, 1);
     assert_eq!(detail.credentials[0].traction.issuance_count, 3);
 
+    // Issuances at once share group transactions, some of whose issuances are refused and
+    // rolled back (a second credential for the same user, with `ignore`): the counters follow
+    // exactly the kept ones.
+    let users: Vec<UserId> = (0..24).map(|_| UserId::new_random()).collect();
+    let outcomes = futures::future::join_all(users.iter().enumerate().flat_map(|(i, &u)| {
+        let email = format!("many{i}@x.io");
+        [200 + 2 * i as u64, 201 + 2 * i as u64].map(|nonce| {
+            let c = commit(
+                &email,
+                u,
+                record(p, &issuer, &program, u, nonce),
+                OnDuplicate::Ignore,
+                None,
+            );
+            store.commit_issuance(c)
+        })
+    }))
+    .await;
+    let issued = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(IssueOutcome::Issued)))
+        .count() as u64;
+    assert_eq!(issued, 24, "one per user: {outcomes:?}");
+    assert_eq!(
+        traction(store, &program.credential_id).await,
+        (1 + 24, 3 + 24)
+    );
+
     // Search: prefixes, visibility, totals, ranking.
     let r = store.catalog_search(&search("gol mem")).await.unwrap();
     assert_eq!(r.credentials.total, 1);

@@ -3,7 +3,7 @@
 //! concurrent instances safe.
 
 use crate::rows::{decode_opt, map_err};
-use crate::tx::{placeholders, PgTx};
+use crate::tx::{placeholders, PgTx, SlotLedger};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -268,10 +268,6 @@ const COMMITTERS: usize = 4;
 /// Most issuances committed by one transaction.
 const MAX_GROUP: usize = 64;
 
-/// Starts the group committers ([`group`]) and returns their queue. Issuances that wait
-/// together share one transaction and one WAL flush, each in its own savepoint; the advisory
-/// locks of the issuances in a group are held until the group commits, which is what keeps
-/// them safe against other groups and other instances.
 /// How often [`fold_status_deltas`] runs.
 const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -308,6 +304,10 @@ pub(crate) async fn fold_status_deltas(pool: &PgPool) -> Result<(), StoreError> 
     .map_err(map_err)
 }
 
+/// Starts the group committers ([`group`]) and returns their queue. Issuances that wait
+/// together share one transaction and one WAL flush, each in its own savepoint; the advisory
+/// locks of the issuances in a group are held until the group commits, which is what keeps
+/// them safe against other groups and other instances.
 pub(crate) fn start_committers(pool: &PgPool) -> mpsc::Sender<Job> {
     let (queue, jobs) = mpsc::channel(4096);
     let jobs = Arc::new(Mutex::new(jobs));
@@ -318,7 +318,10 @@ pub(crate) fn start_committers(pool: &PgPool) -> mpsc::Sender<Job> {
                 // One committer at a time collects a group; the others commit theirs meanwhile.
                 let batch = { group::next_batch(&mut *jobs.lock().await, MAX_GROUP).await };
                 let Some(batch) = batch else { return };
-                let begun = pool.begin().await.map_err(map_err).map(GroupWrite);
+                let begun = pool.begin().await.map_err(map_err).map(|tx| GroupWrite {
+                    tx,
+                    slots: SlotLedger::default(),
+                });
                 group::commit_group(begun, batch).await;
             }
         });
@@ -326,25 +329,35 @@ pub(crate) fn start_committers(pool: &PgPool) -> mpsc::Sender<Job> {
     queue
 }
 
-/// A committer's open transaction.
-struct GroupWrite(Transaction<'static, Postgres>);
+/// A committer's open transaction, and the slots of uncapped programs its issuances took.
+struct GroupWrite {
+    tx: Transaction<'static, Postgres>,
+    slots: SlotLedger,
+}
 
 #[async_trait]
 impl GroupTx for GroupWrite {
     async fn issue_in_savepoint(&mut self, c: &IssueCommit) -> Result<IssueOutcome, StoreError> {
         // A savepoint also ends a deadlock or serialization failure of this issuance alone:
         // rolling back to it releases what it locked and the group goes on.
-        let mut savepoint = sqlx::Acquire::begin(&mut *self.0).await.map_err(map_err)?;
-        let outcome = commit::issue(&mut PgTx(&mut savepoint), c).await;
+        let mut savepoint = sqlx::Acquire::begin(&mut *self.tx).await.map_err(map_err)?;
+        let outcome = commit::issue(&mut PgTx::deferring(&mut savepoint, &mut self.slots), c).await;
         if matches!(outcome, Ok(IssueOutcome::Issued)) {
-            savepoint.commit().await.map_err(map_err).and(outcome)
+            let released = savepoint.commit().await.map_err(map_err);
+            match released {
+                Ok(()) => self.slots.keep_pending(),
+                Err(_) => self.slots.drop_pending(),
+            }
+            released.and(outcome)
         } else {
+            self.slots.drop_pending();
             let _ = savepoint.rollback().await;
             outcome
         }
     }
 
-    async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await.map_err(map_err)
+    async fn commit(mut self) -> Result<(), StoreError> {
+        self.slots.apply(&mut self.tx).await?;
+        self.tx.commit().await.map_err(map_err)
     }
 }

@@ -45,7 +45,7 @@ pub(crate) const CONSENT_SELECT: &str =
 impl UserStore for PgStore {
     async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let consent = commit::set_consent(&mut PgTx(&mut tx), &d, at).await?;
+        let consent = commit::set_consent(&mut PgTx::new(&mut tx), &d, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(consent)
     }
@@ -66,7 +66,7 @@ impl UserStore for PgStore {
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        PgTx(&mut conn).consent(user, partner).await
+        PgTx::new(&mut conn).consent(user, partner).await
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
