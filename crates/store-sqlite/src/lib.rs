@@ -39,15 +39,21 @@ pub struct SqliteStore {
 /// `ROLLBACK` then fails, and sqlx goes on counting the connection as inside a transaction,
 /// so every later `BEGIN` on it fails ("attempted to call begin_with at non-zero transaction
 /// depth") and, once back in the pool, it fails writes forever. Such a connection is closed
-/// instead of being handed out again. The pool pings an idle connection before this check,
-/// which lets a `ROLLBACK` queued by a dropped transaction finish first.
+/// instead of being handed out again. A connection that still counts as inside a
+/// transaction is pinged first, which lets a `ROLLBACK` queued by a dropped transaction finish
+/// before the check. Others are not pinged: sqlx's default ping before every acquire is one
+/// more round trip to the connection's thread for every statement, on the path of every read.
 fn pool_options() -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire(true)
+        .test_before_acquire(false)
         .before_acquire(|conn, _| {
-            let usable = !sqlx::Connection::is_in_transaction(conn);
-            Box::pin(async move { Ok(usable) })
+            Box::pin(async move {
+                if sqlx::Connection::is_in_transaction(conn) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(!sqlx::Connection::is_in_transaction(conn))
+            })
         })
 }
 
