@@ -1,12 +1,11 @@
 //! The bulk issuance port ([`claimd_core::bulk::BulkStore`]): jobs, chunks, rows, counters
 //! and the job lease behave alike on every backend.
 
-use crate::{issuer_record, partner_draft, schema_draft};
+use crate::{issuer_record, partner_draft, program_draft, schema_draft};
 use chrono::{TimeDelta, Utc};
 use claimd_core::bulk::store::NewJob;
 use claimd_core::bulk::{Format, JobId, JobState, NewRow, RowCounts, RowResult, RowStatus};
 use claimd_core::page::PageRequest;
-use claimd_core::program::ProgramDraft;
 use claimd_core::store::{OnDuplicate, Store, StoreError};
 use claimd_core::ProgramId;
 use serde_json::json;
@@ -37,15 +36,7 @@ pub async fn bulk(store: &dyn Store) {
     let program = store
         .create_program(
             ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did.clone(),
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
+            program_draft(&rec.issuer_did, schema.schema_id, "p"),
         )
         .await
         .unwrap();

@@ -481,11 +481,63 @@ pub(crate) fn commit(
     }
 }
 
+/// Commits [`commit`]`(email, user, credential, on_duplicate, idempotency)`: the outcome.
+pub(crate) async fn issue(
+    store: &dyn Store,
+    email: &str,
+    user: UserId,
+    credential: claimd_core::credential::CredentialRecord,
+    on_duplicate: claimd_core::store::OnDuplicate,
+    idempotency: Option<(&str, &str)>,
+) -> claimd_core::store::IssueOutcome {
+    store
+        .commit_issuance(commit(email, user, credential, on_duplicate, idempotency))
+        .await
+        .unwrap()
+}
+
+/// One credential of `program` for each nonce, each to a new user (`{prefix}{nonce}@example.com`)
+/// and `Issued`: the records.
+pub(crate) async fn issue_to_new_users(
+    store: &dyn Store,
+    partner: PartnerId,
+    issuer: &claimd_core::issuer::Issuer,
+    program: &claimd_core::program::Program,
+    prefix: &str,
+    nonces: std::ops::RangeInclusive<u64>,
+) -> Vec<claimd_core::credential::CredentialRecord> {
+    use claimd_core::store::{IssueOutcome, OnDuplicate};
+    let mut issued = Vec::new();
+    for nonce in nonces {
+        let user = UserId::new_random();
+        let r = record(partner, issuer, program, user, nonce);
+        let email = format!("{prefix}{nonce}@example.com");
+        let out = issue(store, &email, user, r.clone(), OnDuplicate::Revoke, None).await;
+        assert_eq!(out, IssueOutcome::Issued);
+        issued.push(r);
+    }
+    issued
+}
+
+/// A program of `issuer_did` on `schema_id`: open at any time, without cap or expiry.
+pub fn program_draft(issuer_did: &str, schema_id: SchemaId, name: &str) -> ProgramDraft {
+    ProgramDraft {
+        issuer_did: issuer_did.to_owned(),
+        schema_id,
+        name: name.to_owned(),
+        accessible_from: None,
+        accessible_until: None,
+        max_issuance: None,
+        expiration_days: None,
+    }
+}
+
 /// One issuance transaction: user creation, duplicates (ignore/revoke), consent, cap,
 /// idempotency, nonce uniqueness, partner scoping.
 pub async fn issuance(store: &dyn Store) {
     use claimd_core::credential::CredentialStatus;
-    use claimd_core::store::{IssueOutcome, OnDuplicate};
+    use claimd_core::store::IssueOutcome;
+    use claimd_core::store::OnDuplicate::{Ignore, Revoke};
     use claimd_core::UserId;
 
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
@@ -493,14 +545,9 @@ pub async fn issuance(store: &dyn Store) {
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, 9);
     let issuer = store.create_issuer(rec.clone()).await.unwrap();
-    let mk_program = |max: Option<u64>| ProgramDraft {
-        issuer_did: rec.issuer_did.clone(),
-        schema_id: schema.schema_id,
-        name: "p".into(),
-        accessible_from: None,
-        accessible_until: None,
-        max_issuance: max,
-        expiration_days: None,
+    let mk_program = |max_issuance: Option<u64>| ProgramDraft {
+        max_issuance,
+        ..program_draft(&rec.issuer_did, schema.schema_id, "p")
     };
     let program = store
         .create_program(ProgramId::new_random(), mk_program(Some(3)))
@@ -508,19 +555,11 @@ pub async fn issuance(store: &dyn Store) {
         .unwrap();
     let alice = UserId::new_random();
     let p = partner.partner_id;
+    let cred = |user, nonce| record(p, &issuer, &program, user, nonce);
 
     // First credential creates the user.
-    let c1 = record(p, &issuer, &program, alice, 1);
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            c1.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let c1 = cred(alice, 1);
+    let out = issue(store, "alice@x.io", alice, c1.clone(), Revoke, None).await;
     assert_eq!(out, IssueOutcome::Issued);
     let user = store
         .user_by_email(&Email::parse("alice@x.io").unwrap())
@@ -549,16 +588,7 @@ pub async fn issuance(store: &dyn Store) {
     );
 
     // ignore: nothing new.
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            record(p, &issuer, &program, alice, 2),
-            OnDuplicate::Ignore,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(store, "alice@x.io", alice, cred(alice, 2), Ignore, None).await;
     assert_eq!(
         out,
         IssueOutcome::Existing {
@@ -567,17 +597,8 @@ pub async fn issuance(store: &dyn Store) {
     );
 
     // revoke: the old one waits for removal, the new one is live.
-    let c3 = record(p, &issuer, &program, alice, 3);
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            c3.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let c3 = cred(alice, 3);
+    let out = issue(store, "alice@x.io", alice, c3.clone(), Revoke, None).await;
     assert_eq!(out, IssueOutcome::Issued);
     let old = store
         .credential_for_partner(&c1.core_claim_hash, p)
@@ -596,86 +617,64 @@ pub async fn issuance(store: &dyn Store) {
 
     // A nonce is unique per issuer.
     let bob = UserId::new_random();
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 3),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(store, "bob@x.io", bob, cred(bob, 3), Revoke, None).await;
     assert!(matches!(out, IssueOutcome::NonceTaken), "{out:?}");
 
     // The same email under another user id: the caller must rebuild for the stored user.
-    let out = store
-        .commit_issuance(commit(
-            "ALICE@x.io",
-            UserId::new_random(),
-            record(p, &issuer, &program, alice, 5),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "ALICE@x.io",
+        UserId::new_random(),
+        cred(alice, 5),
+        Revoke,
+        None,
+    )
+    .await;
     assert!(
         matches!(out, IssueOutcome::UserChanged(ref u) if u.user_uuid == alice),
         "{out:?}"
     );
 
     // Cap: 2 issued so far, the cap is 3.
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 6),
-            OnDuplicate::Revoke,
-            Some(("k1", "h1")),
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "bob@x.io",
+        bob,
+        cred(bob, 6),
+        Revoke,
+        Some(("k1", "h1")),
+    )
+    .await;
     assert_eq!(out, IssueOutcome::Issued);
     let carol = UserId::new_random();
-    let out = store
-        .commit_issuance(commit(
-            "carol@x.io",
-            carol,
-            record(p, &issuer, &program, carol, 7),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(store, "carol@x.io", carol, cred(carol, 7), Revoke, None).await;
     assert_eq!(out, IssueOutcome::CapReached);
 
     // Idempotency: same key and hash replays, another hash conflicts.
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 8),
-            OnDuplicate::Revoke,
-            Some(("k1", "h1")),
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "bob@x.io",
+        bob,
+        cred(bob, 8),
+        Revoke,
+        Some(("k1", "h1")),
+    )
+    .await;
     assert_eq!(
         out,
         IssueOutcome::Replay {
             response: format!("{{\"coreClaimHash\":\"{}{:032x}\"}}", bob.0.simple(), 6)
         }
     );
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 9),
-            OnDuplicate::Revoke,
-            Some(("k1", "h2")),
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "bob@x.io",
+        bob,
+        cred(bob, 9),
+        Revoke,
+        Some(("k1", "h2")),
+    )
+    .await;
     assert_eq!(out, IssueOutcome::IdempotencyConflict);
 
     // Consent rejected: nothing is issued.
@@ -694,16 +693,15 @@ pub async fn issuance(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            record(p, &issuer, &program2, alice, 10),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "alice@x.io",
+        alice,
+        record(p, &issuer, &program2, alice, 10),
+        Revoke,
+        None,
+    )
+    .await;
     assert_eq!(out, IssueOutcome::ConsentRejected);
     assert!(store
         .live_credential(&program2.credential_id, alice)
@@ -721,7 +719,7 @@ pub async fn issuance(store: &dyn Store) {
             "bob@x.io",
             bob,
             record(p, &issuer, &program2, bob, n),
-            OnDuplicate::Revoke,
+            Revoke,
             Some(("k2", hash)),
         );
         c.at = t;
@@ -785,15 +783,7 @@ async fn issuer_with_program(
     let program = store
         .create_program(
             ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did,
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
+            program_draft(&rec.issuer_did, schema.schema_id, "p"),
         )
         .await
         .unwrap();
@@ -898,7 +888,8 @@ where
 pub async fn credential_listings(store: &dyn Store) {
     use claimd_core::credential::CredentialStatus;
     use claimd_core::page::PageRequest;
-    use claimd_core::store::{CredentialCounts, CredentialFilter, IssueOutcome, OnDuplicate};
+    use claimd_core::store::OnDuplicate::{Ignore, Revoke};
+    use claimd_core::store::{CredentialCounts, CredentialFilter, IssueOutcome};
     use claimd_core::UserId;
 
     assert_eq!(
@@ -909,15 +900,7 @@ pub async fn credential_listings(store: &dyn Store) {
     let other_program = store
         .create_program(
             ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: issuer.issuer_did.clone(),
-                schema_id: program.schema_id,
-                name: "q".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
+            program_draft(&issuer.issuer_did, program.schema_id, "q"),
         )
         .await
         .unwrap();
@@ -935,7 +918,7 @@ pub async fn credential_listings(store: &dyn Store) {
     {
         let rec = record(partner, &issuer, prog, user, 100 + i as u64);
         hashes.push(rec.core_claim_hash.clone());
-        let mut c = commit(email, user, rec, OnDuplicate::Revoke, None);
+        let mut c = commit(email, user, rec, Revoke, None);
         c.at = t0 + chrono::Duration::seconds(i as i64);
         store.commit_issuance(c).await.unwrap();
     }
@@ -1043,28 +1026,10 @@ pub async fn credential_listings(store: &dyn Store) {
     // ignored duplicate (nothing), and the publisher's confirmations.
     let replacing = record(partner, &issuer, &other_program, alice, 200);
     let replacing_hash = replacing.core_claim_hash.clone();
-    let outcome = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            replacing,
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let outcome = issue(store, "alice@x.io", alice, replacing, Revoke, None).await;
     assert!(matches!(outcome, IssueOutcome::Issued), "{outcome:?}");
     let ignored = record(partner, &issuer, &other_program, alice, 201);
-    let outcome = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            ignored,
-            OnDuplicate::Ignore,
-            None,
-        ))
-        .await
-        .unwrap();
+    let outcome = issue(store, "alice@x.io", alice, ignored, Ignore, None).await;
     assert!(
         matches!(outcome, IssueOutcome::Existing { .. }),
         "{outcome:?}"

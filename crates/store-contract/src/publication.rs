@@ -2,7 +2,7 @@
 //! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
 //! and revocation (`claimd_core::commit::revoke` over `change_credential_status`).
 
-use super::{commit, issuer_with_program, record, roots};
+use super::{issue, issuer_with_program, record, roots};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::store::{Confirmation, OnDuplicate, Store, TransitionDraft};
 use claimd_core::UserId;
@@ -33,10 +33,7 @@ pub async fn publication(store: &dyn Store) {
     let a = record(p, &issuer, &program, alice, 201);
     let b = record(p, &issuer, &program, bob, 202);
     for (email, user, c) in [("a@x.io", alice, &a), ("b@x.io", bob, &b)] {
-        store
-            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
-            .await
-            .unwrap();
+        issue(store, email, user, c.clone(), OnDuplicate::Revoke, None).await;
     }
     // Any partner's credential is visible to operators; unknown hashes are not.
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The [`PublishStore`](claimd_core::store::PublishStore) contract: tree nodes, the transition
 //! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
 
-use super::{commit, issuer_with_program, record, roots};
+use super::{issue, issuer_with_program, record, roots};
 use chrono::{DateTime, Utc};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::store::{
@@ -197,22 +197,18 @@ pub async fn publishing(store: &dyn Store) {
     let a1 = record(p, &issuer, &program, alice, 101);
     let b1 = record(p, &issuer, &program, bob, 102);
     for (email, user, c) in [("a@x.io", alice, &a1), ("b@x.io", bob, &b1)] {
-        store
-            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
-            .await
-            .unwrap();
+        issue(store, email, user, c.clone(), OnDuplicate::Revoke, None).await;
     }
     let a2 = record(p, &issuer, &program, alice, 103);
-    store
-        .commit_issuance(commit(
-            "a@x.io",
-            alice,
-            a2.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    issue(
+        store,
+        "a@x.io",
+        alice,
+        a2.clone(),
+        OnDuplicate::Revoke,
+        None,
+    )
+    .await;
     assert_eq!(store.issuers_to_publish().await.unwrap(), vec![id]);
     let work = store.pending_work(id, 10).await.unwrap();
     let claims: Vec<_> = work

@@ -3,12 +3,11 @@
 //! subscribed endpoints, leased in per-credential order under a per-endpoint cap, and retried,
 //! delivered, dead-lettered and replayed.
 
-use super::{commit, issuer_with_program, partner_draft, record};
+use super::{issue, issue_to_new_users, issuer_with_program, partner_draft, record};
 use chrono::{TimeDelta, Utc};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::{
-    Confirmation, IssueOutcome, OnDuplicate, Store, StoreError, TransitionDraft,
-};
+use claimd_core::store::OnDuplicate::Revoke;
+use claimd_core::store::{Confirmation, IssueOutcome, Store, StoreError, TransitionDraft};
 use claimd_core::webhook::{
     AttemptOutcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord, EventType,
     Replay,
@@ -182,33 +181,15 @@ pub async fn webhooks(store: &dyn Store) {
     // transaction; a confirmation makes `onchain` and `removed` in its.
     let user = UserId::new_random();
     let first = record(partner, &issuer, &program, user, 1);
-    let c = commit(
-        "w@example.com",
-        user,
-        first.clone(),
-        OnDuplicate::Revoke,
-        None,
-    );
-    assert_eq!(
-        store.commit_issuance(c).await.unwrap(),
-        IssueOutcome::Issued
-    );
+    let out = issue(store, "w@example.com", user, first.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     assert_eq!(
         store.partner_events(partner, None, 10).await.unwrap(),
         Some(vec![])
     );
     let second = record(partner, &issuer, &program, user, 2);
-    let c = commit(
-        "w@example.com",
-        user,
-        second.clone(),
-        OnDuplicate::Revoke,
-        None,
-    );
-    assert_eq!(
-        store.commit_issuance(c).await.unwrap(),
-        IssueOutcome::Issued
-    );
+    let out = issue(store, "w@example.com", user, second.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     let events = store
         .partner_events(partner, None, 10)
         .await
@@ -616,18 +597,7 @@ pub async fn webhook_expiry(store: &dyn Store) {
     );
     let endpoint_id = subscribed.endpoint_id;
     store.create_webhook_endpoint(subscribed).await.unwrap();
-    let mut live = Vec::new();
-    for nonce in 1..=3 {
-        let user = UserId::new_random();
-        let r = record(partner, &issuer, &program, user, nonce);
-        let email = format!("expiry{nonce}@example.com");
-        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
-        assert_eq!(
-            store.commit_issuance(c).await.unwrap(),
-            IssueOutcome::Issued
-        );
-        live.push(r);
-    }
+    let mut live = issue_to_new_users(store, partner, &issuer, &program, "expiry", 1..=3).await;
     // A revoked credential past its date reads REMOVE-bound, not expired: no event.
     let revoked = live.pop().unwrap();
     assert!(store
@@ -706,18 +676,7 @@ pub async fn credential_history(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
-    let mut issued = Vec::new();
-    for nonce in 1..=2 {
-        let user = UserId::new_random();
-        let r = record(partner, &issuer, &program, user, nonce);
-        let email = format!("history{nonce}@example.com");
-        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
-        assert_eq!(
-            store.commit_issuance(c).await.unwrap(),
-            IssueOutcome::Issued
-        );
-        issued.push(r);
-    }
+    let issued = issue_to_new_users(store, partner, &issuer, &program, "history", 1..=2).await;
     let (a, b) = (&issued[0].core_claim_hash, &issued[1].core_claim_hash);
     assert!(store.credential_events(a, 10).await.unwrap().is_empty());
 
