@@ -74,6 +74,19 @@ pub fn issuer_record(partner: PartnerId, n: u8) -> IssuerRecord {
     }
 }
 
+/// `update_partner` of a partner that exists: the partner as it is now.
+async fn changed_partner(
+    store: &dyn Store,
+    id: PartnerId,
+    changes: PartnerChanges,
+) -> claimd_core::partner::Partner {
+    store
+        .update_partner(id, changes)
+        .await
+        .unwrap()
+        .expect("partner exists")
+}
+
 /// Partners' token rules: stored on create, patched field by field (`Some(None)` clears a
 /// binding, absent leaves it), and a partner created without them is unbound and enabled.
 pub async fn partner_token_rules(store: &dyn Store) {
@@ -105,18 +118,16 @@ pub async fn partner_token_rules(store: &dyn Store) {
         rules
     );
 
-    let enabled = store
-        .update_partner(
-            bound.partner_id,
-            PartnerChanges {
-                enabled: Some(true),
-                audience: Some(None),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let enabled = changed_partner(
+        store,
+        bound.partner_id,
+        PartnerChanges {
+            enabled: Some(true),
+            audience: Some(None),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         enabled.token_rules,
         TokenRules {
@@ -126,20 +137,18 @@ pub async fn partner_token_rules(store: &dyn Store) {
         },
         "only the fields given change"
     );
-    let patched = store
-        .update_partner(
-            bound.partner_id,
-            PartnerChanges {
-                issuer: Some(None),
-                require_jti: Some(false),
-                audience: Some(Some("aud-2".into())),
-                name: Some("Renamed".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let patched = changed_partner(
+        store,
+        bound.partner_id,
+        PartnerChanges {
+            issuer: Some(None),
+            require_jti: Some(false),
+            audience: Some(Some("aud-2".into())),
+            name: Some("Renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         patched.token_rules,
         TokenRules {
@@ -185,20 +194,18 @@ pub async fn partners(store: &dyn Store) {
 
     let schema = SchemaId::new_random();
     let jwks = json!({"keys": [{"kty": "EC", "kid": "k1"}]});
-    let changed = store
-        .update_partner(
-            p.partner_id,
-            PartnerChanges {
-                name: Some("Acme 2".into()),
-                key_source: Some(KeySource::Inline(jwks.clone())),
-                features: Some(vec![]),
-                allowed_schema_ids: Some(Some(vec![schema])),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .expect("partner exists");
+    let changed = changed_partner(
+        store,
+        p.partner_id,
+        PartnerChanges {
+            name: Some("Acme 2".into()),
+            key_source: Some(KeySource::Inline(jwks.clone())),
+            features: Some(vec![]),
+            allowed_schema_ids: Some(Some(vec![schema])),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(changed.name, "Acme 2");
     assert_eq!(changed.jwks_url, None);
     assert_eq!(changed.jwks, Some(jwks));
@@ -208,17 +215,15 @@ pub async fn partners(store: &dyn Store) {
     assert!(!changed.allows_schema(SchemaId::new_random()));
     assert!(changed.updated_at >= p.updated_at);
 
-    let cleared = store
-        .update_partner(
-            p.partner_id,
-            PartnerChanges {
-                allowed_schema_ids: Some(None),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let cleared = changed_partner(
+        store,
+        p.partner_id,
+        PartnerChanges {
+            allowed_schema_ids: Some(None),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(cleared.allowed_schema_ids, None);
     assert_eq!(cleared.name, "Acme 2", "absent fields are left alone");
     assert!(store

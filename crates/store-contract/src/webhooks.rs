@@ -9,8 +9,8 @@ use claimd_core::credential::CredentialStatus;
 use claimd_core::store::OnDuplicate::Revoke;
 use claimd_core::store::{Confirmation, IssueOutcome, Store, StoreError, TransitionDraft};
 use claimd_core::webhook::{
-    AttemptOutcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord, EventType,
-    Replay,
+    AttemptOutcome as Outcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord,
+    EventType, Replay,
 };
 use claimd_core::{PartnerId, UserId, WebhookEndpointId};
 use std::time::Duration;
@@ -401,25 +401,25 @@ pub async fn webhooks(store: &dyn Store) {
         .iter()
         .find(|d| d.event.event_type == EventType::RevocationRequested)
         .unwrap();
-    assert!(!store
-        .finish_webhook_attempt(
-            revocation.delivery_id,
-            "w2",
-            &attempt(Some(500)),
-            AttemptOutcome::Dead
-        )
-        .await
-        .unwrap());
+    // `owner` ends its attempt of `delivery` (answered `status`, see `attempt`) with `outcome`:
+    // whether it still held the lease.
+    let finish = async |delivery: i64, owner: &str, status: Option<u16>, outcome: Outcome| {
+        store
+            .finish_webhook_attempt(delivery, owner, &attempt(status), outcome)
+            .await
+            .unwrap()
+    };
+    assert!(!finish(revocation.delivery_id, "w2", Some(500), Outcome::Dead).await);
     let later = now + TimeDelta::seconds(30);
-    assert!(store
-        .finish_webhook_attempt(
+    assert!(
+        finish(
             revocation.delivery_id,
             "w1",
-            &attempt(Some(500)),
-            AttemptOutcome::Retry { at: later }
+            Some(500),
+            Outcome::Retry { at: later }
         )
         .await
-        .unwrap());
+    );
     assert!(store
         .lease_webhook_deliveries("w2", now, ttl, 10, 100)
         .await
@@ -434,15 +434,7 @@ pub async fn webhooks(store: &dyn Store) {
         (again[0].delivery_id, again[0].attempts),
         (revocation.delivery_id, 1)
     );
-    assert!(store
-        .finish_webhook_attempt(
-            revocation.delivery_id,
-            "w2",
-            &attempt(Some(204)),
-            AttemptOutcome::Delivered
-        )
-        .await
-        .unwrap());
+    assert!(finish(revocation.delivery_id, "w2", Some(204), Outcome::Delivered).await);
     // Delivered: the credential's next event is due now.
     let next = store
         .lease_webhook_deliveries("w2", later, ttl, 10, 100)
@@ -450,15 +442,7 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::Removed);
-    assert!(store
-        .finish_webhook_attempt(
-            next[0].delivery_id,
-            "w2",
-            &attempt(None),
-            AttemptOutcome::Dead
-        )
-        .await
-        .unwrap());
+    assert!(finish(next[0].delivery_id, "w2", None, Outcome::Dead).await);
 
     // A lease that expires (its worker died) is taken by another worker.
     let expired = later + TimeDelta::seconds(61);
@@ -468,26 +452,10 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap();
     assert_eq!(retaken.len(), 2, "one per endpoint with per_endpoint = 1");
     for d in &retaken {
-        assert!(store
-            .finish_webhook_attempt(
-                d.delivery_id,
-                "w3",
-                &attempt(Some(200)),
-                AttemptOutcome::Delivered
-            )
-            .await
-            .unwrap());
+        assert!(finish(d.delivery_id, "w3", Some(200), Outcome::Delivered).await);
     }
     assert!(
-        !store
-            .finish_webhook_attempt(
-                retaken[0].delivery_id,
-                "w1",
-                &attempt(Some(200)),
-                AttemptOutcome::Delivered
-            )
-            .await
-            .unwrap(),
+        !finish(retaken[0].delivery_id, "w1", Some(200), Outcome::Delivered).await,
         "the first worker lost its lease"
     );
 
