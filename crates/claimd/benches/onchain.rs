@@ -226,25 +226,10 @@ async fn run(chain: &str, backend: Backend, n: usize, concurrency: usize) -> Val
         .fold(t0, f64::max);
 
     // Statuses tell which transaction published each credential.
-    let status_http = reqwest::Client::new();
     let mut latencies = Vec::with_capacity(accepted.len());
     let mut onchain = 0usize;
     for (i, (hash, at)) in accepted.iter().enumerate() {
-        let st: Value = status_http
-            .get(format!(
-                "{}/v1/credentials/status?coreClaimHash={hash}",
-                f.url()
-            ))
-            .header(
-                "x-partner-auth",
-                f.token(&format!("user{i}@onchain.example")),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let st = f.status(&format!("user{i}@onchain.example"), hash).await;
         if st["vcStatus"] == "ONCHAIN" {
             onchain += 1;
         }

@@ -309,6 +309,23 @@ impl Load {
             .count()
     }
 
+    /// Waits until phase `phase` has lasted `at_least` (from now) and clients have had `n`
+    /// answers `status` in it; panics after `limit`.
+    async fn hold(
+        &self,
+        phase: &str,
+        at_least: Duration,
+        (status, n): (u16, usize),
+        limit: Duration,
+    ) {
+        let from = Instant::now();
+        let what = format!("{n} answers {status} in phase {phase}");
+        until(limit, &what, || {
+            from.elapsed() >= at_least && self.count(phase, status) >= n
+        })
+        .await;
+    }
+
     /// The credentials acknowledged so far.
     fn acked(&self) -> Vec<(String, String)> {
         self.seen.lock().unwrap().acked.clone()
@@ -446,18 +463,17 @@ async fn outage<T>(
     during: impl AsyncFnOnce(),
     heal: impl AsyncFnOnce(),
 ) -> Healed<T> {
-    until(Duration::from_secs(30), "first answers", || {
-        load.count("before", 200) >= 10
-    })
-    .await;
+    load.hold("before", Duration::ZERO, (200, 10), Duration::from_secs(30))
+        .await;
 
     load.phase(down);
     let fault = fault().await;
     let down_from = Instant::now();
-    until(
+    load.hold(
+        down,
+        Duration::from_secs(5),
+        (503, 3),
         Duration::from_secs(60),
-        &format!("503s in phase {down}"),
-        || down_from.elapsed() >= Duration::from_secs(5) && load.count(down, 503) >= 3,
     )
     .await;
     during().await;
@@ -466,12 +482,8 @@ async fn outage<T>(
     load.phase(up);
     heal().await;
     let up_from = Instant::now();
-    until(
-        Duration::from_secs(60),
-        &format!("issuance in phase {up}"),
-        || load.count(up, 200) >= 10,
-    )
-    .await;
+    load.hold(up, Duration::ZERO, (200, 10), Duration::from_secs(60))
+        .await;
     let recovered_in = up_from.elapsed();
     let seen = load.finish().await;
     assert!(
@@ -516,20 +528,18 @@ async fn chain_rpc_unreachable_then_slow() {
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(50));
 
     // Publishing works through the proxy before the fault.
-    until(Duration::from_secs(30), "first answers", || {
-        load.count("before", 200) >= 5
-    })
-    .await;
+    load.hold("before", Duration::ZERO, (200, 5), Duration::from_secs(30))
+        .await;
     wait_onchain(&server.url, &t, &load.acked(), Duration::from_secs(60)).await;
 
     // Unreachable: the RPC port refuses; issuance never touches the chain.
     load.phase("rpc down");
     rpc.set(Mode::Down);
-    let down_from = Instant::now();
-    until(
+    load.hold(
+        "rpc down",
+        Duration::from_secs(8),
+        (200, 10),
         Duration::from_secs(30),
-        "load while the RPC is down",
-        || down_from.elapsed() >= Duration::from_secs(8) && load.count("rpc down", 200) >= 10,
     )
     .await;
     let errors = metric(
@@ -542,20 +552,22 @@ async fn chain_rpc_unreachable_then_slow() {
     // Slow: every call waits 3 s at the proxy (under the 15 s RPC timeout).
     load.phase("rpc slow");
     rpc.set(Mode::Slow(Duration::from_secs(3)));
-    let slow_from = Instant::now();
-    until(
+    load.hold(
+        "rpc slow",
+        Duration::from_secs(12),
+        (200, 10),
         Duration::from_secs(40),
-        "load while the RPC is slow",
-        || slow_from.elapsed() >= Duration::from_secs(12) && load.count("rpc slow", 200) >= 10,
     )
     .await;
 
     load.phase("healed");
     rpc.set(Mode::Open);
-    let healed_from = Instant::now();
-    until(Duration::from_secs(30), "load after healing", || {
-        healed_from.elapsed() >= Duration::from_secs(2) && load.count("healed", 200) >= 5
-    })
+    load.hold(
+        "healed",
+        Duration::from_secs(2),
+        (200, 5),
+        Duration::from_secs(30),
+    )
     .await;
     let seen = load.finish().await;
     for phase in ["rpc down", "rpc slow"] {
