@@ -348,22 +348,32 @@ pub async fn registry(store: &dyn Store) {
     assert_eq!(store.list_programs(p).await.unwrap().total, 1);
 }
 
+/// `set_consent` of `status` for `email` (as written) towards `partner`, at `at`.
+async fn set_consent(
+    store: &dyn Store,
+    email: &str,
+    partner: PartnerId,
+    status: ConsentStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<claimd_core::user::Consent, StoreError> {
+    let draft = ConsentDraft {
+        email: Email::parse(email).unwrap(),
+        partner_id: partner,
+        status,
+    };
+    store.set_consent(draft, at).await
+}
+
 /// Consent creates the user on first sight and is updated in place afterwards.
 pub async fn consent(store: &dyn Store) {
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
-    let email = Email::parse("Holder@Example.com").unwrap();
+    let acme = partner.partner_id;
+    let holder = "Holder@Example.com";
+    let email = Email::parse(holder).unwrap();
     assert!(store.user_by_email(&email).await.unwrap().is_none());
 
     let at = now_ms();
-    let c = store
-        .set_consent(
-            ConsentDraft {
-                email: email.clone(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Rejected,
-            },
-            at,
-        )
+    let c = set_consent(store, holder, acme, ConsentStatus::Rejected, at)
         .await
         .unwrap();
     assert_eq!(c.status, ConsentStatus::Rejected);
@@ -373,24 +383,13 @@ pub async fn consent(store: &dyn Store) {
     assert_eq!(user.user_uuid, c.user_uuid);
 
     let later = at + chrono::Duration::minutes(5);
-    let c2 = store
-        .set_consent(
-            ConsentDraft {
-                email: email.clone(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Granted,
-            },
-            later,
-        )
+    let c2 = set_consent(store, holder, acme, ConsentStatus::Granted, later)
         .await
         .unwrap();
     assert_eq!(c2.status, ConsentStatus::Granted);
     assert_eq!(c2.updated_at, later);
     assert_eq!(
-        store
-            .consent_status(c2.user_uuid, partner.partner_id)
-            .await
-            .unwrap(),
+        store.consent_status(c2.user_uuid, acme).await.unwrap(),
         Some(ConsentStatus::Granted)
     );
     assert_eq!(
@@ -405,17 +404,8 @@ pub async fn consent(store: &dyn Store) {
     assert_eq!(store.list_users(p).await.unwrap().total, 1);
     assert_eq!(store.list_consents(p).await.unwrap().total, 1);
 
-    match store
-        .set_consent(
-            ConsentDraft {
-                email,
-                partner_id: PartnerId::new_random(),
-                status: ConsentStatus::Granted,
-            },
-            now_ms(),
-        )
-        .await
-    {
+    let unknown = PartnerId::new_random();
+    match set_consent(store, holder, unknown, ConsentStatus::Granted, now_ms()).await {
         Err(StoreError::NotFound("partner")) => {}
         other => panic!("consent for unknown partner: {other:?}"),
     }
@@ -687,15 +677,7 @@ pub async fn issuance(store: &dyn Store) {
         .create_program(ProgramId::new_random(), mk_program(None))
         .await
         .unwrap();
-    store
-        .set_consent(
-            ConsentDraft {
-                email: Email::parse("alice@x.io").unwrap(),
-                partner_id: p,
-                status: ConsentStatus::Rejected,
-            },
-            now_ms(),
-        )
+    set_consent(store, "alice@x.io", p, ConsentStatus::Rejected, now_ms())
         .await
         .unwrap();
     let out = issue(
@@ -772,6 +754,27 @@ fn roots(n: u64) -> claimd_core::store::IdentityRoots {
     }
 }
 
+/// A confirmation in block `block_number`, mined at `1_700_000_000 + block_number`.
+fn confirmation(tx_hash: &str, block_number: u64) -> claimd_core::store::Confirmation {
+    claimd_core::store::Confirmation {
+        tx_hash: tx_hash.into(),
+        block_number,
+        block_timestamp: 1_700_000_000 + block_number,
+    }
+}
+
+/// A published state's roots, transaction, block and block time, to compare at once.
+fn published_at(
+    p: &claimd_core::store::PublishedState,
+) -> (claimd_core::store::IdentityRoots, &str, u64, u64) {
+    (
+        p.roots,
+        p.tx_hash.as_str(),
+        p.block_number,
+        p.block_timestamp,
+    )
+}
+
 /// A partner, an issuer of it (`issuer_record(_, n)`) and a program of that issuer.
 async fn issuer_with_program(
     store: &dyn Store,
@@ -812,15 +815,8 @@ where
     assert_eq!(store.renormalise_emails(at).await.unwrap(), vec![]);
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
     // A user under today's rules who rejected the partner.
-    let bob = store
-        .set_consent(
-            ConsentDraft {
-                email: Email::parse("bob@example.com").unwrap(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Rejected,
-            },
-            at,
-        )
+    let acme = partner.partner_id;
+    let bob = set_consent(store, "bob@example.com", acme, ConsentStatus::Rejected, at)
         .await
         .unwrap();
     let (shouty, zoe, invisible) = (
