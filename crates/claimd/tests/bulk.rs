@@ -26,11 +26,8 @@ async fn app(backend: Backend) -> (TestApp, String, String) {
 }
 
 fn runner(app: &TestApp) -> BulkRunner {
-    BulkRunner::new(
-        app.state.store.clone(),
-        app.state.issuance.clone(),
-        app.clock.shared(),
-        "test-runner".into(),
+    runner_with(
+        app,
         RunnerConfig {
             batch: 50,
             concurrency: 4,
@@ -38,6 +35,17 @@ fn runner(app: &TestApp) -> BulkRunner {
             step_time: Duration::from_secs(600),
             ..RunnerConfig::default()
         },
+    )
+}
+
+/// A runner `test-runner` of the app's store and issuance, on its clock.
+fn runner_with(app: &TestApp, config: RunnerConfig) -> BulkRunner {
+    BulkRunner::new(
+        app.state.store.clone(),
+        app.state.issuance.clone(),
+        app.clock.shared(),
+        "test-runner".into(),
+        config,
     )
 }
 
@@ -682,14 +690,10 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
 async fn a_step_gives_way_to_interactive_issuance(backend: Backend) {
     let (app, program, _) = app(backend).await;
     let (csv, _) = csv_with_bad_rows(30);
-    let answer = upload(&app, &program, "", "text/csv", csv.into_bytes()).await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
-    let r = BulkRunner::new(
-        app.state.store.clone(),
-        app.state.issuance.clone(),
-        app.clock.shared(),
-        "test-runner".into(),
+    let answer = accepted(&app, &program, "", "text/csv", csv.into_bytes()).await;
+    let id = answer["jobId"].as_str().unwrap().to_owned();
+    let r = runner_with(
+        &app,
         RunnerConfig {
             batch: 50,
             concurrency: 8,
