@@ -612,7 +612,11 @@ pub async fn issuance(store: &dyn Store) {
 
     // A nonce is unique per issuer.
     let bob = UserId::new_random();
-    let out = issue(store, "bob@x.io", bob, cred(bob, 3), Revoke, None).await;
+    // Bob's credential `nonce`, with the idempotency key and request hash `idem`.
+    let as_bob = async |nonce: u64, idem: Option<(&str, &str)>| {
+        issue(store, "bob@x.io", bob, cred(bob, nonce), Revoke, idem).await
+    };
+    let out = as_bob(3, None).await;
     assert!(matches!(out, IssueOutcome::NonceTaken), "{out:?}");
 
     // The same email under another user id: the caller must rebuild for the stored user.
@@ -631,45 +635,21 @@ pub async fn issuance(store: &dyn Store) {
     );
 
     // Cap: 2 issued so far, the cap is 3.
-    let out = issue(
-        store,
-        "bob@x.io",
-        bob,
-        cred(bob, 6),
-        Revoke,
-        Some(("k1", "h1")),
-    )
-    .await;
+    let out = as_bob(6, Some(("k1", "h1"))).await;
     assert_eq!(out, IssueOutcome::Issued);
     let carol = UserId::new_random();
     let out = issue(store, "carol@x.io", carol, cred(carol, 7), Revoke, None).await;
     assert_eq!(out, IssueOutcome::CapReached);
 
     // Idempotency: same key and hash replays, another hash conflicts.
-    let out = issue(
-        store,
-        "bob@x.io",
-        bob,
-        cred(bob, 8),
-        Revoke,
-        Some(("k1", "h1")),
-    )
-    .await;
+    let out = as_bob(8, Some(("k1", "h1"))).await;
     assert_eq!(
         out,
         IssueOutcome::Replay {
             response: format!("{{\"coreClaimHash\":\"{}{:032x}\"}}", bob.0.simple(), 6)
         }
     );
-    let out = issue(
-        store,
-        "bob@x.io",
-        bob,
-        cred(bob, 9),
-        Revoke,
-        Some(("k1", "h2")),
-    )
-    .await;
+    let out = as_bob(9, Some(("k1", "h2"))).await;
     assert_eq!(out, IssueOutcome::IdempotencyConflict);
 
     // Consent rejected: nothing is issued.
