@@ -93,6 +93,12 @@ async fn job(app: &TestApp, id: &str) -> Value {
     r.json()
 }
 
+/// `POST /admin/v1/bulk-issuances/{id}/{action}` (pause, resume, cancel): the answer.
+async fn control(app: &TestApp, id: &str, action: &str) -> TestResponse {
+    let path = format!("/admin/v1/bulk-issuances/{id}/{action}");
+    app.admin(Method::POST, &path, None).await
+}
+
 /// The results file, parsed: row number → (email, status, hash, error).
 async fn results(app: &TestApp, id: &str) -> Vec<(u64, String, String, String, String)> {
     let r = app
@@ -318,13 +324,7 @@ async fn validate_only_issues_nothing(backend: Backend) {
     let users = app.admin(Method::GET, "/admin/v1/users", None).await.json();
     assert_eq!(users["total"], 0, "no user created");
     // A finished job cannot be paused.
-    let p = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/bulk-issuances/{id}/pause"),
-            None,
-        )
-        .await;
+    let p = control(&app, &id, "pause").await;
     assert_eq!(p.status, 409);
     assert_eq!(p.json()["message"], "Cannot pause a job that is VALIDATED");
 }
@@ -349,21 +349,18 @@ async fn pause_resume_cancel(backend: Backend) {
     )
     .await;
     let id = answer["jobId"].as_str().unwrap().to_owned();
-    let control = |action: &'static str| {
-        let path = format!("/admin/v1/bulk-issuances/{id}/{action}");
-        let app = &app;
-        async move {
-            let r = app.admin(Method::POST, &path, None).await;
-            assert_eq!(r.status, 200, "{action}: {}", r.text());
-            r.json()
-        }
+    // The action must be taken: its job.
+    let act = async |action: &str| {
+        let r = control(&app, &id, action).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.text());
+        r.json()
     };
     let r = runner(&app);
     r.run_once().await.unwrap(); // validation
     r.run_once().await.unwrap(); // one batch of 50
     assert_eq!(job(&app, &id).await["rows"]["issued"], 50);
 
-    let paused = control("pause").await;
+    let paused = act("pause").await;
     assert_eq!(paused["state"], "PAUSED");
     assert_eq!(paused["etaSeconds"], Value::Null);
     assert_eq!(
@@ -373,12 +370,12 @@ async fn pause_resume_cancel(backend: Backend) {
     );
     assert_eq!(job(&app, &id).await["rows"]["issued"], 50);
     assert_eq!(
-        control("pause").await["state"],
+        act("pause").await["state"],
         "PAUSED",
         "pausing twice is harmless"
     );
 
-    assert_eq!(control("resume").await["state"], "RUNNING");
+    assert_eq!(act("resume").await["state"], "RUNNING");
     app.clock.advance(Duration::from_secs(2));
     r.run_once().await.unwrap();
     let running = job(&app, &id).await;
@@ -389,7 +386,7 @@ async fn pause_resume_cancel(backend: Backend) {
     );
     assert!(running["etaSeconds"].as_u64().is_some(), "{running}");
 
-    let cancelled = control("cancel").await;
+    let cancelled = act("cancel").await;
     assert_eq!(cancelled["state"], "CANCELLED");
     assert_eq!(r.run_once().await.unwrap(), Step::Idle);
     let end = job(&app, &id).await;
@@ -400,13 +397,7 @@ async fn pause_resume_cancel(backend: Backend) {
         .all(|r| r.2 == "ISSUED" && r.3.len() == 64));
     assert!(rows[100..].iter().all(|r| r.2 == "NOT_ISSUED"));
     for action in ["pause", "resume", "cancel"] {
-        let again = app
-            .admin(
-                Method::POST,
-                &format!("/admin/v1/bulk-issuances/{id}/{action}"),
-                None,
-            )
-            .await;
+        let again = control(&app, &id, action).await;
         assert_eq!(again.status, 409, "{action} after cancel");
     }
 }
