@@ -29,6 +29,7 @@ mod common;
 mod support;
 
 use claimd_auth::testing::{jwks, JwksServer, TestKey};
+use claimd_testkit::fixture::{provision, Provisioned, SchemaSpec};
 use common::{Backend, Server};
 use serde_json::json;
 use std::sync::Arc;
@@ -174,61 +175,17 @@ async fn run(
     let server = Server::start(backend).await;
     let key = TestKey::es256("bench-1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
-    let schema = server.create(
-        &[
-            "schema",
-            "create",
-            "--title",
-            "Bench",
-            "--type",
-            "BenchMembership",
-            "--attr",
-            "age:integer:required",
-            "--attr",
-            "location:string:required",
-            "--attr",
-            "isMember:boolean:required",
-        ],
-        "schemaId",
-    );
-    let partner = server.create(
-        &[
-            "partner",
-            "create",
-            "--name",
-            "Bench",
-            "--jwks-url",
-            &jwks_server.url(),
-            "--feature",
-            "issue_on_behalf",
-        ],
-        "partnerId",
-    );
-    let did = server.create(
-        &[
-            "issuer",
-            "create",
-            "--partner-id",
-            &partner,
-            "--name",
-            "Bench issuer",
-        ],
-        "issuerDid",
-    );
-    let program = server.create(
-        &[
-            "program",
-            "create",
-            "--issuer-did",
-            &did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Bench",
-            "--expiration-days",
-            "365",
-        ],
-        "credentialId",
+    let Provisioned {
+        partner,
+        issuer_did: did,
+        program,
+        ..
+    } = provision(
+        &server,
+        &jwks_server.url(),
+        // An integer, a string and a boolean, as the issued subjects have.
+        &SchemaSpec::INTEROP_MEMBERSHIP,
+        &["--expiration-days", "365"],
     );
 
     // Tokens are minted as requests go, as a partner's backend does: minted up front, the last
@@ -255,14 +212,7 @@ async fn run(
     // Warm up: first use of the schema context, issuer key, connection pools.
     let mut first_hash = None;
     for i in 0..5 {
-        let r = http
-            .post(url.as_str())
-            .header("x-partner-auth", mint(i))
-            .header("content-type", "application/json")
-            .body(body.as_str().to_owned())
-            .send()
-            .await;
-        if let Ok(r) = r {
+        if let Ok(r) = support::post_json(&http, &url, &mint(i), &body).await {
             if let Ok(v) = r.json::<serde_json::Value>().await {
                 first_hash = first_hash.or(v["coreClaimHash"].as_str().map(str::to_owned));
             }
@@ -296,51 +246,26 @@ async fn run(
     } else {
         None
     };
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(5));
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, body, mint, next) = (
-                http.clone(),
-                url.clone(),
-                body.clone(),
-                mint.clone(),
-                next.clone(),
-            );
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut ok = 0usize;
-                loop {
-                    // A row ends at `requests` requests or at `duration`, whichever comes first.
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= requests + 5 || started.elapsed() >= duration {
-                        break;
-                    }
-                    let token = mint(i);
-                    let t0 = Instant::now();
-                    let r = http
-                        .post(url.as_str())
-                        .header("x-partner-auth", token)
-                        .header("content-type", "application/json")
-                        .body(body.as_str().to_owned())
-                        .send()
-                        .await;
-                    if matches!(&r, Ok(r) if r.status() == 200) {
-                        ok += 1;
-                    }
-                    lat.push(t0.elapsed());
-                }
-                (ok, lat)
-            })
-        })
-        .collect();
-    let mut lat: Vec<Duration> = Vec::new();
-    let mut accepted = 0;
-    for w in workers {
-        let (ok, l) = w.await.unwrap();
-        accepted += ok;
-        lat.extend(l);
-    }
+    // Request numbers go on after the warm-up's five; a row ends at `requests` requests or at
+    // `duration`, whichever comes first.
+    let answers = support::clients(
+        concurrency,
+        5,
+        move |i| i < requests + 5 && started.elapsed() < duration,
+        move |i| {
+            let (http, url, body, mint) = (http.clone(), url.clone(), body.clone(), mint.clone());
+            async move {
+                let token = mint(i);
+                let t0 = Instant::now();
+                let r = support::post_json(&http, &url, &token, &body).await;
+                (matches!(&r, Ok(r) if r.status() == 200), t0.elapsed())
+            }
+        },
+    )
+    .await;
+    let accepted = answers.iter().filter(|(ok, _)| *ok).count();
+    let mut lat: Vec<Duration> = answers.into_iter().map(|(_, took)| took).collect();
     let seconds = started.elapsed().as_secs_f64();
     let load_after = support::load_average();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

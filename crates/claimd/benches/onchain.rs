@@ -24,7 +24,6 @@ use common::fixture::Fixture;
 use common::Backend;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -50,49 +49,31 @@ async fn issue_all(f: &Fixture, n: usize, concurrency: usize) -> Vec<(String, f6
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let next = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, body, tokens, next) = (
-                http.clone(),
-                url.clone(),
-                body.clone(),
-                tokens.clone(),
-                next.clone(),
-            );
-            tokio::spawn(async move {
-                let mut accepted = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= tokens.len() {
-                        break;
-                    }
-                    let r = http
-                        .post(url.as_str())
-                        .header("x-partner-auth", &tokens[i])
-                        .header("content-type", "application/json")
-                        .body(body.as_str().to_owned())
-                        .send()
-                        .await;
-                    if let Ok(r) = r {
-                        if r.status() == 200 {
-                            let at = unix_ms(SystemTime::now());
-                            let v: Value = r.json().await.unwrap_or(Value::Null);
-                            if let Some(h) = v["coreClaimHash"].as_str() {
-                                accepted.push((h.to_owned(), at));
-                            }
-                        }
-                    }
+    let count = tokens.len();
+    support::clients(
+        concurrency,
+        0,
+        move |i| i < count,
+        move |i| {
+            let (http, url, body, tokens) =
+                (http.clone(), url.clone(), body.clone(), tokens.clone());
+            async move {
+                let r = support::post_json(&http, &url, &tokens[i], &body)
+                    .await
+                    .ok()?;
+                if r.status() != 200 {
+                    return None;
                 }
-                accepted
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for w in workers {
-        all.extend(w.await.unwrap());
-    }
-    all
+                let at = unix_ms(SystemTime::now());
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                Some((v["coreClaimHash"].as_str()?.to_owned(), at))
+            }
+        },
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The operator's publishing view of the fixture's issuer, with up to `limit` transitions.
@@ -245,25 +226,10 @@ async fn run(chain: &str, backend: Backend, n: usize, concurrency: usize) -> Val
         .fold(t0, f64::max);
 
     // Statuses tell which transaction published each credential.
-    let status_http = reqwest::Client::new();
     let mut latencies = Vec::with_capacity(accepted.len());
     let mut onchain = 0usize;
     for (i, (hash, at)) in accepted.iter().enumerate() {
-        let st: Value = status_http
-            .get(format!(
-                "{}/v1/credentials/status?coreClaimHash={hash}",
-                f.url()
-            ))
-            .header(
-                "x-partner-auth",
-                f.token(&format!("user{i}@onchain.example")),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let st = f.status(&format!("user{i}@onchain.example"), hash).await;
         if st["vcStatus"] == "ONCHAIN" {
             onchain += 1;
         }

@@ -26,11 +26,8 @@ async fn app(backend: Backend) -> (TestApp, String, String) {
 }
 
 fn runner(app: &TestApp) -> BulkRunner {
-    BulkRunner::new(
-        app.state.store.clone(),
-        app.state.issuance.clone(),
-        app.clock.shared(),
-        "test-runner".into(),
+    runner_with(
+        app,
         RunnerConfig {
             batch: 50,
             concurrency: 4,
@@ -38,6 +35,17 @@ fn runner(app: &TestApp) -> BulkRunner {
             step_time: Duration::from_secs(600),
             ..RunnerConfig::default()
         },
+    )
+}
+
+/// A runner `test-runner` of the app's store and issuance, on its clock.
+fn runner_with(app: &TestApp, config: RunnerConfig) -> BulkRunner {
+    BulkRunner::new(
+        app.state.store.clone(),
+        app.state.issuance.clone(),
+        app.clock.shared(),
+        "test-runner".into(),
+        config,
     )
 }
 
@@ -83,6 +91,12 @@ async fn job(app: &TestApp, id: &str) -> Value {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
+}
+
+/// `POST /admin/v1/bulk-issuances/{id}/{action}` (pause, resume, cancel): the answer.
+async fn control(app: &TestApp, id: &str, action: &str) -> TestResponse {
+    let path = format!("/admin/v1/bulk-issuances/{id}/{action}");
+    app.admin(Method::POST, &path, None).await
 }
 
 /// The results file, parsed: row number → (email, status, hash, error).
@@ -310,13 +324,7 @@ async fn validate_only_issues_nothing(backend: Backend) {
     let users = app.admin(Method::GET, "/admin/v1/users", None).await.json();
     assert_eq!(users["total"], 0, "no user created");
     // A finished job cannot be paused.
-    let p = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/bulk-issuances/{id}/pause"),
-            None,
-        )
-        .await;
+    let p = control(&app, &id, "pause").await;
     assert_eq!(p.status, 409);
     assert_eq!(p.json()["message"], "Cannot pause a job that is VALIDATED");
 }
@@ -341,21 +349,18 @@ async fn pause_resume_cancel(backend: Backend) {
     )
     .await;
     let id = answer["jobId"].as_str().unwrap().to_owned();
-    let control = |action: &'static str| {
-        let path = format!("/admin/v1/bulk-issuances/{id}/{action}");
-        let app = &app;
-        async move {
-            let r = app.admin(Method::POST, &path, None).await;
-            assert_eq!(r.status, 200, "{action}: {}", r.text());
-            r.json()
-        }
+    // The action must be taken: its job.
+    let act = async |action: &str| {
+        let r = control(&app, &id, action).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.text());
+        r.json()
     };
     let r = runner(&app);
     r.run_once().await.unwrap(); // validation
     r.run_once().await.unwrap(); // one batch of 50
     assert_eq!(job(&app, &id).await["rows"]["issued"], 50);
 
-    let paused = control("pause").await;
+    let paused = act("pause").await;
     assert_eq!(paused["state"], "PAUSED");
     assert_eq!(paused["etaSeconds"], Value::Null);
     assert_eq!(
@@ -365,12 +370,12 @@ async fn pause_resume_cancel(backend: Backend) {
     );
     assert_eq!(job(&app, &id).await["rows"]["issued"], 50);
     assert_eq!(
-        control("pause").await["state"],
+        act("pause").await["state"],
         "PAUSED",
         "pausing twice is harmless"
     );
 
-    assert_eq!(control("resume").await["state"], "RUNNING");
+    assert_eq!(act("resume").await["state"], "RUNNING");
     app.clock.advance(Duration::from_secs(2));
     r.run_once().await.unwrap();
     let running = job(&app, &id).await;
@@ -381,7 +386,7 @@ async fn pause_resume_cancel(backend: Backend) {
     );
     assert!(running["etaSeconds"].as_u64().is_some(), "{running}");
 
-    let cancelled = control("cancel").await;
+    let cancelled = act("cancel").await;
     assert_eq!(cancelled["state"], "CANCELLED");
     assert_eq!(r.run_once().await.unwrap(), Step::Idle);
     let end = job(&app, &id).await;
@@ -392,13 +397,7 @@ async fn pause_resume_cancel(backend: Backend) {
         .all(|r| r.2 == "ISSUED" && r.3.len() == 64));
     assert!(rows[100..].iter().all(|r| r.2 == "NOT_ISSUED"));
     for action in ["pause", "resume", "cancel"] {
-        let again = app
-            .admin(
-                Method::POST,
-                &format!("/admin/v1/bulk-issuances/{id}/{action}"),
-                None,
-            )
-            .await;
+        let again = control(&app, &id, action).await;
         assert_eq!(again.status, 409, "{action} after cancel");
     }
 }
@@ -682,14 +681,10 @@ async fn the_cli_issues_a_file_and_writes_the_results(backend: Backend) {
 async fn a_step_gives_way_to_interactive_issuance(backend: Backend) {
     let (app, program, _) = app(backend).await;
     let (csv, _) = csv_with_bad_rows(30);
-    let answer = upload(&app, &program, "", "text/csv", csv.into_bytes()).await;
-    assert_eq!(answer.status, 202, "{}", answer.text());
-    let id = answer.json()["jobId"].as_str().unwrap().to_owned();
-    let r = BulkRunner::new(
-        app.state.store.clone(),
-        app.state.issuance.clone(),
-        app.clock.shared(),
-        "test-runner".into(),
+    let answer = accepted(&app, &program, "", "text/csv", csv.into_bytes()).await;
+    let id = answer["jobId"].as_str().unwrap().to_owned();
+    let r = runner_with(
+        &app,
         RunnerConfig {
             batch: 50,
             concurrency: 8,
@@ -730,36 +725,29 @@ claimd_testkit::on_each_backend!(
 async fn openapi_describes_the_bulk_routes() {
     let app = TestApp::new().await;
     let doc = app.get("/openapi.json").await.json();
-    let ops: &[(&str, &str, &[&str])] = &[
+    let mut ops: Vec<(String, &str, &[&str])> = vec![
         (
-            "/programs/{credentialId}/bulk-issuances",
+            "/programs/{credentialId}/bulk-issuances".into(),
             "post",
             &["202", "400", "401", "404", "413", "415", "429", "503"],
         ),
-        ("/bulk-issuances", "get", &["200", "400", "401"]),
-        ("/bulk-issuances/{jobId}", "get", &["200", "401", "404"]),
+        ("/bulk-issuances".into(), "get", &["200", "400", "401"]),
         (
-            "/bulk-issuances/{jobId}/pause",
-            "post",
-            &["200", "404", "409"],
-        ),
-        (
-            "/bulk-issuances/{jobId}/resume",
-            "post",
-            &["200", "404", "409"],
-        ),
-        (
-            "/bulk-issuances/{jobId}/cancel",
-            "post",
-            &["200", "404", "409"],
-        ),
-        (
-            "/bulk-issuances/{jobId}/results",
+            "/bulk-issuances/{jobId}".into(),
             "get",
-            &["200", "404", "409"],
+            &["200", "401", "404"],
         ),
     ];
-    for (path, method, codes) in ops {
+    for (action, method) in [
+        ("pause", "post"),
+        ("resume", "post"),
+        ("cancel", "post"),
+        ("results", "get"),
+    ] {
+        let path = format!("/bulk-issuances/{{jobId}}/{action}");
+        ops.push((path, method, &["200", "404", "409"]));
+    }
+    for (path, method, codes) in &ops {
         // Operator paths are listed under their full path, on the root server.
         let path = &format!("/admin/v1{path}");
         let op = &doc["paths"][path][method];

@@ -23,6 +23,7 @@
 mod common;
 
 use claimd_auth::testing::{jwks, JwksServer, TestKey};
+use claimd_testkit::fixture::{create_partner, provision, SchemaSpec};
 use claimd_testkit::server::{config_env, free_port};
 use common::{Backend, Server};
 use serde_json::{json, Value};
@@ -173,66 +174,15 @@ struct Tenant {
     program: String,
 }
 
-fn partner(server: &Server, name: &str, jwks_url: &str) -> String {
-    server.create(
-        &[
-            "partner",
-            "create",
-            "--name",
-            name,
-            "--jwks-url",
-            jwks_url,
-            "--feature",
-            "issue_on_behalf",
-        ],
-        "partnerId",
-    )
-}
-
+/// The fixture's records (`Membership` schema, partner `Acme`, issuer, program), with the
+/// partner's keys at `jwks_url`.
 fn tenant(server: &Server, key: TestKey, jwks_url: &str) -> Tenant {
-    let schema = server.create(
-        &[
-            "schema",
-            "create",
-            "--title",
-            "Membership",
-            "--type",
-            "Membership",
-            "--attr",
-            "age:integer:required",
-        ],
-        "schemaId",
-    );
-    let partner = partner(server, "Acme", jwks_url);
-    let issuer_did = server.create(
-        &[
-            "issuer",
-            "create",
-            "--partner-id",
-            &partner,
-            "--name",
-            "Acme issuer",
-        ],
-        "issuerDid",
-    );
-    let program = server.create(
-        &[
-            "program",
-            "create",
-            "--issuer-did",
-            &issuer_did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Members",
-        ],
-        "credentialId",
-    );
+    let p = provision(server, jwks_url, &SchemaSpec::MEMBERSHIP, &[]);
     Tenant {
         key,
-        partner,
-        issuer_did,
-        program,
+        partner: p.partner,
+        issuer_did: p.issuer_did,
+        program: p.program,
     }
 }
 
@@ -359,6 +309,23 @@ impl Load {
             .count()
     }
 
+    /// Waits until phase `phase` has lasted `at_least` (from now) and clients have had `n`
+    /// answers `status` in it; panics after `limit`.
+    async fn hold(
+        &self,
+        phase: &str,
+        at_least: Duration,
+        (status, n): (u16, usize),
+        limit: Duration,
+    ) {
+        let from = Instant::now();
+        let what = format!("{n} answers {status} in phase {phase}");
+        until(limit, &what, || {
+            from.elapsed() >= at_least && self.count(phase, status) >= n
+        })
+        .await;
+    }
+
     /// The credentials acknowledged so far.
     fn acked(&self) -> Vec<(String, String)> {
         self.seen.lock().unwrap().acked.clone()
@@ -471,6 +438,67 @@ fn summary(name: &str, seen: &Seen, started: Instant) {
     );
 }
 
+/// What [`outage`] saw.
+struct Healed<T> {
+    seen: Seen,
+    /// What the fault returned.
+    fault: T,
+    /// How long the dependency was broken.
+    outage: Duration,
+    /// How long after healing issuance was answered again.
+    recovered_in: Duration,
+}
+
+/// A dependency broken under `load`, then healed. After the first answers, phase `down`:
+/// `fault` breaks it, and the outage lasts until clients have seen it answered (503s) for a
+/// few seconds; `during` checks what must hold while it lasts. Then phase `up`: `heal` repairs
+/// it and the load runs until issuance is answered again. Every request must have got an
+/// answer (the process stays up) and every acknowledged credential must reach `ONCHAIN`.
+async fn outage<T>(
+    server_url: &str,
+    t: &Tenant,
+    load: Load,
+    (down, up): (&'static str, &'static str),
+    fault: impl AsyncFnOnce() -> T,
+    during: impl AsyncFnOnce(),
+    heal: impl AsyncFnOnce(),
+) -> Healed<T> {
+    load.hold("before", Duration::ZERO, (200, 10), Duration::from_secs(30))
+        .await;
+
+    load.phase(down);
+    let fault = fault().await;
+    let down_from = Instant::now();
+    load.hold(
+        down,
+        Duration::from_secs(5),
+        (503, 3),
+        Duration::from_secs(60),
+    )
+    .await;
+    during().await;
+    let outage = down_from.elapsed();
+
+    load.phase(up);
+    heal().await;
+    let up_from = Instant::now();
+    load.hold(up, Duration::ZERO, (200, 10), Duration::from_secs(60))
+        .await;
+    let recovered_in = up_from.elapsed();
+    let seen = load.finish().await;
+    assert!(
+        !seen.answers.iter().any(|a| a.status == 0),
+        "a request got no answer: the process must stay up"
+    );
+    wait_onchain(server_url, t, &seen.acked, Duration::from_secs(120)).await;
+    Healed {
+        seen,
+        fault,
+        outage,
+        recovered_in,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chain RPC unreachable, then slow.
 
@@ -500,20 +528,18 @@ async fn chain_rpc_unreachable_then_slow() {
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(50));
 
     // Publishing works through the proxy before the fault.
-    until(Duration::from_secs(30), "first answers", || {
-        load.count("before", 200) >= 5
-    })
-    .await;
+    load.hold("before", Duration::ZERO, (200, 5), Duration::from_secs(30))
+        .await;
     wait_onchain(&server.url, &t, &load.acked(), Duration::from_secs(60)).await;
 
     // Unreachable: the RPC port refuses; issuance never touches the chain.
     load.phase("rpc down");
     rpc.set(Mode::Down);
-    let down_from = Instant::now();
-    until(
+    load.hold(
+        "rpc down",
+        Duration::from_secs(8),
+        (200, 10),
         Duration::from_secs(30),
-        "load while the RPC is down",
-        || down_from.elapsed() >= Duration::from_secs(8) && load.count("rpc down", 200) >= 10,
     )
     .await;
     let errors = metric(
@@ -526,20 +552,22 @@ async fn chain_rpc_unreachable_then_slow() {
     // Slow: every call waits 3 s at the proxy (under the 15 s RPC timeout).
     load.phase("rpc slow");
     rpc.set(Mode::Slow(Duration::from_secs(3)));
-    let slow_from = Instant::now();
-    until(
+    load.hold(
+        "rpc slow",
+        Duration::from_secs(12),
+        (200, 10),
         Duration::from_secs(40),
-        "load while the RPC is slow",
-        || slow_from.elapsed() >= Duration::from_secs(12) && load.count("rpc slow", 200) >= 10,
     )
     .await;
 
     load.phase("healed");
     rpc.set(Mode::Open);
-    let healed_from = Instant::now();
-    until(Duration::from_secs(30), "load after healing", || {
-        healed_from.elapsed() >= Duration::from_secs(2) && load.count("healed", 200) >= 5
-    })
+    load.hold(
+        "healed",
+        Duration::from_secs(2),
+        (200, 5),
+        Duration::from_secs(30),
+    )
     .await;
     let seen = load.finish().await;
     for phase in ["rpc down", "rpc slow"] {
@@ -693,48 +721,27 @@ async fn postgres_restarted_mid_load() {
     .await;
     let t = Arc::new(tenant(&server, key, &jwks_server.url()));
     let load = Load::start(&server.url, t.clone(), 3, Duration::from_millis(20));
-    until(Duration::from_secs(30), "first answers", || {
-        load.count("before", 200) >= 10
-    })
-    .await;
-
-    load.phase("postgres down");
-    tokio::task::block_in_place(|| pg.crash());
-    let down_from = Instant::now();
-    // The outage lasts until clients have seen it answered (503s) for a few seconds.
-    until(
-        Duration::from_secs(60),
-        "503s while PostgreSQL is down",
-        || down_from.elapsed() >= Duration::from_secs(5) && load.count("postgres down", 503) >= 3,
+    let healed = outage(
+        &server.url,
+        &t,
+        load,
+        ("postgres down", "restarted"),
+        async || tokio::task::block_in_place(|| pg.crash()),
+        async || {
+            let ready = reqwest::get(format!("{}/readyz", server.url))
+                .await
+                .unwrap();
+            assert_eq!(ready.status(), 503, "/readyz while the database is down");
+        },
+        async || tokio::task::block_in_place(|| pg.start_server()),
     )
     .await;
-    let ready = reqwest::get(format!("{}/readyz", server.url))
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503, "/readyz while the database is down");
-    let outage = down_from.elapsed();
-
-    load.phase("restarted");
-    tokio::task::block_in_place(|| pg.start_server());
-    let up_from = Instant::now();
-    until(
-        Duration::from_secs(60),
-        "issuance after the restart",
-        || load.count("restarted", 200) >= 10,
-    )
-    .await;
-    let recovered_in = up_from.elapsed();
-    let seen = load.finish().await;
-    assert!(
-        !seen.answers.iter().any(|a| a.status == 0),
-        "a request got no answer: the process must stay up"
-    );
-    wait_onchain(&server.url, &t, &seen.acked, Duration::from_secs(120)).await;
+    let seen = healed.seen;
     summary(
         &format!(
             "PostgreSQL down {:.1} s (immediate stop), back in {:.1} s",
-            outage.as_secs_f64(),
-            recovered_in.as_secs_f64()
+            healed.outage.as_secs_f64(),
+            healed.recovered_in.as_secs_f64()
         ),
         &seen,
         started,
@@ -805,7 +812,7 @@ async fn jwks_host_down_then_slow() {
     // Down: cached keys keep working; a partner never fetched, and an unknown key id, get the
     // generic 401 at once.
     host.set(Mode::Down);
-    let uncached = partner(&server, "Uncached", &jwks_url);
+    let uncached = create_partner(&server, "Uncached", &jwks_url);
     let u = Tenant {
         key: k1.clone(),
         partner: uncached,
@@ -826,7 +833,7 @@ async fn jwks_host_down_then_slow() {
 
     // Slow: the host answers after 8 s, past the 5 s fetch timeout.
     host.set(Mode::Slow(Duration::from_secs(8)));
-    let slow_partner = partner(&server, "Slow", &jwks_url);
+    let slow_partner = create_partner(&server, "Slow", &jwks_url);
     let s = Tenant {
         key: k1.clone(),
         partner: slow_partner,
@@ -989,50 +996,29 @@ async fn sqlite_data_dir_disk_full() {
     });
     let t = Arc::new(tenant(&server, key, &jwks_server.url()));
     let load = Load::start(&server.url, t.clone(), 2, Duration::from_millis(20));
-    until(Duration::from_secs(30), "first answers", || {
-        load.count("before", 200) >= 10
-    })
-    .await;
-
-    load.phase("disk full");
     let filler = disk.path().join("filler");
-    let filled = {
-        let filler = filler.clone();
-        tokio::task::spawn_blocking(move || fill(&filler))
-            .await
-            .unwrap()
-    };
-    let full_from = Instant::now();
-    until(
-        Duration::from_secs(60),
-        "refusals while the disk is full",
-        || full_from.elapsed() >= Duration::from_secs(5) && load.count("disk full", 503) >= 3,
+    let healed = outage(
+        &server.url,
+        &t,
+        load,
+        ("disk full", "freed"),
+        async || {
+            let filler = filler.clone();
+            tokio::task::spawn_blocking(move || fill(&filler))
+                .await
+                .unwrap()
+        },
+        async || {},
+        async || std::fs::remove_file(&filler).unwrap(),
     )
     .await;
-    let full_for = full_from.elapsed();
-
-    load.phase("freed");
-    std::fs::remove_file(&filler).unwrap();
-    let freed_from = Instant::now();
-    until(
-        Duration::from_secs(60),
-        "issuance after space was freed",
-        || load.count("freed", 200) >= 10,
-    )
-    .await;
-    let recovered_in = freed_from.elapsed();
-    let seen = load.finish().await;
-    assert!(
-        !seen.answers.iter().any(|a| a.status == 0),
-        "a request got no answer: the process must stay up"
-    );
-    wait_onchain(&server.url, &t, &seen.acked, Duration::from_secs(120)).await;
+    let seen = healed.seen;
     summary(
         &format!(
             "disk full ({} MiB filler) for {:.1} s, issuing again {:.1} s after freeing",
-            filled >> 20,
-            full_for.as_secs_f64(),
-            recovered_in.as_secs_f64()
+            healed.fault >> 20,
+            healed.outage.as_secs_f64(),
+            healed.recovered_in.as_secs_f64()
         ),
         &seen,
         started,

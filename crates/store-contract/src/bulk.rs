@@ -1,12 +1,11 @@
 //! The bulk issuance port ([`claimd_core::bulk::BulkStore`]): jobs, chunks, rows, counters
 //! and the job lease behave alike on every backend.
 
-use crate::{issuer_record, partner_draft, schema_draft};
+use crate::issuer_with_program;
 use chrono::{TimeDelta, Utc};
 use claimd_core::bulk::store::NewJob;
 use claimd_core::bulk::{Format, JobId, JobState, NewRow, RowCounts, RowResult, RowStatus};
 use claimd_core::page::PageRequest;
-use claimd_core::program::ProgramDraft;
 use claimd_core::store::{OnDuplicate, Store, StoreError};
 use claimd_core::ProgramId;
 use serde_json::json;
@@ -30,25 +29,7 @@ fn row(n: u64, email: &str, error: Option<&str>) -> NewRow {
 }
 
 pub async fn bulk(store: &dyn Store) {
-    let partner = store.create_partner(partner_draft("Bulk")).await.unwrap();
-    let schema = store.create_schema(schema_draft()).await.unwrap();
-    let rec = issuer_record(partner.partner_id, 7);
-    let issuer = store.create_issuer(rec.clone()).await.unwrap();
-    let program = store
-        .create_program(
-            ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did.clone(),
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
-        )
-        .await
-        .unwrap();
+    let (_, issuer, program) = issuer_with_program(store, 7).await;
     let t0 = Utc::now();
     let new_job = |validate_only| NewJob {
         job_id: JobId::new_random(),

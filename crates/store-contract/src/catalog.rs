@@ -1,11 +1,11 @@
 //! The catalog's storage: flags, verification programs, counters kept by the writes that
 //! change them, and ranked prefix search — the same on every backend.
 
-use crate::{commit, issuer_record, partner_draft, record, schema_draft};
+use crate::{issue, issuer_record, partner_draft, program_draft, record, schema_draft};
 use claimd_core::catalog::{Browse, Order, ProgramSort, SchemaSort, SearchQuery};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::program::ProgramDraft;
-use claimd_core::store::{IssueOutcome, OnDuplicate, Store, StoreError};
+use claimd_core::store::OnDuplicate::{Ignore, Revoke};
+use claimd_core::store::{IssueOutcome, Store, StoreError};
 use claimd_core::verification::{
     AcceptedCredential, PricingModel, VerificationChanges, VerificationDraft,
     VerificationProgramId, Visibility, VisibilityChange,
@@ -52,15 +52,7 @@ pub async fn catalog(store: &dyn Store) {
     let issuer = store.create_issuer(rec.clone()).await.unwrap();
     let rec2 = issuer_record(partner.partner_id, 4);
     store.create_issuer(rec2.clone()).await.unwrap();
-    let draft = |did: &str, name: &str| ProgramDraft {
-        issuer_did: did.into(),
-        schema_id: schema.schema_id,
-        name: name.into(),
-        accessible_from: None,
-        accessible_until: None,
-        max_issuance: None,
-        expiration_days: None,
-    };
+    let draft = |did: &str, name: &str| program_draft(did, schema.schema_id, name);
     let program = store
         .create_program(
             ProgramId::new_random(),
@@ -307,41 +299,21 @@ pub async fn catalog(store: &dyn Store) {
     let (ann, bob) = (UserId::new_random(), UserId::new_random());
     let p = partner.partner_id;
     let a1 = record(p, &issuer, &program, ann, 101);
-    let out = store
-        .commit_issuance(commit(
-            "ann@x.io",
-            ann,
-            a1.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await;
-    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    let out = issue(store, "ann@x.io", ann, a1.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     let b1 = record(p, &issuer, &program, bob, 102);
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            b1.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await;
-    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    let out = issue(store, "bob@x.io", bob, b1.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     assert_eq!(traction(store, &program.credential_id).await, (2, 2));
     // A duplicate revoked by a new issuance: one more issuance, same holders.
     let a2 = record(p, &issuer, &program, ann, 103);
-    let out = store
-        .commit_issuance(commit("ann@x.io", ann, a2, OnDuplicate::Revoke, None))
-        .await;
-    assert_eq!(out.unwrap(), IssueOutcome::Issued);
+    let out = issue(store, "ann@x.io", ann, a2, Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     assert_eq!(traction(store, &program.credential_id).await, (2, 3));
     // A refused issuance (ignore) changes nothing.
     let a3 = record(p, &issuer, &program, ann, 104);
-    let out = store
-        .commit_issuance(commit("ann@x.io", ann, a3, OnDuplicate::Ignore, None))
-        .await;
-    assert!(matches!(out.unwrap(), IssueOutcome::Existing { .. }));
+    let out = issue(store, "ann@x.io", ann, a3, Ignore, None).await;
+    assert!(matches!(out, IssueOutcome::Existing { .. }));
     assert_eq!(traction(store, &program.credential_id).await, (2, 3));
     // Publication (WAIT_ONCHAIN → ONCHAIN) keeps the holder; revocation drops it, once.
     let at = chrono::Utc::now();
@@ -383,11 +355,11 @@ pub async fn catalog(store: &dyn Store) {
     let outcomes = futures::future::join_all(users.iter().enumerate().flat_map(|(i, &u)| {
         let email = format!("many{i}@x.io");
         [200 + 2 * i as u64, 201 + 2 * i as u64].map(|nonce| {
-            let c = commit(
+            let c = crate::commit(
                 &email,
                 u,
                 record(p, &issuer, &program, u, nonce),
-                OnDuplicate::Ignore,
+                claimd_core::store::OnDuplicate::Ignore,
                 None,
             );
             store.commit_issuance(c)
@@ -547,15 +519,7 @@ pub async fn catalog_verifications(store: &dyn Store) {
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, 3);
     store.create_issuer(rec.clone()).await.unwrap();
-    let draft = |name: &str| ProgramDraft {
-        issuer_did: rec.issuer_did.clone(),
-        schema_id: schema.schema_id,
-        name: name.into(),
-        accessible_from: None,
-        accessible_until: None,
-        max_issuance: None,
-        expiration_days: None,
-    };
+    let draft = |name: &str| program_draft(&rec.issuer_did, schema.schema_id, name);
     let gold = store
         .create_program(ProgramId::new_random(), draft("Gold"))
         .await

@@ -74,6 +74,19 @@ pub fn issuer_record(partner: PartnerId, n: u8) -> IssuerRecord {
     }
 }
 
+/// `update_partner` of a partner that exists: the partner as it is now.
+async fn changed_partner(
+    store: &dyn Store,
+    id: PartnerId,
+    changes: PartnerChanges,
+) -> claimd_core::partner::Partner {
+    store
+        .update_partner(id, changes)
+        .await
+        .unwrap()
+        .expect("partner exists")
+}
+
 /// Partners' token rules: stored on create, patched field by field (`Some(None)` clears a
 /// binding, absent leaves it), and a partner created without them is unbound and enabled.
 pub async fn partner_token_rules(store: &dyn Store) {
@@ -105,18 +118,16 @@ pub async fn partner_token_rules(store: &dyn Store) {
         rules
     );
 
-    let enabled = store
-        .update_partner(
-            bound.partner_id,
-            PartnerChanges {
-                enabled: Some(true),
-                audience: Some(None),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let enabled = changed_partner(
+        store,
+        bound.partner_id,
+        PartnerChanges {
+            enabled: Some(true),
+            audience: Some(None),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         enabled.token_rules,
         TokenRules {
@@ -126,20 +137,18 @@ pub async fn partner_token_rules(store: &dyn Store) {
         },
         "only the fields given change"
     );
-    let patched = store
-        .update_partner(
-            bound.partner_id,
-            PartnerChanges {
-                issuer: Some(None),
-                require_jti: Some(false),
-                audience: Some(Some("aud-2".into())),
-                name: Some("Renamed".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let patched = changed_partner(
+        store,
+        bound.partner_id,
+        PartnerChanges {
+            issuer: Some(None),
+            require_jti: Some(false),
+            audience: Some(Some("aud-2".into())),
+            name: Some("Renamed".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         patched.token_rules,
         TokenRules {
@@ -185,20 +194,18 @@ pub async fn partners(store: &dyn Store) {
 
     let schema = SchemaId::new_random();
     let jwks = json!({"keys": [{"kty": "EC", "kid": "k1"}]});
-    let changed = store
-        .update_partner(
-            p.partner_id,
-            PartnerChanges {
-                name: Some("Acme 2".into()),
-                key_source: Some(KeySource::Inline(jwks.clone())),
-                features: Some(vec![]),
-                allowed_schema_ids: Some(Some(vec![schema])),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .expect("partner exists");
+    let changed = changed_partner(
+        store,
+        p.partner_id,
+        PartnerChanges {
+            name: Some("Acme 2".into()),
+            key_source: Some(KeySource::Inline(jwks.clone())),
+            features: Some(vec![]),
+            allowed_schema_ids: Some(Some(vec![schema])),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(changed.name, "Acme 2");
     assert_eq!(changed.jwks_url, None);
     assert_eq!(changed.jwks, Some(jwks));
@@ -208,17 +215,15 @@ pub async fn partners(store: &dyn Store) {
     assert!(!changed.allows_schema(SchemaId::new_random()));
     assert!(changed.updated_at >= p.updated_at);
 
-    let cleared = store
-        .update_partner(
-            p.partner_id,
-            PartnerChanges {
-                allowed_schema_ids: Some(None),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let cleared = changed_partner(
+        store,
+        p.partner_id,
+        PartnerChanges {
+            allowed_schema_ids: Some(None),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(cleared.allowed_schema_ids, None);
     assert_eq!(cleared.name, "Acme 2", "absent fields are left alone");
     assert!(store
@@ -343,22 +348,32 @@ pub async fn registry(store: &dyn Store) {
     assert_eq!(store.list_programs(p).await.unwrap().total, 1);
 }
 
+/// `set_consent` of `status` for `email` (as written) towards `partner`, at `at`.
+async fn set_consent(
+    store: &dyn Store,
+    email: &str,
+    partner: PartnerId,
+    status: ConsentStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<claimd_core::user::Consent, StoreError> {
+    let draft = ConsentDraft {
+        email: Email::parse(email).unwrap(),
+        partner_id: partner,
+        status,
+    };
+    store.set_consent(draft, at).await
+}
+
 /// Consent creates the user on first sight and is updated in place afterwards.
 pub async fn consent(store: &dyn Store) {
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
-    let email = Email::parse("Holder@Example.com").unwrap();
+    let acme = partner.partner_id;
+    let holder = "Holder@Example.com";
+    let email = Email::parse(holder).unwrap();
     assert!(store.user_by_email(&email).await.unwrap().is_none());
 
     let at = now_ms();
-    let c = store
-        .set_consent(
-            ConsentDraft {
-                email: email.clone(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Rejected,
-            },
-            at,
-        )
+    let c = set_consent(store, holder, acme, ConsentStatus::Rejected, at)
         .await
         .unwrap();
     assert_eq!(c.status, ConsentStatus::Rejected);
@@ -368,24 +383,13 @@ pub async fn consent(store: &dyn Store) {
     assert_eq!(user.user_uuid, c.user_uuid);
 
     let later = at + chrono::Duration::minutes(5);
-    let c2 = store
-        .set_consent(
-            ConsentDraft {
-                email: email.clone(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Granted,
-            },
-            later,
-        )
+    let c2 = set_consent(store, holder, acme, ConsentStatus::Granted, later)
         .await
         .unwrap();
     assert_eq!(c2.status, ConsentStatus::Granted);
     assert_eq!(c2.updated_at, later);
     assert_eq!(
-        store
-            .consent_status(c2.user_uuid, partner.partner_id)
-            .await
-            .unwrap(),
+        store.consent_status(c2.user_uuid, acme).await.unwrap(),
         Some(ConsentStatus::Granted)
     );
     assert_eq!(
@@ -400,17 +404,8 @@ pub async fn consent(store: &dyn Store) {
     assert_eq!(store.list_users(p).await.unwrap().total, 1);
     assert_eq!(store.list_consents(p).await.unwrap().total, 1);
 
-    match store
-        .set_consent(
-            ConsentDraft {
-                email,
-                partner_id: PartnerId::new_random(),
-                status: ConsentStatus::Granted,
-            },
-            now_ms(),
-        )
-        .await
-    {
+    let unknown = PartnerId::new_random();
+    match set_consent(store, holder, unknown, ConsentStatus::Granted, now_ms()).await {
         Err(StoreError::NotFound("partner")) => {}
         other => panic!("consent for unknown partner: {other:?}"),
     }
@@ -481,11 +476,63 @@ pub(crate) fn commit(
     }
 }
 
+/// Commits [`commit`]`(email, user, credential, on_duplicate, idempotency)`: the outcome.
+pub(crate) async fn issue(
+    store: &dyn Store,
+    email: &str,
+    user: UserId,
+    credential: claimd_core::credential::CredentialRecord,
+    on_duplicate: claimd_core::store::OnDuplicate,
+    idempotency: Option<(&str, &str)>,
+) -> claimd_core::store::IssueOutcome {
+    store
+        .commit_issuance(commit(email, user, credential, on_duplicate, idempotency))
+        .await
+        .unwrap()
+}
+
+/// One credential of `program` for each nonce, each to a new user (`{prefix}{nonce}@example.com`)
+/// and `Issued`: the records.
+pub(crate) async fn issue_to_new_users(
+    store: &dyn Store,
+    partner: PartnerId,
+    issuer: &claimd_core::issuer::Issuer,
+    program: &claimd_core::program::Program,
+    prefix: &str,
+    nonces: std::ops::RangeInclusive<u64>,
+) -> Vec<claimd_core::credential::CredentialRecord> {
+    use claimd_core::store::{IssueOutcome, OnDuplicate};
+    let mut issued = Vec::new();
+    for nonce in nonces {
+        let user = UserId::new_random();
+        let r = record(partner, issuer, program, user, nonce);
+        let email = format!("{prefix}{nonce}@example.com");
+        let out = issue(store, &email, user, r.clone(), OnDuplicate::Revoke, None).await;
+        assert_eq!(out, IssueOutcome::Issued);
+        issued.push(r);
+    }
+    issued
+}
+
+/// A program of `issuer_did` on `schema_id`: open at any time, without cap or expiry.
+pub fn program_draft(issuer_did: &str, schema_id: SchemaId, name: &str) -> ProgramDraft {
+    ProgramDraft {
+        issuer_did: issuer_did.to_owned(),
+        schema_id,
+        name: name.to_owned(),
+        accessible_from: None,
+        accessible_until: None,
+        max_issuance: None,
+        expiration_days: None,
+    }
+}
+
 /// One issuance transaction: user creation, duplicates (ignore/revoke), consent, cap,
 /// idempotency, nonce uniqueness, partner scoping.
 pub async fn issuance(store: &dyn Store) {
     use claimd_core::credential::CredentialStatus;
-    use claimd_core::store::{IssueOutcome, OnDuplicate};
+    use claimd_core::store::IssueOutcome;
+    use claimd_core::store::OnDuplicate::{Ignore, Revoke};
     use claimd_core::UserId;
 
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
@@ -493,14 +540,9 @@ pub async fn issuance(store: &dyn Store) {
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, 9);
     let issuer = store.create_issuer(rec.clone()).await.unwrap();
-    let mk_program = |max: Option<u64>| ProgramDraft {
-        issuer_did: rec.issuer_did.clone(),
-        schema_id: schema.schema_id,
-        name: "p".into(),
-        accessible_from: None,
-        accessible_until: None,
-        max_issuance: max,
-        expiration_days: None,
+    let mk_program = |max_issuance: Option<u64>| ProgramDraft {
+        max_issuance,
+        ..program_draft(&rec.issuer_did, schema.schema_id, "p")
     };
     let program = store
         .create_program(ProgramId::new_random(), mk_program(Some(3)))
@@ -508,19 +550,11 @@ pub async fn issuance(store: &dyn Store) {
         .unwrap();
     let alice = UserId::new_random();
     let p = partner.partner_id;
+    let cred = |user, nonce| record(p, &issuer, &program, user, nonce);
 
     // First credential creates the user.
-    let c1 = record(p, &issuer, &program, alice, 1);
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            c1.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let c1 = cred(alice, 1);
+    let out = issue(store, "alice@x.io", alice, c1.clone(), Revoke, None).await;
     assert_eq!(out, IssueOutcome::Issued);
     let user = store
         .user_by_email(&Email::parse("alice@x.io").unwrap())
@@ -549,16 +583,7 @@ pub async fn issuance(store: &dyn Store) {
     );
 
     // ignore: nothing new.
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            record(p, &issuer, &program, alice, 2),
-            OnDuplicate::Ignore,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(store, "alice@x.io", alice, cred(alice, 2), Ignore, None).await;
     assert_eq!(
         out,
         IssueOutcome::Existing {
@@ -567,17 +592,8 @@ pub async fn issuance(store: &dyn Store) {
     );
 
     // revoke: the old one waits for removal, the new one is live.
-    let c3 = record(p, &issuer, &program, alice, 3);
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            c3.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let c3 = cred(alice, 3);
+    let out = issue(store, "alice@x.io", alice, c3.clone(), Revoke, None).await;
     assert_eq!(out, IssueOutcome::Issued);
     let old = store
         .credential_for_partner(&c1.core_claim_hash, p)
@@ -596,86 +612,44 @@ pub async fn issuance(store: &dyn Store) {
 
     // A nonce is unique per issuer.
     let bob = UserId::new_random();
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 3),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    // Bob's credential `nonce`, with the idempotency key and request hash `idem`.
+    let as_bob = async |nonce: u64, idem: Option<(&str, &str)>| {
+        issue(store, "bob@x.io", bob, cred(bob, nonce), Revoke, idem).await
+    };
+    let out = as_bob(3, None).await;
     assert!(matches!(out, IssueOutcome::NonceTaken), "{out:?}");
 
     // The same email under another user id: the caller must rebuild for the stored user.
-    let out = store
-        .commit_issuance(commit(
-            "ALICE@x.io",
-            UserId::new_random(),
-            record(p, &issuer, &program, alice, 5),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "ALICE@x.io",
+        UserId::new_random(),
+        cred(alice, 5),
+        Revoke,
+        None,
+    )
+    .await;
     assert!(
         matches!(out, IssueOutcome::UserChanged(ref u) if u.user_uuid == alice),
         "{out:?}"
     );
 
     // Cap: 2 issued so far, the cap is 3.
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 6),
-            OnDuplicate::Revoke,
-            Some(("k1", "h1")),
-        ))
-        .await
-        .unwrap();
+    let out = as_bob(6, Some(("k1", "h1"))).await;
     assert_eq!(out, IssueOutcome::Issued);
     let carol = UserId::new_random();
-    let out = store
-        .commit_issuance(commit(
-            "carol@x.io",
-            carol,
-            record(p, &issuer, &program, carol, 7),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(store, "carol@x.io", carol, cred(carol, 7), Revoke, None).await;
     assert_eq!(out, IssueOutcome::CapReached);
 
     // Idempotency: same key and hash replays, another hash conflicts.
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 8),
-            OnDuplicate::Revoke,
-            Some(("k1", "h1")),
-        ))
-        .await
-        .unwrap();
+    let out = as_bob(8, Some(("k1", "h1"))).await;
     assert_eq!(
         out,
         IssueOutcome::Replay {
             response: format!("{{\"coreClaimHash\":\"{}{:032x}\"}}", bob.0.simple(), 6)
         }
     );
-    let out = store
-        .commit_issuance(commit(
-            "bob@x.io",
-            bob,
-            record(p, &issuer, &program, bob, 9),
-            OnDuplicate::Revoke,
-            Some(("k1", "h2")),
-        ))
-        .await
-        .unwrap();
+    let out = as_bob(9, Some(("k1", "h2"))).await;
     assert_eq!(out, IssueOutcome::IdempotencyConflict);
 
     // Consent rejected: nothing is issued.
@@ -683,27 +657,18 @@ pub async fn issuance(store: &dyn Store) {
         .create_program(ProgramId::new_random(), mk_program(None))
         .await
         .unwrap();
-    store
-        .set_consent(
-            ConsentDraft {
-                email: Email::parse("alice@x.io").unwrap(),
-                partner_id: p,
-                status: ConsentStatus::Rejected,
-            },
-            now_ms(),
-        )
+    set_consent(store, "alice@x.io", p, ConsentStatus::Rejected, now_ms())
         .await
         .unwrap();
-    let out = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            record(p, &issuer, &program2, alice, 10),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let out = issue(
+        store,
+        "alice@x.io",
+        alice,
+        record(p, &issuer, &program2, alice, 10),
+        Revoke,
+        None,
+    )
+    .await;
     assert_eq!(out, IssueOutcome::ConsentRejected);
     assert!(store
         .live_credential(&program2.credential_id, alice)
@@ -721,7 +686,7 @@ pub async fn issuance(store: &dyn Store) {
             "bob@x.io",
             bob,
             record(p, &issuer, &program2, bob, n),
-            OnDuplicate::Revoke,
+            Revoke,
             Some(("k2", hash)),
         );
         c.at = t;
@@ -769,6 +734,27 @@ fn roots(n: u64) -> claimd_core::store::IdentityRoots {
     }
 }
 
+/// A confirmation in block `block_number`, mined at `1_700_000_000 + block_number`.
+fn confirmation(tx_hash: &str, block_number: u64) -> claimd_core::store::Confirmation {
+    claimd_core::store::Confirmation {
+        tx_hash: tx_hash.into(),
+        block_number,
+        block_timestamp: 1_700_000_000 + block_number,
+    }
+}
+
+/// A published state's roots, transaction, block and block time, to compare at once.
+fn published_at(
+    p: &claimd_core::store::PublishedState,
+) -> (claimd_core::store::IdentityRoots, &str, u64, u64) {
+    (
+        p.roots,
+        p.tx_hash.as_str(),
+        p.block_number,
+        p.block_timestamp,
+    )
+}
+
 /// A partner, an issuer of it (`issuer_record(_, n)`) and a program of that issuer.
 async fn issuer_with_program(
     store: &dyn Store,
@@ -785,15 +771,7 @@ async fn issuer_with_program(
     let program = store
         .create_program(
             ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: rec.issuer_did,
-                schema_id: schema.schema_id,
-                name: "p".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
+            program_draft(&rec.issuer_did, schema.schema_id, "p"),
         )
         .await
         .unwrap();
@@ -817,15 +795,8 @@ where
     assert_eq!(store.renormalise_emails(at).await.unwrap(), vec![]);
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
     // A user under today's rules who rejected the partner.
-    let bob = store
-        .set_consent(
-            ConsentDraft {
-                email: Email::parse("bob@example.com").unwrap(),
-                partner_id: partner.partner_id,
-                status: ConsentStatus::Rejected,
-            },
-            at,
-        )
+    let acme = partner.partner_id;
+    let bob = set_consent(store, "bob@example.com", acme, ConsentStatus::Rejected, at)
         .await
         .unwrap();
     let (shouty, zoe, invisible) = (
@@ -898,7 +869,8 @@ where
 pub async fn credential_listings(store: &dyn Store) {
     use claimd_core::credential::CredentialStatus;
     use claimd_core::page::PageRequest;
-    use claimd_core::store::{CredentialCounts, CredentialFilter, IssueOutcome, OnDuplicate};
+    use claimd_core::store::OnDuplicate::{Ignore, Revoke};
+    use claimd_core::store::{CredentialCounts, CredentialFilter, IssueOutcome};
     use claimd_core::UserId;
 
     assert_eq!(
@@ -909,15 +881,7 @@ pub async fn credential_listings(store: &dyn Store) {
     let other_program = store
         .create_program(
             ProgramId::new_random(),
-            ProgramDraft {
-                issuer_did: issuer.issuer_did.clone(),
-                schema_id: program.schema_id,
-                name: "q".into(),
-                accessible_from: None,
-                accessible_until: None,
-                max_issuance: None,
-                expiration_days: None,
-            },
+            program_draft(&issuer.issuer_did, program.schema_id, "q"),
         )
         .await
         .unwrap();
@@ -935,7 +899,7 @@ pub async fn credential_listings(store: &dyn Store) {
     {
         let rec = record(partner, &issuer, prog, user, 100 + i as u64);
         hashes.push(rec.core_claim_hash.clone());
-        let mut c = commit(email, user, rec, OnDuplicate::Revoke, None);
+        let mut c = commit(email, user, rec, Revoke, None);
         c.at = t0 + chrono::Duration::seconds(i as i64);
         store.commit_issuance(c).await.unwrap();
     }
@@ -1043,28 +1007,10 @@ pub async fn credential_listings(store: &dyn Store) {
     // ignored duplicate (nothing), and the publisher's confirmations.
     let replacing = record(partner, &issuer, &other_program, alice, 200);
     let replacing_hash = replacing.core_claim_hash.clone();
-    let outcome = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            replacing,
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    let outcome = issue(store, "alice@x.io", alice, replacing, Revoke, None).await;
     assert!(matches!(outcome, IssueOutcome::Issued), "{outcome:?}");
     let ignored = record(partner, &issuer, &other_program, alice, 201);
-    let outcome = store
-        .commit_issuance(commit(
-            "alice@x.io",
-            alice,
-            ignored,
-            OnDuplicate::Ignore,
-            None,
-        ))
-        .await
-        .unwrap();
+    let outcome = issue(store, "alice@x.io", alice, ignored, Ignore, None).await;
     assert!(
         matches!(outcome, IssueOutcome::Existing { .. }),
         "{outcome:?}"

@@ -2,9 +2,9 @@
 //! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
 //! and revocation (`claimd_core::commit::revoke` over `change_credential_status`).
 
-use super::{commit, issuer_with_program, record, roots};
+use super::{confirmation, issue, issuer_with_program, published_at, record, roots};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::{Confirmation, OnDuplicate, Store, TransitionDraft};
+use claimd_core::store::{OnDuplicate, Store, TransitionDraft};
 use claimd_core::UserId;
 
 fn draft(issuer: claimd_core::IssuerId, old: Option<u64>, new: u64) -> TransitionDraft {
@@ -33,10 +33,7 @@ pub async fn publication(store: &dyn Store) {
     let a = record(p, &issuer, &program, alice, 201);
     let b = record(p, &issuer, &program, bob, 202);
     for (email, user, c) in [("a@x.io", alice, &a), ("b@x.io", bob, &b)] {
-        store
-            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
-            .await
-            .unwrap();
+        issue(store, email, user, c.clone(), OnDuplicate::Revoke, None).await;
     }
     // Any partner's credential is visible to operators; unknown hashes are not.
     assert_eq!(
@@ -66,12 +63,10 @@ pub async fn publication(store: &dyn Store) {
 
     // Genesis confirmed, then a transition with both claims in flight.
     let genesis = store.begin_transition(draft(id, None, 10)).await.unwrap();
-    let at = Confirmation {
-        tx_hash: "0x01".into(),
-        block_number: 5,
-        block_timestamp: 1_700_000_005,
-    };
-    store.confirm_transition(genesis, &at).await.unwrap();
+    store
+        .confirm_transition(genesis, &confirmation("0x01", 5))
+        .await
+        .unwrap();
     let mut next = draft(id, Some(10), 20);
     next.claims = vec![a.core_claim_hash.clone(), b.core_claim_hash.clone()];
     let second = store.begin_transition(next).await.unwrap();
@@ -99,24 +94,17 @@ pub async fn publication(store: &dyn Store) {
     );
 
     // Confirmed: each credential's claim publication is that state.
-    let at2 = Confirmation {
-        tx_hash: "0x02".into(),
-        block_number: 9,
-        block_timestamp: 1_700_000_009,
-    };
-    store.confirm_transition(second, &at2).await.unwrap();
+    store
+        .confirm_transition(second, &confirmation("0x02", 9))
+        .await
+        .unwrap();
     let published = store
         .claim_publication(&b.core_claim_hash)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (
-            published.roots,
-            published.tx_hash.as_str(),
-            published.block_number,
-            published.block_timestamp
-        ),
+        published_at(&published),
         (roots(20), "0x02", 9, 1_700_000_009)
     );
 

@@ -1,12 +1,11 @@
 //! The [`PublishStore`](claimd_core::store::PublishStore) contract: tree nodes, the transition
 //! pipeline of an issuer, credential statuses on confirmation, and publisher leases.
 
-use super::{commit, issuer_with_program, record, roots};
+use super::{confirmation, issue, issuer_with_program, published_at, record, roots};
 use chrono::{DateTime, Utc};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::store::{
-    Confirmation, OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft,
-    TransitionStatus, TransitionTx,
+    OnDuplicate, PublishBacklog, Store, StoreError, TransitionDraft, TransitionStatus, TransitionTx,
 };
 use claimd_core::UserId;
 use claimd_iden3::merkletree::Node;
@@ -176,12 +175,7 @@ pub async fn publishing(store: &dyn Store) {
     );
     let published = store.published_state(id).await.unwrap().unwrap();
     assert_eq!(
-        (
-            published.roots,
-            published.tx_hash.as_str(),
-            published.block_number,
-            published.block_timestamp
-        ),
+        published_at(&published),
         (roots(10), "0xabc", 12, 1_700_000_012)
     );
     assert!(store.in_flight_transition(id).await.unwrap().is_none());
@@ -197,22 +191,18 @@ pub async fn publishing(store: &dyn Store) {
     let a1 = record(p, &issuer, &program, alice, 101);
     let b1 = record(p, &issuer, &program, bob, 102);
     for (email, user, c) in [("a@x.io", alice, &a1), ("b@x.io", bob, &b1)] {
-        store
-            .commit_issuance(commit(email, user, c.clone(), OnDuplicate::Revoke, None))
-            .await
-            .unwrap();
+        issue(store, email, user, c.clone(), OnDuplicate::Revoke, None).await;
     }
     let a2 = record(p, &issuer, &program, alice, 103);
-    store
-        .commit_issuance(commit(
-            "a@x.io",
-            alice,
-            a2.clone(),
-            OnDuplicate::Revoke,
-            None,
-        ))
-        .await
-        .unwrap();
+    issue(
+        store,
+        "a@x.io",
+        alice,
+        a2.clone(),
+        OnDuplicate::Revoke,
+        None,
+    )
+    .await;
     assert_eq!(store.issuers_to_publish().await.unwrap(), vec![id]);
     let work = store.pending_work(id, 10).await.unwrap();
     let claims: Vec<_> = work
@@ -391,13 +381,5 @@ fn attempt(nonce: u64, tx_hash: &str, n: u8) -> TransitionTx {
         // Whole milliseconds: both backends keep that precision.
         recorded_at: DateTime::<Utc>::from_timestamp_millis(1_700_000_000_000 + i64::from(n))
             .unwrap(),
-    }
-}
-
-fn confirmation(tx_hash: &str, block_number: u64) -> Confirmation {
-    Confirmation {
-        tx_hash: tx_hash.into(),
-        block_number,
-        block_timestamp: 1_700_000_000 + block_number,
     }
 }

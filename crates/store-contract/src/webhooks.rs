@@ -3,15 +3,14 @@
 //! subscribed endpoints, leased in per-credential order under a per-endpoint cap, and retried,
 //! delivered, dead-lettered and replayed.
 
-use super::{commit, issuer_with_program, partner_draft, record};
+use super::{issue, issue_to_new_users, issuer_with_program, partner_draft, record};
 use chrono::{TimeDelta, Utc};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::{
-    Confirmation, IssueOutcome, OnDuplicate, Store, StoreError, TransitionDraft,
-};
+use claimd_core::store::OnDuplicate::Revoke;
+use claimd_core::store::{Confirmation, IssueOutcome, Store, StoreError, TransitionDraft};
 use claimd_core::webhook::{
-    AttemptOutcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord, EventType,
-    Replay,
+    AttemptOutcome as Outcome, AttemptRecord, DeliveryState, EndpointChanges, EndpointRecord,
+    EventType, Replay,
 };
 use claimd_core::{PartnerId, UserId, WebhookEndpointId};
 use std::time::Duration;
@@ -182,33 +181,15 @@ pub async fn webhooks(store: &dyn Store) {
     // transaction; a confirmation makes `onchain` and `removed` in its.
     let user = UserId::new_random();
     let first = record(partner, &issuer, &program, user, 1);
-    let c = commit(
-        "w@example.com",
-        user,
-        first.clone(),
-        OnDuplicate::Revoke,
-        None,
-    );
-    assert_eq!(
-        store.commit_issuance(c).await.unwrap(),
-        IssueOutcome::Issued
-    );
+    let out = issue(store, "w@example.com", user, first.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     assert_eq!(
         store.partner_events(partner, None, 10).await.unwrap(),
         Some(vec![])
     );
     let second = record(partner, &issuer, &program, user, 2);
-    let c = commit(
-        "w@example.com",
-        user,
-        second.clone(),
-        OnDuplicate::Revoke,
-        None,
-    );
-    assert_eq!(
-        store.commit_issuance(c).await.unwrap(),
-        IssueOutcome::Issued
-    );
+    let out = issue(store, "w@example.com", user, second.clone(), Revoke, None).await;
+    assert_eq!(out, IssueOutcome::Issued);
     let events = store
         .partner_events(partner, None, 10)
         .await
@@ -300,25 +281,20 @@ pub async fn webhooks(store: &dyn Store) {
             ),
         ]
     );
-    // An operator's revocation (compare-and-set) writes its event too; a no-op does not.
-    assert!(store
-        .change_credential_status(
-            &second.core_claim_hash,
-            &CredentialStatus::LIVE,
-            CredentialStatus::WaitRemove,
-            Utc::now()
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .change_credential_status(
-            &second.core_claim_hash,
-            &CredentialStatus::LIVE,
-            CredentialStatus::WaitRemove,
-            Utc::now()
-        )
-        .await
-        .unwrap());
+    // An operator's revocation (compare-and-set) writes its event too; a no-op (the same
+    // change again) does not.
+    for changes in [true, false] {
+        let changed = store
+            .change_credential_status(
+                &second.core_claim_hash,
+                &CredentialStatus::LIVE,
+                CredentialStatus::WaitRemove,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed, changes);
+    }
     let events = store
         .partner_events(partner, None, 10)
         .await
@@ -420,25 +396,25 @@ pub async fn webhooks(store: &dyn Store) {
         .iter()
         .find(|d| d.event.event_type == EventType::RevocationRequested)
         .unwrap();
-    assert!(!store
-        .finish_webhook_attempt(
-            revocation.delivery_id,
-            "w2",
-            &attempt(Some(500)),
-            AttemptOutcome::Dead
-        )
-        .await
-        .unwrap());
+    // `owner` ends its attempt of `delivery` (answered `status`, see `attempt`) with `outcome`:
+    // whether it still held the lease.
+    let finish = async |delivery: i64, owner: &str, status: Option<u16>, outcome: Outcome| {
+        store
+            .finish_webhook_attempt(delivery, owner, &attempt(status), outcome)
+            .await
+            .unwrap()
+    };
+    assert!(!finish(revocation.delivery_id, "w2", Some(500), Outcome::Dead).await);
     let later = now + TimeDelta::seconds(30);
-    assert!(store
-        .finish_webhook_attempt(
+    assert!(
+        finish(
             revocation.delivery_id,
             "w1",
-            &attempt(Some(500)),
-            AttemptOutcome::Retry { at: later }
+            Some(500),
+            Outcome::Retry { at: later }
         )
         .await
-        .unwrap());
+    );
     assert!(store
         .lease_webhook_deliveries("w2", now, ttl, 10, 100)
         .await
@@ -453,15 +429,7 @@ pub async fn webhooks(store: &dyn Store) {
         (again[0].delivery_id, again[0].attempts),
         (revocation.delivery_id, 1)
     );
-    assert!(store
-        .finish_webhook_attempt(
-            revocation.delivery_id,
-            "w2",
-            &attempt(Some(204)),
-            AttemptOutcome::Delivered
-        )
-        .await
-        .unwrap());
+    assert!(finish(revocation.delivery_id, "w2", Some(204), Outcome::Delivered).await);
     // Delivered: the credential's next event is due now.
     let next = store
         .lease_webhook_deliveries("w2", later, ttl, 10, 100)
@@ -469,15 +437,7 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::Removed);
-    assert!(store
-        .finish_webhook_attempt(
-            next[0].delivery_id,
-            "w2",
-            &attempt(None),
-            AttemptOutcome::Dead
-        )
-        .await
-        .unwrap());
+    assert!(finish(next[0].delivery_id, "w2", None, Outcome::Dead).await);
 
     // A lease that expires (its worker died) is taken by another worker.
     let expired = later + TimeDelta::seconds(61);
@@ -487,26 +447,10 @@ pub async fn webhooks(store: &dyn Store) {
         .unwrap();
     assert_eq!(retaken.len(), 2, "one per endpoint with per_endpoint = 1");
     for d in &retaken {
-        assert!(store
-            .finish_webhook_attempt(
-                d.delivery_id,
-                "w3",
-                &attempt(Some(200)),
-                AttemptOutcome::Delivered
-            )
-            .await
-            .unwrap());
+        assert!(finish(d.delivery_id, "w3", Some(200), Outcome::Delivered).await);
     }
     assert!(
-        !store
-            .finish_webhook_attempt(
-                retaken[0].delivery_id,
-                "w1",
-                &attempt(Some(200)),
-                AttemptOutcome::Delivered
-            )
-            .await
-            .unwrap(),
+        !finish(retaken[0].delivery_id, "w1", Some(200), Outcome::Delivered).await,
         "the first worker lost its lease"
     );
 
@@ -616,18 +560,7 @@ pub async fn webhook_expiry(store: &dyn Store) {
     );
     let endpoint_id = subscribed.endpoint_id;
     store.create_webhook_endpoint(subscribed).await.unwrap();
-    let mut live = Vec::new();
-    for nonce in 1..=3 {
-        let user = UserId::new_random();
-        let r = record(partner, &issuer, &program, user, nonce);
-        let email = format!("expiry{nonce}@example.com");
-        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
-        assert_eq!(
-            store.commit_issuance(c).await.unwrap(),
-            IssueOutcome::Issued
-        );
-        live.push(r);
-    }
+    let mut live = issue_to_new_users(store, partner, &issuer, &program, "expiry", 1..=3).await;
     // A revoked credential past its date reads REMOVE-bound, not expired: no event.
     let revoked = live.pop().unwrap();
     assert!(store
@@ -706,18 +639,7 @@ pub async fn credential_history(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
-    let mut issued = Vec::new();
-    for nonce in 1..=2 {
-        let user = UserId::new_random();
-        let r = record(partner, &issuer, &program, user, nonce);
-        let email = format!("history{nonce}@example.com");
-        let c = commit(&email, user, r.clone(), OnDuplicate::Revoke, None);
-        assert_eq!(
-            store.commit_issuance(c).await.unwrap(),
-            IssueOutcome::Issued
-        );
-        issued.push(r);
-    }
+    let issued = issue_to_new_users(store, partner, &issuer, &program, "history", 1..=2).await;
     let (a, b) = (&issued[0].core_claim_hash, &issued[1].core_claim_hash);
     assert!(store.credential_events(a, 10).await.unwrap().is_empty());
 

@@ -3,7 +3,6 @@
 //! runs on the `search` tsvector columns (GIN indexes) of programs, issuers and verification
 //! programs.
 
-use crate::registry::{program, schema, PROGRAM_COLS, SCHEMA_COLS};
 use crate::rows::{decode_all, decode_opt, json, map_err, to_json, total};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -12,7 +11,7 @@ use claimd_core::catalog::*;
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::program::Program;
 use claimd_core::schema::{Attribute, Schema};
-use claimd_core::store::StoreError;
+use claimd_core::store::{Registry, StoreError};
 use claimd_core::verification::{
     AcceptedCredential, PricingModel, VerificationChanges, VerificationDraft, VerificationProgram,
     VerificationProgramId, VisibilityChange,
@@ -73,6 +72,30 @@ fn fts_query(q: &SearchQuery) -> String {
 }
 
 impl PgStore {
+    /// Applies `c` to the catalog flags of the row `id` of `table` (`schemas` or `programs`):
+    /// whether there is such a row.
+    async fn set_visibility<K>(
+        &self,
+        table: &str,
+        id: K,
+        c: VisibilityChange,
+    ) -> Result<bool, StoreError>
+    where
+        K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET discoverable = COALESCE($1, discoverable), \
+             enabled = COALESCE($2, enabled) WHERE id = $3"
+        ))
+        .bind(c.discoverable)
+        .bind(c.enabled)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn load_vp(
         &self,
         conn: &mut PgConnection,
@@ -143,25 +166,10 @@ impl CatalogRegistry for PgStore {
         id: SchemaId,
         c: VisibilityChange,
     ) -> Result<Option<Schema>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE schemas SET discoverable = COALESCE($1, discoverable), \
-             enabled = COALESCE($2, enabled) WHERE id = $3",
-        )
-        .bind(c.discoverable)
-        .bind(c.enabled)
-        .bind(id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if !self.set_visibility("schemas", id.0, c).await? {
             return Ok(None);
         }
-        self.find(
-            &format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = $1"),
-            id.0,
-            schema,
-        )
-        .await
+        self.schema(id).await
     }
 
     async fn set_program_visibility(
@@ -169,27 +177,10 @@ impl CatalogRegistry for PgStore {
         id: &ProgramId,
         c: VisibilityChange,
     ) -> Result<Option<Program>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE programs SET discoverable = COALESCE($1, discoverable), \
-             enabled = COALESCE($2, enabled) WHERE id = $3",
-        )
-        .bind(c.discoverable)
-        .bind(c.enabled)
-        .bind(id.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if !self.set_visibility("programs", id.as_str(), c).await? {
             return Ok(None);
         }
-        self.find(
-            &format!(
-                "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = $1"
-            ),
-            id.as_str(),
-            program,
-        )
-        .await
+        self.program(id).await
     }
 
     async fn create_verification_program(

@@ -166,6 +166,23 @@ impl PgStore {
             endpoint,
         )
     }
+
+    /// Runs `update`, an `UPDATE webhook_endpoints` whose last two parameters (not bound yet)
+    /// are the endpoint's id and its partner's: the endpoint as it is now.
+    async fn update_endpoint<'q>(
+        &self,
+        update: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        partner: PartnerId,
+        id: WebhookEndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        update
+            .bind(id.0)
+            .bind(partner.0)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.endpoint_where(partner, id).await
+    }
 }
 
 #[async_trait]
@@ -234,7 +251,7 @@ impl WebhookStore for PgStore {
         c: &EndpointChanges,
         at: DateTime<Utc>,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE webhook_endpoints SET url = coalesce($1, url), \
              event_mask = coalesce($2, event_mask), enabled = coalesce($3, enabled), updated_at = $4 \
              WHERE id = $5 AND partner_id = $6",
@@ -242,13 +259,8 @@ impl WebhookStore for PgStore {
         .bind(&c.url)
         .bind(c.event_types.as_deref().map(EventType::mask))
         .bind(c.enabled)
-        .bind(at)
-        .bind(id.0)
-        .bind(partner.0)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.endpoint_where(partner, id).await
+        .bind(at);
+        self.update_endpoint(update, partner, id).await
     }
 
     async fn delete_webhook_endpoint(
@@ -273,19 +285,14 @@ impl WebhookStore for PgStore {
         previous_until: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = $1, \
              secret = $2, updated_at = $3 WHERE id = $4 AND partner_id = $5",
         )
         .bind(previous_until)
         .bind(secret)
-        .bind(at)
-        .bind(id.0)
-        .bind(partner.0)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.endpoint_where(partner, id).await
+        .bind(at);
+        self.update_endpoint(update, partner, id).await
     }
 
     async fn partner_events(

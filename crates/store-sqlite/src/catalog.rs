@@ -2,7 +2,6 @@
 //! and the public catalog's reads. Counts are columns kept by the migration's triggers; search
 //! runs on the FTS5 tables `credential_fts`, `issuer_fts` and `program_fts`.
 
-use crate::registry::{program, schema, PROGRAM_COLS, SCHEMA_COLS};
 use crate::rows::{decode_all, decode_opt, json, map_err, ms, time, to_json, total, uuid};
 use crate::SqliteStore;
 use async_trait::async_trait;
@@ -11,7 +10,7 @@ use claimd_core::catalog::*;
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::program::Program;
 use claimd_core::schema::{Attribute, Schema};
-use claimd_core::store::StoreError;
+use claimd_core::store::{Registry, StoreError};
 use claimd_core::verification::{
     AcceptedCredential, PricingModel, VerificationChanges, VerificationDraft, VerificationProgram,
     VerificationProgramId, VisibilityChange,
@@ -72,6 +71,27 @@ fn fts_query(q: &SearchQuery) -> String {
 }
 
 impl SqliteStore {
+    /// Applies `c` to the catalog flags of the row `id` of `table` (`schemas` or `programs`):
+    /// whether there is such a row.
+    async fn set_visibility(
+        &self,
+        table: &str,
+        id: &str,
+        c: VisibilityChange,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET discoverable = COALESCE(?, discoverable), \
+             enabled = COALESCE(?, enabled) WHERE id = ?"
+        ))
+        .bind(c.discoverable)
+        .bind(c.enabled)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn load_vp(
         &self,
         conn: &mut SqliteConnection,
@@ -142,25 +162,10 @@ impl CatalogRegistry for SqliteStore {
         id: SchemaId,
         c: VisibilityChange,
     ) -> Result<Option<Schema>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE schemas SET discoverable = COALESCE(?, discoverable), \
-             enabled = COALESCE(?, enabled) WHERE id = ?",
-        )
-        .bind(c.discoverable)
-        .bind(c.enabled)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if !self.set_visibility("schemas", &id.to_string(), c).await? {
             return Ok(None);
         }
-        self.find(
-            &format!("SELECT {SCHEMA_COLS} FROM schemas WHERE id = ?"),
-            &id.to_string(),
-            schema,
-        )
-        .await
+        self.schema(id).await
     }
 
     async fn set_program_visibility(
@@ -168,27 +173,10 @@ impl CatalogRegistry for SqliteStore {
         id: &ProgramId,
         c: VisibilityChange,
     ) -> Result<Option<Program>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE programs SET discoverable = COALESCE(?, discoverable), \
-             enabled = COALESCE(?, enabled) WHERE id = ?",
-        )
-        .bind(c.discoverable)
-        .bind(c.enabled)
-        .bind(id.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if !self.set_visibility("programs", id.as_str(), c).await? {
             return Ok(None);
         }
-        self.find(
-            &format!(
-                "SELECT {PROGRAM_COLS} FROM programs p JOIN issuers i ON i.id = p.issuer_id WHERE p.id = ?"
-            ),
-            id.as_str(),
-            program,
-        )
-        .await
+        self.program(id).await
     }
 
     async fn create_verification_program(

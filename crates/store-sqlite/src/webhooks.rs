@@ -176,6 +176,23 @@ impl SqliteStore {
             endpoint,
         )
     }
+
+    /// Runs `update`, an `UPDATE webhook_endpoints` whose last two parameters (not bound yet)
+    /// are the endpoint's id and its partner's: the endpoint as it is now.
+    async fn update_endpoint<'q>(
+        &self,
+        update: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        partner: PartnerId,
+        id: WebhookEndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        update
+            .bind(id.to_string())
+            .bind(partner.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.endpoint_where(partner, id).await
+    }
 }
 
 #[async_trait]
@@ -245,7 +262,7 @@ impl WebhookStore for SqliteStore {
         c: &EndpointChanges,
         at: DateTime<Utc>,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE webhook_endpoints SET url = coalesce(?, url), \
              event_mask = coalesce(?, event_mask), enabled = coalesce(?, enabled), updated_at = ? \
              WHERE id = ? AND partner_id = ?",
@@ -253,13 +270,8 @@ impl WebhookStore for SqliteStore {
         .bind(&c.url)
         .bind(c.event_types.as_deref().map(EventType::mask))
         .bind(c.enabled)
-        .bind(ms(at))
-        .bind(id.to_string())
-        .bind(partner.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.endpoint_where(partner, id).await
+        .bind(ms(at));
+        self.update_endpoint(update, partner, id).await
     }
 
     async fn delete_webhook_endpoint(
@@ -284,19 +296,14 @@ impl WebhookStore for SqliteStore {
         previous_until: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = ?, \
              secret = ?, updated_at = ? WHERE id = ? AND partner_id = ?",
         )
         .bind(ms(previous_until))
         .bind(secret)
-        .bind(ms(at))
-        .bind(id.to_string())
-        .bind(partner.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.endpoint_where(partner, id).await
+        .bind(ms(at));
+        self.update_endpoint(update, partner, id).await
     }
 
     async fn partner_events(

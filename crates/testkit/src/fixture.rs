@@ -95,57 +95,17 @@ impl<B: Binary> Fixture<B> {
         let es = TestKey::es256("es-1");
         let rs = TestKey::rs256("rs-1");
         let jwks_server = JwksServer::start(jwks(&[&es, &rs])).await;
-        let mut schema_args = vec![
-            "schema",
-            "create",
-            "--title",
-            setup.schema.title,
-            "--type",
-            setup.schema.type_name,
-        ];
-        for attr in setup.schema.attrs {
-            schema_args.extend(["--attr", attr]);
-        }
-        let schema = server.create(&schema_args, "schemaId");
-        let partner = server.create(
-            &[
-                "partner",
-                "create",
-                "--name",
-                "Acme",
-                "--jwks-url",
-                &jwks_server.url(),
-                "--feature",
-                "issue_on_behalf",
-            ],
-            "partnerId",
-        );
-        let issuer_did = server.create(
-            &[
-                "issuer",
-                "create",
-                "--partner-id",
-                &partner,
-                "--name",
-                "Acme issuer",
-            ],
-            "issuerDid",
-        );
         let days = setup.expiration_days.map(|d| d.to_string());
-        let mut program_args = vec![
-            "program",
-            "create",
-            "--issuer-did",
-            &issuer_did,
-            "--schema-id",
-            &schema,
-            "--name",
-            "Members",
-        ];
+        let mut program_args = Vec::new();
         if let Some(days) = &days {
-            program_args.extend(["--expiration-days", days]);
+            program_args.extend(["--expiration-days", days.as_str()]);
         }
-        let program = server.create(&program_args, "credentialId");
+        let Provisioned {
+            schema,
+            partner,
+            issuer_did,
+            program,
+        } = provision(&server, &jwks_server.url(), &setup.schema, &program_args);
         Fixture {
             server: Some(server),
             jwks: jwks_server,
@@ -370,6 +330,87 @@ impl<B: Binary> Fixture<B> {
         server.env.retain(|(k, _)| k != name);
         server.env.push((name.to_owned(), value.to_owned()));
         self.server = Some(server.restart());
+    }
+}
+
+/// The records of a [`Fixture`], as [`provision`] creates them: the ids of the schema, the
+/// partner, its issuer and the program.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub schema: String,
+    pub partner: String,
+    pub issuer_did: String,
+    pub program: String,
+}
+
+/// `claimd admin partner create`: a partner `name` with `issue_on_behalf`, whose keys are
+/// served at `jwks_url`; its id.
+pub fn create_partner<B: Binary>(server: &Server<B>, name: &str, jwks_url: &str) -> String {
+    server.create(
+        &[
+            "partner",
+            "create",
+            "--name",
+            name,
+            "--jwks-url",
+            jwks_url,
+            "--feature",
+            "issue_on_behalf",
+        ],
+        "partnerId",
+    )
+}
+
+/// A fixture's records on `server`, through the CLI: the schema `schema`, the partner `Acme`
+/// (keys at `jwks_url`), its issuer `Acme issuer` and the program `Members` of both, created
+/// with `program_args` (more `claimd admin program create` arguments).
+pub fn provision<B: Binary>(
+    server: &Server<B>,
+    jwks_url: &str,
+    schema: &SchemaSpec,
+    program_args: &[&str],
+) -> Provisioned {
+    let mut schema_args = vec![
+        "schema",
+        "create",
+        "--title",
+        schema.title,
+        "--type",
+        schema.type_name,
+    ];
+    for attr in schema.attrs {
+        schema_args.extend(["--attr", attr]);
+    }
+    let schema = server.create(&schema_args, "schemaId");
+    let partner = create_partner(server, "Acme", jwks_url);
+    let issuer_did = server.create(
+        &[
+            "issuer",
+            "create",
+            "--partner-id",
+            &partner,
+            "--name",
+            "Acme issuer",
+        ],
+        "issuerDid",
+    );
+    let mut args = vec![
+        "program",
+        "create",
+        "--issuer-did",
+        &issuer_did,
+        "--schema-id",
+        &schema,
+        "--name",
+        "Members",
+    ];
+    args.extend_from_slice(program_args);
+    let program = server.create(&args, "credentialId");
+    Provisioned {
+        schema,
+        partner,
+        issuer_did,
+        program,
     }
 }
 

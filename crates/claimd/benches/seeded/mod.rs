@@ -139,11 +139,27 @@ async fn admin(f: &Fixture, method: reqwest::Method, path: &str, body: Value) ->
     v
 }
 
+/// `POST path` on the operator API; when `listed`, then `PATCH path/{id}` to make the new
+/// entry discoverable. Its id (`id_field` of the answer).
+async fn create(f: &Fixture, path: &str, body: Value, id_field: &str, listed: bool) -> String {
+    let id = s(&admin(f, reqwest::Method::POST, path, body).await, id_field);
+    if listed {
+        admin(
+            f,
+            reqwest::Method::PATCH,
+            &format!("{path}/{id}"),
+            json!({"discoverable": true}),
+        )
+        .await;
+    }
+    id
+}
+
 /// Runs `make(i)` for `0..n`, `concurrency` at a time; the answers in order.
-async fn many<F, Fut>(n: usize, concurrency: usize, make: F) -> Vec<Value>
+async fn many<T, F, Fut>(n: usize, concurrency: usize, make: F) -> Vec<T>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Value>,
+    Fut: std::future::Future<Output = T>,
 {
     futures::stream::iter((0..n).map(make))
         .buffered(concurrency)
@@ -162,8 +178,6 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
     let f = Fixture::new(backend).await;
     let mut setup = serde_json::Map::new();
     let conc = 8;
-    let patch = reqwest::Method::PATCH;
-    let post = reqwest::Method::POST;
 
     let t = Instant::now();
     let schemas: Vec<String> = many(sizes.schemas, conc, |i| {
@@ -175,59 +189,40 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
                 NOUNS[(i / ADJECTIVES.len()) % NOUNS.len()],
                 i
             );
-            let v = admin(
-                f,
-                reqwest::Method::POST,
-                "/schemas",
-                json!({"title": title, "type": format!("BenchCredential{i}"),
-                       "description": format!("{title}: what a holder of it has shown"),
-                       "attributes": [
-                           {"name": "age", "type": "integer", "required": true},
-                           {"name": "level", "type": "string"}]}),
-            )
-            .await;
-            let id = s(&v, "schemaId");
-            admin(
-                f,
-                reqwest::Method::PATCH,
-                &format!("/schemas/{id}"),
-                json!({"discoverable": true}),
-            )
-            .await;
-            json!(id)
+            let body = json!({"title": title, "type": format!("BenchCredential{i}"),
+                   "description": format!("{title}: what a holder of it has shown"),
+                   "attributes": [
+                       {"name": "age", "type": "integer", "required": true},
+                       {"name": "level", "type": "string"}]});
+            create(f, "/schemas", body, "schemaId", true).await
         }
     })
-    .await
-    .iter()
-    .map(|v| v.as_str().unwrap().to_owned())
-    .collect();
+    .await;
     setup.insert("schemas_seconds".into(), json!(t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     let mut issuer_dids = vec![f.issuer_did.clone()];
-    for v in many(sizes.issuers - 1, conc, |i| {
-        let f = &f;
-        let post = post.clone();
-        async move {
-            admin(
-                f,
-                post,
-                "/issuers",
-                json!({"partnerId": f.partner, "name": format!("{} {} Authority", CITIES[i % CITIES.len()], NOUNS[i % NOUNS.len()])}),
-            )
-            .await
-        }
-    })
-    .await
-    {
-        issuer_dids.push(s(&v, "issuerDid"));
-    }
+    issuer_dids.extend(
+        many(sizes.issuers - 1, conc, |i| {
+            let f = &f;
+            let name = format!(
+                "{} {} Authority",
+                CITIES[i % CITIES.len()],
+                NOUNS[i % NOUNS.len()]
+            );
+            async move {
+                let body = json!({"partnerId": f.partner, "name": name});
+                create(f, "/issuers", body, "issuerDid", false).await
+            }
+        })
+        .await,
+    );
     setup.insert("issuers_seconds".into(), json!(t.elapsed().as_secs_f64()));
 
     // Programs round-robin over issuers and schemas; nine in ten listed.
     let t = Instant::now();
     let programs: Vec<String> = many(sizes.programs, conc, |i| {
-        let (f, schemas, dids, patch) = (&f, &schemas, &issuer_dids, patch.clone());
+        let (f, schemas, dids) = (&f, &schemas, &issuer_dids);
         async move {
             let name = format!(
                 "{} {} {} {i}",
@@ -235,31 +230,12 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
                 ADJECTIVES[(i / CITIES.len()) % ADJECTIVES.len()],
                 NOUNS[i % NOUNS.len()]
             );
-            let v = admin(
-                f,
-                reqwest::Method::POST,
-                "/programs",
-                json!({"issuerDid": dids[i % dids.len()], "schemaId": schemas[i % schemas.len()],
-                       "name": name, "expirationDays": 365}),
-            )
-            .await;
-            let id = s(&v, "credentialId");
-            if i % 10 != 9 {
-                admin(
-                    f,
-                    patch,
-                    &format!("/programs/{id}"),
-                    json!({"discoverable": true}),
-                )
-                .await;
-            }
-            json!(id)
+            let body = json!({"issuerDid": dids[i % dids.len()], "schemaId": schemas[i % schemas.len()],
+                   "name": name, "expirationDays": 365});
+            create(f, "/programs", body, "credentialId", i % 10 != 9).await
         }
     })
-    .await
-    .iter()
-    .map(|v| v.as_str().unwrap().to_owned())
-    .collect();
+    .await;
     setup.insert("programs_seconds".into(), json!(t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -269,25 +245,16 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
             let accepted: Vec<Value> = (0..3)
                 .map(|j| json!({"credentialId": programs[(i * 7 + j * 1013) % programs.len()]}))
                 .collect();
-            let v = admin(
-                f,
-                reqwest::Method::POST,
-                "/verification-programs",
-                json!({"name": format!("{} {} check {i}", CITIES[(i + 3) % CITIES.len()], ADJECTIVES[i % ADJECTIVES.len()]),
-                       "description": "Entry for holders of an accepted credential",
-                       "verifierName": format!("{} Verifier {}", CITIES[i % CITIES.len()], i % 97),
-                       "verifierDid": format!("did:web:verifier{}.example", i % 97),
-                       "acceptedCredentials": accepted,
-                       "discoverable": i % 10 != 9}),
-            )
-            .await;
-            json!(s(&v, "programId"))
+            let body = json!({"name": format!("{} {} check {i}", CITIES[(i + 3) % CITIES.len()], ADJECTIVES[i % ADJECTIVES.len()]),
+                   "description": "Entry for holders of an accepted credential",
+                   "verifierName": format!("{} Verifier {}", CITIES[i % CITIES.len()], i % 97),
+                   "verifierDid": format!("did:web:verifier{}.example", i % 97),
+                   "acceptedCredentials": accepted,
+                   "discoverable": i % 10 != 9});
+            create(f, "/verification-programs", body, "programId", false).await
         }
     })
-    .await
-    .iter()
-    .map(|v| v.as_str().unwrap_or_default().to_owned())
-    .collect();
+    .await;
     setup.insert(
         "verification_programs_seconds".into(),
         json!(t.elapsed().as_secs_f64()),

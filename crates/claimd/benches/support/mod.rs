@@ -55,3 +55,61 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
+
+/// `POST url` of a JSON `body` with the partner token `token` (`x-partner-auth`), as a
+/// partner's backend sends an issuance.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.post(url)
+        .header("x-partner-auth", token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+}
+
+/// A load generator: `concurrency` clients share the request numbers from `first` on; each
+/// takes the next number `i` while `more(i)` holds and awaits `request(i)`. Every client's
+/// results, in no particular order.
+pub async fn clients<R, More, Req, Fut>(
+    concurrency: usize,
+    first: usize,
+    more: More,
+    request: Req,
+) -> Vec<R>
+where
+    R: Send + 'static,
+    More: Fn(usize) -> bool + Send + Sync + 'static,
+    Req: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = R> + Send,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let next = Arc::new(AtomicUsize::new(first));
+    let (more, request) = (Arc::new(more), Arc::new(request));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (next, more, request) = (next.clone(), more.clone(), request.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if !more(i) {
+                        break;
+                    }
+                    out.push(request(i).await);
+                }
+                out
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all
+}

@@ -1,7 +1,7 @@
 //! Issuers: list, create, and one issuer's address, balance and publishing (latest state,
 //! transition in flight, pending work, recent transitions with their transactions).
 
-use super::{form, link, new_section, one, options, refused, render, s, see_other, submit, t};
+use super::{form, link, new_section, one, options, refused, render, s, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
@@ -63,20 +63,11 @@ async fn page(
 
 pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     let body = json!({"partnerId": p.form.text("partnerId"), "name": p.form.text("name")});
-    match OperatorApi::new(&st).post("/admin/v1/issuers", &body).await {
-        Ok(created) => see_other(&format!(
-            "/dashboard/issuers/{}",
-            enc(s(&created, "issuerDid"))
-        )),
-        Err(e) => {
-            page(
-                &st,
-                &p.session,
-                1,
-                Some(refused(&e)),
-                (p.form.text("partnerId"), p.form.text("name")),
-            )
-            .await
+    match super::create(&st, "issuers", Ok(body), "issuerDid").await {
+        Ok(created) => created,
+        Err(refusal) => {
+            let entered = (p.form.text("partnerId"), p.form.text("name"));
+            page(&st, &p.session, 1, Some(refusal), entered).await
         }
     }
 }

@@ -198,6 +198,28 @@ fn not_shown(
     )
 }
 
+/// The create form's post: `POST /admin/v1/{resource}` with `body` (`Err` when the form
+/// could not make one), then off to the new entry's page `/dashboard/{resource}/{id}`, its id
+/// the answer's `id_field`. `Err` is the notice saying why nothing was created.
+async fn create(
+    st: &AppState,
+    resource: &str,
+    body: Result<Value, String>,
+    id_field: &str,
+) -> Result<Response, Notice> {
+    let created = super::operator::OperatorApi::new(st)
+        .post(
+            &format!("/admin/v1/{resource}"),
+            &body.map_err(Notice::Error)?,
+        )
+        .await
+        .map_err(|e| refused(&e))?;
+    Ok(see_other(&format!(
+        "/dashboard/{resource}/{}",
+        html::enc(s(&created, id_field))
+    )))
+}
+
 /// The section under a listing that adds to it: a heading and what follows it (a hint, the
 /// form).
 fn new_section(heading: &str, content: &str) -> String {

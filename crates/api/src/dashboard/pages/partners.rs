@@ -1,6 +1,6 @@
 //! Partners: list, register, edit (keys, features, allowed schemas, token rules), disable.
 
-use super::{form, link, new_section, refused, render, s, see_other, submit};
+use super::{form, link, new_section, refused, render, s, submit};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
@@ -229,28 +229,10 @@ fn entered(f: &Fields) -> Value {
 }
 
 pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
-    let result = match partner_body(&p.form, false) {
-        Ok(body) => OperatorApi::new(&st)
-            .post("/admin/v1/partners", &body)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(created) => see_other(&format!(
-            "/dashboard/partners/{}",
-            enc(s(&created, "partnerId"))
-        )),
-        Err(e) => {
-            page(
-                &st,
-                &p.session,
-                1,
-                Some(Notice::Error(e)),
-                &entered(&p.form),
-            )
-            .await
-        }
+    let body = partner_body(&p.form, false);
+    match super::create(&st, "partners", body, "partnerId").await {
+        Ok(created) => created,
+        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &entered(&p.form)).await,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
 
-use super::{form, link, new_section, one, options, render, s, see_other, submit, t};
+use super::{form, link, new_section, one, options, render, s, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
@@ -137,19 +137,10 @@ fn program_body(f: &Fields) -> Result<Value, String> {
 }
 
 pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
-    let result = match program_body(&p.form) {
-        Ok(body) => OperatorApi::new(&st)
-            .post("/admin/v1/programs", &body)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(created) => see_other(&format!(
-            "/dashboard/programs/{}",
-            enc(s(&created, "credentialId"))
-        )),
-        Err(e) => page(&st, &p.session, 1, Some(Notice::Error(e)), &p.form).await,
+    let body = program_body(&p.form);
+    match super::create(&st, "programs", body, "credentialId").await {
+        Ok(created) => created,
+        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &p.form).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Schemas: list, create with an attribute editor, preview of the generated JSON Schema and
 //! JSON-LD context before creating, and the documents of a created schema.
 
-use super::{form, link, new_section, one, refused, render, s, see_other, Listing, PageQuery};
+use super::{form, link, new_section, one, render, s, Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -191,12 +191,9 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
             Err(e) => page(&st, &p.session, 1, Some(Notice::Error(e)), &p.form, "").await,
         };
     }
-    match OperatorApi::new(&st).post("/admin/v1/schemas", &body).await {
-        Ok(created) => see_other(&format!(
-            "/dashboard/schemas/{}",
-            enc(s(&created, "schemaId"))
-        )),
-        Err(e) => page(&st, &p.session, 1, Some(refused(&e)), &p.form, "").await,
+    match super::create(&st, "schemas", Ok(body), "schemaId").await {
+        Ok(created) => created,
+        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &p.form, "").await,
     }
 }
 

@@ -95,26 +95,23 @@ async fn control(s: &AppState, id: &str, c: Control) -> Result<Json<JobView>, Ap
     Ok(Json(view))
 }
 
-pub async fn pause(
-    AdminState(s): AdminState,
-    Path(id): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
-    control(&s, &id, Control::Pause).await
+/// The handlers of `POST /bulk-issuances/{jobId}/pause|resume|cancel`, one per [`Control`].
+macro_rules! control_handlers {
+    ($($name:ident => $control:expr),* $(,)?) => {$(
+        pub async fn $name(
+            AdminState(s): AdminState,
+            Path(id): Path<String>,
+        ) -> Result<Json<JobView>, ApiError> {
+            control(&s, &id, $control).await
+        }
+    )*};
 }
 
-pub async fn resume(
-    AdminState(s): AdminState,
-    Path(id): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
-    control(&s, &id, Control::Resume).await
-}
-
-pub async fn cancel(
-    AdminState(s): AdminState,
-    Path(id): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
-    control(&s, &id, Control::Cancel).await
-}
+control_handlers!(
+    pause => Control::Pause,
+    resume => Control::Resume,
+    cancel => Control::Cancel,
+);
 
 /// `GET /bulk-issuances/{jobId}/results`: the rows as CSV, streamed a page at a time.
 pub async fn results(

@@ -23,6 +23,11 @@ fn unknown_endpoint() -> ApiError {
     ApiError::not_found("Unknown webhook endpoint")
 }
 
+/// What was asked for, as JSON; `None` is the 404 of an unknown endpoint.
+fn found<T>(answer: Option<T>) -> Result<Json<T>, ApiError> {
+    answer.map(Json).ok_or_else(unknown_endpoint)
+}
+
 fn partner(id: &str) -> Result<PartnerId, ApiError> {
     parse_id(id)
 }
@@ -64,11 +69,7 @@ pub async fn get(
     Path((p, e)): Path<(String, String)>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     let (p, e) = ids(&p, &e)?;
-    s.store
-        .webhook_endpoint(p, e)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown_endpoint)
+    found(s.store.webhook_endpoint(p, e).await?)
 }
 
 pub async fn update(
@@ -77,11 +78,7 @@ pub async fn update(
     ApiJson(req): ApiJson<WebhookEndpointPatch>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     let (p, e) = ids(&p, &e)?;
-    s.operator
-        .update_webhook(p, e, req)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown_endpoint)
+    found(s.operator.update_webhook(p, e, req).await?)
 }
 
 pub async fn delete(
@@ -102,11 +99,7 @@ pub async fn rotate(
     ApiJson(req): ApiJson<RotateWebhookSecret>,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
     let (p, e) = ids(&p, &e)?;
-    s.operator
-        .rotate_webhook_secret(p, e, req)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown_endpoint)
+    found(s.operator.rotate_webhook_secret(p, e, req).await?)
 }
 
 #[derive(serde::Deserialize)]
