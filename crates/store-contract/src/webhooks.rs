@@ -40,6 +40,29 @@ fn attempt(status: Option<u16>) -> AttemptRecord {
 /// An event's type, credential, status, transaction and block.
 type Seen<'a> = (EventType, &'a str, &'a str, Option<&'a str>, Option<u64>);
 
+/// The partner's feed once `done` holds for it (at most 5 s). The feed shows an event once
+/// every transaction older than it has ended, cluster-wide on PostgreSQL (other tests'
+/// databases included), so a test reads what it just committed by waiting for it, briefly.
+async fn feed_when(
+    store: &dyn Store,
+    partner: PartnerId,
+    done: impl Fn(&[claimd_core::webhook::WebhookEvent]) -> bool,
+) -> Vec<claimd_core::webhook::WebhookEvent> {
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = store
+            .partner_events(partner, None, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        if done(&events) {
+            break;
+        }
+        // A blocking sleep: this crate has no runtime of its own (as in publishing.rs).
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    events
+}
 pub async fn webhooks(store: &dyn Store) {
     let (partner, issuer, program) = issuer_with_program(store, 9).await;
     let other = store.create_partner(partner_draft("Other")).await.unwrap();
@@ -190,11 +213,7 @@ pub async fn webhooks(store: &dyn Store) {
     let second = record(partner, &issuer, &program, user, 2);
     let out = issue(store, "w@example.com", user, second.clone(), Revoke, None).await;
     assert_eq!(out, IssueOutcome::Issued);
-    let events = store
-        .partner_events(partner, None, 10)
-        .await
-        .unwrap()
-        .unwrap();
+    let events = feed_when(store, partner, |e| !e.is_empty()).await;
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(
@@ -238,11 +257,7 @@ pub async fn webhooks(store: &dyn Store) {
         block_timestamp: 1_700_000_000,
     };
     store.confirm_transition(id, &confirmation).await.unwrap();
-    let events = store
-        .partner_events(partner, None, 10)
-        .await
-        .unwrap()
-        .unwrap();
+    let events = feed_when(store, partner, |e| e.len() >= 3).await;
     let seen: Vec<Seen> = events
         .iter()
         .map(|e| {
@@ -295,11 +310,7 @@ pub async fn webhooks(store: &dyn Store) {
             .unwrap();
         assert_eq!(changed, changes);
     }
-    let events = store
-        .partner_events(partner, None, 10)
-        .await
-        .unwrap()
-        .unwrap();
+    let events = feed_when(store, partner, |e| e.len() >= 4).await;
     assert_eq!(events.len(), 4);
     assert_eq!(
         (events[3].event_type, events[3].core_claim_hash.as_str()),
@@ -596,25 +607,14 @@ pub async fn webhook_expiry(store: &dyn Store) {
         .map(|r| (r.core_claim_hash.as_str(), "EXPIRE"))
         .collect();
     want.sort();
-    // The feed shows an event once every transaction older than it has ended, cluster-wide on
-    // PostgreSQL (other tests' databases included): wait for that, briefly.
-    let mut events = Vec::new();
-    for _ in 0..100 {
-        events = store
-            .partner_events(partner, None, 10)
-            .await
-            .unwrap()
-            .unwrap();
-        let n = events
+    let events = feed_when(store, partner, |events| {
+        events
             .iter()
             .filter(|e| e.event_type == EventType::Expired)
-            .count();
-        if n >= want.len() {
-            break;
-        }
-        // A blocking sleep: this crate has no runtime of its own (as in publishing.rs).
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+            .count()
+            >= want.len()
+    })
+    .await;
     let mut expired: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e.event_type == EventType::Expired)
