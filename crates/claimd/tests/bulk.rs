@@ -535,21 +535,23 @@ async fn wait_job(f: &Fixture, id: &str, within: Duration, done: impl Fn(&Value)
     }
 }
 
-/// kill -9 of the real process while it issues a job: after the restart the job goes on, and
-/// every row is issued exactly once. The program's cap is the number of rows, so a row issued
-/// twice would take a second slot and leave the last row refused; every answered hash is
-/// still live, so none was replaced by a second issuance of its row.
-async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
-    // Paced to 60 rows a second (steps of 60 rows), so the kill lands while rows are in flight
-    // rather than after the whole file went through in one step. Kept across the restart.
-    let (_config, env) = claimd_testkit::server::config_env("bulk_rows_per_second = 60\n");
-    let mut f = Fixture::with_env(backend, env).await;
-    let rows = 600;
-    let program = f.create_program(&f.issuer_did, "Capped", &["--max-issuance", "600"]);
-    let mut csv = String::from("email,age\n");
-    for i in 0..rows {
-        csv.push_str(&format!("k{i}@example.org,{i}\n"));
-    }
+/// The job's results file from the real server.
+async fn results_csv(f: &Fixture, id: &str) -> String {
+    f.http
+        .get(format!("{}/admin/v1/bulk-issuances/{id}/results", f.url()))
+        .bearer_auth(&f.server().admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Uploads `csv` for `program` on the real server, waits until `issued` rows are issued, checks
+/// the job is still running, and kills the process with SIGKILL and starts it again on the
+/// same data: the job's id.
+async fn upload_then_kill(f: &mut Fixture, program: &str, csv: String, issued: u64) -> String {
     let answer = f
         .http
         .post(format!(
@@ -567,12 +569,31 @@ async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let before = wait_job(&f, &id, Duration::from_secs(120), |j| {
-        j["rows"]["issued"].as_u64() >= Some(40)
+    let before = wait_job(f, &id, Duration::from_secs(300), |j| {
+        j["rows"]["issued"].as_u64() >= Some(issued)
     })
     .await;
     assert_eq!(before["state"], "RUNNING", "killed in the middle: {before}");
     f.restart();
+    id
+}
+
+/// kill -9 of the real process while it issues a job: after the restart the job goes on, and
+/// every row is issued exactly once. The program's cap is the number of rows, so a row issued
+/// twice would take a second slot and leave the last row refused; every answered hash is
+/// still live, so none was replaced by a second issuance of its row.
+async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
+    // Paced to 60 rows a second (steps of 60 rows), so the kill lands while rows are in flight
+    // rather than after the whole file went through in one step. Kept across the restart.
+    let (_config, env) = claimd_testkit::server::config_env("bulk_rows_per_second = 60\n");
+    let mut f = Fixture::with_env(backend, env).await;
+    let rows = 600;
+    let program = f.create_program(&f.issuer_did, "Capped", &["--max-issuance", "600"]);
+    let mut csv = String::from("email,age\n");
+    for i in 0..rows {
+        csv.push_str(&format!("k{i}@example.org,{i}\n"));
+    }
+    let id = upload_then_kill(&mut f, &program, csv, 40).await;
     let end = wait_job(&f, &id, Duration::from_secs(240), |j| {
         j["state"] == "COMPLETED"
     })
@@ -582,16 +603,7 @@ async fn a_job_survives_kill_9_and_issues_each_row_once(backend: Backend) {
         [rows, rows, 0, 0, rows, 0, 0],
         "every row issued once: {end}"
     );
-    let text = f
-        .http
-        .get(format!("{}/admin/v1/bulk-issuances/{id}/results", f.url()))
-        .bearer_auth(&f.server().admin_token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = results_csv(&f, &id).await;
     let hashes: Vec<&str> = text
         .lines()
         .skip(1)
@@ -812,30 +824,8 @@ async fn ten_thousand_rows_survive_kill_9_pause_and_resume(backend: Backend) {
         csv.push('\n');
     }
     let total = good + bad.len() as u64;
-    let answer = f
-        .http
-        .post(format!(
-            "{}/admin/v1/programs/{}/bulk-issuances",
-            f.url(),
-            f.program
-        ))
-        .bearer_auth(&f.server().admin_token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 202);
-    let id = answer.json::<Value>().await.unwrap()["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let before = wait_job(&f, &id, Duration::from_secs(300), |j| {
-        j["rows"]["issued"].as_u64() >= Some(1_500)
-    })
-    .await;
-    assert_eq!(before["state"], "RUNNING", "killed in the middle: {before}");
-    f.restart();
+    let program = f.program.clone();
+    let id = upload_then_kill(&mut f, &program, csv, 1_500).await;
 
     let control = |action: &'static str| {
         let path = format!("/bulk-issuances/{id}/{action}");
@@ -867,16 +857,7 @@ async fn ten_thousand_rows_survive_kill_9_pause_and_resume(backend: Backend) {
         [total, total, bad.len() as u64, 0, good, 0, 0],
         "every row issued once: {end}"
     );
-    let text = f
-        .http
-        .get(format!("{}/admin/v1/bulk-issuances/{id}/results", f.url()))
-        .bearer_auth(&f.server().admin_token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = results_csv(&f, &id).await;
     let mut hashes = std::collections::HashSet::new();
     let mut errors = Vec::new();
     for line in text.lines().skip(1) {
