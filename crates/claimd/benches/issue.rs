@@ -20,9 +20,15 @@
 //! whichever ends first, so that it measures steady state with the publisher at work rather
 //! than the first seconds before its first large transition.
 //!
+//! Each backend is also measured with the publisher off (`CLAIMD_NO_PUBLISHER`), right after
+//! its publisher row, so that what the publisher costs the request path is a side-by-side
+//! figure; every row records the server's resident memory at its end.
+//!
 //! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`; `BENCH_SECONDS`;
-//! `BENCH_CONCURRENCY`, default 32; `BENCH_HOSTILE_WORKERS`; `BENCH_HOSTILE_RATES`, default
-//! `400`, e.g. `400,flood`; `CLAIMD_TEST_POSTGRES_URL`).
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_BACKENDS`, default `sqlite,postgres`;
+//! `BENCH_HOSTILE_WORKERS`; `BENCH_HOSTILE_RATES`, default `400`, e.g. `400,flood`, `none` for
+//! no hostile rows; `BENCH_OUT`, the results file under `bench/results/`, default
+//! `issue-on-behalf.json`; `CLAIMD_TEST_BINARY`; `CLAIMD_TEST_POSTGRES_URL`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -37,6 +43,11 @@ use std::time::{Duration, Instant};
 
 struct Outcome {
     backend: &'static str,
+    publisher: bool,
+    /// Resident memory at the end of the row and at its peak, MiB.
+    memory_mib: Option<(f64, f64)>,
+    /// CPU milliseconds per accepted request: the server's, the load generator's.
+    cpu_ms: (Option<f64>, Option<f64>),
     requests: usize,
     accepted: usize,
     seconds: f64,
@@ -171,8 +182,14 @@ async fn run(
     duration: Duration,
     concurrency: usize,
     hostile: Option<(usize, HostileRate)>,
+    publisher: bool,
 ) -> Outcome {
-    let server = Server::start(backend).await;
+    let env = if publisher {
+        Vec::new()
+    } else {
+        vec![("CLAIMD_NO_PUBLISHER".to_owned(), "true".to_owned())]
+    };
+    let server = Server::start_with(backend, env).await;
     let key = TestKey::es256("bench-1");
     let jwks_server = JwksServer::start(jwks(&[&key])).await;
     let Provisioned {
@@ -221,6 +238,10 @@ async fn run(
     // The hostile traffic starts before the measured load and stops after it.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load_before = support::load_average();
+    let cpu_before = (
+        support::cpu_seconds(server.pid()),
+        support::cpu_seconds(std::process::id()),
+    );
     let hostile = if let Some((hostile_workers, rate)) = hostile {
         let hash = first_hash.expect("the warm-up issued a credential");
         let vc: serde_json::Value = http
@@ -268,6 +289,18 @@ async fn run(
     let mut lat: Vec<Duration> = answers.into_iter().map(|(_, took)| took).collect();
     let seconds = started.elapsed().as_secs_f64();
     let load_after = support::load_average();
+    // CPU used during the row, per accepted request: the server's, and the load generator's
+    // (this process), which runs on the same cores.
+    let cpu_ms_per_request = |before: Option<f64>, pid: u32| {
+        let used = support::cpu_seconds(pid)? - before?;
+        Some(used * 1000.0 / (accepted.max(1) as f64))
+    };
+    let cpu_ms = (
+        cpu_ms_per_request(cpu_before.0, server.pid()),
+        cpu_ms_per_request(cpu_before.1, std::process::id()),
+    );
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let memory_mib = server.memory().map(|(now, peak)| (mib(now), mib(peak)));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let hostile = match hostile {
         None => None,
@@ -303,6 +336,9 @@ async fn run(
         } else {
             "postgres"
         },
+        publisher,
+        memory_mib,
+        cpu_ms,
         requests: lat.len(),
         accepted,
         seconds,
@@ -322,23 +358,41 @@ async fn main() {
     let duration = Duration::from_secs(support::env_usize("BENCH_SECONDS", 20) as u64);
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let hostile_workers = support::env_usize("BENCH_HOSTILE_WORKERS", 4);
-    let rates: Vec<HostileRate> = std::env::var("BENCH_HOSTILE_RATES")
-        .unwrap_or_else(|_| "400".into())
+    let rates: Vec<HostileRate> = match std::env::var("BENCH_HOSTILE_RATES") {
+        Ok(v) if v.trim() == "none" => Vec::new(),
+        v => v
+            .unwrap_or_else(|_| "400".into())
+            .split(',')
+            .map(HostileRate::parse)
+            .collect(),
+    };
+    let backends: Vec<Backend> = std::env::var("BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
         .split(',')
-        .map(HostileRate::parse)
+        .map(|b| match b.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("BENCH_BACKENDS: unknown backend {other:?}"),
+        })
         .collect();
     let mut results = Vec::new();
     let mut beside_hostile = Vec::new();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let rows = std::iter::once(None).chain(rates.iter().map(|r| Some((hostile_workers, *r))));
-        for hostile in rows {
-            let o = run(backend, requests, duration, concurrency, hostile).await;
+    for backend in backends {
+        // The publisher row, the same load with the publisher off, then the hostile rows.
+        let rows = [(None, true), (None, false)]
+            .into_iter()
+            .chain(rates.iter().map(|r| (Some((hostile_workers, *r)), true)));
+        for (hostile, publisher) in rows {
+            let o = run(backend, requests, duration, concurrency, hostile, publisher).await;
             println!(
-                "{:<8} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                o.backend, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms
+                "{:<8} publisher {:<5} {} requests, {} accepted in {:.2} s: {:.0} accepted/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, memory {:?} MiB, CPU ms/request server {:?} load generator {:?}",
+                o.backend, o.publisher, o.requests, o.accepted, o.seconds, o.accepted as f64 / o.seconds, o.p50_ms, o.p90_ms, o.p99_ms, o.max_ms, o.memory_mib, o.cpu_ms.0, o.cpu_ms.1
             );
             let mut row = json!({
-                "backend": o.backend, "requests": o.requests, "accepted": o.accepted, "seconds": o.seconds,
+                "backend": o.backend, "publisher": o.publisher,
+                "resident_mib": o.memory_mib.map(|m| m.0), "peak_resident_mib": o.memory_mib.map(|m| m.1),
+                "cpu_ms_per_request": {"server": o.cpu_ms.0, "load_generator": o.cpu_ms.1},
+                "requests": o.requests, "accepted": o.accepted, "seconds": o.seconds,
                 "accepted_per_second": o.accepted as f64 / o.seconds,
                 "latency_ms": {"p50": o.p50_ms, "p90": o.p90_ms, "p99": o.p99_ms, "max": o.max_ms},
                 "load_average": {"before": o.load_before, "after": o.load_after},
@@ -373,5 +427,6 @@ async fn main() {
         "results": results,
         "with_hostile_verify": beside_hostile,
     });
-    support::write_results("issue-on-behalf.json", &out);
+    let file = std::env::var("BENCH_OUT").unwrap_or_else(|_| "issue-on-behalf.json".into());
+    support::write_results(&file, &out);
 }

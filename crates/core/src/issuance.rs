@@ -106,17 +106,48 @@ struct IssuerSigner {
 
 pub struct Issuance {
     store: Arc<dyn Store>,
+    /// Builds and signs credentials, on the CPU threads (see [`Minter`]).
+    minter: Arc<Minter>,
+    /// Builds running at once: at most one per core, so that a burst of requests queues here
+    /// instead of oversubscribing the cores the committer and the publisher also need.
+    cpu: Arc<tokio::sync::Semaphore>,
+    signers: RwLock<HashMap<IssuerId, Arc<IssuerSigner>>>,
+    /// Schema ids whose JSON-LD context is registered with the merklizer.
+    contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
+    /// Interactive issuances in flight: the bulk runner gives way to them.
+    interactive: Arc<crate::load::InteractiveLoad>,
+}
+
+/// What building a credential needs of the service, owned so that the work can leave the
+/// async workers: a credential costs about a millisecond of CPU (holder identity, JSON-LD
+/// merklization, Poseidon, the BJJ signature). Run on the workers that also poll the
+/// database round trips of the group committer, that millisecond delayed every statement of
+/// every issuance in the group behind it; on its own threads it no longer does.
+#[derive(Clone)]
+struct Minter {
     master_key: MasterKey,
     did: DidSettings,
     public_url: String,
     merklizer: Arc<Merklizer>,
-    signers: RwLock<HashMap<IssuerId, Arc<IssuerSigner>>>,
-    /// Schema ids whose JSON-LD context is registered with the merklizer.
-    contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
     /// The program window and the credential dates are read from it.
     clock: SharedClock,
-    /// Interactive issuances in flight: the bulk runner gives way to them.
-    interactive: Arc<crate::load::InteractiveLoad>,
+}
+
+/// One credential to build: everything the request resolved, owned.
+struct Recipe {
+    email: Email,
+    user: Option<User>,
+    issuer: Issuer,
+    program: Program,
+    schema: Schema,
+    subject: Map<String, Value>,
+    signer: Arc<IssuerSigner>,
+}
+
+/// A built credential and the user row it is for.
+struct Minted {
+    user: NewUser,
+    built: Built,
 }
 
 impl Issuance {
@@ -127,15 +158,19 @@ impl Issuance {
         public_url: String,
         merklizer: Arc<Merklizer>,
     ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Issuance {
             store,
-            master_key,
-            did,
-            public_url: public_url.trim_end_matches('/').to_owned(),
-            merklizer,
+            minter: Arc::new(Minter {
+                master_key,
+                did,
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                merklizer,
+                clock: SystemClock::shared(),
+            }),
+            cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
             signers: RwLock::new(HashMap::new()),
             contexts: RwLock::new(Default::default()),
-            clock: SystemClock::shared(),
             interactive: Arc::default(),
         }
     }
@@ -143,12 +178,12 @@ impl Issuance {
     /// Reads time from `clock` instead of the system clock (the binary passes its clock, tests
     /// a `ManualClock`).
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+        Arc::make_mut(&mut self.minter).clock = clock;
         self
     }
 
     pub fn merklizer(&self) -> &Arc<Merklizer> {
-        &self.merklizer
+        &self.minter.merklizer
     }
 
     /// How busy interactive issuance ([`Issuance::issue`]) is right now.
@@ -193,7 +228,7 @@ impl Issuance {
         let (issuer, program, schema) = self.resolve(&partner, &req).await?;
         // 3. Window (the cap is enforced in the commit).
         program
-            .check_window(self.clock.now())
+            .check_window(self.minter.clock.now())
             .map_err(|e| IssueError::Forbidden(e.to_string()))?;
         // 4. Subject.
         schema.validate_subject(&req.credential_subject)?;
@@ -236,15 +271,20 @@ impl Issuance {
         // transaction the database rolled back to break a race (deadlock, serialization).
         let mut contended = None;
         for _ in 0..5 {
-            let (new_user, holder_did) = self.holder_for(&email, user.as_ref())?;
-            let built = self.build(
-                &issuer,
-                &program,
-                &schema,
-                &holder_did,
-                &req.credential_subject,
-                &signer,
-            )?;
+            let Minted {
+                user: new_user,
+                built,
+            } = self
+                .mint(Recipe {
+                    email: email.clone(),
+                    user: user.clone(),
+                    issuer: issuer.clone(),
+                    program: program.clone(),
+                    schema: schema.clone(),
+                    subject: req.credential_subject.clone(),
+                    signer: signer.clone(),
+                })
+                .await?;
             let user_id = new_user.user_id;
             let resp = response(&built.core_claim_hash, &program.credential_id, user_id);
             let response_json =
@@ -273,7 +313,7 @@ impl Issuance {
                     identity_state: None,
                 },
                 response: response_json,
-                at: self.clock.now(),
+                at: self.minter.clock.now(),
             };
             let outcome = match self.store.commit_issuance(commit).await {
                 Ok(outcome) => outcome,
@@ -371,8 +411,9 @@ impl Issuance {
         {
             return Ok(());
         }
-        let url = jsonld_context_url(&self.public_url, schema.schema_id);
-        self.merklizer
+        let url = jsonld_context_url(&self.minter.public_url, schema.schema_id);
+        self.minter
+            .merklizer
             .register_context(&url, &schema.jsonld_context().to_string())
             .map_err(|e| IssueError::Internal(format!("schema context: {e}")))?;
         self.contexts
@@ -392,7 +433,7 @@ impl Issuance {
             .await?
             .ok_or_else(|| IssueError::Internal("issuer without keys".into()))?;
         let key = sealed
-            .open_bjj(&self.master_key, issuer.issuer_id)
+            .open_bjj(&self.minter.master_key, issuer.issuer_id)
             .map_err(IssueError::Internal)?;
         let onboarding = identity::onboarding_state(&key).map_err(IssueError::Internal)?;
         let signer = Arc::new(IssuerSigner { onboarding, key });
@@ -403,6 +444,25 @@ impl Issuance {
         Ok(signer)
     }
 
+    /// Builds the credential on the CPU threads, at most one per core at a time.
+    async fn mint(&self, recipe: Recipe) -> Result<Minted, IssueError> {
+        let permit = self
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| IssueError::Internal(format!("build slots closed: {e}")))?;
+        let minter = self.minter.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            minter.mint(&recipe)
+        })
+        .await
+        .map_err(|e| IssueError::Internal(format!("credential build failed: {e}")))?
+    }
+}
+
+impl Minter {
     /// The user row to commit and the holder DID to put in the credential.
     fn holder_for(
         &self,
@@ -442,15 +502,22 @@ impl Issuance {
         ))
     }
 
-    fn build(
-        &self,
-        issuer: &Issuer,
-        program: &Program,
-        schema: &Schema,
-        holder_did: &str,
-        subject: &Map<String, Value>,
-        signer: &IssuerSigner,
-    ) -> Result<Built, IssueError> {
+    /// Builds and signs the credential of `r` (blocking: CPU work only).
+    fn mint(&self, r: &Recipe) -> Result<Minted, IssueError> {
+        let (user, holder_did) = self.holder_for(&r.email, r.user.as_ref())?;
+        let built = self.build(r, &holder_did)?;
+        Ok(Minted { user, built })
+    }
+
+    fn build(&self, r: &Recipe, holder_did: &str) -> Result<Built, IssueError> {
+        let Recipe {
+            issuer,
+            program,
+            schema,
+            subject,
+            signer,
+            ..
+        } = r;
         let now = self.clock.now();
         // Millisecond precision: the VC prints milliseconds and the database keeps them.
         let issuance_date = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);

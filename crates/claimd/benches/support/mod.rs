@@ -113,3 +113,14 @@ where
     }
     all
 }
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat`; `None` off
+/// Linux. Clock ticks are taken as 100 a second, the value on every Linux the benches run on.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are space-separated.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
