@@ -30,7 +30,6 @@ mod support;
 
 use claimd_testkit::fixture::Setup;
 use common::fixture::Fixture;
-use common::Backend;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -38,25 +37,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
-fn backends() -> Vec<Backend> {
-    std::env::var("BENCH_BULK_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".into())
-        .split(',')
-        .map(|s| match s.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("BENCH_BULK_BACKENDS: unknown backend {other:?}"),
-        })
-        .collect()
-}
 
 /// Writes `email,age` and `rows` rows to `path` through a small buffer: the file is never
 /// whole in memory. Returns its size in bytes.
@@ -369,7 +349,7 @@ async fn main() {
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let duration = Duration::from_secs(support::env_usize("BENCH_SECONDS", 20) as u64);
     let mut results = Vec::new();
-    for backend in backends() {
+    for backend in support::backends("BENCH_BULK_BACKENDS") {
         let (config_dir, env) =
             claimd_testkit::server::config_env(&format!("bulk_rows_per_second = {rate}\n"));
         let f = Fixture::setup(Setup {
@@ -379,7 +359,7 @@ async fn main() {
         .await;
         f.issue("warmup@bulk.example", 30).await;
         let dir = tempfile::tempdir().unwrap();
-        println!("{}: {rows} rows", backend_name(backend));
+        println!("{}: {rows} rows", support::backend_name(backend));
         // The load rows first: they take a minute, and a million-row job may outlast the time
         // a run has.
         let issue_on_behalf = if beside_rows > 0 {
@@ -387,7 +367,7 @@ async fn main() {
         } else {
             None
         };
-        let name = backend_name(backend);
+        let name = support::backend_name(backend);
         let progress = |mut partial: Value| {
             partial["backend"] = json!(name);
             partial["issue_on_behalf"] = json!(issue_on_behalf);

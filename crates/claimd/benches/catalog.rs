@@ -98,8 +98,8 @@ async fn main() {
     let n = support::env_usize("BENCH_CATALOG_N", 200);
     let sizes = seeded::Sizes::from_env();
     let mut results = Vec::new();
-    for backend in seeded::backends("BENCH_CATALOG_BACKENDS") {
-        let name = seeded::backend_name(backend);
+    for backend in support::backends("BENCH_CATALOG_BACKENDS") {
+        let name = support::backend_name(backend);
         println!("{name}: building {:?}", sizes);
         let w = seeded::build(backend, sizes).await;
         // What the answers hold, to tell a fast empty answer from a fast full one.

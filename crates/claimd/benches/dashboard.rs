@@ -137,8 +137,8 @@ async fn main() {
     let n = support::env_usize("BENCH_DASHBOARD_N", 50);
     let sizes = seeded::Sizes::from_env();
     let mut results = Vec::new();
-    for backend in seeded::backends("BENCH_DASHBOARD_BACKENDS") {
-        let name = seeded::backend_name(backend);
+    for backend in support::backends("BENCH_DASHBOARD_BACKENDS") {
+        let name = support::backend_name(backend);
         println!("{name}: building {:?}", sizes);
         let w = seeded::build(backend, sizes).await;
         let server = w.f.server();

@@ -331,11 +331,7 @@ async fn run(
     let pct =
         |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0;
     Outcome {
-        backend: if backend == Backend::Sqlite {
-            "sqlite"
-        } else {
-            "postgres"
-        },
+        backend: support::backend_name(backend),
         publisher,
         memory_mib,
         cpu_ms,
@@ -366,15 +362,7 @@ async fn main() {
             .map(HostileRate::parse)
             .collect(),
     };
-    let backends: Vec<Backend> = std::env::var("BENCH_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".into())
-        .split(',')
-        .map(|b| match b.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("BENCH_BACKENDS: unknown backend {other:?}"),
-        })
-        .collect();
+    let backends = support::backends("BENCH_BACKENDS");
     let mut results = Vec::new();
     let mut beside_hostile = Vec::new();
     for backend in backends {

@@ -99,13 +99,6 @@ fn parse_ms(rfc3339: &str) -> f64 {
         .timestamp_millis() as f64
 }
 
-fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
 /// Resident memory of the fixture's server, in MiB (now, peak).
 fn memory(f: &Fixture) -> Value {
     match f.server().memory() {
@@ -152,7 +145,7 @@ async fn drain(backend: Backend, n: usize, concurrency: usize) -> Value {
         .count();
     let out = json!({
         "row": "publisher alone, draining a backlog (embedded chain)",
-        "backend": backend_name(backend),
+        "backend": support::backend_name(backend),
         "backlog": accepted.len(),
         "seconds": seconds,
         "restart_seconds": restarted,
@@ -242,7 +235,7 @@ async fn run(chain: &str, backend: Backend, n: usize, concurrency: usize) -> Val
     let last_accepted = accepted.iter().map(|(_, at)| *at).fold(t0, f64::max);
     let out = json!({
         "chain": chain,
-        "backend": backend_name(backend),
+        "backend": support::backend_name(backend),
         "credentials": n,
         "accepted": accepted.len(),
         "onchain": onchain,
@@ -286,15 +279,7 @@ async fn main() {
         .split(',')
         .map(|s| s.trim().to_owned())
         .collect();
-    let backends: Vec<Backend> = std::env::var("BENCH_ONCHAIN_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".into())
-        .split(',')
-        .map(|s| match s.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("BENCH_ONCHAIN_BACKENDS: unknown backend {other:?}"),
-        })
-        .collect();
+    let backends = support::backends("BENCH_ONCHAIN_BACKENDS");
     let concurrency = support::env_usize("BENCH_CONCURRENCY", 32);
     let drain_n = support::env_usize("BENCH_DRAIN_N", 20_000);
     let mut results = Vec::new();

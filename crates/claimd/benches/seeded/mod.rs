@@ -88,25 +88,6 @@ impl Sizes {
     }
 }
 
-pub fn backends(var: &str) -> Vec<Backend> {
-    std::env::var(var)
-        .unwrap_or_else(|_| "sqlite,postgres".into())
-        .split(',')
-        .map(|s| match s.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("{var}: unknown backend {other:?}"),
-        })
-        .collect()
-}
-
-pub fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
 /// The installation, ready to be read.
 pub struct World {
     pub backend: Backend,
@@ -325,7 +306,7 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
     setup.insert("seed_report".into(), json!(report));
     println!(
         "{}: seeded {report} in {:.1} s",
-        backend_name(backend),
+        crate::support::backend_name(backend),
         t.elapsed().as_secs_f64()
     );
 

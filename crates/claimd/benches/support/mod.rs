@@ -2,6 +2,7 @@
 //! What the benchmarks share: settings from the environment, the machine description and the
 //! date written into every results file.
 
+use claimd_testkit::Backend;
 use serde_json::{json, Value};
 
 pub fn env_usize(name: &str, default: usize) -> usize {
@@ -123,4 +124,25 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
     Some(ticks / 100.0)
+}
+
+/// The backends named in `var` (comma-separated `sqlite`, `postgres`; both when unset).
+pub fn backends(var: &str) -> Vec<Backend> {
+    std::env::var(var)
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|s| match s.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("{var}: unknown backend {other:?}"),
+        })
+        .collect()
+}
+
+/// The backend's name in results files.
+pub fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
 }
