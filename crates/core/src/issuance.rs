@@ -120,9 +120,9 @@ pub struct Issuance {
 
 /// What building a credential needs of the service, owned so that the work can leave the
 /// async workers: a credential costs about a millisecond of CPU (holder identity, JSON-LD
-/// merklization, Poseidon, the BJJ signature). Run on the workers that also poll the
-/// database round trips of the group committer, that millisecond delayed every statement of
-/// every issuance in the group behind it; on its own threads it no longer does.
+/// merklization, Poseidon, the BJJ signature). On the async workers that millisecond would sit
+/// between the other requests' database round trips, the group committer's among them; the
+/// measured throughput gain of moving it was small (docs/BENCHMARKS.md, issue on behalf).
 #[derive(Clone)]
 struct Minter {
     master_key: MasterKey,
