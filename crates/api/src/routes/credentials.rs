@@ -150,7 +150,7 @@ async fn status(
         .filter(|h| !h.is_empty())
         .ok_or_else(|| ApiError::bad_request("Missing required field: coreClaimHash"))?;
     let record = partners_credential(&s, &partner, &hash).await?;
-    Ok(Json(record.status_view(chrono::Utc::now())))
+    Ok(Json(record.status_view(s.operator.now())))
 }
 
 fn not_found() -> ApiError {

@@ -171,7 +171,7 @@ fn preview(st: &AppState, body: &Value) -> Result<String, String> {
         version: draft.version,
         description: draft.description,
         attributes: draft.attributes,
-        created_at: chrono::Utc::now(),
+        created_at: st.operator.now(),
         visibility: Default::default(),
     };
     Ok(format!(

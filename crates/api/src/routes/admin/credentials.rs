@@ -21,9 +21,12 @@ fn hash(raw: &str) -> Result<String, ApiError> {
 }
 
 /// The status view of the credential found, as of now.
-fn view(record: Option<CredentialRecord>) -> Result<Json<StatusView>, ApiError> {
+fn view(
+    s: &crate::AppState,
+    record: Option<CredentialRecord>,
+) -> Result<Json<StatusView>, ApiError> {
     let record = record.ok_or_else(not_found)?;
-    Ok(Json(record.status_view(chrono::Utc::now())))
+    Ok(Json(record.status_view(s.operator.now())))
 }
 
 /// `GET /admin/v1/credentials/{coreClaimHash}`: the status view, whoever issued it.
@@ -31,7 +34,8 @@ pub async fn get(
     AdminState(s): AdminState,
     Path(raw): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
-    view(s.store.credential(&hash(&raw)?).await?)
+    let record = s.store.credential(&hash(&raw)?).await?;
+    view(&s, record)
 }
 
 /// `POST /admin/v1/credentials/{coreClaimHash}/revoke`: a live credential becomes
@@ -45,7 +49,7 @@ pub async fn revoke(
     if let Some(r) = &record {
         tracing::info!(core_claim_hash = %r.core_claim_hash, status = r.status.as_str(), "credential revoked by the operator");
     }
-    view(record)
+    view(&s, record)
 }
 
 /// `GET /admin/v1/credentials/{coreClaimHash}/history` answer: the credential's status now
@@ -71,7 +75,7 @@ pub async fn history(
         .credential_events(&hash, claimd_core::history::MAX_CHANGES)
         .await?;
     Ok(Json(History {
-        vc_status: record.status_view(chrono::Utc::now()).vc_status,
+        vc_status: record.status_view(s.operator.now()).vc_status,
         items: claimd_core::history::history(&record, &events),
         core_claim_hash: hash,
     }))
@@ -134,7 +138,7 @@ pub async fn list(
             None => return nothing(),
         }
     }
-    let now = chrono::Utc::now();
+    let now = s.operator.now();
     let found = s.store.list_credentials(&filter, page).await?;
     Ok(Json(found.map(|r| ListedCredential {
         program_id: r.program_id.0.clone(),

@@ -15,7 +15,7 @@ pub async fn get(AdminState(s): AdminState) -> Result<Json<Value>, ApiError> {
     let database = json!({"backend": s.store.backend(), "ok": true});
     let counts = s.store.credential_counts().await?;
     let backlog = s.store.publish_backlog().await?;
-    let now = chrono::Utc::now();
+    let now = s.operator.now();
     let hour_ago = now - chrono::Duration::hours(1);
     let issued = s.store.issued_per_minute(hour_ago).await?;
     let lags = s.store.publish_lags(hour_ago).await?;
