@@ -1,11 +1,11 @@
 use crate::error::ApiError;
-use crate::extract::{parse_id, unknown, AdminState, ApiJson, Paging, PathId};
+use crate::extract::{unknown, AdminState, ApiJson, Change, Paging, PathId};
 use crate::state::AppState;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::page::Page;
 use claimd_core::schema::{json_schema_url, jsonld_context_url, NewSchema, Schema};
+use claimd_core::verification::VisibilityChange;
 use claimd_core::SchemaId;
 use serde::Serialize;
 
@@ -54,10 +54,8 @@ pub async fn list(
 /// `PATCH`: the catalog flags (`discoverable`, `enabled`).
 pub async fn update(
     AdminState(s): AdminState,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
+    Change(id, req): Change<SchemaId, VisibilityChange>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let id = parse_id::<SchemaId>(&id)?;
     let schema = s
         .operator
         .set_schema_visibility(id, req)
