@@ -1,5 +1,5 @@
 use crate::error::ApiError;
-use crate::extract::{unknown, AdminState, ApiJson, Change, Paging, PathId};
+use crate::extract::{found, AdminState, ApiJson, Change, Paging, PathId};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::Json;
@@ -39,8 +39,8 @@ pub async fn get(
     AdminState(s): AdminState,
     PathId(id): PathId<SchemaId>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let schema = s.store.schema(id).await?.ok_or_else(unknown::<SchemaId>)?;
-    Ok(Json(view(&s, schema)))
+    let schema = s.store.schema(id).await?;
+    found::<SchemaId, _>(schema.map(|schema| view(&s, schema)))
 }
 
 pub async fn list(
@@ -56,10 +56,6 @@ pub async fn update(
     AdminState(s): AdminState,
     Change(id, req): Change<SchemaId, VisibilityChange>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let schema = s
-        .operator
-        .set_schema_visibility(id, req)
-        .await?
-        .ok_or_else(unknown::<SchemaId>)?;
-    Ok(Json(view(&s, schema)))
+    let schema = s.operator.set_schema_visibility(id, req).await?;
+    found::<SchemaId, _>(schema.map(|schema| view(&s, schema)))
 }
