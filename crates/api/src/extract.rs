@@ -147,8 +147,9 @@ impl FromRequestParts<AppState> for AdminState {
     }
 }
 
-/// The id of an operator resource in the path (`/partners/{partnerId}`, …). Text that cannot
-/// be such an id is answered as an unknown resource is (404): either way nothing is there.
+/// The id of an operator resource in the path (`/partners/{partnerId}`, …), or the ids of a
+/// resource below another (`(PartnerId, WebhookEndpointId)`). Text that cannot be such an id
+/// is answered as an unknown resource is (404): either way nothing is there.
 pub struct PathId<T>(pub T);
 
 /// An id type of a resource the operator API serves, and what it answers for an unknown one.
@@ -163,22 +164,75 @@ pub fn unknown<T: ResourceId>() -> ApiError {
     ApiError::not_found(T::UNKNOWN)
 }
 
-/// `s` as an id of `T`, or the 404 of an unknown one. Handlers with a body call it themselves
-/// (rather than take a [`PathId`]) so that a bad body is still answered before a bad id.
+/// `s` as an id of `T`, or the 404 of an unknown one.
 pub fn parse_id<T: ResourceId>(s: &str) -> Result<T, ApiError> {
     T::parse_id(s).ok_or_else(unknown::<T>)
 }
 
-impl<T: ResourceId, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+/// What the store found of a resource of kind `T`, as JSON; `None` is the 404 of its kind.
+pub fn found<T: ResourceId, V>(v: Option<V>) -> Result<axum::Json<V>, ApiError> {
+    v.map(axum::Json).ok_or_else(unknown::<T>)
+}
+
+/// What the path parameters of a route name: one resource id, or two (the first the parent),
+/// parsed in order, the first that is not an id being the 404 of its kind.
+pub trait PathIds: Sized {
+    /// The parameters as text.
+    type Raw: DeserializeOwned + Send;
+    fn parse(raw: Self::Raw) -> Result<Self, ApiError>;
+}
+
+impl<T: ResourceId> PathIds for T {
+    type Raw = String;
+    fn parse(raw: String) -> Result<Self, ApiError> {
+        parse_id(&raw)
+    }
+}
+
+impl<A: ResourceId, B: ResourceId> PathIds for (A, B) {
+    type Raw = (String, String);
+    fn parse((a, b): (String, String)) -> Result<Self, ApiError> {
+        Ok((parse_id(&a)?, parse_id(&b)?))
+    }
+}
+
+/// The path's parameters as text, before they are judged.
+async fn raw_ids<T: PathIds, S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<T::Raw, Response> {
+    Path::<T::Raw>::from_request_parts(parts, state)
+        .await
+        .map(|Path(raw)| raw)
+        .map_err(IntoResponse::into_response)
+}
+
+impl<T: PathIds, S: Send + Sync> FromRequestParts<S> for PathId<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        parse_id(&raw)
+        let raw = raw_ids::<T, S>(parts, state).await?;
+        T::parse(raw)
             .map(PathId)
             .map_err(IntoResponse::into_response)
+    }
+}
+
+/// A change of a resource: its ids in the path (as [`PathId`]) and the JSON body. The body
+/// is judged first, so that a bad body is its 400 even at an id that names nothing.
+pub struct Change<T, B>(pub T, pub B);
+
+impl<T: PathIds, B: DeserializeOwned, S: Send + Sync> FromRequest<S> for Change<T, B> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let raw = raw_ids::<T, S>(&mut parts, state).await?;
+        let ApiJson(body) = ApiJson::<B>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ids = T::parse(raw).map_err(IntoResponse::into_response)?;
+        Ok(Change(ids, body))
     }
 }
 
@@ -198,6 +252,7 @@ resource_ids! {
     claimd_core::SchemaId => "Unknown schema",
     claimd_core::ProgramId => "Unknown issuance program",
     claimd_core::verification::VerificationProgramId => "Unknown verification program",
+    claimd_core::WebhookEndpointId => "Unknown webhook endpoint",
 }
 
 /// The client's IP address, when the connection is known (a server started by

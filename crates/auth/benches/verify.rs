@@ -24,8 +24,8 @@ use aws_lc_rs::signature::{
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use claimd_auth::testing::{jwks, FakePartners, TestKey};
-use claimd_auth::{AuthConfig, Authenticator, PartnerKeyConfig};
+use claimd_auth::testing::{authenticator, jwks, FakePartners, TestKey};
+use claimd_auth::{AuthConfig, Authenticator};
 use serde_json::{json, Value};
 
 const PARTNER: &str = "0b6d8f0e-3c1a-4f5e-9a7b-1c2d3e4f5a6b";
@@ -92,12 +92,11 @@ fn verify_rate(auth: &Authenticator, token: &str, secs: f64) -> Rate {
     })
 }
 
-/// Total wall-clock throughput of `threads` threads sharing one `Authenticator`.
-fn verify_rate_threads(auth: &Authenticator, token: &str, secs: f64, threads: usize) -> f64 {
+/// Total wall-clock throughput of `threads` threads running `measure` at once (sharing what
+/// it borrows: one `Authenticator`, one key).
+fn rate_threads(threads: usize, measure: impl Fn() -> Rate + Sync) -> f64 {
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| verify_rate(auth, token, secs).wall))
-            .collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| measure().wall)).collect();
         handles.into_iter().map(|h| h.join().expect("thread")).sum()
     })
 }
@@ -132,15 +131,6 @@ fn crypto_rate(key: &TestKey, token: &str, secs: f64) -> Rate {
         for _ in 0..batch {
             parsed.verify_sig(input.as_bytes(), &sig).expect("valid");
         }
-    })
-}
-
-fn crypto_rate_threads(key: &TestKey, token: &str, secs: f64, threads: usize) -> f64 {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| crypto_rate(key, token, secs).wall))
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).sum()
     })
 }
 
@@ -192,15 +182,9 @@ fn main() {
 
     let es = TestKey::es256("bench-es256");
     let rs = TestKey::rs256("bench-rs256");
-    let partners = FakePartners::new();
     // Inline JWKS: a warm cache is the same whichever way the keys arrived.
-    partners.insert(PARTNER, PartnerKeyConfig::Jwks(jwks(&[&es, &rs])));
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners.clone(),
-        claimd_clock::SystemClock::shared(),
-    )
-    .expect("config");
+    let partners = FakePartners::inline(PARTNER, jwks(&[&es, &rs]));
+    let auth = authenticator(AuthConfig::default(), partners.clone());
 
     let load_before = load_average();
     let mut results = Vec::new();
@@ -222,8 +206,8 @@ fn main() {
             .expect("token verifies");
         let one = verify_rate(&auth, &token, secs);
         let crypto = crypto_rate(key, &token, secs);
-        let two = verify_rate_threads(&auth, &token, secs, 2);
-        let crypto_two = crypto_rate_threads(key, &token, secs, 2);
+        let two = rate_threads(2, || verify_rate(&auth, &token, secs));
+        let crypto_two = rate_threads(2, || crypto_rate(key, &token, secs));
         let overhead_us = (1.0 / one.cpu - 1.0 / crypto.cpu) * 1e6;
         println!(
             "{:<7} {:>14.0} {:>14.0} {:>14.0} {:>12.2} {:>14.0} {:>14.0}",

@@ -423,6 +423,19 @@ impl TokenBuilder {
     }
 }
 
+/// An authenticator over `partners` with `config` and the system clock, as the service
+/// builds it.
+///
+/// # Panics
+/// If `config` is not valid.
+pub fn authenticator(
+    config: crate::AuthConfig,
+    partners: Arc<FakePartners>,
+) -> crate::Authenticator {
+    crate::Authenticator::new(config, partners, claimd_clock::SystemClock::shared())
+        .expect("a valid configuration")
+}
+
 /// An in-memory [`PartnerKeySource`] that counts lookups and can be made to fail.
 #[derive(Default)]
 pub struct FakePartners {
@@ -436,6 +449,13 @@ impl FakePartners {
     /// An empty registry.
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// A registry of one partner whose keys are given inline: the JWKS `jwks`.
+    pub fn inline(partner_id: &str, jwks: Value) -> Arc<Self> {
+        let partners = Self::new();
+        partners.insert(partner_id, crate::PartnerKeyConfig::Jwks(jwks));
+        partners
     }
 
     /// Registers (or replaces) a partner: its keys (default policy), or keys and policy.

@@ -103,16 +103,6 @@ async fn job(f: &Fixture, id: &str) -> Value {
     admin(f, reqwest::Method::GET, &format!("/bulk-issuances/{id}")).await
 }
 
-fn peak_rss_mib(f: &Fixture) -> Value {
-    match f.server().memory() {
-        Some((rss, peak)) => json!({
-            "rss_mib": rss as f64 / 1048576.0,
-            "peak_rss_mib": peak as f64 / 1048576.0,
-        }),
-        None => Value::Null,
-    }
-}
-
 fn parse_ms(v: &Value) -> Option<f64> {
     chrono::DateTime::parse_from_rfc3339(v.as_str()?)
         .ok()
@@ -170,7 +160,7 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize, progress: &dyn Fn(Value)
                 "upload_to_validated_seconds": validated_at,
                 "state": state,
                 "counts": c,
-                "peak_rss_mib_seen": peak_seen as f64 / 1048576.0,
+                "peak_rss_mib_seen": support::mib(peak_seen),
                 "load_average": {"before": load_before, "now": support::load_average()},
             }));
             last_print = Instant::now();
@@ -204,8 +194,8 @@ async fn bulk_run(f: &Fixture, dir: &Path, rows: usize, progress: &dyn Fn(Value)
         "rows_issued_per_second": issued as f64 / issuing_seconds,
         "server_rate_per_second": end["ratePerSecond"],
         "counts": c,
-        "memory_after_job": peak_rss_mib(f),
-        "peak_rss_mib_seen": peak_seen as f64 / 1048576.0,
+        "memory_after_job": support::memory_mib(f.server()),
+        "peak_rss_mib_seen": support::mib(peak_seen),
         "load_average": {"before": load_before, "after": load_after},
     })
 }
@@ -382,7 +372,7 @@ async fn main() {
         if let Some(load) = issue_on_behalf {
             row["issue_on_behalf"] = load;
         }
-        row["memory_at_end"] = peak_rss_mib(&f);
+        row["memory_at_end"] = support::memory_mib(f.server());
         results.push(row);
         drop(f);
         drop(config_dir);
@@ -392,17 +382,17 @@ async fn main() {
 }
 
 fn write(results: &[Value], rate: usize, concurrency: usize, duration: Duration) {
-    let out = json!({
-        "benchmark": "bulk issuance of one CSV file to ONCHAIN, and issue-on-behalf beside a bulk job (server, publisher, chain and load generator on the same machine)",
-        "command": "cargo bench -p claimd --bench bulk",
-        "date": support::now(),
-        "machine": support::machine(),
-        "bulk_rows_per_second": rate,
-        "concurrency": concurrency,
-        "load_seconds": duration.as_secs(),
-        "setup": "claimd serve --dev, embedded chain, publisher in process; schema Membership (age integer), CSV `email,age`, one new user per row; job polled every 0.5 s (every 5 s above 100,000 rows)",
-        "results": results,
-    });
+    let out = support::report(
+        "bulk issuance of one CSV file to ONCHAIN, and issue-on-behalf beside a bulk job (server, publisher, chain and load generator on the same machine)",
+        "bulk",
+        json!({
+            "bulk_rows_per_second": rate,
+            "concurrency": concurrency,
+            "load_seconds": duration.as_secs(),
+            "setup": "claimd serve --dev, embedded chain, publisher in process; schema Membership (age integer), CSV `email,age`, one new user per row; job polled every 0.5 s (every 5 s above 100,000 rows)",
+            "results": results,
+        }),
+    );
     // Another name lets two runs (one per backend) go side by side without overwriting each other.
     let name = std::env::var("BENCH_BULK_OUT").unwrap_or_else(|_| "bulk.json".into());
     support::write_results(&name, &out);

@@ -97,11 +97,8 @@ fn requests(w: &seeded::World) -> Vec<(String, String)> {
 async fn main() {
     let n = support::env_usize("BENCH_CATALOG_N", 200);
     let sizes = seeded::Sizes::from_env();
-    let mut results = Vec::new();
-    for backend in support::backends("BENCH_CATALOG_BACKENDS") {
-        let name = support::backend_name(backend);
-        println!("{name}: building {:?}", sizes);
-        let w = seeded::build(backend, sizes).await;
+    let results = seeded::on_each_backend("BENCH_CATALOG_BACKENDS", sizes, move |w| async move {
+        let name = support::backend_name(w.backend);
         // What the answers hold, to tell a fast empty answer from a fast full one.
         let (_, lisbon) = w.f.get_public("/v1/catalog/search?q=Lisbon").await;
         let (_, schemas) = w.f.get_public("/v1/catalog/schemas").await;
@@ -109,27 +106,27 @@ async fn main() {
         let load_before = support::load_average();
         let rows = seeded::time_gets(&http, w.f.url(), &requests(&w), n, &[]).await;
         let load_after = support::load_average();
-        results.push(json!({
+        json!({
             "backend": name,
             "setup": w.setup,
             "listed_schemas": schemas["data"]["total"],
             "search_lisbon_totals": lisbon["data"].as_object().map(|o| o.iter()
                 .map(|(k, v)| (k.clone(), v["total"].clone())).collect::<serde_json::Map<_, _>>()),
             "requests": rows,
-            "memory": w.f.server().memory().map(|(rss, peak)| json!({
-                "rss_mib": rss as f64 / 1048576.0, "peak_rss_mib": peak as f64 / 1048576.0})),
+            "memory": support::memory_mib(w.f.server()),
             "load_average": {"before": load_before, "after": load_after},
-        }));
-    }
-    let out = json!({
-        "benchmark": "public catalog latency over HTTP at size (server with its publisher and the client on the same machine)",
-        "command": "cargo bench -p claimd --bench catalog",
-        "date": support::now(),
-        "machine": support::machine(),
-        "sizes": sizes.to_json(),
-        "requests_each": n,
-        "setup": "claimd serve --dev, embedded chain, publisher on; registry through the operator API (8 requests at a time), one credential per issuer issued through issue-on-behalf to ONCHAIN, then users/consents/credentials by the store's bench_seed (one transaction); each request timed sequentially on one keep-alive connection after one untimed request",
-        "results": results,
-    });
+        })
+    })
+    .await;
+    let out = support::report(
+        "public catalog latency over HTTP at size (server with its publisher and the client on the same machine)",
+        "catalog",
+        json!({
+            "sizes": sizes.to_json(),
+            "requests_each": n,
+            "setup": "claimd serve --dev, embedded chain, publisher on; registry through the operator API (8 requests at a time), one credential per issuer issued through issue-on-behalf to ONCHAIN, then users/consents/credentials by the store's bench_seed (one transaction); each request timed sequentially on one keep-alive connection after one untimed request",
+            "results": results,
+        }),
+    );
     support::write_results("catalog.json", &out);
 }

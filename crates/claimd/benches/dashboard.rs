@@ -136,11 +136,8 @@ fn pages(w: &seeded::World) -> Vec<(String, String)> {
 async fn main() {
     let n = support::env_usize("BENCH_DASHBOARD_N", 50);
     let sizes = seeded::Sizes::from_env();
-    let mut results = Vec::new();
-    for backend in support::backends("BENCH_DASHBOARD_BACKENDS") {
-        let name = support::backend_name(backend);
-        println!("{name}: building {:?}", sizes);
-        let w = seeded::build(backend, sizes).await;
+    let results = seeded::on_each_backend("BENCH_DASHBOARD_BACKENDS", sizes, move |w| async move {
+        let name = support::backend_name(w.backend);
         let server = w.f.server();
         let cookie = sign_in(&server.url, &server.admin_token).await;
         let http = reqwest::Client::new();
@@ -163,26 +160,26 @@ async fn main() {
             .filter(|r| r["under_200_ms"] == false)
             .map(|r| r["request"].clone())
             .collect();
-        results.push(json!({
+        json!({
             "backend": name,
             "setup": w.setup,
             "pages": rows,
             "pages_over_200_ms_at_p99": missed,
-            "memory": server.memory().map(|(rss, peak)| json!({
-                "rss_mib": rss as f64 / 1048576.0, "peak_rss_mib": peak as f64 / 1048576.0})),
+            "memory": support::memory_mib(server),
             "load_average": {"before": load_before, "after": load_after},
-        }));
-    }
-    let out = json!({
-        "benchmark": "operator dashboard pages over HTTP at size (server with its publisher and the client on the same machine)",
-        "command": "cargo bench -p claimd --bench dashboard",
-        "date": support::now(),
-        "machine": support::machine(),
-        "sizes": sizes.to_json(),
-        "requests_each": n,
-        "bar_ms": 200,
-        "setup": "claimd serve --dev, embedded chain, publisher on; the catalog bench's installation (seeded/mod.rs); signed in through the sign-in form; each page timed sequentially on one keep-alive connection after one untimed request; the credential shown is one issued through the API (in its issuer's tree)",
-        "results": results,
-    });
+        })
+    })
+    .await;
+    let out = support::report(
+        "operator dashboard pages over HTTP at size (server with its publisher and the client on the same machine)",
+        "dashboard",
+        json!({
+            "sizes": sizes.to_json(),
+            "requests_each": n,
+            "bar_ms": 200,
+            "setup": "claimd serve --dev, embedded chain, publisher on; the catalog bench's installation (seeded/mod.rs); signed in through the sign-in form; each page timed sequentially on one keep-alive connection after one untimed request; the credential shown is one issued through the API (in its issuer's tree)",
+            "results": results,
+        }),
+    );
     support::write_results("dashboard.json", &out);
 }

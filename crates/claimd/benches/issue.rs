@@ -299,8 +299,9 @@ async fn run(
         cpu_ms_per_request(cpu_before.0, server.pid()),
         cpu_ms_per_request(cpu_before.1, std::process::id()),
     );
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    let memory_mib = server.memory().map(|(now, peak)| (mib(now), mib(peak)));
+    let memory_mib = server
+        .memory()
+        .map(|(now, peak)| (support::mib(now), support::mib(peak)));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let hostile = match hostile {
         None => None,
@@ -405,16 +406,16 @@ async fn main() {
             }
         }
     }
-    let out = json!({
-        "benchmark": "issue-on-behalf throughput (server and load generator on the same machine)",
-        "command": "cargo bench -p claimd --bench issue",
-        "date": support::now(),
-        "machine": support::machine(),
-        "concurrency": concurrency,
-        "token": "ES256, one distinct user per request (each request creates a user and holder identity)",
-        "results": results,
-        "with_hostile_verify": beside_hostile,
-    });
+    let out = support::report(
+        "issue-on-behalf throughput (server and load generator on the same machine)",
+        "issue",
+        json!({
+            "concurrency": concurrency,
+            "token": "ES256, one distinct user per request (each request creates a user and holder identity)",
+            "results": results,
+            "with_hostile_verify": beside_hostile,
+        }),
+    );
     let file = std::env::var("BENCH_OUT").unwrap_or_else(|_| "issue-on-behalf.json".into());
     support::write_results(&file, &out);
 }

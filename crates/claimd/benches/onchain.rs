@@ -99,17 +99,6 @@ fn parse_ms(rfc3339: &str) -> f64 {
         .timestamp_millis() as f64
 }
 
-/// Resident memory of the fixture's server, in MiB (now, peak).
-fn memory(f: &Fixture) -> Value {
-    match f.server().memory() {
-        Some((rss, peak)) => json!({
-            "rss_mib": rss as f64 / 1048576.0,
-            "peak_rss_mib": peak as f64 / 1048576.0,
-        }),
-        None => Value::Null,
-    }
-}
-
 /// Polls the issuer's publishing view until nothing is pending or in flight.
 async fn drained(f: &Fixture, limit: usize) -> Value {
     loop {
@@ -151,7 +140,7 @@ async fn drain(backend: Backend, n: usize, concurrency: usize) -> Value {
         "restart_seconds": restarted,
         "claims_per_second": accepted.len() as f64 / seconds,
         "transactions": used,
-        "memory": memory(&f),
+        "memory": support::memory_mib(f.server()),
         "load_average": { "before": load_before, "after": support::load_average() },
     });
     println!("{out}");
@@ -254,7 +243,7 @@ async fn run(chain: &str, backend: Backend, n: usize, concurrency: usize) -> Val
             "p99": support::quantile(&latencies, 0.99),
             "max": latencies.last().copied().unwrap_or(f64::NAN),
         },
-        "memory": memory(&f),
+        "memory": support::memory_mib(f.server()),
         "load_average": { "before": load_before, "after": load_after },
     });
     println!("{out}");
@@ -295,14 +284,14 @@ async fn main() {
             }
         }
     }
-    let out = json!({
-        "benchmark": "issue-on-behalf to ONCHAIN, end to end (server, publisher, chain and load generator on the same machine)",
-        "command": "cargo bench -p claimd --bench onchain",
-        "date": support::now(),
-        "machine": support::machine(),
-        "concurrency": concurrency,
-        "setup": "claimd serve --dev, SQLite or PostgreSQL, publisher in process (batch cap 1000 per transition); anvil with --block-time 1 and 1 confirmation (chain_finality depth); embedded chain mines on demand (0 confirmations); one new user per credential",
-        "results": results,
-    });
+    let out = support::report(
+        "issue-on-behalf to ONCHAIN, end to end (server, publisher, chain and load generator on the same machine)",
+        "onchain",
+        json!({
+            "concurrency": concurrency,
+            "setup": "claimd serve --dev, SQLite or PostgreSQL, publisher in process (batch cap 1000 per transition); anvil with --block-time 1 and 1 confirmation (chain_finality depth); embedded chain mines on demand (0 confirmations); one new user per credential",
+            "results": results,
+        }),
+    );
     support::write_results("onchain.json", &out);
 }

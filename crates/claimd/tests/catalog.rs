@@ -39,12 +39,17 @@ async fn traction(f: &Fixture, credential: &str) -> (u64, u64, u64) {
     (n("holderCount"), n("issuanceCount"), n("verificationCount"))
 }
 
-async fn catalog(backend: Backend) {
-    let f = Fixture::setup(Setup {
+/// The fixture on the interop membership schema: the attributes [`subject`] issues.
+async fn fixture(backend: Backend) -> Fixture {
+    Fixture::setup(Setup {
         schema: SchemaSpec::INTEROP_MEMBERSHIP,
         ..Setup::new(backend)
     })
-    .await;
+    .await
+}
+
+async fn catalog(backend: Backend) {
+    let f = fixture(backend).await;
     let s = f.server();
     let schema_path = format!("/v1/catalog/schemas/{}", f.schema);
     let credential_path = format!("/v1/catalog/credentials/{}", f.program);
@@ -417,11 +422,7 @@ async fn verification_counts(f: &Fixture, vp: &str) -> (u64, u64, u64, u64) {
 /// Verifying against a verification program: the report judges the credential, and only a
 /// compliant verification moves the catalog's `verificationCount`s.
 async fn verification_counts_move(backend: Backend) {
-    let f = Fixture::setup(Setup {
-        schema: SchemaSpec::INTEROP_MEMBERSHIP,
-        ..Setup::new(backend)
-    })
-    .await;
+    let f = fixture(backend).await;
     let s = f.server();
     s.admin_ok(&["program", "update", &f.program, "--discoverable"]);
     let (st, issued) = f.issue_with("ann@example.com", subject(30, "US")).await;

@@ -150,6 +150,7 @@ trait Interop {
         email: &str,
         subject: &Map<String, Value>,
     ) -> Result<(Value, String), (u16, Value)>;
+    async fn issue_random(&self, prefix: &str, n: usize) -> Vec<(Value, String)>;
     async fn schema_contexts(&self, vc: &Value) -> Map<String, Value>;
 }
 
@@ -189,6 +190,21 @@ impl Interop for Fixture {
             assert_eq!(&vc["credentialSubject"][k], v, "attribute {k} of {hash}");
         }
         Ok((vc, hash))
+    }
+
+    /// `n` credentials of random subjects (from the run's seed), issued to
+    /// `{prefix}{i}@interop.example` and fetched.
+    async fn issue_random(&self, prefix: &str, n: usize) -> Vec<(Value, String)> {
+        let mut rng = seeded_rng();
+        let mut issued = Vec::new();
+        for i in 0..n {
+            let subject = random_subject(&mut rng);
+            issued.push(
+                self.issue_and_fetch(&format!("{prefix}{i}@interop.example"), &subject)
+                    .await,
+            );
+        }
+        issued
     }
 
     /// The schema's JSON-LD context, fetched from the running server, keyed by the URL the VCs
@@ -343,16 +359,8 @@ async fn agree_with_iden3_js(backend: Backend, n: usize) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(n);
-    let mut rng = seeded_rng();
     let f = fixture(backend).await;
-    let mut issued = Vec::new();
-    for i in 0..n {
-        let subject = random_subject(&mut rng);
-        issued.push(
-            f.issue_and_fetch(&format!("holder{i}@interop.example"), &subject)
-                .await,
-        );
-    }
+    let issued = f.issue_random("holder", n).await;
     let contexts = f.schema_contexts(&issued[0].0).await;
     let report = run_check(&issued, &contexts);
     assert!(
@@ -485,16 +493,8 @@ async fn edge_values_agree_with_iden3_js() {
 /// the untouched originals, checked in the same run, pass.
 #[tokio::test]
 async fn tampered_credentials_fail() {
-    let mut rng = seeded_rng();
     let f = fixture(Backend::Sqlite).await;
-    let mut originals = Vec::new();
-    for i in 0..3 {
-        let subject = random_subject(&mut rng);
-        originals.push(
-            f.issue_and_fetch(&format!("tamper{i}@interop.example"), &subject)
-                .await,
-        );
-    }
+    let originals = f.issue_random("tamper", 3).await;
     let (vc, hash) = originals[0].clone();
     let other = &originals[1].0;
 
@@ -719,16 +719,8 @@ fn js_sdk_sample_passes_the_claim_checks() {
 /// unconditionally, as the reference stack always emits them (credential-shape.md).
 #[tokio::test]
 async fn js_sdk_wallet_loads_issued_credentials() {
-    let mut rng = seeded_rng();
     let f = fixture(Backend::Sqlite).await;
-    let mut issued = Vec::new();
-    for i in 0..3 {
-        let subject = random_subject(&mut rng);
-        issued.push(
-            f.issue_and_fetch(&format!("wallet{i}@interop.example"), &subject)
-                .await,
-        );
-    }
+    let issued = f.issue_random("wallet", 3).await;
     let contexts = f.schema_contexts(&issued[0].0).await;
     let report = run_check(&issued, &contexts);
     assert!(

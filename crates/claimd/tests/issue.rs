@@ -370,6 +370,17 @@ async fn issuance(backend: Backend) {
     );
 }
 
+/// The string `field` of every answer of a batch of issuances, each of which must be a 200.
+fn all_accepted(answers: &[(u16, Value)], field: &str) -> Vec<String> {
+    answers
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v[field].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
 /// N parallel `revoke` requests for one (program, user) end with exactly one live credential;
 /// parallel requests for different users all succeed.
 async fn concurrency(backend: Backend) {
@@ -378,13 +389,7 @@ async fn concurrency(backend: Backend) {
     let body = f.body(subject());
     let results =
         futures::future::join_all((0..8).map(|_| f.issue_raw(Some(&token), &body, None))).await;
-    let hashes: Vec<String> = results
-        .iter()
-        .map(|(s, v)| {
-            assert_eq!(*s, 200, "{v}");
-            v["coreClaimHash"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let hashes = all_accepted(&results, "coreClaimHash");
     let mut live = 0;
     for h in &hashes {
         let (_, st) = f.status_raw(&token, h).await;
@@ -402,13 +407,8 @@ async fn concurrency(backend: Backend) {
             .await
     }))
     .await;
-    let users: std::collections::HashSet<String> = many
-        .iter()
-        .map(|(s, v)| {
-            assert_eq!(*s, 200, "{v}");
-            v["userUuid"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let users: std::collections::HashSet<String> =
+        all_accepted(&many, "userUuid").into_iter().collect();
     assert_eq!(users.len(), 16);
 }
 
@@ -424,13 +424,7 @@ async fn crash_after_acknowledgement(backend: Backend) {
             .await
     }))
     .await;
-    let hashes: Vec<String> = answers
-        .iter()
-        .map(|(s, v)| {
-            assert_eq!(*s, 200, "{v}");
-            v["coreClaimHash"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let hashes = all_accepted(&answers, "coreClaimHash");
     let (tmp, data_dir, pg) = f.server.take().unwrap().stop(); // SIGKILL
     f.server = Some(Server::start_in(tmp, data_dir, pg));
     for (i, hash) in hashes.iter().enumerate() {

@@ -21,7 +21,7 @@ pub mod session;
 use crate::extract::PeerIp;
 use crate::state::AppState;
 use async_trait::async_trait;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -187,6 +187,30 @@ impl FromRequestParts<AppState> for Signed {
             Ok(session) => Ok(Signed(session)),
             Err(why) => Err(to_sign_in(why)),
         }
+    }
+}
+
+/// A signed-in operator's request for the page of one entry: the path's one parameter names
+/// it (a partner id, a job id, a `coreClaimHash`). Every such page starts from these three.
+pub struct Viewing {
+    pub st: AppState,
+    pub session: Session,
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for Viewing {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let Signed(session) = Signed::from_request_parts(parts, s).await?;
+        let Path(id) = Path::<String>::from_request_parts(parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Viewing {
+            st: s.clone(),
+            session,
+            id,
+        })
     }
 }
 

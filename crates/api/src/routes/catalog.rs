@@ -10,13 +10,15 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::Json;
 use claimd_core::catalog::{
-    CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard, SchemaDetail,
-    SchemaSort, SearchResults, SortField,
+    Browse, CredentialDetail, ProgramCard, ProgramDetail, ProgramSort, RawParams, SchemaCard,
+    SchemaDetail, SchemaSort, SearchResults, SortField,
 };
 use claimd_core::page::Page;
+use claimd_core::store::StoreError;
 use claimd_core::verification::VerificationProgramId;
 use claimd_core::{ProgramId, SchemaId};
 use serde::Serialize;
+use std::future::Future;
 
 /// The success code of Moca's catalog envelope.
 pub const SUCCESS: u32 = 80_000_000;
@@ -87,41 +89,60 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 type Answer<T> = Result<Json<Envelope<T>>, ApiError>;
 
+/// A page of listed entries in the catalog's shape, browsed by the query's paging and sort
+/// (`S`, whose names the query may use), read by `fetch`.
+async fn browse<S: SortField, T, Fut>(
+    s: &AppState,
+    p: &RawParams,
+    fetch: impl FnOnce(Browse<S>) -> Fut,
+) -> Answer<Paged<T>>
+where
+    Fut: Future<Output = Result<Page<T>, StoreError>>,
+{
+    let b = p.browse::<S>().map_err(ApiError::invalid_parameter)?;
+    Ok(ok(s, fetch(b).await?.into()))
+}
+
+/// The detail of one listed entry, read by `fetch` once `id` (the path's, parsed) is one. An
+/// id that does not parse and one that names nothing listed are the same 404,
+/// `{what} not found`: a hidden entry is not told apart from an absent one.
+async fn detail<I, T, Fut>(
+    s: &AppState,
+    what: &str,
+    id: Option<I>,
+    fetch: impl FnOnce(I) -> Fut,
+) -> Answer<T>
+where
+    Fut: Future<Output = Result<Option<T>, StoreError>>,
+{
+    let unknown = || ApiError::not_found(format!("{what} not found"));
+    let found = fetch(id.ok_or_else(unknown)?).await?;
+    Ok(ok(s, found.ok_or_else(unknown)?))
+}
+
 async fn schemas(State(s): State<AppState>, Params(p): Params) -> Answer<Paged<SchemaCard>> {
-    let b = p
-        .browse::<SchemaSort>()
-        .map_err(ApiError::invalid_parameter)?;
-    let page = s.store.catalog_schemas(b).await?;
-    Ok(ok(&s, page.into()))
+    browse(&s, &p, |b| s.store.catalog_schemas(b)).await
 }
 
 async fn schema(State(s): State<AppState>, Path(id): Path<String>) -> Answer<SchemaDetail> {
-    let unknown = || ApiError::not_found("Schema not found");
-    let id = SchemaId::parse(&id).ok_or_else(unknown)?;
-    let detail = s.store.catalog_schema(id).await?.ok_or_else(unknown)?;
-    Ok(ok(&s, detail))
+    let fetch = |id| s.store.catalog_schema(id);
+    detail(&s, "Schema", SchemaId::parse(&id), fetch).await
 }
 
 async fn credential(State(s): State<AppState>, Path(id): Path<String>) -> Answer<CredentialDetail> {
-    let unknown = || ApiError::not_found("Credential not found");
-    let id = ProgramId::parse(&id).ok_or_else(unknown)?;
-    let detail = s.store.catalog_credential(&id).await?.ok_or_else(unknown)?;
-    Ok(ok(&s, detail))
+    let store = &s.store;
+    let fetch = |id| async move { store.catalog_credential(&id).await };
+    detail(&s, "Credential", ProgramId::parse(&id), fetch).await
 }
 
 async fn programs(State(s): State<AppState>, Params(p): Params) -> Answer<Paged<ProgramCard>> {
-    let b = p
-        .browse::<ProgramSort>()
-        .map_err(ApiError::invalid_parameter)?;
-    let page = s.store.catalog_programs(b).await?;
-    Ok(ok(&s, page.into()))
+    browse(&s, &p, |b| s.store.catalog_programs(b)).await
 }
 
 async fn program(State(s): State<AppState>, Path(id): Path<String>) -> Answer<ProgramDetail> {
-    let unknown = || ApiError::not_found("Program not found");
-    let id = VerificationProgramId::parse(&id).ok_or_else(unknown)?;
-    let detail = s.store.catalog_program(&id).await?.ok_or_else(unknown)?;
-    Ok(ok(&s, detail))
+    let store = &s.store;
+    let fetch = |id| async move { store.catalog_program(&id).await };
+    detail(&s, "Program", VerificationProgramId::parse(&id), fetch).await
 }
 
 async fn search(State(s): State<AppState>, Params(p): Params) -> Answer<SearchResults> {

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use claimd_auth::testing::{jwks, now_unix, FakePartners, TestKey, TokenBuilder};
-use claimd_auth::{Algorithm, AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig};
+use claimd_auth::testing::{authenticator, jwks, now_unix, FakePartners, TestKey, TokenBuilder};
+use claimd_auth::{Algorithm, AuthConfig, AuthErrorKind, PartnerKeyConfig};
 use serde_json::json;
 
 use crate::common::*;
@@ -125,14 +125,8 @@ async fn a_jwk_whose_alg_contradicts_its_kty_is_not_used() {
     let es = TestKey::es256("k");
     let mut jwk = es.jwk();
     jwk["alg"] = json!("RS256");
-    let partners = FakePartners::new();
-    partners.insert(PARTNER, PartnerKeyConfig::Jwks(json!({"keys": [jwk]})));
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners,
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let partners = FakePartners::inline(PARTNER, json!({"keys": [jwk]}));
+    let auth = authenticator(AuthConfig::default(), partners);
     let token = es.token(PARTNER, EMAIL).build();
     let err = rejected(auth.verify_now(&token).await, &token);
     assert_eq!(err.kind(), AuthErrorKind::JwksUnavailable);
@@ -587,17 +581,13 @@ async fn scope_must_be_accepted_and_is_configurable() {
         );
     }
     // Only "issue" configured.
-    let partners = FakePartners::new();
-    partners.insert(PARTNER, PartnerKeyConfig::Jwks(f.es.jwks()));
-    let auth = Authenticator::new(
+    let auth = authenticator(
         AuthConfig {
             accepted_scopes: vec!["issue".into()],
             ..AuthConfig::default()
         },
-        partners,
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+        FakePartners::inline(PARTNER, f.es.jwks()),
+    );
     let on_behalf = f.es.token(PARTNER, EMAIL).build();
     assert_eq!(
         Fixture::expect_err(auth.verify_now(&on_behalf).await).kind(),
@@ -617,19 +607,11 @@ async fn weak_and_private_keys_in_a_jwks_are_not_used() {
     weak["kid"] = json!("weak");
     let mut private = es.jwk();
     private["d"] = json!(URL_SAFE_NO_PAD.encode([7u8; 32]));
-    let partners = FakePartners::new();
-    partners.insert(
+    let partners = FakePartners::inline(
         PARTNER,
-        PartnerKeyConfig::Jwks(
-            json!({"keys": [weak, private, {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}),
-        ),
+        json!({"keys": [weak, private, {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}),
     );
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners,
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let auth = authenticator(AuthConfig::default(), partners);
     let err = Fixture::expect_err(auth.verify_now(&es.token(PARTNER, EMAIL).build()).await);
     assert_eq!(err.kind(), AuthErrorKind::JwksUnavailable);
     assert!(auth.cached_partner(PARTNER).unwrap().kids.is_empty());
@@ -639,14 +621,8 @@ async fn weak_and_private_keys_in_a_jwks_are_not_used() {
 async fn larger_rsa_keys_and_inline_jwks_work() {
     let rs4096 = TestKey::rs256_with_size("rsa-4096", 4096);
     let es = TestKey::es256("ec");
-    let partners = FakePartners::new();
-    partners.insert(PARTNER, PartnerKeyConfig::Jwks(jwks(&[&rs4096, &es])));
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners.clone(),
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let partners = FakePartners::inline(PARTNER, jwks(&[&rs4096, &es]));
+    let auth = authenticator(AuthConfig::default(), partners.clone());
     for key in [&rs4096, &es] {
         let v = auth
             .verify_now(&key.token(PARTNER, EMAIL).build())

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use claimd_auth::testing::{jwks, random_spelling, Behavior, FakePartners, JwksServer, TestKey};
+use claimd_auth::testing::{
+    authenticator, jwks, random_spelling, Behavior, FakePartners, JwksServer, TestKey,
+};
 use claimd_auth::{AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig, GENERIC_MESSAGE};
 
 use crate::common::*;
@@ -270,12 +272,7 @@ async fn many_partners_load_independently() {
         tokens.push(Arc::new(key.token(&id, EMAIL).build()));
         servers.push(server);
     }
-    let auth = Authenticator::new(
-        loopback_config(),
-        partners.clone(),
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let auth = authenticator(loopback_config(), partners.clone());
     let mut tasks = Vec::new();
     for _ in 0..4 {
         for token in &tokens {

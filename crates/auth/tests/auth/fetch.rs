@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use claimd_auth::testing::{Behavior, FakePartners, JwksServer, TestKey};
+use claimd_auth::testing::{authenticator, Behavior, FakePartners, JwksServer, TestKey};
 use claimd_auth::{AuthConfig, AuthErrorKind, Authenticator, PartnerKeyConfig};
 use serde_json::json;
 
@@ -19,15 +19,7 @@ fn fast_config() -> AuthConfig {
 fn auth_for(url: &str, config: AuthConfig) -> (Authenticator, std::sync::Arc<FakePartners>) {
     let partners = FakePartners::new();
     partners.insert(PARTNER, PartnerKeyConfig::JwksUrl(url.to_owned()));
-    (
-        Authenticator::new(
-            config,
-            partners.clone(),
-            claimd_clock::SystemClock::shared(),
-        )
-        .unwrap(),
-        partners,
-    )
+    (authenticator(config, partners.clone()), partners)
 }
 
 async fn jwks_error(auth: &Authenticator, key: &TestKey) -> String {

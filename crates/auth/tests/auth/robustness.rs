@@ -1,7 +1,7 @@
 //! Mutated and random tokens: always a clean error, never a panic, never a false accept.
 
-use claimd_auth::testing::{jwks, FakePartners, TestKey};
-use claimd_auth::{AuthConfig, Authenticator, PartnerKeyConfig};
+use claimd_auth::testing::{authenticator, jwks, FakePartners, TestKey};
+use claimd_auth::AuthConfig;
 
 use crate::common::*;
 
@@ -27,14 +27,8 @@ const ALPHABET: &[u8] =
 async fn mutated_tokens_never_panic_or_verify() {
     let es = TestKey::es256("es");
     let rs = TestKey::rs256("rs");
-    let partners = FakePartners::new();
-    partners.insert(PARTNER, PartnerKeyConfig::Jwks(jwks(&[&es, &rs])));
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners,
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let partners = FakePartners::inline(PARTNER, jwks(&[&es, &rs]));
+    let auth = authenticator(AuthConfig::default(), partners);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for key in [&es, &rs] {
         let token = key.token(PARTNER, EMAIL).build();
@@ -78,12 +72,7 @@ async fn mutated_tokens_never_panic_or_verify() {
 #[tokio::test]
 async fn random_inputs_are_malformed() {
     let partners = FakePartners::new();
-    let auth = Authenticator::new(
-        AuthConfig::default(),
-        partners.clone(),
-        claimd_clock::SystemClock::shared(),
-    )
-    .unwrap();
+    let auth = authenticator(AuthConfig::default(), partners.clone());
     let mut rng = Rng(42);
     for _ in 0..3000 {
         let len = rng.below(300);

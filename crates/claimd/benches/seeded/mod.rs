@@ -155,6 +155,21 @@ fn s(v: &Value, field: &str) -> String {
         .to_owned()
 }
 
+/// Each backend that `var` names (see [`support::backends`]) in turn: its installation of
+/// `sizes` built, then `measure`d, then dropped (one server at a time); the measures in order.
+pub async fn on_each_backend<F, Fut>(var: &str, sizes: Sizes, mut measure: F) -> Vec<Value>
+where
+    F: FnMut(World) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut results = Vec::new();
+    for backend in support::backends(var) {
+        println!("{}: building {sizes:?}", support::backend_name(backend));
+        results.push(measure(build(backend, sizes).await).await);
+    }
+    results
+}
+
 pub async fn build(backend: Backend, sizes: Sizes) -> World {
     let f = Fixture::new(backend).await;
     let mut setup = serde_json::Map::new();

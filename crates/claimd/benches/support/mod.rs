@@ -37,9 +37,36 @@ pub fn load_average() -> Value {
     json!(v)
 }
 
+/// Bytes in MiB, the unit of every memory figure in the results files.
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+/// The server's resident memory now and at its peak in MiB (`null` off Linux).
+pub fn memory_mib<B: claimd_testkit::Binary>(server: &claimd_testkit::Server<B>) -> Value {
+    json!(server
+        .memory()
+        .map(|(rss, peak)| json!({"rss_mib": mib(rss), "peak_rss_mib": mib(peak)})))
+}
+
 /// UTC now, ISO 8601 to the second.
 pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A results file: what was measured, the command that measures it again (`bench` is the
+/// bench's name), when and on which machine, then the bench's own `fields` (an object).
+pub fn report(benchmark: &str, bench: &str, fields: Value) -> Value {
+    let mut out = json!({
+        "benchmark": benchmark,
+        "command": format!("cargo bench -p claimd --bench {bench}"),
+        "date": now(),
+        "machine": machine(),
+    });
+    if let (Some(out), Value::Object(fields)) = (out.as_object_mut(), fields) {
+        out.extend(fields);
+    }
+    out
 }
 
 /// Writes `out` to `bench/results/<name>`.

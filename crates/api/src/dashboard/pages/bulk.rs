@@ -6,18 +6,22 @@
 //! is the file part handed, as a stream, to `POST /admin/v1/programs/{id}/bulk-issuances` —
 //! the file is never held in memory here; the operator API stores it as it arrives.
 
-use super::{code_link, form, link, new_section, not_shown, options, refused, render, s};
+use super::{code_link, entry, form, link, new_section, options, refused, render, s};
 use super::{see_other, submit, t, Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::{Session, Sessions};
-use crate::dashboard::{Posted, Signed};
+use crate::dashboard::{Posted, Signed, Viewing};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+
+/// The title and navigation item of a job's page, and the link back to all jobs.
+const JOB: (&str, &str) = ("Bulk issuance job", "bulk");
+const ALL_JOBS: (&str, &str) = ("/dashboard/bulk", "All jobs");
 
 /// States after which a job changes no more.
 const FINAL: &[&str] = &["COMPLETED", "VALIDATED", "CANCELLED", "FAILED"];
@@ -284,31 +288,19 @@ fn progress(id: &str, j: &Value) -> String {
     )
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(id): Path<String>,
-) -> Response {
-    detail(&st, &session, &id, None).await
+pub async fn show(v: Viewing) -> Result<Response, Response> {
+    detail(&v.st, &v.session, &v.id, None).await
 }
 
-async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notice>) -> Response {
+async fn detail(
+    st: &AppState,
+    session: &Session,
+    id: &str,
+    notice: Option<Notice>,
+) -> Result<Response, Response> {
     let api = OperatorApi::new(st);
-    let j = match api
-        .get(&format!("/admin/v1/bulk-issuances/{}", enc(id)))
-        .await
-    {
-        Ok(j) => j,
-        Err(e) => {
-            return not_shown(
-                ("Bulk issuance job", "bulk"),
-                session,
-                notice,
-                &e,
-                ("/dashboard/bulk", "All jobs"),
-            )
-        }
-    };
+    let path = format!("/admin/v1/bulk-issuances/{}", enc(id));
+    let (j, notice) = entry(&api, &path, session, notice, JOB, ALL_JOBS).await?;
     let state = s(&j, "state");
     let base = format!("/dashboard/bulk/{}", enc(id));
     let mut actions = String::new();
@@ -349,17 +341,14 @@ async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notic
             ("Error", esc(&t(&j["error"]))),
         ]),
         progress = progress(id, &j),
-        back = link("/dashboard/bulk", "All jobs"),
+        back = link(ALL_JOBS.0, ALL_JOBS.1),
     );
-    render("Bulk issuance job", "bulk", session, notice, &body)
+    Ok(render(JOB.0, JOB.1, session, notice, &body))
 }
 
 /// `GET /dashboard/bulk/{id}/progress`: the progress fragment alone, for the script.
-pub async fn fragment(
-    State(st): State<AppState>,
-    Signed(_): Signed,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn fragment(v: Viewing) -> Response {
+    let Viewing { st, id, .. } = v;
     match OperatorApi::new(&st)
         .get(&format!("/admin/v1/bulk-issuances/{}", enc(&id)))
         .await
@@ -386,7 +375,9 @@ async fn control(st: &AppState, id: &str, p: &Posted, action: &str, done: &str) 
         Ok(j) => Notice::Done(format!("{done} The job is {}.", s(&j, "state"))),
         Err(e) => refused(&e),
     };
-    detail(st, &p.session, id, Some(notice)).await
+    detail(st, &p.session, id, Some(notice))
+        .await
+        .into_response()
 }
 
 pub async fn pause(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
@@ -402,11 +393,8 @@ pub async fn cancel(State(st): State<AppState>, Path(id): Path<String>, p: Poste
 }
 
 /// `GET /dashboard/bulk/{id}/results`: the operator API's CSV, passed through as it streams.
-pub async fn results(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn results(v: Viewing) -> Result<Response, Response> {
+    let Viewing { st, session, id } = v;
     match OperatorApi::new(&st)
         .stream(
             Method::GET,
@@ -430,7 +418,7 @@ pub async fn results(
                     HeaderValue::from_static("text/csv; charset=utf-8"),
                 );
             }
-            out
+            Ok(out)
         }
         Err(e) => detail(&st, &session, &id, Some(refused(&e))).await,
     }

@@ -2,15 +2,19 @@
 //! and one credential with its status, chain facts, document and proofs, verify and revoke.
 
 use super::Listing;
-use super::{code_link, form, link, not_shown, refused, render, s, see_other, submit, t};
+use super::{code_link, entry, form, link, refused, render, s, see_other, submit, t};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Posted, Signed};
+use crate::dashboard::{Posted, Signed, Viewing};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::Value;
+
+/// The title and navigation item of a credential's page, and the link back to the search.
+const CREDENTIAL: (&str, &str) = ("Credential", "credentials");
+const SEARCH: (&str, &str) = ("/dashboard/credentials", "Search credentials");
 
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -71,12 +75,8 @@ pub async fn search(
     render("Credentials", "credentials", &session, notice, &body)
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(hash): Path<String>,
-) -> Response {
-    detail(&st, &session, &hash, None, "").await
+pub async fn show(v: Viewing) -> Result<Response, Response> {
+    detail(&v.st, &v.session, &v.id, None, "").await
 }
 
 async fn detail(
@@ -85,21 +85,10 @@ async fn detail(
     hash: &str,
     notice: Option<Notice>,
     extra: &str,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(st);
     let path = format!("/admin/v1/credentials/{}", enc(hash));
-    let c = match api.get(&path).await {
-        Ok(v) => v,
-        Err(e) => {
-            return not_shown(
-                ("Credential", "credentials"),
-                session,
-                notice,
-                &e,
-                ("/dashboard/credentials", "Search credentials"),
-            )
-        }
-    };
+    let (c, notice) = entry(&api, &path, session, notice, CREDENTIAL, SEARCH).await?;
     let document = api.get(&format!("{path}/document")).await;
     let proofs = match &document {
         Ok(d) => {
@@ -162,9 +151,9 @@ async fn detail(
             Ok(d) => html::json_block("W3C credential with its proofs", d),
             Err(e) => format!("<p>{}</p>", esc(&e.to_string())),
         },
-        back = link("/dashboard/credentials", "Search credentials"),
+        back = link(SEARCH.0, SEARCH.1),
     );
-    render("Credential", "credentials", session, notice, &body)
+    Ok(render(CREDENTIAL.0, CREDENTIAL.1, session, notice, &body))
 }
 
 /// The credential's changes, oldest first, as the operator API lists them
@@ -232,7 +221,11 @@ fn proof_row(p: &Value) -> Vec<String> {
     vec![esc(s(p, "type")), where_]
 }
 
-pub async fn revoke(State(st): State<AppState>, Path(hash): Path<String>, p: Posted) -> Response {
+pub async fn revoke(
+    State(st): State<AppState>,
+    Path(hash): Path<String>,
+    p: Posted,
+) -> Result<Response, Response> {
     let notice = match OperatorApi::new(&st)
         .post(
             &format!("/admin/v1/credentials/{}/revoke", enc(&hash)),
@@ -249,7 +242,11 @@ pub async fn revoke(State(st): State<AppState>, Path(hash): Path<String>, p: Pos
     detail(&st, &p.session, &hash, Some(notice), "").await
 }
 
-pub async fn verify(State(st): State<AppState>, Path(hash): Path<String>, p: Posted) -> Response {
+pub async fn verify(
+    State(st): State<AppState>,
+    Path(hash): Path<String>,
+    p: Posted,
+) -> Result<Response, Response> {
     let api = OperatorApi::new(&st);
     let report = match api
         .get(&format!("/admin/v1/credentials/{}/document", enc(&hash)))

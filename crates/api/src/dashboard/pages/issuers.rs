@@ -1,16 +1,19 @@
 //! Issuers: list, create, and one issuer's address, balance and publishing (latest state,
 //! transition in flight, pending work, recent transitions with their transactions).
 
-use super::{form, link, new_section, one, options, refused, render, s, submit, t};
+use super::{entry_page, form, link, new_section, one, options, refused, render, s, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Posted, Signed};
+use crate::dashboard::{Posted, Signed, Viewing};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde_json::{json, Value};
+
+/// The title and navigation item of an issuer's page.
+const PAGE: (&str, &str) = ("Issuer", "issuers");
 
 pub async fn list(
     State(st): State<AppState>,
@@ -120,14 +123,15 @@ fn transition_row(st: &AppState, t_: &Value) -> Vec<String> {
     ]
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(did): Path<String>,
-) -> Result<Response, Response> {
+pub async fn show(v: Viewing) -> Result<Response, Response> {
+    let Viewing {
+        st,
+        session,
+        id: did,
+    } = v;
     let api = OperatorApi::new(&st);
     let path = format!("/admin/v1/issuers/{}", enc(&did));
-    let issuer = one(&api, &path, &session, ("Issuer", "issuers")).await?;
+    let issuer = one(&api, &path, &session, PAGE).await?;
     let address = s(&issuer, "ethAddress");
     let balance = match &st.dashboard.chain {
         Some(c) => match c.balance(address).await {
@@ -196,9 +200,9 @@ pub async fn show(
         ]),
         link("/dashboard/issuers", "All issuers"),
     );
-    Ok(render(
-        &format!("Issuer {}", s(&issuer, "name")),
-        "issuers",
+    Ok(entry_page(
+        PAGE,
+        s(&issuer, "name"),
         &session,
         notice,
         &body,

@@ -167,6 +167,18 @@ impl Listing<'_> {
     }
 }
 
+/// The page of one entry, titled by its kind and its `name` (`Program Members`); `kind` is
+/// the `(title, active)` its pages share, the title alone when the entry could not be read.
+fn entry_page(
+    (kind, active): (&str, &str),
+    name: &str,
+    session: &Session,
+    notice: Option<Notice>,
+    body: &str,
+) -> Response {
+    render(&format!("{kind} {name}"), active, session, notice, body)
+}
+
 /// What the operator API answers at `path`, for the page `(title, active)` that shows it;
 /// when the API refuses, that page saying why instead (a handler's `?` answers it).
 async fn one(
@@ -180,22 +192,28 @@ async fn one(
         .map_err(|e| render(title, active, session, Some(refused(&e)), ""))
 }
 
-/// The page of something the operator API would not show: why (the notice of the action
-/// that led here, else the refusal) and a link `back` to its listing.
-fn not_shown(
-    (title, active): (&str, &str),
+/// The entry the operator API answers at `path`, with the `notice` (of the action that led
+/// here) its page shows. When the API refuses, the `Err` is the page of `kind` saying why
+/// (that notice, else the refusal) with a link `back` to its listing, for the handler to
+/// answer as it is.
+async fn entry(
+    api: &super::operator::OperatorApi,
+    path: &str,
     session: &Session,
     notice: Option<Notice>,
-    e: &Refusal,
+    (title, active): (&str, &str),
     (back, back_text): (&str, &str),
-) -> Response {
-    render(
-        title,
-        active,
-        session,
-        Some(notice.unwrap_or_else(|| refused(e))),
-        &link(back, back_text),
-    )
+) -> Result<(Value, Option<Notice>), Response> {
+    match api.get(path).await {
+        Ok(v) => Ok((v, notice)),
+        Err(e) => Err(render(
+            title,
+            active,
+            session,
+            Some(notice.unwrap_or_else(|| refused(&e))),
+            &link(back, back_text),
+        )),
+    }
 }
 
 /// The create form's post: `POST /admin/v1/{resource}` with `body` (`Err` when the form

@@ -1,15 +1,25 @@
 //! Partners: list, register, edit (keys, features, allowed schemas, token rules), disable.
 
-use super::{form, link, new_section, refused, render, s, submit};
+use super::{entry_page, form, link, new_section, refused, render, s, submit};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed};
+use crate::dashboard::{Fields, Posted, Signed, Viewing};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
+
+/// The title and navigation item of a partner's page.
+const PAGE: (&str, &str) = ("Partner", "partners");
+
+/// The bindings of a partner's tokens: (form field, API field, label). An empty field is no
+/// binding.
+const BINDINGS: &[(&str, &str, &str)] = &[
+    ("audience", "audience", "Required aud (empty: none)"),
+    ("tokenIssuer", "issuer", "Required iss (empty: none)"),
+];
 
 const FEATURES: &[(&str, &str)] = &[(
     "issue_on_behalf",
@@ -146,20 +156,9 @@ fn partner_fields(p: &Value, schemas: &[(String, String)]) -> String {
         out += &html::checkbox("schema", id, label, on);
     }
     out += "</fieldset><fieldset><legend>Token rules</legend>";
-    out += &html::input(
-        "audience",
-        "Required aud (empty: none)",
-        "text",
-        s(p, "audience"),
-        "",
-    );
-    out += &html::input(
-        "tokenIssuer",
-        "Required iss (empty: none)",
-        "text",
-        s(p, "issuer"),
-        "",
-    );
+    for &(field, key, label) in BINDINGS {
+        out += &html::input(field, label, "text", s(p, key), "");
+    }
     out += &html::checkbox(
         "requireJti",
         "yes",
@@ -197,7 +196,7 @@ fn partner_body(f: &Fields, patch: bool) -> Result<Value, String> {
             json!(f.all("schema"))
         },
     );
-    for (field, key) in [("audience", "audience"), ("tokenIssuer", "issuer")] {
+    for &(field, key, _) in BINDINGS {
         match f.get(field) {
             Some(v) => {
                 b.insert(key.into(), json!(v));
@@ -215,17 +214,19 @@ fn partner_body(f: &Fields, patch: bool) -> Result<Value, String> {
 
 /// What was entered, in the API's shape, to refill the form after a refusal.
 fn entered(f: &Fields) -> Value {
-    json!({
+    let mut p = json!({
         "name": f.text("name"),
         "jwksUrl": f.text("jwksUrl"),
         "jwks": serde_json::from_str::<Value>(f.text("jwks")).unwrap_or(Value::Null),
         "features": f.all("feature"),
         "allowedSchemaIds": if f.has("allSchemas") { Value::Null } else { json!(f.all("schema")) },
-        "audience": f.text("audience"),
-        "issuer": f.text("tokenIssuer"),
         "requireJti": f.has("requireJti"),
         "enabled": f.has("enabled"),
-    })
+    });
+    for &(field, key, _) in BINDINGS {
+        p[key] = json!(f.text(field));
+    }
+    p
 }
 
 pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
@@ -236,19 +237,15 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     }
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(id): Path<String>,
-) -> Response {
-    detail(&st, &session, &id, None).await
+pub async fn show(v: Viewing) -> Response {
+    detail(&v.st, &v.session, &v.id, None).await
 }
 
 async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notice>) -> Response {
     let api = OperatorApi::new(st);
     let partner = match api.get(&format!("/admin/v1/partners/{}", enc(id))).await {
         Ok(p) => p,
-        Err(e) => return render("Partner", "partners", session, Some(refused(&e)), ""),
+        Err(e) => return render(PAGE.0, PAGE.1, session, Some(refused(&e)), ""),
     };
     let schemas = schema_choices(&api).await;
     let path = format!("/dashboard/partners/{}", enc(id));
@@ -275,13 +272,7 @@ async fn detail(st: &AppState, session: &Session, id: &str, notice: Option<Notic
         back = link("/dashboard/partners", "All partners"),
         webhooks = link(&format!("{path}/webhooks"), "Webhook endpoints and deliveries"),
     );
-    render(
-        &format!("Partner {}", s(&partner, "name")),
-        "partners",
-        session,
-        notice,
-        &body,
-    )
+    entry_page(PAGE, s(&partner, "name"), session, notice, &body)
 }
 
 pub async fn update(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {

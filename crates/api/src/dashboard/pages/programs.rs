@@ -1,15 +1,18 @@
 //! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
 
-use super::{form, link, new_section, one, options, render, s, submit, t};
+use super::{entry_page, form, link, new_section, one, options, render, s, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed};
+use crate::dashboard::{Fields, Posted, Signed, Viewing};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
+
+/// The title and navigation item of a program's page.
+const PAGE: (&str, &str) = ("Program", "programs");
 
 pub async fn list(
     State(st): State<AppState>,
@@ -144,14 +147,10 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     }
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(id): Path<String>,
-) -> Result<Response, Response> {
-    let api = OperatorApi::new(&st);
-    let path = format!("/admin/v1/programs/{}", enc(&id));
-    let program = one(&api, &path, &session, ("Program", "programs")).await?;
+pub async fn show(v: Viewing) -> Result<Response, Response> {
+    let api = OperatorApi::new(&v.st);
+    let path = format!("/admin/v1/programs/{}", enc(&v.id));
+    let program = one(&api, &path, &v.session, PAGE).await?;
     let id = s(&program, "credentialId");
     let issued = match api
         .get(&format!(
@@ -193,10 +192,10 @@ pub async fn show(
         ),
         link("/dashboard/programs", "All programs"),
     );
-    Ok(render(
-        &format!("Program {}", s(&program, "name")),
-        "programs",
-        &session,
+    Ok(entry_page(
+        PAGE,
+        s(&program, "name"),
+        &v.session,
         None,
         &body,
     ))

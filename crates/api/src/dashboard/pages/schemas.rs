@@ -1,18 +1,20 @@
 //! Schemas: list, create with an attribute editor, preview of the generated JSON Schema and
 //! JSON-LD context before creating, and the documents of a created schema.
 
-use super::{form, link, new_section, one, render, s, Listing, PageQuery};
+use super::{entry_page, form, link, new_section, one, render, s, Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed};
+use crate::dashboard::{Fields, Posted, Signed, Viewing};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use claimd_core::schema::{NewSchema, Schema};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
+/// The title and navigation item of a schema's page.
+const PAGE: (&str, &str) = ("Schema", "schemas");
 /// Attribute rows the form offers without script (the script adds more).
 const ROWS: usize = 4;
 /// Attribute rows read from a form at most.
@@ -197,14 +199,10 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     }
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(id): Path<String>,
-) -> Result<Response, Response> {
-    let api = OperatorApi::new(&st);
-    let path = format!("/admin/v1/schemas/{}", enc(&id));
-    let schema = one(&api, &path, &session, ("Schema", "schemas")).await?;
+pub async fn show(v: Viewing) -> Result<Response, Response> {
+    let api = OperatorApi::new(&v.st);
+    let path = format!("/admin/v1/schemas/{}", enc(&v.id));
+    let schema = one(&api, &path, &v.session, PAGE).await?;
     let id = s(&schema, "schemaId");
     let doc = |ext: &'static str| {
         let api = &api;
@@ -253,10 +251,10 @@ pub async fn show(
         html::json_block("JSON-LD context", &doc("jsonld").await),
         link("/dashboard/schemas", "All schemas"),
     );
-    Ok(render(
-        &format!("Schema {}", s(&schema, "title")),
-        "schemas",
-        &session,
+    Ok(entry_page(
+        PAGE,
+        s(&schema, "title"),
+        &v.session,
         None,
         &body,
     ))

@@ -2,17 +2,25 @@
 //! secret shown once, enable/disable, rotate, delete); one endpoint's recent deliveries with
 //! their attempts, filtered by state, and replays.
 
-use super::{code_link, form, link, new_section, not_shown, refused, render, s, submit, t};
+use super::{code_link, entry, form, link, new_section, refused, render, s, submit, t};
 use super::{Listing, PageQuery};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Posted, Signed};
+use crate::dashboard::{Posted, Signed, Viewing};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::{json, Value};
 use std::fmt::Write;
+
+/// The title and navigation item of a partner's endpoints page, and the link back to all
+/// partners.
+const WEBHOOKS: (&str, &str) = ("Webhooks", "webhooks");
+const ALL_PARTNERS: (&str, &str) = ("/dashboard/webhooks", "All partners");
+/// The title and navigation item of an endpoint's page, and its link back to the partner's.
+const ENDPOINT: (&str, &str) = ("Webhook endpoint", "webhooks");
+const PARTNER_ENDPOINTS: &str = "The partner's endpoints";
 
 const EVENT_TYPES: &[(&str, &str)] = &[
     ("credential.onchain", "credential.onchain (on chain)"),
@@ -63,12 +71,8 @@ fn api_base(partner: &str) -> String {
     format!("/admin/v1/partners/{}/webhooks", enc(partner))
 }
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Path(partner): Path<String>,
-) -> Response {
-    endpoints(&st, &session, &partner, None, "").await
+pub async fn list(v: Viewing) -> Result<Response, Response> {
+    endpoints(&v.st, &v.session, &v.id, None, "").await
 }
 
 /// The partner's endpoints page; `extra` goes above the table (a secret shown once).
@@ -78,23 +82,10 @@ async fn endpoints(
     partner: &str,
     notice: Option<Notice>,
     extra: &str,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(st);
-    let p = match api
-        .get(&format!("/admin/v1/partners/{}", enc(partner)))
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            return not_shown(
-                ("Webhooks", "webhooks"),
-                session,
-                notice,
-                &e,
-                ("/dashboard/webhooks", "All partners"),
-            )
-        }
-    };
+    let path = format!("/admin/v1/partners/{}", enc(partner));
+    let (p, notice) = entry(&api, &path, session, notice, WEBHOOKS, ALL_PARTNERS).await?;
     let here = base(partner);
     let (table, notice) = match api.get(&api_base(partner)).await {
         Ok(v) => {
@@ -153,15 +144,15 @@ async fn endpoints(
             &format!("/dashboard/partners/{}", enc(partner)),
             &format!("Partner {}", s(&p, "name"))
         ),
-        all = link("/dashboard/webhooks", "All partners"),
+        all = link(ALL_PARTNERS.0, ALL_PARTNERS.1),
     );
-    render(
+    Ok(render(
         &format!("Webhooks of {}", s(&p, "name")),
         "webhooks",
         session,
         notice,
         &body,
-    )
+    ))
 }
 
 fn event_list(e: &Value) -> String {
@@ -220,7 +211,7 @@ pub async fn create(
     State(st): State<AppState>,
     Path(partner): Path<String>,
     p: Posted,
-) -> Response {
+) -> Result<Response, Response> {
     let mut body = json!({"url": p.form.text("url"), "enabled": p.form.has("enabled")});
     let types = p.form.all("eventType");
     if !types.is_empty() {
@@ -246,7 +237,7 @@ pub async fn act(
     State(st): State<AppState>,
     Path((partner, endpoint, action)): Path<(String, String, String)>,
     p: Posted,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(&st);
     let uri = format!("{}/{}", api_base(&partner), enc(&endpoint));
     let (result, done) = match action.as_str() {
@@ -308,7 +299,7 @@ pub async fn deliveries(
     Signed(session): Signed,
     Path((partner, endpoint)): Path<(String, String)>,
     Query(q): Query<DeliveryQuery>,
-) -> Response {
+) -> Result<Response, Response> {
     endpoint_page(&st, &session, &partner, &endpoint, &q, None).await
 }
 
@@ -319,21 +310,19 @@ async fn endpoint_page(
     endpoint: &str,
     q: &DeliveryQuery,
     notice: Option<Notice>,
-) -> Response {
+) -> Result<Response, Response> {
     let api = OperatorApi::new(st);
     let uri = format!("{}/{}", api_base(partner), enc(endpoint));
-    let e = match api.get(&uri).await {
-        Ok(e) => e,
-        Err(err) => {
-            return not_shown(
-                ("Webhook endpoint", "webhooks"),
-                session,
-                notice,
-                &err,
-                (&base(partner), "The partner's endpoints"),
-            )
-        }
-    };
+    let back = base(partner);
+    let (e, notice) = entry(
+        &api,
+        &uri,
+        session,
+        notice,
+        ENDPOINT,
+        (&back, PARTNER_ENDPOINTS),
+    )
+    .await?;
     // Only the API's own values go on: a state it names and a limit of the steps.
     let state = q
         .state
@@ -422,9 +411,9 @@ async fn endpoint_page(
             ("Enabled", String::from(if e["enabled"] == true { "yes" } else { "no" })),
             ("Endpoint id", html::code(s(&e, "endpointId"))),
         ]),
-        back = link(&base(partner), "The partner's endpoints"),
+        back = link(&back, PARTNER_ENDPOINTS),
     );
-    render("Webhook endpoint", "webhooks", session, notice, &body)
+    Ok(render(ENDPOINT.0, ENDPOINT.1, session, notice, &body))
 }
 
 fn delivery_row(session: &Session, here: &str, d: &Value) -> Vec<String> {
@@ -492,7 +481,7 @@ pub async fn replay(
     State(st): State<AppState>,
     Path((partner, endpoint)): Path<(String, String)>,
     p: Posted,
-) -> Response {
+) -> Result<Response, Response> {
     let body = match (p.form.get("eventId"), p.form.get("since")) {
         (Some(id), _) => json!({"eventId": id}),
         (None, Some(since)) => json!({"since": rfc3339(since)}),

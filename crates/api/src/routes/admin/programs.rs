@@ -1,8 +1,8 @@
 use crate::error::ApiError;
-use crate::extract::{parse_id, unknown, AdminState, ApiJson, PathId};
-use axum::extract::Path;
+use crate::extract::{found, AdminState, Change, PathId};
 use axum::Json;
 use claimd_core::program::{NewProgram, Program};
+use claimd_core::verification::VisibilityChange;
 use claimd_core::ProgramId;
 
 create_route!(create, create_program, NewProgram, Program);
@@ -11,11 +11,7 @@ pub async fn get(
     AdminState(s): AdminState,
     PathId(id): PathId<ProgramId>,
 ) -> Result<Json<Program>, ApiError> {
-    s.store
-        .program(&id)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown::<ProgramId>)
+    found::<ProgramId, _>(s.store.program(&id).await?)
 }
 
 list_route!(list, list_programs, Program);
@@ -23,13 +19,7 @@ list_route!(list, list_programs, Program);
 /// `PATCH`: the catalog flags (`discoverable`, `enabled`).
 pub async fn update(
     AdminState(s): AdminState,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
+    Change(id, req): Change<ProgramId, VisibilityChange>,
 ) -> Result<Json<Program>, ApiError> {
-    let id = parse_id::<ProgramId>(&id)?;
-    s.operator
-        .set_program_visibility(&id, req)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown::<ProgramId>)
+    found::<ProgramId, _>(s.operator.set_program_visibility(&id, req).await?)
 }

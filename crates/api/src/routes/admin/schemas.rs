@@ -1,11 +1,11 @@
 use crate::error::ApiError;
-use crate::extract::{parse_id, unknown, AdminState, ApiJson, Paging, PathId};
+use crate::extract::{found, AdminState, ApiJson, Change, Paging, PathId};
 use crate::state::AppState;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::page::Page;
 use claimd_core::schema::{json_schema_url, jsonld_context_url, NewSchema, Schema};
+use claimd_core::verification::VisibilityChange;
 use claimd_core::SchemaId;
 use serde::Serialize;
 
@@ -39,8 +39,8 @@ pub async fn get(
     AdminState(s): AdminState,
     PathId(id): PathId<SchemaId>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let schema = s.store.schema(id).await?.ok_or_else(unknown::<SchemaId>)?;
-    Ok(Json(view(&s, schema)))
+    let schema = s.store.schema(id).await?;
+    found::<SchemaId, _>(schema.map(|schema| view(&s, schema)))
 }
 
 pub async fn list(
@@ -54,14 +54,8 @@ pub async fn list(
 /// `PATCH`: the catalog flags (`discoverable`, `enabled`).
 pub async fn update(
     AdminState(s): AdminState,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<claimd_core::verification::VisibilityChange>,
+    Change(id, req): Change<SchemaId, VisibilityChange>,
 ) -> Result<Json<SchemaView>, ApiError> {
-    let id = parse_id::<SchemaId>(&id)?;
-    let schema = s
-        .operator
-        .set_schema_visibility(id, req)
-        .await?
-        .ok_or_else(unknown::<SchemaId>)?;
-    Ok(Json(view(&s, schema)))
+    let schema = s.operator.set_schema_visibility(id, req).await?;
+    found::<SchemaId, _>(schema.map(|schema| view(&s, schema)))
 }

@@ -2,17 +2,11 @@
 //! `"enabled": false` disables one).
 
 use crate::error::ApiError;
-use crate::extract::{parse_id, AdminState, ApiJson, PathId};
-use axum::extract::Path;
+use crate::extract::{found, AdminState, Change, PathId};
 use axum::Json;
 use claimd_core::verification::{
     NewVerificationProgram, VerificationProgram, VerificationProgramId, VerificationProgramPatch,
 };
-
-/// The 404 of a verification program that does not exist.
-fn unknown() -> ApiError {
-    crate::extract::unknown::<VerificationProgramId>()
-}
 
 create_route!(
     create,
@@ -23,26 +17,17 @@ create_route!(
 
 pub async fn update(
     AdminState(s): AdminState,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<VerificationProgramPatch>,
+    Change(id, req): Change<VerificationProgramId, VerificationProgramPatch>,
 ) -> Result<Json<VerificationProgram>, ApiError> {
-    let id = parse_id::<VerificationProgramId>(&id)?;
-    s.operator
-        .update_verification_program(&id, req)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown)
+    let updated = s.operator.update_verification_program(&id, req).await?;
+    found::<VerificationProgramId, _>(updated)
 }
 
 pub async fn get(
     AdminState(s): AdminState,
     PathId(id): PathId<VerificationProgramId>,
 ) -> Result<Json<VerificationProgram>, ApiError> {
-    s.store
-        .verification_program(&id)
-        .await?
-        .map(Json)
-        .ok_or_else(unknown)
+    found::<VerificationProgramId, _>(s.store.verification_program(&id).await?)
 }
 
 list_route!(list, list_verification_programs, VerificationProgram);

@@ -4,8 +4,7 @@
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::extract::{parse_id, unknown, AdminState, ApiJson};
-use axum::extract::Path;
+use crate::extract::{unknown, AdminState, Change, PathId};
 use axum::http::StatusCode;
 use axum::Json;
 use claimd_core::webhook::{
@@ -19,24 +18,12 @@ use serde_json::json;
 /// Most deliveries one listing returns.
 const MAX_DELIVERIES: u32 = 500;
 
-fn unknown_endpoint() -> ApiError {
-    ApiError::not_found("Unknown webhook endpoint")
-}
+/// A partner's webhook endpoint, as the path names it.
+type Endpoint = (PartnerId, WebhookEndpointId);
 
 /// What was asked for, as JSON; `None` is the 404 of an unknown endpoint.
 fn found<T>(answer: Option<T>) -> Result<Json<T>, ApiError> {
-    answer.map(Json).ok_or_else(unknown_endpoint)
-}
-
-fn partner(id: &str) -> Result<PartnerId, ApiError> {
-    parse_id(id)
-}
-
-fn ids(p: &str, e: &str) -> Result<(PartnerId, WebhookEndpointId), ApiError> {
-    Ok((
-        partner(p)?,
-        WebhookEndpointId::parse(e).ok_or_else(unknown_endpoint)?,
-    ))
+    crate::extract::found::<WebhookEndpointId, T>(answer)
 }
 
 #[derive(Serialize)]
@@ -46,18 +33,16 @@ pub struct Items<T> {
 
 pub async fn create(
     AdminState(s): AdminState,
-    Path(p): Path<String>,
-    ApiJson(req): ApiJson<NewWebhookEndpoint>,
+    Change(p, req): Change<PartnerId, NewWebhookEndpoint>,
 ) -> Result<(StatusCode, Json<EndpointWithSecret>), ApiError> {
-    let created = s.operator.create_webhook(partner(&p)?, req).await?;
+    let created = s.operator.create_webhook(p, req).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 pub async fn list(
     AdminState(s): AdminState,
-    Path(p): Path<String>,
+    PathId(p): PathId<PartnerId>,
 ) -> Result<Json<Items<WebhookEndpoint>>, ApiError> {
-    let p = partner(&p)?;
     s.store.partner(p).await?.ok_or_else(unknown::<PartnerId>)?;
     Ok(Json(Items {
         items: s.store.list_webhook_endpoints(p).await?,
@@ -66,39 +51,33 @@ pub async fn list(
 
 pub async fn get(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
+    PathId((p, e)): PathId<Endpoint>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    let (p, e) = ids(&p, &e)?;
     found(s.store.webhook_endpoint(p, e).await?)
 }
 
 pub async fn update(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
-    ApiJson(req): ApiJson<WebhookEndpointPatch>,
+    Change((p, e), req): Change<Endpoint, WebhookEndpointPatch>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    let (p, e) = ids(&p, &e)?;
     found(s.operator.update_webhook(p, e, req).await?)
 }
 
 pub async fn delete(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
+    PathId((p, e)): PathId<Endpoint>,
 ) -> Result<StatusCode, ApiError> {
-    let (p, e) = ids(&p, &e)?;
     if s.store.delete_webhook_endpoint(p, e).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(unknown_endpoint())
+        Err(unknown::<WebhookEndpointId>())
     }
 }
 
 pub async fn rotate(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
-    ApiJson(req): ApiJson<RotateWebhookSecret>,
+    Change((p, e), req): Change<Endpoint, RotateWebhookSecret>,
 ) -> Result<Json<EndpointWithSecret>, ApiError> {
-    let (p, e) = ids(&p, &e)?;
     found(s.operator.rotate_webhook_secret(p, e, req).await?)
 }
 
@@ -112,10 +91,9 @@ pub struct DeliveriesQuery {
 /// `?state=PENDING|DELIVERED|DEAD&limit=` (default 50, at most 500), newest first.
 pub async fn deliveries(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
+    PathId((p, e)): PathId<Endpoint>,
 ) -> Result<Json<Items<DeliveryView>>, ApiError> {
-    let (p, e) = ids(&p, &e)?;
     let state = match q.state.as_deref() {
         None => None,
         Some("PENDING") => Some(DeliveryState::Pending),
@@ -133,7 +111,7 @@ pub async fn deliveries(
     s.store
         .webhook_endpoint(p, e)
         .await?
-        .ok_or_else(unknown_endpoint)?;
+        .ok_or_else(unknown::<WebhookEndpointId>)?;
     Ok(Json(Items {
         items: s.store.webhook_deliveries(p, e, state, limit).await?,
     }))
@@ -142,16 +120,14 @@ pub async fn deliveries(
 /// `{"eventId"}` or `{"since"}`: queues the events again (same event ids) → 202 `{"queued"}`.
 pub async fn replay(
     AdminState(s): AdminState,
-    Path((p, e)): Path<(String, String)>,
-    ApiJson(req): ApiJson<ReplayRequest>,
+    Change((p, e), req): Change<Endpoint, ReplayRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let (p, e) = ids(&p, &e)?;
     let one = req.event_id.is_some();
     let queued = s
         .operator
         .replay_webhooks(p, e, req)
         .await?
-        .ok_or_else(unknown_endpoint)?;
+        .ok_or_else(unknown::<WebhookEndpointId>)?;
     if one && queued == 0 {
         return Err(ApiError::not_found("Unknown event"));
     }
