@@ -95,12 +95,31 @@ pub struct StatusView {
     pub vc_id: String,
     pub vc_dstorage_id: String,
     pub vc_status: String,
+    #[serde(flatten)]
+    pub onchain: OnchainRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_state: Option<String>,
+}
+
+/// The transaction that put a credential's change on chain and its block, as the status view
+/// and the history print them: each left out until known, the block number a string like
+/// Moca's other numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnchainRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity_state: Option<String>,
+}
+
+impl OnchainRef {
+    pub fn new(tx_hash: Option<String>, block_number: Option<u64>) -> Self {
+        OnchainRef {
+            tx_hash,
+            block_number: block_number.map(|b| b.to_string()),
+        }
+    }
 }
 
 /// Whether `hash` can be a credential's `coreClaimHash` as stored: 64 hex digits (callers
@@ -135,8 +154,7 @@ impl CredentialRecord {
             // claimd keeps documents in its own database; there is no separate storage id.
             vc_dstorage_id: String::new(),
             vc_status: self.vc_status_at(now).to_owned(),
-            tx_hash: self.tx_hash.clone(),
-            block_number: self.block_number.map(|b| b.to_string()),
+            onchain: OnchainRef::new(self.tx_hash.clone(), self.block_number),
             identity_state: self.identity_state.clone(),
         }
     }
