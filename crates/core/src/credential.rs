@@ -161,9 +161,53 @@ impl CredentialRecord {
 }
 
 #[cfg(test)]
+impl CredentialRecord {
+    /// A credential of `program` in `status` with no chain facts yet, for the crate's unit
+    /// tests.
+    pub(crate) fn sample(program: &str, status: CredentialStatus) -> CredentialRecord {
+        CredentialRecord {
+            core_claim_hash: "00".repeat(32),
+            vc_id: "urn:x".into(),
+            partner_id: PartnerId::new_random(),
+            issuer_id: IssuerId::new_random(),
+            issuer_did: "did:x".into(),
+            program_id: ProgramId(program.into()),
+            schema_id: SchemaId::new_random(),
+            user_id: UserId::new_random(),
+            revocation_nonce: 1,
+            status,
+            issuance_date: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            expiration_date: None,
+            core_claim: String::new(),
+            document: String::new(),
+            tx_hash: None,
+            block_number: None,
+            identity_state: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_status_view_prints_chain_facts_only_once_known() {
+        let mut record = CredentialRecord::sample("c1", CredentialStatus::WaitOnchain);
+        let at = record.issuance_date;
+        let view = serde_json::to_value(record.status_view(at)).unwrap();
+        for absent in ["txHash", "blockNumber", "identityState"] {
+            assert!(view.get(absent).is_none(), "{view}");
+        }
+        record.status = CredentialStatus::Onchain;
+        record.tx_hash = Some("0x01".into());
+        record.block_number = Some(42);
+        let view = serde_json::to_value(record.status_view(at)).unwrap();
+        assert_eq!(view["vcStatus"], "ONCHAIN");
+        assert_eq!(view["txHash"], "0x01");
+        assert_eq!(view["blockNumber"], "42");
+    }
 
     #[test]
     fn statuses_roundtrip_and_expire() {
