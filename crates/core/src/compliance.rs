@@ -229,7 +229,6 @@ mod tests {
     use crate::credential::CredentialStatus;
     use crate::schema::{Attribute, AttributeType};
     use crate::verification::{PricingModel, Visibility};
-    use crate::{IssuerId, PartnerId, SchemaId, UserId};
     use chrono::DateTime;
 
     fn program() -> VerificationProgram {
@@ -255,28 +254,6 @@ mod tests {
         }
     }
 
-    fn record(program: &str, status: CredentialStatus) -> CredentialRecord {
-        CredentialRecord {
-            core_claim_hash: "00".repeat(32),
-            vc_id: "urn:x".into(),
-            partner_id: PartnerId::new_random(),
-            issuer_id: IssuerId::new_random(),
-            issuer_did: "did:x".into(),
-            program_id: ProgramId(program.into()),
-            schema_id: SchemaId::new_random(),
-            user_id: UserId::new_random(),
-            revocation_nonce: 1,
-            status,
-            issuance_date: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-            expiration_date: None,
-            core_claim: String::new(),
-            document: String::new(),
-            tx_hash: None,
-            block_number: None,
-            identity_state: None,
-        }
-    }
-
     fn attrs(_: &CredentialRecord) -> Vec<Attribute> {
         vec![Attribute {
             name: "age".into(),
@@ -299,7 +276,7 @@ mod tests {
 
     #[test]
     fn compliant_only_when_valid_accepted_live_and_satisfied() {
-        let live = record("c1", CredentialStatus::Onchain);
+        let live = CredentialRecord::sample("c1", CredentialStatus::Onchain);
         let ok = judged(true, Some(&live), 30);
         assert_eq!(ok.status, ProgramStatus::Compliant, "{ok:?}");
         assert_eq!(ok.credential_id, Some(ProgramId("c1".into())));
@@ -328,12 +305,12 @@ mod tests {
         assert!(invalid.conditions[0].satisfied);
         assert!(invalid.detail.contains("not valid"));
 
-        let revoked = record("c1", CredentialStatus::WaitRemove);
+        let revoked = CredentialRecord::sample("c1", CredentialStatus::WaitRemove);
         let r = judged(true, Some(&revoked), 30);
         assert_eq!(r.status, ProgramStatus::NonCompliant);
         assert!(r.detail.contains("revoked"));
 
-        let other = record("c2", CredentialStatus::Onchain);
+        let other = CredentialRecord::sample("c2", CredentialStatus::Onchain);
         let r = judged(true, Some(&other), 30);
         assert_eq!(r.status, ProgramStatus::NonCompliant);
         assert_eq!((r.credential_id, r.conditions.len()), (None, 0));

@@ -95,12 +95,31 @@ pub struct StatusView {
     pub vc_id: String,
     pub vc_dstorage_id: String,
     pub vc_status: String,
+    #[serde(flatten)]
+    pub onchain: OnchainRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_state: Option<String>,
+}
+
+/// The transaction that put a credential's change on chain and its block, as the status view
+/// and the history print them: each left out until known, the block number a string like
+/// Moca's other numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnchainRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity_state: Option<String>,
+}
+
+impl OnchainRef {
+    pub fn new(tx_hash: Option<String>, block_number: Option<u64>) -> Self {
+        OnchainRef {
+            tx_hash,
+            block_number: block_number.map(|b| b.to_string()),
+        }
+    }
 }
 
 /// Whether `hash` can be a credential's `coreClaimHash` as stored: 64 hex digits (callers
@@ -135,9 +154,35 @@ impl CredentialRecord {
             // claimd keeps documents in its own database; there is no separate storage id.
             vc_dstorage_id: String::new(),
             vc_status: self.vc_status_at(now).to_owned(),
-            tx_hash: self.tx_hash.clone(),
-            block_number: self.block_number.map(|b| b.to_string()),
+            onchain: OnchainRef::new(self.tx_hash.clone(), self.block_number),
             identity_state: self.identity_state.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl CredentialRecord {
+    /// A credential of `program` in `status` with no chain facts yet, for the crate's unit
+    /// tests.
+    pub(crate) fn sample(program: &str, status: CredentialStatus) -> CredentialRecord {
+        CredentialRecord {
+            core_claim_hash: "00".repeat(32),
+            vc_id: "urn:x".into(),
+            partner_id: PartnerId::new_random(),
+            issuer_id: IssuerId::new_random(),
+            issuer_did: "did:x".into(),
+            program_id: ProgramId(program.into()),
+            schema_id: SchemaId::new_random(),
+            user_id: UserId::new_random(),
+            revocation_nonce: 1,
+            status,
+            issuance_date: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            expiration_date: None,
+            core_claim: String::new(),
+            document: String::new(),
+            tx_hash: None,
+            block_number: None,
+            identity_state: None,
         }
     }
 }
@@ -146,6 +191,23 @@ impl CredentialRecord {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_status_view_prints_chain_facts_only_once_known() {
+        let mut record = CredentialRecord::sample("c1", CredentialStatus::WaitOnchain);
+        let at = record.issuance_date;
+        let view = serde_json::to_value(record.status_view(at)).unwrap();
+        for absent in ["txHash", "blockNumber", "identityState"] {
+            assert!(view.get(absent).is_none(), "{view}");
+        }
+        record.status = CredentialStatus::Onchain;
+        record.tx_hash = Some("0x01".into());
+        record.block_number = Some(42);
+        let view = serde_json::to_value(record.status_view(at)).unwrap();
+        assert_eq!(view["vcStatus"], "ONCHAIN");
+        assert_eq!(view["txHash"], "0x01");
+        assert_eq!(view["blockNumber"], "42");
+    }
 
     #[test]
     fn statuses_roundtrip_and_expire() {

@@ -2,7 +2,7 @@
 //! (`webhook_events` is written for every credential, in the transaction of each change, so
 //! it is the history whether or not the partner has webhook endpoints).
 
-use crate::credential::CredentialRecord;
+use crate::credential::{CredentialRecord, OnchainRef};
 use crate::webhook::{EventType, WebhookEvent};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -21,12 +21,9 @@ pub struct HistoryEntry {
     pub change: &'static str,
     /// The `vcStatus` it left the credential in.
     pub vc_status: String,
-    /// The transaction that made the change (on chain and removed only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tx_hash: Option<String>,
-    /// Its block, a string as in the status view.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_number: Option<String>,
+    /// The transaction that made the change and its block (on chain and removed only).
+    #[serde(flatten)]
+    pub onchain: OnchainRef,
     /// The webhook event id of the change (none for `accepted`, which makes no event).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
@@ -49,8 +46,7 @@ pub fn history(record: &CredentialRecord, events: &[WebhookEvent]) -> Vec<Histor
             .to_rfc3339_opts(SecondsFormat::Millis, true),
         change: "accepted",
         vc_status: "WAIT_ONCHAIN".into(),
-        tx_hash: None,
-        block_number: None,
+        onchain: OnchainRef::default(),
         event_id: None,
     }];
     for e in events {
@@ -61,11 +57,11 @@ pub fn history(record: &CredentialRecord, events: &[WebhookEvent]) -> Vec<Histor
             at: e.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             change: change_name(e.event_type),
             vc_status: e.vc_status.clone(),
-            tx_hash: e.tx_hash.clone().filter(|_| by_transaction),
-            block_number: e
-                .block_number
-                .filter(|_| by_transaction)
-                .map(|b| b.to_string()),
+            onchain: if by_transaction {
+                OnchainRef::new(e.tx_hash.clone(), e.block_number)
+            } else {
+                OnchainRef::default()
+            },
             event_id: Some(e.event_id.clone()),
         });
     }

@@ -1,46 +1,52 @@
 //! Typed identifiers, so a partner id can never be passed where an issuer id is expected.
 
-use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use uuid::Uuid;
 
+/// A UUID-backed id type. Paths are absolute so other modules of the crate (the bulk job id)
+/// can declare their ids with it too.
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $noun:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(::serde::Serialize, ::serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub ::uuid::Uuid);
 
         impl $name {
             pub fn new_random() -> Self {
-                Self(Uuid::new_v4())
+                Self(::uuid::Uuid::new_v4())
             }
             /// Parses the canonical hyphenated form; anything else is rejected.
             pub fn parse(s: &str) -> Option<Self> {
                 if s.len() != 36 {
                     return None;
                 }
-                Uuid::parse_str(s).ok().map(Self)
+                ::uuid::Uuid::parse_str(s).ok().map(Self)
             }
 
             /// Reads the required id `field` of a request body, with the messages every
             /// operator endpoint gives for it: absent, or not the canonical form.
-            pub fn required(value: Option<&str>, field: &str) -> Result<Self, DomainError> {
-                let value = value.ok_or_else(|| DomainError::invalid(field, "is required"))?;
+            pub fn required(
+                value: Option<&str>,
+                field: &str,
+            ) -> Result<Self, $crate::DomainError> {
+                let value =
+                    value.ok_or_else(|| $crate::DomainError::invalid(field, "is required"))?;
                 Self::parse(value).ok_or_else(|| {
-                    DomainError::invalid(field, concat!("is not a ", $noun, " id (UUID)"))
+                    $crate::DomainError::invalid(field, concat!("is not a ", $noun, " id (UUID)"))
                 })
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 self.0.hyphenated().fmt(f)
             }
         }
     };
 }
+pub(crate) use uuid_id;
 
 uuid_id!(
     /// A partner (an organisation whose backend calls the public API).

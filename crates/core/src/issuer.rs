@@ -1,8 +1,8 @@
 //! Issuers: iden3 identities owned by a partner, with an Ethereum key (whose address is the
 //! genesis of the identity's ID) and a Baby Jubjub key (whose auth claim signs credentials).
 
+use crate::fields::validate_name;
 use crate::operator::{bjj_key_label, eth_key_label};
-use crate::partner::validate_name;
 use crate::secrets::MasterKey;
 use crate::{DomainError, IssuerId, PartnerId};
 use chrono::{DateTime, Utc};

@@ -14,6 +14,7 @@ pub mod commit;
 pub mod compliance;
 pub mod credential;
 pub mod error;
+pub(crate) mod fields;
 pub mod group;
 pub mod history;
 pub mod identity;

@@ -1,5 +1,6 @@
 //! Partners: the organisations whose backends call the public API with a Partner JWT.
 
+use crate::fields::validate_name;
 use crate::{DomainError, PartnerId, SchemaId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -255,28 +256,6 @@ impl PartnerPatch {
             enabled: self.enabled,
         })
     }
-}
-
-pub(crate) fn validate_name(name: Option<&str>, field: &str) -> Result<String, DomainError> {
-    let name = name
-        .map(str::trim)
-        .ok_or_else(|| DomainError::invalid(field, "is required"))?;
-    if name.is_empty() {
-        return Err(DomainError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > 200 {
-        return Err(DomainError::invalid(
-            field,
-            "must be at most 200 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 fn validate_key_source(

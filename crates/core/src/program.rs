@@ -1,7 +1,7 @@
 //! Issuance programs: what a partner issues (a schema, from one of its issuers), with an
 //! optional window, cap and credential lifetime. Moca calls a program's id `credentialId`.
 
-use crate::partner::validate_name;
+use crate::fields::validate_name;
 use crate::{DomainError, ProgramId, SchemaId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! type and every attribute get IRIs under a vocabulary `urn:uuid:<schema id>#`, and the type
 //! itself gets `@id` `urn:uuid:<schema id>`, which is what the claim's schema hash is taken of.
 
-use crate::partner::validate_name;
+use crate::fields::{check_list_len, validate_description, validate_name};
 use crate::{DomainError, SchemaId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -150,23 +150,11 @@ impl NewSchema {
                 "must be 1-32 characters of letters, digits, '.' and '-'",
             ));
         }
-        let description = self.description.unwrap_or_default();
-        crate::text::check_storable("description", &description)?;
-        if description.chars().count() > 2000 {
-            return Err(DomainError::invalid(
-                "description",
-                "must be at most 2000 characters",
-            ));
-        }
+        let description = validate_description(self.description)?;
         let raw = self
             .attributes
             .ok_or_else(|| DomainError::invalid("attributes", "is required"))?;
-        if raw.is_empty() || raw.len() > MAX_ATTRIBUTES {
-            return Err(DomainError::invalid(
-                "attributes",
-                format!("must list between 1 and {MAX_ATTRIBUTES} attributes"),
-            ));
-        }
+        check_list_len("attributes", &raw, MAX_ATTRIBUTES, "attributes")?;
         let mut attributes: Vec<Attribute> = Vec::with_capacity(raw.len());
         for (i, a) in raw.into_iter().enumerate() {
             let field = format!("attributes[{i}]");

@@ -7,7 +7,7 @@
 //! or changed: the attribute must exist and the value must have its type, so a program can
 //! never ask for something no credential of that program can show.
 
-use crate::partner::validate_name;
+use crate::fields::{check_list_len, validate_description, validate_name};
 use crate::schema::{Attribute, AttributeType};
 use crate::{DomainError, ProgramId};
 use chrono::{DateTime, Utc};
@@ -483,18 +483,6 @@ impl VerificationChanges {
     }
 }
 
-fn validate_description(d: Option<String>) -> Result<String, DomainError> {
-    let d = d.unwrap_or_default();
-    crate::text::check_storable("description", &d)?;
-    if d.chars().count() > 2000 {
-        return Err(DomainError::invalid(
-            "description",
-            "must be at most 2000 characters",
-        ));
-    }
-    Ok(d)
-}
-
 fn validate_did(d: Option<&str>) -> Result<String, DomainError> {
     let d = d
         .map(str::trim)
@@ -522,12 +510,12 @@ fn validate_pricing(p: Option<&str>) -> Result<PricingModel, DomainError> {
 fn validate_accepted(
     raw: Vec<AcceptedCredentialRequest>,
 ) -> Result<Vec<UncheckedAccepted>, DomainError> {
-    if raw.is_empty() || raw.len() > MAX_ACCEPTED {
-        return Err(DomainError::invalid(
-            "acceptedCredentials",
-            format!("must list between 1 and {MAX_ACCEPTED} issuance programs"),
-        ));
-    }
+    check_list_len(
+        "acceptedCredentials",
+        &raw,
+        MAX_ACCEPTED,
+        "issuance programs",
+    )?;
     let mut out: Vec<UncheckedAccepted> = Vec::with_capacity(raw.len());
     for (i, a) in raw.into_iter().enumerate() {
         let field = format!("acceptedCredentials[{i}]");

@@ -141,8 +141,7 @@ fn entry_proofs_verify_against_the_root() {
 #[test]
 fn shared_across_threads_gives_identical_results() {
     let mz = Arc::new(Merklizer::new());
-    let mut r = Rng::new(7);
-    let docs: Arc<Vec<Value>> = Arc::new((0..40).map(|_| gen::interop_vc(&mut r)).collect());
+    let docs = Arc::new(gen::docs(7, 40, gen::interop_vc));
     let expected: Vec<String> = docs
         .iter()
         .map(|d| mz.merklize_generic(d).unwrap().root().to_string())

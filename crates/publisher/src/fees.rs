@@ -89,13 +89,25 @@ mod tests {
         );
     }
 
+    /// The transaction the replacement cases replace: nonce 3, 10 gwei base fee and 1 tip.
+    fn stuck() -> TxParams {
+        first(3, 300_000, suggestion(10, 1), 1000 * GWEI)
+    }
+
+    /// The replacement of `prev` with a 12.5% bump, in a case that leaves room for one under
+    /// `ceiling`.
+    fn bumped(prev: TxParams, suggested: FeeSuggestion, ceiling: u128) -> TxParams {
+        match replacement(prev, suggested, 125, ceiling) {
+            Replacement::Bump(r) => r,
+            Replacement::AtCeiling => panic!("room to bump"),
+        }
+    }
+
     #[test]
     fn a_replacement_raises_both_fees_by_at_least_the_bump() {
-        let prev = first(3, 300_000, suggestion(10, 1), 1000 * GWEI);
+        let prev = stuck();
         // The chain suggests less than before: the bump decides.
-        let Replacement::Bump(r) = replacement(prev, suggestion(1, 1), 125, 1000 * GWEI) else {
-            panic!("room to bump")
-        };
+        let r = bumped(prev, suggestion(1, 1), 1000 * GWEI);
         assert_eq!(r.max_fee_per_gas, 21 * GWEI + 21 * GWEI / 8);
         assert_eq!(r.max_priority_fee_per_gas, GWEI + GWEI / 8);
         assert_eq!((r.nonce, r.gas_limit), (3, 300_000));
@@ -106,20 +118,14 @@ mod tests {
 
     #[test]
     fn a_replacement_follows_a_base_fee_that_rose_more_than_the_bump() {
-        let prev = first(3, 300_000, suggestion(10, 1), 1000 * GWEI);
-        let Replacement::Bump(r) = replacement(prev, suggestion(100, 2), 125, 1000 * GWEI) else {
-            panic!("room to bump")
-        };
+        let r = bumped(stuck(), suggestion(100, 2), 1000 * GWEI);
         assert_eq!(r.max_fee_per_gas, 202 * GWEI);
         assert_eq!(r.max_priority_fee_per_gas, 2 * GWEI);
     }
 
     #[test]
     fn the_ceiling_caps_replacements_and_then_stops_them() {
-        let prev = first(3, 300_000, suggestion(10, 1), 1000 * GWEI);
-        let Replacement::Bump(r) = replacement(prev, suggestion(100, 1), 125, 50 * GWEI) else {
-            panic!("room to bump")
-        };
+        let r = bumped(stuck(), suggestion(100, 1), 50 * GWEI);
         assert_eq!(r.max_fee_per_gas, 50 * GWEI);
         // At the ceiling, no raise is possible any more.
         assert_eq!(

@@ -24,7 +24,6 @@ use crate::store::StoreError;
 use crate::ProgramId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
 
 /// Most data rows in one file.
 pub const MAX_ROWS: u64 = 1_000_000;
@@ -33,30 +32,11 @@ pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 /// Uploaded bytes are stored in chunks of about this size.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 
-/// A bulk issuance job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct JobId(pub Uuid);
-
-impl JobId {
-    pub fn new_random() -> Self {
-        JobId(Uuid::new_v4())
-    }
-
-    /// The canonical hyphenated form only.
-    pub fn parse(s: &str) -> Option<Self> {
-        if s.len() != 36 {
-            return None;
-        }
-        Uuid::parse_str(s).ok().map(JobId)
-    }
-}
-
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+crate::ids::uuid_id!(
+    /// A bulk issuance job.
+    JobId,
+    "bulk job"
+);
 
 /// The upload's format, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

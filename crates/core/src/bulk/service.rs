@@ -162,19 +162,11 @@ impl Upload {
         if self.buf.is_empty() {
             return Ok(());
         }
-        match self
+        let stored = self
             .store
             .append_bulk_chunk(self.job.job_id, self.seq, &self.buf)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(BulkError::State(
-                    "The job was cancelled during the upload".into(),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
+            .await;
+        cancelled_during_upload(stored)?;
         self.seq += 1;
         self.buf.clear();
         Ok(())
@@ -185,19 +177,11 @@ impl Upload {
         self.reader.finish()?;
         let rows = self.reader.rows();
         self.flush().await?;
-        match self
+        let finished = self
             .store
             .finish_bulk_upload(self.job.job_id, rows, self.bytes, self.clock.now())
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(BulkError::State(
-                    "The job was cancelled during the upload".into(),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
+            .await;
+        cancelled_during_upload(finished)?;
         let job = self
             .store
             .bulk_job(self.job.job_id)
@@ -210,6 +194,18 @@ impl Upload {
     pub async fn abort(self) -> Result<(), StoreError> {
         self.store.delete_bulk_job(self.job.job_id).await
     }
+}
+
+/// The result of a store write made for an upload. The store refuses (`Conflict`) a write to
+/// a job that is no longer uploading, which means an operator cancelled it meanwhile: a 409
+/// that says so rather than a store error.
+fn cancelled_during_upload(written: Result<(), StoreError>) -> Result<(), BulkError> {
+    written.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            BulkError::State("The job was cancelled during the upload".into())
+        }
+        e => e.into(),
+    })
 }
 
 /// The rows of a job in order, a page at a time.

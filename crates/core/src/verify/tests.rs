@@ -410,6 +410,18 @@ fn a_single_proof_object_is_accepted() {
 
 type Tamper = fn(&mut Value, &Fixture);
 
+/// Puts a state root no issuer had into `field` of proof `proof`'s issuer state.
+fn forge_state(vc: &mut Value, proof: usize, field: &str) {
+    vc["proof"][proof]["issuerData"]["state"][field] = json!(Fr::from_u64(5).to_le_hex());
+}
+
+/// Changes proof `proof`'s core claim with `edit`, leaving the rest of the proof as it was.
+fn edit_core_claim(vc: &mut Value, proof: usize, edit: impl FnOnce(&mut Claim)) {
+    let mut c = Claim::from_hex(vc["proof"][proof]["coreClaim"].as_str().unwrap()).unwrap();
+    edit(&mut c);
+    vc["proof"][proof]["coreClaim"] = json!(c.to_hex());
+}
+
 /// Each row changes one thing a forger would; the report must be invalid and name the check.
 #[test]
 fn any_tampering_makes_the_credential_invalid() {
@@ -516,42 +528,27 @@ fn any_tampering_makes_the_credential_invalid() {
         ),
         (
             "signature coreClaim",
-            |vc, _| {
-                let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
-                c.set_revocation_nonce(c.revocation_nonce() + 1);
-                vc["proof"][0]["coreClaim"] = json!(c.to_hex())
-            },
+            |vc, _| edit_core_claim(vc, 0, |c| c.set_revocation_nonce(c.revocation_nonce() + 1)),
             CORE_CLAIM,
         ),
         (
             "signature coreClaim (signature)",
-            |vc, _| {
-                let mut c = Claim::from_hex(vc["proof"][0]["coreClaim"].as_str().unwrap()).unwrap();
-                c.set_revocation_nonce(c.revocation_nonce() + 1);
-                vc["proof"][0]["coreClaim"] = json!(c.to_hex())
-            },
+            |vc, _| edit_core_claim(vc, 0, |c| c.set_revocation_nonce(c.revocation_nonce() + 1)),
             SIGNATURE,
         ),
         (
             "signature state value",
-            |vc, _| {
-                vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-            },
+            |vc, _| forge_state(vc, 0, "value"),
             SIGNATURE,
         ),
         (
             "signature state value (chain)",
-            |vc, _| {
-                vc["proof"][0]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-            },
+            |vc, _| forge_state(vc, 0, "value"),
             ISSUER_STATE,
         ),
         (
             "signature claims root",
-            |vc, _| {
-                vc["proof"][0]["issuerData"]["state"]["claimsTreeRoot"] =
-                    json!(Fr::from_u64(5).to_le_hex())
-            },
+            |vc, _| forge_state(vc, 0, "claimsTreeRoot"),
             SIGNATURE,
         ),
         (
@@ -579,19 +576,10 @@ fn any_tampering_makes_the_credential_invalid() {
             |vc, _| vc["proof"][1]["mtp"]["existence"] = json!(false),
             MTP,
         ),
-        (
-            "mtp state value",
-            |vc, _| {
-                vc["proof"][1]["issuerData"]["state"]["value"] = json!(Fr::from_u64(5).to_le_hex())
-            },
-            MTP,
-        ),
+        ("mtp state value", |vc, _| forge_state(vc, 1, "value"), MTP),
         (
             "mtp claims root",
-            |vc, _| {
-                vc["proof"][1]["issuerData"]["state"]["claimsTreeRoot"] =
-                    json!(Fr::from_u64(5).to_le_hex())
-            },
+            |vc, _| forge_state(vc, 1, "claimsTreeRoot"),
             MTP,
         ),
         (
@@ -606,11 +594,7 @@ fn any_tampering_makes_the_credential_invalid() {
         ),
         (
             "mtp coreClaim",
-            |vc, _| {
-                let mut c = Claim::from_hex(vc["proof"][1]["coreClaim"].as_str().unwrap()).unwrap();
-                c.set_expiration(Some(1));
-                vc["proof"][1]["coreClaim"] = json!(c.to_hex())
-            },
+            |vc, _| edit_core_claim(vc, 1, |c| c.set_expiration(Some(1))),
             CORE_CLAIM,
         ),
         (

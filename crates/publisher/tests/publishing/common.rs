@@ -20,7 +20,7 @@ use claimd_core::program::NewProgram;
 use claimd_core::schema::{NewAttribute, NewSchema};
 use claimd_core::secrets::MasterKey;
 use claimd_core::store::{OnDuplicate, Store, TransitionStatus};
-use claimd_core::{PartnerId, ProgramId};
+use claimd_core::{IssuerId, PartnerId, ProgramId};
 use claimd_iden3::claim::Claim;
 use claimd_iden3::id::{identity_state, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, NodeStore, IDEN3_DEPTH};
@@ -634,6 +634,17 @@ pub fn tx_of(o: &Outcome) -> Option<&str> {
 
 pub fn is_confirmed(o: &Outcome) -> bool {
     matches!(o, Outcome::Confirmed { .. } | Outcome::Adopted { .. })
+}
+
+/// Runs one step of `p` for `issuer` per entry of `want` and asserts their kinds (after all
+/// ran, so a failure shows the whole sequence): the outcomes, in order.
+pub async fn expect_steps(p: &Publisher, issuer: IssuerId, want: &[&str]) -> Vec<Outcome> {
+    let mut steps = Vec::with_capacity(want.len());
+    for _ in want {
+        steps.push(p.run_once(issuer).await.unwrap());
+    }
+    assert_kinds(&steps, want);
+    steps
 }
 
 #[track_caller]

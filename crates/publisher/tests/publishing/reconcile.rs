@@ -37,12 +37,7 @@ async fn abandoned_but_on_chain(net: Net) {
     assert!(settle(&p, &acme).await.iter().any(is_confirmed));
 
     let first = issuing.issue(&acme, "alice@example.com", 30).await;
-    let steps = [
-        p.run_once(id).await.unwrap(),
-        p.run_once(id).await.unwrap(),
-        p.run_once(id).await.unwrap(),
-    ];
-    assert_kinds(&steps, &["computed", "signed", "sent"]);
+    let steps = expect_steps(&p, id, &["computed", "signed", "sent"]).await;
     let mined = tx_of(&steps[1]).unwrap().to_owned();
     let Outcome::Computed { transition: lost } = steps[0] else {
         unreachable!()

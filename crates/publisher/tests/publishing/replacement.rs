@@ -8,7 +8,7 @@ use crate::common::*;
 use claimd_chain::TxParams;
 use claimd_clock::ManualClock;
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::TransitionStatus;
+use claimd_core::store::{InFlightTransition, TransitionStatus};
 use claimd_publisher::{metrics as names, Outcome, Publisher, PublisherConfig};
 use std::time::Duration;
 
@@ -34,61 +34,97 @@ async fn funded_acme(
     (acme, id, clock, cfg)
 }
 
-struct Stuck {
+/// A credential's transition computed, signed and sent while nothing is mined: `acme`
+/// onboarded (confirmed) by a publisher that replaces after `replace_after`, then one
+/// credential issued with automining off.
+struct Sent {
     net: Net,
     // Kept for the test's life: the store lives in it.
     _db: Db,
+    master_key: claimd_core::secrets::MasterKey,
     issuing: Issuing,
     acme: TestIssuer,
+    id: claimd_core::IssuerId,
+    clock: ManualClock,
     publisher: Publisher,
     credential: String,
+    /// The hash of the attempt that was sent.
     first: String,
-    second: String,
 }
 
-/// An onboarded issuer whose next transition is signed and sent while nothing is mined, then
-/// replaced once it waited `REPLACE_AFTER`.
-async fn stuck_then_replaced() -> Stuck {
+impl Sent {
+    /// Automining back on, the credential's claim is proven against the state on chain.
+    async fn resume_mining_and_check_published(&self) {
+        self.net.set_automine(true).await;
+        check_published(
+            &self.net,
+            &self.issuing,
+            &self.acme,
+            std::slice::from_ref(&self.credential),
+        )
+        .await;
+    }
+}
+
+/// The issuer's transition in flight, which every step of these tests has.
+async fn in_flight(issuing: &Issuing, id: claimd_core::IssuerId) -> InFlightTransition {
+    issuing
+        .store
+        .in_flight_transition(id)
+        .await
+        .unwrap()
+        .expect("a transition in flight")
+}
+
+async fn sent_while_not_mining(replace_after: Duration) -> Sent {
     let net = Net::start().await;
     let (db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
     let (acme, id, clock, mut cfg) = funded_acme(&net, &issuing).await;
-    cfg.replace_after = REPLACE_AFTER;
+    cfg.replace_after = replace_after;
     cfg.clock = clock.shared();
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
     assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
 
     let credential = issuing.issue(&acme, "alice@example.com", 30).await;
     net.set_automine(false).await;
-    let steps = [
-        publisher.run_once(id).await.unwrap(),
-        publisher.run_once(id).await.unwrap(),
-        publisher.run_once(id).await.unwrap(),
-        publisher.run_once(id).await.unwrap(),
-    ];
-    assert_kinds(&steps, &["computed", "signed", "sent", "waiting"]);
+    let steps = expect_steps(&publisher, id, &["computed", "signed", "sent"]).await;
     let first = tx_of(&steps[1]).unwrap().to_owned();
-    // Not mined, not yet due for replacement: the pool has it, nothing is sent again.
-    assert_kinds(&[publisher.run_once(id).await.unwrap()], &["waiting"]);
-    clock.advance(REPLACE_AFTER - Duration::from_millis(1));
-    assert_kinds(&[publisher.run_once(id).await.unwrap()], &["waiting"]);
+    Sent {
+        net,
+        _db: db,
+        master_key,
+        issuing,
+        acme,
+        id,
+        clock,
+        publisher,
+        credential,
+        first,
+    }
+}
 
-    clock.advance(Duration::from_millis(1));
-    let replaced = publisher.run_once(id).await.unwrap();
+/// A transition sent while nothing is mined ([`sent_while_not_mining`]), then replaced once it
+/// waited `REPLACE_AFTER`: the sent state and the replacement's hash.
+async fn stuck_then_replaced() -> (Sent, String) {
+    let s = sent_while_not_mining(REPLACE_AFTER).await;
+    let id = s.id;
+    // Not mined, not yet due for replacement: the pool has it, nothing is sent again.
+    expect_steps(&s.publisher, id, &["waiting", "waiting"]).await;
+    s.clock.advance(REPLACE_AFTER - Duration::from_millis(1));
+    assert_kinds(&[s.publisher.run_once(id).await.unwrap()], &["waiting"]);
+
+    s.clock.advance(Duration::from_millis(1));
+    let replaced = s.publisher.run_once(id).await.unwrap();
     let Outcome::Replaced { tx_hash, .. } = &replaced else {
         panic!("{replaced:?}")
     };
     let second = tx_hash.clone();
-    assert_ne!(first, second);
+    assert_ne!(s.first, second);
 
     // Both attempts recorded, same nonce, fees up by at least 12.5%.
-    let flight = issuing
-        .store
-        .in_flight_transition(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let flight = in_flight(&s.issuing, id).await;
     let hashes: Vec<_> = flight.txs.iter().map(|t| t.tx_hash.clone()).collect();
-    assert_eq!(hashes, vec![first.clone(), second.clone()]);
+    assert_eq!(hashes, vec![s.first.clone(), second.clone()]);
     let a = TxParams::of_raw(&flight.txs[0].raw).unwrap();
     let b = TxParams::of_raw(&flight.txs[1].raw).unwrap();
     assert_eq!(a.nonce, b.nonce);
@@ -101,30 +137,23 @@ async fn stuck_then_replaced() -> Stuck {
         "{a:?} -> {b:?}"
     );
     // The node replaced the first in its pool.
-    let pool: serde_json::Value = net
+    let pool: serde_json::Value = s
+        .net
         .anvil_rpc("eth_getTransactionByHash", serde_json::json!([second]))
         .await;
     assert!(!pool.is_null(), "the replacement is in the pool");
-    let gone: serde_json::Value = net
-        .anvil_rpc("eth_getTransactionByHash", serde_json::json!([first]))
+    let gone: serde_json::Value = s
+        .net
+        .anvil_rpc("eth_getTransactionByHash", serde_json::json!([s.first]))
         .await;
     assert!(gone.is_null(), "the first left the pool: {gone}");
-    Stuck {
-        net,
-        _db: db,
-        issuing,
-        acme,
-        publisher,
-        credential,
-        first,
-        second,
-    }
+    (s, second)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
     let replacements = metric_sum(names::REPLACEMENTS, None);
-    let s = stuck_then_replaced().await;
+    let (s, second) = stuck_then_replaced().await;
     let id = s.acme.issuer.issuer_id;
 
     s.net.mine().await;
@@ -132,10 +161,10 @@ async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
     assert_kinds(&steps, &["confirmed", "idle"]);
     let history = s.issuing.store.transitions(id, 1).await.unwrap();
     assert_eq!(history[0].status, TransitionStatus::Confirmed);
-    assert_eq!(history[0].confirmation.as_ref().unwrap().tx_hash, s.second);
+    assert_eq!(history[0].confirmation.as_ref().unwrap().tx_hash, second);
     let c = s.issuing.credential(&s.credential).await;
     assert_eq!(c.status, CredentialStatus::Onchain);
-    assert_eq!(c.tx_hash.as_deref(), Some(s.second.as_str()));
+    assert_eq!(c.tx_hash.as_deref(), Some(second.as_str()));
     assert!(s
         .net
         .chain
@@ -143,38 +172,22 @@ async fn a_stuck_transaction_is_replaced_and_the_mined_replacement_confirms() {
         .await
         .unwrap()
         .is_none());
-    s.net.set_automine(true).await;
-    check_published(
-        &s.net,
-        &s.issuing,
-        &s.acme,
-        std::slice::from_ref(&s.credential),
-    )
-    .await;
+    s.resume_mining_and_check_published().await;
     assert!(metric_sum(names::REPLACEMENTS, None) >= replacements + 1.0);
     assert!(metric_sum(names::TRANSITIONS_CONFIRMED, None) >= 2.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
-    let s = stuck_then_replaced().await;
+    let (s, second) = stuck_then_replaced().await;
     let id = s.acme.issuer.issuer_id;
 
     // The first attempt wins after all (as when another node had it): the pool drops the
     // replacement, the first is broadcast again and mined.
     s.net
-        .anvil_rpc("anvil_dropTransaction", serde_json::json!([s.second]))
+        .anvil_rpc("anvil_dropTransaction", serde_json::json!([second]))
         .await;
-    let raw = s
-        .issuing
-        .store
-        .in_flight_transition(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .txs[0]
-        .raw
-        .clone();
+    let raw = in_flight(&s.issuing, id).await.txs[0].raw.clone();
     s.net.chain.send_raw(raw.into()).await.unwrap();
     s.net.mine().await;
 
@@ -185,28 +198,16 @@ async fn the_original_mined_after_its_replacement_was_recorded_confirms() {
     assert_eq!(history[0].confirmation.as_ref().unwrap().tx_hash, s.first);
     let c = s.issuing.credential(&s.credential).await;
     assert_eq!(c.tx_hash.as_deref(), Some(s.first.as_str()));
-    s.net.set_automine(true).await;
-    check_published(
-        &s.net,
-        &s.issuing,
-        &s.acme,
-        std::slice::from_ref(&s.credential),
-    )
-    .await;
+    s.resume_mining_and_check_published().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacements_stop_at_the_fee_ceiling() {
     let net = Net::start().await;
     let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
-    let acme = issuing.issuer("acme").await;
-    let id = acme.issuer.issuer_id;
-    net.fund(acme.address).await;
-    let fees = net.chain.fees().await.unwrap();
-    let clock = manual_clock();
-    let mut cfg = config("one");
-    cfg.funding = claimd_publisher::Funding::Off;
+    let (acme, id, clock, mut cfg) = funded_acme(&net, &issuing).await;
     cfg.clock = clock.shared();
+    let fees = net.chain.fees().await.unwrap();
     // Room for exactly one replacement.
     cfg.max_fee_per_gas = fees.max_fee_per_gas + fees.max_fee_per_gas / 5;
     let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
@@ -221,12 +222,7 @@ async fn replacements_stop_at_the_fee_ceiling() {
         clock.advance(cfg_replace_after());
     }
     assert_eq!(replaced, 1);
-    let flight = issuing
-        .store
-        .in_flight_transition(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let flight = in_flight(&issuing, id).await;
     assert_eq!(flight.txs.len(), 2);
     assert!(metric_sum(names::FEE_CEILING_REACHED, None) > ceiling);
     // Mined at last, the onboarding confirms with the replacement.
@@ -243,39 +239,22 @@ async fn replacements_stop_at_the_fee_ceiling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nonce_taken_by_another_transaction_is_reconciled() {
     let underpriced = metric_sum(names::CHAIN_ERRORS, Some("replacement_underpriced"));
-    let net = Net::start().await;
-    let (_db, master_key, issuing) = issuing_on(Backend::Sqlite).await;
-    let (acme, id, clock, mut cfg) = funded_acme(&net, &issuing).await;
-    cfg.clock = clock.shared();
-    let publisher = net.publisher(issuing.store.clone(), &master_key, cfg).await;
-    assert!(settle(&publisher, &acme).await.iter().any(is_confirmed));
-
-    let credential = issuing.issue(&acme, "alice@example.com", 30).await;
-    net.set_automine(false).await;
-    let steps = [
-        publisher.run_once(id).await.unwrap(),
-        publisher.run_once(id).await.unwrap(),
-        publisher.run_once(id).await.unwrap(),
-    ];
-    assert_kinds(&steps, &["computed", "signed", "sent"]);
-    let ours = issuing
-        .store
-        .in_flight_transition(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let s = sent_while_not_mining(cfg_replace_after()).await;
+    let id = s.id;
+    let ours = in_flight(&s.issuing, id).await;
     let params = TxParams::of_raw(&ours.txs[0].raw).unwrap();
 
     // The same key, the same nonce, ten times the fees.
-    let sealed = issuing.store.issuer_keys(id).await.unwrap().unwrap();
-    let key = master_key
+    let sealed = s.issuing.store.issuer_keys(id).await.unwrap().unwrap();
+    let key = s
+        .master_key
         .open(&claimd_core::operator::eth_key_label(id), &sealed.eth_key)
         .unwrap();
     let key = alloy_primitives::B256::from_slice(&key);
     let hand = claimd_chain::TxSigner::from_private_key(&key, CHAIN_ID).unwrap();
     let foreign = hand
         .sign_transfer(
-            acme.address,
+            s.acme.address,
             alloy_primitives::U256::ZERO,
             TxParams {
                 gas_limit: claimd_chain::TRANSFER_GAS_LIMIT,
@@ -285,17 +264,12 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
             },
         )
         .unwrap();
-    net.chain.send_raw(foreign.raw.clone()).await.unwrap();
+    s.net.chain.send_raw(foreign.raw.clone()).await.unwrap();
 
-    clock.advance(cfg_replace_after());
-    let o = publisher.run_once(id).await.unwrap();
+    s.clock.advance(cfg_replace_after());
+    let o = s.publisher.run_once(id).await.unwrap();
     assert!(matches!(o, Outcome::Waiting { .. }), "{o:?}");
-    let flight = issuing
-        .store
-        .in_flight_transition(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let flight = in_flight(&s.issuing, id).await;
     assert!(flight.txs.len() > 2, "raised again after each refusal");
     let fees: Vec<u128> = flight
         .txs
@@ -306,15 +280,16 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
     assert!(metric_sum(names::CHAIN_ERRORS, Some("replacement_underpriced")) > underpriced);
 
     // The other transaction is mined: our nonce is gone.
-    net.mine().await;
-    assert!(net
+    s.net.mine().await;
+    assert!(s
+        .net
         .chain
         .receipt(foreign.hash)
         .await
         .unwrap()
         .is_some_and(|r| r.status));
-    net.set_automine(true).await;
-    let steps = settle(&publisher, &acme).await;
+    s.net.set_automine(true).await;
+    let steps = settle(&s.publisher, &s.acme).await;
     assert_kinds(
         &steps,
         &[
@@ -326,7 +301,7 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
             "idle",
         ],
     );
-    let history = issuing.store.transitions(id, 10).await.unwrap();
+    let history = s.issuing.store.transitions(id, 10).await.unwrap();
     assert_eq!(history[1].status, TransitionStatus::Abandoned);
     assert!(
         history[1].failure.as_deref().unwrap().contains("nonce"),
@@ -338,7 +313,7 @@ async fn a_nonce_taken_by_another_transaction_is_reconciled() {
         params.nonce + 1
     );
     assert_eq!(
-        issuing.credential(&credential).await.status,
+        s.issuing.credential(&s.credential).await.status,
         CredentialStatus::Onchain
     );
 }
