@@ -88,3 +88,50 @@ impl Seed {
         (self.span_ms / (self.users as i64).max(1)).max(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(users: u64, credentials: u64) -> Seed {
+        Seed {
+            tag: 1,
+            users,
+            credentials,
+            until_ms: 10_000,
+            span_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn the_stride_is_coprime_with_the_program_count() {
+        for programs in 1..200 {
+            let s = stride(programs);
+            let programs_of_a_user: std::collections::HashSet<u64> =
+                (0..programs).map(|j| (j * s) % programs).collect();
+            assert_eq!(
+                programs_of_a_user.len() as u64,
+                programs,
+                "{programs} programs"
+            );
+        }
+    }
+
+    #[test]
+    fn a_seed_the_registry_cannot_take_is_refused() {
+        assert!(seed(10, 20).check(2, 0).is_ok());
+        assert!(seed(10, 21).check(2, 0).is_err(), "3 credentials per user");
+        assert!(seed(10, 20).check(0, 0).is_err());
+        assert!(seed(10, 20).check(2, 1).is_err());
+        assert!(seed(0, 0).check(2, 0).is_err());
+    }
+
+    #[test]
+    fn rows_are_spread_over_the_span_never_at_one_instant() {
+        let s = seed(10, 5_000);
+        assert_eq!(s.start_ms(), 9_000);
+        assert_eq!(s.user_step_ms(), 100);
+        assert_eq!(s.credential_step_ms(), 1);
+        assert_eq!(seed(10, 0).credential_step_ms(), 1_000);
+    }
+}
