@@ -8,6 +8,7 @@
 //! `claimd_clock::SharedClock`, and the HTTP layer maps [`DomainError`] and
 //! [`store::StoreError`] to responses once.
 
+pub mod bench_seed;
 pub mod bulk;
 pub mod catalog;
 pub mod commit;

@@ -1,7 +1,7 @@
 //! The catalog's storage: flags, verification programs, counters kept by the writes that
 //! change them, and ranked prefix search — the same on every backend.
 
-use crate::{issue, issuer_record, partner_draft, program_draft, record, schema_draft};
+use crate::{issue, issuer_record, new_program, partner_draft, record, schema_draft};
 use claimd_core::catalog::{Browse, Order, ProgramSort, SchemaSort, SearchQuery};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::store::OnDuplicate::{Ignore, Revoke};
@@ -43,6 +43,14 @@ async fn traction(store: &dyn Store, id: &ProgramId) -> (u64, u64) {
     (d.traction.holder_count, d.traction.issuance_count)
 }
 
+/// (credentials, providers) of the one listed schema's card, browsed by `sort`: the tests that
+/// call it list a single schema, whichever sort they browse by.
+async fn schema_counts(store: &dyn Store, sort: SchemaSort) -> (u64, u64) {
+    let page = store.catalog_schemas(browse(sort)).await.unwrap();
+    assert_eq!(page.total, 1);
+    (page.items[0].credential_count, page.items[0].provider_count)
+}
+
 pub async fn catalog(store: &dyn Store) {
     let partner = store.create_partner(partner_draft("Acme")).await.unwrap();
     let schema = store.create_schema(schema_draft()).await.unwrap();
@@ -52,21 +60,8 @@ pub async fn catalog(store: &dyn Store) {
     let issuer = store.create_issuer(rec.clone()).await.unwrap();
     let rec2 = issuer_record(partner.partner_id, 4);
     store.create_issuer(rec2.clone()).await.unwrap();
-    let draft = |did: &str, name: &str| program_draft(did, schema.schema_id, name);
-    let program = store
-        .create_program(
-            ProgramId::new_random(),
-            draft(&rec.issuer_did, "Gold members"),
-        )
-        .await
-        .unwrap();
-    let other = store
-        .create_program(
-            ProgramId::new_random(),
-            draft(&rec2.issuer_did, "Silver tier"),
-        )
-        .await
-        .unwrap();
+    let program = new_program(store, &rec.issuer_did, schema.schema_id, "Gold members").await;
+    let other = new_program(store, &rec2.issuer_did, schema.schema_id, "Silver tier").await;
 
     // Hidden until listed; flags change one at a time; unknown ids are None.
     assert_eq!(
@@ -107,15 +102,7 @@ pub async fn catalog(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
-    let page = store
-        .catalog_schemas(browse(SchemaSort::Title))
-        .await
-        .unwrap();
-    assert_eq!(page.total, 1);
-    assert_eq!(
-        (page.items[0].credential_count, page.items[0].provider_count),
-        (0, 0)
-    );
+    assert_eq!(schema_counts(store, SchemaSort::Title).await, (0, 0));
 
     // Listing programs moves the schema's counts.
     let p = store
@@ -128,12 +115,10 @@ pub async fn catalog(store: &dyn Store) {
         .set_program_visibility(&other.credential_id, listed())
         .await
         .unwrap();
-    let card = &store
-        .catalog_schemas(browse(SchemaSort::CredentialCount))
-        .await
-        .unwrap()
-        .items[0];
-    assert_eq!((card.credential_count, card.provider_count), (2, 2));
+    assert_eq!(
+        schema_counts(store, SchemaSort::CredentialCount).await,
+        (2, 2)
+    );
     let off = VisibilityChange {
         discoverable: None,
         enabled: Some(false),
@@ -142,12 +127,10 @@ pub async fn catalog(store: &dyn Store) {
         .set_program_visibility(&other.credential_id, off)
         .await
         .unwrap();
-    let card = &store
-        .catalog_schemas(browse(SchemaSort::ProviderCount))
-        .await
-        .unwrap()
-        .items[0];
-    assert_eq!((card.credential_count, card.provider_count), (1, 1));
+    assert_eq!(
+        schema_counts(store, SchemaSort::ProviderCount).await,
+        (1, 1)
+    );
     assert!(store
         .catalog_credential(&other.credential_id)
         .await
@@ -213,17 +196,12 @@ pub async fn catalog(store: &dyn Store) {
         vec![vp.clone()]
     );
     // Not listed yet: no demand, not in the catalog.
-    let demand = |d: &claimd_core::catalog::SchemaDetail| d.credentials[0].traction.demand_count;
-    assert_eq!(
-        demand(
-            &store
-                .catalog_schema(schema.schema_id)
-                .await
-                .unwrap()
-                .unwrap()
-        ),
-        0
-    );
+    // The demand count of the schema's first listed issuance program, as its detail shows it.
+    let demand = async || {
+        let detail = store.catalog_schema(schema.schema_id).await.unwrap();
+        detail.unwrap().credentials[0].traction.demand_count
+    };
+    assert_eq!(demand().await, 0);
     assert!(store.catalog_program(&id).await.unwrap().is_none());
 
     let later = at + chrono::Duration::seconds(5);
@@ -260,16 +238,7 @@ pub async fn catalog(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
-    assert_eq!(
-        demand(
-            &store
-                .catalog_schema(schema.schema_id)
-                .await
-                .unwrap()
-                .unwrap()
-        ),
-        1
-    );
+    assert_eq!(demand().await, 1);
     let programs = store
         .catalog_programs(browse(ProgramSort::Name))
         .await
@@ -466,16 +435,7 @@ pub async fn catalog(store: &dyn Store) {
         .update_verification_program(&id, disable, later)
         .await
         .unwrap();
-    assert_eq!(
-        demand(
-            &store
-                .catalog_schema(schema.schema_id)
-                .await
-                .unwrap()
-                .unwrap()
-        ),
-        0
-    );
+    assert_eq!(demand().await, 0);
     assert_eq!(
         store
             .catalog_programs(browse(ProgramSort::CreatedAt))
@@ -487,13 +447,15 @@ pub async fn catalog(store: &dyn Store) {
     assert!(store.catalog_program(&id).await.unwrap().is_none());
 }
 
-/// (verification program's count in browse, in its detail; issuance program's in its detail;
-/// the verification program's in the credential detail's `programs[]`).
-async fn verification_counts(
+/// Asserts the four places a verification is counted: (verification program's count in
+/// browse, in its detail; issuance program's in its detail; the verification program's in the
+/// credential detail's `programs[]`). One helper, so that every step checks all four.
+async fn assert_verification_counts(
     store: &dyn Store,
     vp: &VerificationProgramId,
     credential: &ProgramId,
-) -> (u64, u64, u64, u64) {
+    expected: (u64, u64, u64, u64),
+) {
     let card = store
         .catalog_programs(browse(ProgramSort::VerificationCount))
         .await
@@ -505,12 +467,16 @@ async fn verification_counts(
     let detail = store.catalog_program(vp).await.unwrap().unwrap();
     let c = store.catalog_credential(credential).await.unwrap().unwrap();
     let listed = c.programs.iter().find(|p| &p.program_id == vp).unwrap();
-    (
+    let counts = (
         card.verification_count,
         detail.traction.verification_count,
         c.traction.verification_count,
         listed.verification_count,
-    )
+    );
+    assert_eq!(
+        counts, expected,
+        "verification counts of {vp:?} accepting {credential:?}"
+    );
 }
 
 /// Counting a verification: both counts in one transaction, only for an accepted pair.
@@ -519,16 +485,11 @@ pub async fn catalog_verifications(store: &dyn Store) {
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, 3);
     store.create_issuer(rec.clone()).await.unwrap();
-    let draft = |name: &str| program_draft(&rec.issuer_did, schema.schema_id, name);
-    let gold = store
-        .create_program(ProgramId::new_random(), draft("Gold"))
+    let gold = new_program(store, &rec.issuer_did, schema.schema_id, "Gold")
         .await
-        .unwrap()
         .credential_id;
-    let silver = store
-        .create_program(ProgramId::new_random(), draft("Silver"))
+    let silver = new_program(store, &rec.issuer_did, schema.schema_id, "Silver")
         .await
-        .unwrap()
         .credential_id;
     for p in [&gold, &silver] {
         store.set_program_visibility(p, listed()).await.unwrap();
@@ -559,27 +520,15 @@ pub async fn catalog_verifications(store: &dyn Store) {
         .create_verification_program(seniors.clone(), vp_of("Seniors", &gold), at)
         .await
         .unwrap();
-    assert_eq!(
-        verification_counts(store, &adults, &gold).await,
-        (0, 0, 0, 0)
-    );
+    assert_verification_counts(store, &adults, &gold, (0, 0, 0, 0)).await;
 
     assert!(store.record_verification(&adults, &gold).await.unwrap());
     assert!(store.record_verification(&adults, &gold).await.unwrap());
-    assert_eq!(
-        verification_counts(store, &adults, &gold).await,
-        (2, 2, 2, 2)
-    );
+    assert_verification_counts(store, &adults, &gold, (2, 2, 2, 2)).await;
     // The issuance program counts every program's verifications; each program its own.
     assert!(store.record_verification(&seniors, &gold).await.unwrap());
-    assert_eq!(
-        verification_counts(store, &seniors, &gold).await,
-        (1, 1, 3, 1)
-    );
-    assert_eq!(
-        verification_counts(store, &adults, &gold).await,
-        (2, 2, 3, 2)
-    );
+    assert_verification_counts(store, &seniors, &gold, (1, 1, 3, 1)).await;
+    assert_verification_counts(store, &adults, &gold, (2, 2, 3, 2)).await;
     assert_eq!(
         store
             .verification_program(&adults)
@@ -600,10 +549,7 @@ pub async fn catalog_verifications(store: &dyn Store) {
         .record_verification(&adults, &ProgramId::new_random())
         .await
         .unwrap());
-    assert_eq!(
-        verification_counts(store, &adults, &gold).await,
-        (2, 2, 3, 2)
-    );
+    assert_verification_counts(store, &adults, &gold, (2, 2, 3, 2)).await;
     assert_eq!(
         store
             .catalog_credential(&silver)
@@ -627,10 +573,7 @@ pub async fn catalog_verifications(store: &dyn Store) {
     for counted in futures::future::join_all(runs).await {
         assert!(counted.unwrap());
     }
-    assert_eq!(
-        verification_counts(store, &seniors, &gold).await,
-        (9, 9, 11, 9)
-    );
+    assert_verification_counts(store, &seniors, &gold, (9, 9, 11, 9)).await;
 
     // Once the program stops accepting it, a verification of it no longer counts.
     let changes = VerificationChanges {

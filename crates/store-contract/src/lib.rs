@@ -527,6 +527,23 @@ pub fn program_draft(issuer_did: &str, schema_id: SchemaId, name: &str) -> Progr
     }
 }
 
+/// A new program of [`program_draft`] under a random id: the set-up most tests need, when the
+/// program's own fields are not what is tested.
+pub(crate) async fn new_program(
+    store: &dyn Store,
+    issuer_did: &str,
+    schema_id: SchemaId,
+    name: &str,
+) -> claimd_core::program::Program {
+    store
+        .create_program(
+            ProgramId::new_random(),
+            program_draft(issuer_did, schema_id, name),
+        )
+        .await
+        .unwrap()
+}
+
 /// One issuance transaction: user creation, duplicates (ignore/revoke), consent, cap,
 /// idempotency, nonce uniqueness, partner scoping.
 pub async fn issuance(store: &dyn Store) {
@@ -734,6 +751,35 @@ fn roots(n: u64) -> claimd_core::store::IdentityRoots {
     }
 }
 
+/// A transition of `issuer` from the roots `old` to `new` (see [`roots`]) that carries no
+/// credentials and writes no tree nodes: tests add the ones they are about.
+fn transition_draft(
+    issuer: IssuerId,
+    old: Option<u64>,
+    new: u64,
+) -> claimd_core::store::TransitionDraft {
+    claimd_core::store::TransitionDraft {
+        issuer_id: issuer,
+        old: old.map(roots),
+        new: roots(new),
+        claims: vec![],
+        revocations: vec![],
+        nodes: vec![],
+    }
+}
+
+/// Begins `draft` and confirms it at once, as when the chain accepts the first transaction:
+/// the transition's id. For tests about what a confirmed state changes, not about publishing.
+async fn publish(
+    store: &dyn Store,
+    draft: claimd_core::store::TransitionDraft,
+    at: &claimd_core::store::Confirmation,
+) -> i64 {
+    let id = store.begin_transition(draft).await.unwrap();
+    store.confirm_transition(id, at).await.unwrap();
+    id
+}
+
 /// A confirmation in block `block_number`, mined at `1_700_000_000 + block_number`.
 fn confirmation(tx_hash: &str, block_number: u64) -> claimd_core::store::Confirmation {
     claimd_core::store::Confirmation {
@@ -768,13 +814,7 @@ async fn issuer_with_program(
     let schema = store.create_schema(schema_draft()).await.unwrap();
     let rec = issuer_record(partner.partner_id, n);
     let issuer = store.create_issuer(rec.clone()).await.unwrap();
-    let program = store
-        .create_program(
-            ProgramId::new_random(),
-            program_draft(&rec.issuer_did, schema.schema_id, "p"),
-        )
-        .await
-        .unwrap();
+    let program = new_program(store, &rec.issuer_did, schema.schema_id, "p").await;
     (partner.partner_id, issuer, program)
 }
 
@@ -878,13 +918,7 @@ pub async fn credential_listings(store: &dyn Store) {
         CredentialCounts::default()
     );
     let (partner, issuer, program) = issuer_with_program(store, 21).await;
-    let other_program = store
-        .create_program(
-            ProgramId::new_random(),
-            program_draft(&issuer.issuer_did, program.schema_id, "q"),
-        )
-        .await
-        .unwrap();
+    let other_program = new_program(store, &issuer.issuer_did, program.schema_id, "q").await;
     let (alice, bob) = (UserId::new_random(), UserId::new_random());
     let t0 = now_ms();
     // Issued one second apart: alice/program, bob/program, alice/other_program.

@@ -2,21 +2,13 @@
 //! revocation: where each credential's claim was confirmed, an issuer's publishing overview,
 //! and revocation (`claimd_core::commit::revoke` over `change_credential_status`).
 
-use super::{confirmation, issue, issuer_with_program, published_at, record, roots};
+use super::{
+    confirmation, issue, issuer_with_program, publish, published_at, record, roots,
+    transition_draft,
+};
 use claimd_core::credential::CredentialStatus;
-use claimd_core::store::{OnDuplicate, Store, TransitionDraft};
+use claimd_core::store::{OnDuplicate, Store};
 use claimd_core::UserId;
-
-fn draft(issuer: claimd_core::IssuerId, old: Option<u64>, new: u64) -> TransitionDraft {
-    TransitionDraft {
-        issuer_id: issuer,
-        old: old.map(roots),
-        new: roots(new),
-        claims: vec![],
-        revocations: vec![],
-        nodes: vec![],
-    }
-}
 
 pub async fn publication(store: &dyn Store) {
     let (p, issuer, program) = issuer_with_program(store, 9).await;
@@ -62,12 +54,13 @@ pub async fn publication(store: &dyn Store) {
     );
 
     // Genesis confirmed, then a transition with both claims in flight.
-    let genesis = store.begin_transition(draft(id, None, 10)).await.unwrap();
-    store
-        .confirm_transition(genesis, &confirmation("0x01", 5))
-        .await
-        .unwrap();
-    let mut next = draft(id, Some(10), 20);
+    let genesis = publish(
+        store,
+        transition_draft(id, None, 10),
+        &confirmation("0x01", 5),
+    )
+    .await;
+    let mut next = transition_draft(id, Some(10), 20);
     next.claims = vec![a.core_claim_hash.clone(), b.core_claim_hash.clone()];
     let second = store.begin_transition(next).await.unwrap();
     assert!(store

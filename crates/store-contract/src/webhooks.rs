@@ -3,7 +3,10 @@
 //! subscribed endpoints, leased in per-credential order under a per-endpoint cap, and retried,
 //! delivered, dead-lettered and replayed.
 
-use super::{issue, issue_to_new_users, issuer_with_program, partner_draft, record};
+use super::{
+    issue, issue_to_new_users, issuer_with_program, partner_draft, publish, record,
+    transition_draft,
+};
 use chrono::{TimeDelta, Utc};
 use claimd_core::credential::CredentialStatus;
 use claimd_core::store::OnDuplicate::Revoke;
@@ -240,23 +243,17 @@ pub async fn webhooks(store: &dyn Store) {
     );
     assert!(e.event_id.starts_with("evt_") && e.event_id.len() == 36);
 
-    let id = store
-        .begin_transition(TransitionDraft {
-            issuer_id: issuer.issuer_id,
-            old: None,
-            new: super::roots(40),
-            claims: vec![second.core_claim_hash.clone()],
-            revocations: vec![first.core_claim_hash.clone()],
-            nodes: vec![],
-        })
-        .await
-        .unwrap();
+    let draft = TransitionDraft {
+        claims: vec![second.core_claim_hash.clone()],
+        revocations: vec![first.core_claim_hash.clone()],
+        ..transition_draft(issuer.issuer_id, None, 40)
+    };
     let confirmation = Confirmation {
         tx_hash: "0xfeed".into(),
         block_number: 77,
         block_timestamp: 1_700_000_000,
     };
-    store.confirm_transition(id, &confirmation).await.unwrap();
+    publish(store, draft, &confirmation).await;
     let events = feed_when(store, partner, |e| e.len() >= 3).await;
     let seen: Vec<Seen> = events
         .iter()
@@ -369,10 +366,14 @@ pub async fn webhooks(store: &dyn Store) {
     // `per_endpoint` per endpoint.
     let ttl = Duration::from_secs(60);
     let now = Utc::now();
-    let leased = store
-        .lease_webhook_deliveries("w1", now, ttl, 10, 100)
-        .await
-        .unwrap();
+    // `owner` leases what is due at `at`, with room for every delivery of this test.
+    let lease = async |owner: &str, at: chrono::DateTime<Utc>| {
+        store
+            .lease_webhook_deliveries(owner, at, ttl, 10, 100)
+            .await
+            .unwrap()
+    };
+    let leased = lease("w1", now).await;
     let mut got: Vec<(WebhookEndpointId, EventType)> = leased
         .iter()
         .map(|d| (d.endpoint_id, d.event.event_type))
@@ -396,11 +397,7 @@ pub async fn webhooks(store: &dyn Store) {
     );
     assert_eq!(to_all[0].attempts, 0);
     // Leased ones are not leased again, and nothing else is due.
-    assert!(store
-        .lease_webhook_deliveries("w2", now, ttl, 10, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(lease("w2", now).await.is_empty());
 
     // A retry: recorded, not due before its time, due after; only the lease holder records.
     let revocation = to_all
@@ -426,15 +423,8 @@ pub async fn webhooks(store: &dyn Store) {
         )
         .await
     );
-    assert!(store
-        .lease_webhook_deliveries("w2", now, ttl, 10, 100)
-        .await
-        .unwrap()
-        .is_empty());
-    let again = store
-        .lease_webhook_deliveries("w2", later, ttl, 10, 100)
-        .await
-        .unwrap();
+    assert!(lease("w2", now).await.is_empty());
+    let again = lease("w2", later).await;
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].delivery_id, again[0].attempts),
@@ -442,10 +432,7 @@ pub async fn webhooks(store: &dyn Store) {
     );
     assert!(finish(revocation.delivery_id, "w2", Some(204), Outcome::Delivered).await);
     // Delivered: the credential's next event is due now.
-    let next = store
-        .lease_webhook_deliveries("w2", later, ttl, 10, 100)
-        .await
-        .unwrap();
+    let next = lease("w2", later).await;
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::Removed);
     assert!(finish(next[0].delivery_id, "w2", None, Outcome::Dead).await);
@@ -648,21 +635,11 @@ pub async fn credential_history(store: &dyn Store) {
         block_number: block,
         block_timestamp: 1_700_000_000,
     };
-    let first = store
-        .begin_transition(TransitionDraft {
-            issuer_id: issuer.issuer_id,
-            old: None,
-            new: super::roots(50),
-            claims: vec![a.clone(), b.clone()],
-            revocations: vec![],
-            nodes: vec![],
-        })
-        .await
-        .unwrap();
-    store
-        .confirm_transition(first, &confirm("0xa1", 10))
-        .await
-        .unwrap();
+    let first = TransitionDraft {
+        claims: vec![a.clone(), b.clone()],
+        ..transition_draft(issuer.issuer_id, None, 50)
+    };
+    publish(store, first, &confirm("0xa1", 10)).await;
     assert!(store
         .change_credential_status(
             a,
@@ -672,21 +649,11 @@ pub async fn credential_history(store: &dyn Store) {
         )
         .await
         .unwrap());
-    let second = store
-        .begin_transition(TransitionDraft {
-            issuer_id: issuer.issuer_id,
-            old: Some(super::roots(50)),
-            new: super::roots(60),
-            claims: vec![],
-            revocations: vec![a.clone()],
-            nodes: vec![],
-        })
-        .await
-        .unwrap();
-    store
-        .confirm_transition(second, &confirm("0xb2", 11))
-        .await
-        .unwrap();
+    let second = TransitionDraft {
+        revocations: vec![a.clone()],
+        ..transition_draft(issuer.issuer_id, Some(50), 60)
+    };
+    publish(store, second, &confirm("0xb2", 11)).await;
 
     let seen = |events: &[claimd_core::webhook::WebhookEvent]| -> Vec<(EventType, String, Option<String>, Option<u64>)> {
         events

@@ -17,52 +17,7 @@ use crate::rows::map_err;
 use crate::PgStore;
 use claimd_core::store::StoreError;
 
-/// What to insert. Row `k` (0-based) of the credentials belongs to user `k % users` and to
-/// program `((k % users) + (k / users) * stride) % programs` of the programs in byte order of
-/// their ids, where `stride` is [`stride`]: no user gets two credentials of one program.
-#[derive(Debug, Clone)]
-pub struct Seed {
-    /// Makes this seed's ids, emails and hashes distinct from another seed's (8 hex digits).
-    pub tag: u32,
-    pub users: u64,
-    pub credentials: u64,
-    /// Credentials are created evenly over `[until_ms - span_ms, until_ms)` (Unix ms).
-    pub until_ms: i64,
-    pub span_ms: i64,
-}
-
-/// What the seed wrote and the counts checked after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedReport {
-    pub programs: u64,
-    pub users: u64,
-    pub consents: u64,
-    pub credentials: u64,
-    /// Live (`ONCHAIN`) among them.
-    pub live: u64,
-}
-
-/// The step between the programs of one user's credentials: coprime with `programs`, so the
-/// first `programs` credentials of a user fall in distinct programs.
-pub fn stride(programs: u64) -> u64 {
-    fn gcd(a: u64, b: u64) -> u64 {
-        if b == 0 {
-            a
-        } else {
-            gcd(b, a % b)
-        }
-    }
-    let mut s = programs / 3 + 1;
-    while gcd(s, programs) != 1 {
-        s += 1;
-    }
-    s
-}
-
-/// Whether credential `k` of a seed is revoked (`REMOVE`) rather than live.
-pub fn revoked(k: u64) -> bool {
-    k % 50 == 49
-}
+pub use claimd_core::bench_seed::{revoked, stride, Seed, SeedReport};
 
 /// `'%08x-0000-4000-8000-%012x'` of (`tag`, `k`) as SQL over an integer expression `k`.
 fn uuid_sql(tag: u32, k: &str, variant: &str) -> String {
@@ -101,21 +56,11 @@ impl PgStore {
                 .await
                 .map_err(map_err)?;
         let programs = programs as u64;
-        if programs == 0 || unpublished > 0 || seed.users == 0 {
-            return Err(StoreError::Internal(format!(
-                "bench seed: {programs} programs, {unpublished} of them of an issuer without a confirmed transition, {} users",
-                seed.users
-            )));
-        }
-        if seed.credentials.div_ceil(seed.users) > programs {
-            return Err(StoreError::Internal(
-                "bench seed: more credentials per user than programs".into(),
-            ));
-        }
+        seed.check(programs, unpublished as u64)?;
         let (tag, users, n) = (seed.tag, seed.users as i64, seed.credentials as i64);
-        let start = seed.until_ms - seed.span_ms;
-        let step = (seed.span_ms / n.max(1)).max(1);
-        let per_user = (seed.span_ms / users).max(1);
+        let start = seed.start_ms();
+        let step = seed.credential_step_ms();
+        let per_user = seed.user_step_ms();
         let ts = |ms: &str| format!("to_timestamp(({ms})::double precision / 1000)");
 
         sqlx::query(&format!(

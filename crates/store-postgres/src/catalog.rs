@@ -447,6 +447,30 @@ impl PgStore {
             total: total(n),
         })
     }
+
+    /// A page of a catalog listing: the rows of `select` by `col` in `b`'s order, ties broken
+    /// by id in the same order so that pages never overlap, and the total of `count_sql`.
+    async fn browse<S, T>(
+        &self,
+        b: &Browse<S>,
+        col: &str,
+        select: &str,
+        count_sql: &str,
+        decode: crate::rows::Decode<T>,
+    ) -> Result<Page<T>, StoreError> {
+        let o = order_sql(b.order);
+        let page = PageRequest {
+            page: b.page,
+            limit: b.limit,
+        };
+        self.page(
+            &format!("{select} ORDER BY {col} {o}, id {o} LIMIT $1 OFFSET $2"),
+            count_sql,
+            page,
+            decode,
+        )
+        .await
+    }
 }
 
 #[async_trait]
@@ -458,18 +482,12 @@ impl CatalogView for PgStore {
             SchemaSort::ProviderCount => "provider_count",
             SchemaSort::Title => "title",
         };
-        let o = order_sql(b.order);
-        let page = PageRequest {
-            page: b.page,
-            limit: b.limit,
-        };
-        self.page(
-            &format!(
-                "SELECT id, title, description, credential_count, provider_count FROM schemas \
-                 WHERE discoverable AND enabled ORDER BY {col} {o}, id {o} LIMIT $1 OFFSET $2"
-            ),
+        self.browse(
+            &b,
+            col,
+            "SELECT id, title, description, credential_count, provider_count FROM schemas \
+             WHERE discoverable AND enabled",
             "SELECT COUNT(*) FROM schemas WHERE discoverable AND enabled",
-            page,
             schema_card,
         )
         .await
@@ -488,19 +506,18 @@ impl CatalogView for PgStore {
         else {
             return Ok(None);
         };
-        let credentials = decode_all(
-            sqlx::query(&format!(
+        let credentials = self.find_all(
+            &format!(
                 "SELECT p.id, p.name, s.type_name AS category, i.id AS issuer_id, \
                  i.name AS issuer_name, p.holder_count, p.issued_count, p.demand_count, p.created_at \
                  FROM programs p JOIN issuers i ON i.id = p.issuer_id JOIN schemas s ON s.id = p.schema_id \
                  WHERE p.schema_id = $1 AND p.discoverable AND p.enabled \
                  ORDER BY p.created_at DESC, p.id LIMIT {MAX_NESTED}"
-            ))
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await,
+            ),
+            id,
             schema_credential,
-        )?;
+        )
+        .await?;
         Ok(Some(SchemaDetail {
             schema_id: card.schema_id,
             title: card.title,
@@ -525,18 +542,18 @@ impl CatalogView for PgStore {
         .await
         .map_err(map_err)?;
         let Some(r) = row else { return Ok(None) };
-        let programs = decode_all(
-            sqlx::query(&format!(
-                "SELECT v.id, v.name, v.verifier_name, v.verification_count \
+        let programs = self
+            .find_all(
+                &format!(
+                    "SELECT v.id, v.name, v.verifier_name, v.verification_count \
                  FROM verification_accepts a JOIN verification_programs v ON v.id = a.vp_id \
                  WHERE a.program_id = $1 AND v.discoverable AND v.enabled \
                  ORDER BY v.verification_count DESC, v.id LIMIT {MAX_NESTED}"
-            ))
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await,
-            program_ref,
-        )?;
+                ),
+                id.as_str(),
+                program_ref,
+            )
+            .await?;
         let attributes: Vec<Attribute> = json(r.get("attributes"))?;
         Ok(Some(CredentialDetail {
             credential_id: ProgramId(r.get("id")),
@@ -574,19 +591,12 @@ impl CatalogView for PgStore {
             ProgramSort::CredentialCount => "credential_count",
             ProgramSort::Name => "name",
         };
-        let o = order_sql(b.order);
-        let page = PageRequest {
-            page: b.page,
-            limit: b.limit,
-        };
-        self.page(
-            &format!(
-                "SELECT id, name, description, verification_count, credential_count, created_at \
-                 FROM verification_programs WHERE discoverable AND enabled \
-                 ORDER BY {col} {o}, id {o} LIMIT $1 OFFSET $2"
-            ),
+        self.browse(
+            &b,
+            col,
+            "SELECT id, name, description, verification_count, credential_count, created_at \
+             FROM verification_programs WHERE discoverable AND enabled",
             "SELECT COUNT(*) FROM verification_programs WHERE discoverable AND enabled",
-            page,
             program_card,
         )
         .await
@@ -606,18 +616,16 @@ impl CatalogView for PgStore {
         .await
         .map_err(map_err)?;
         let Some(r) = row else { return Ok(None) };
-        let accepted = decode_all(
-            sqlx::query(
+        let accepted = self
+            .find_all(
                 "SELECT p.id, p.name, s.type_name AS category, p.holder_count, p.issued_count, \
-                 a.conditions FROM verification_accepts a JOIN programs p ON p.id = a.program_id \
-                 JOIN schemas s ON s.id = p.schema_id \
-                 WHERE a.vp_id = $1 AND p.discoverable AND p.enabled ORDER BY a.position",
+             a.conditions FROM verification_accepts a JOIN programs p ON p.id = a.program_id \
+             JOIN schemas s ON s.id = p.schema_id \
+             WHERE a.vp_id = $1 AND p.discoverable AND p.enabled ORDER BY a.position",
+                id.as_str(),
+                accepted_card,
             )
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await,
-            accepted_card,
-        )?;
+            .await?;
         let did: String = r.get("verifier_did");
         Ok(Some(ProgramDetail {
             program_id: VerificationProgramId(r.get("id")),

@@ -179,34 +179,24 @@ impl CredentialStore for PgStore {
 
     async fn issued_per_minute(&self, since: DateTime<Utc>) -> Result<Vec<(i64, u64)>, StoreError> {
         // A range of the created_at index.
-        let rows = sqlx::query(
+        self.find_all(
             "SELECT floor(extract(epoch FROM created_at) / 60)::bigint AS m, COUNT(*) AS n \
              FROM credentials WHERE created_at >= $1 GROUP BY m ORDER BY m",
+            since,
+            |r| Ok((r.get("m"), r.get::<i64, _>("n").max(0) as u64)),
         )
-        .bind(since)
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<i64, _>("m"), r.get::<i64, _>("n").max(0) as u64))
-            .collect())
     }
 
     async fn publish_lags(&self, since: DateTime<Utc>) -> Result<Vec<(i64, f64)>, StoreError> {
-        let rows = sqlx::query(
+        self.find_all(
             "SELECT floor(extract(epoch FROM updated_at))::bigint AS at, \
              extract(epoch FROM updated_at - created_at)::float8 AS lag FROM transitions \
              WHERE status = 'CONFIRMED' AND updated_at >= $1 ORDER BY updated_at LIMIT 1000",
+            since,
+            |r| Ok((r.get("at"), r.get("lag"))),
         )
-        .bind(since)
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<i64, _>("at"), r.get::<f64, _>("lag")))
-            .collect())
     }
 
     async fn list_credentials(

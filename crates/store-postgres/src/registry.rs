@@ -1,6 +1,6 @@
 //! [`Registry`] on PostgreSQL: partners, schemas, issuers, programs.
 
-use crate::rows::{decode_opt, json, map_err, to_json, total, Decode};
+use crate::rows::{decode_all, decode_opt, json, map_err, to_json, total, Decode};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -110,6 +110,22 @@ impl PgStore {
     {
         decode_opt(
             sqlx::query(sql).bind(key).fetch_optional(&self.pool).await,
+            decode,
+        )
+    }
+
+    /// Every row `sql` finds by its one key (`$1`), decoded.
+    pub(crate) async fn find_all<T, K>(
+        &self,
+        sql: &str,
+        key: K,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        decode_all(
+            sqlx::query(sql).bind(key).fetch_all(&self.pool).await,
             decode,
         )
     }

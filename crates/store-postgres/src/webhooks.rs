@@ -232,16 +232,15 @@ impl WebhookStore for PgStore {
         &self,
         partner: PartnerId,
     ) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        decode_all(
-            sqlx::query(&format!(
+        self.find_all(
+            &format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE partner_id = $1 \
                  ORDER BY created_at, id"
-            ))
-            .bind(partner.0)
-            .fetch_all(&self.pool)
-            .await,
+            ),
+            partner.0,
             endpoint,
         )
+        .await
     }
 
     async fn update_webhook_endpoint(
@@ -489,15 +488,13 @@ impl WebhookStore for PgStore {
             let state: String = r.get("state");
             let state = DeliveryState::from_stored(&state)?;
             let kind: String = r.get("event_type");
-            let attempts = decode_all(
-                sqlx::query(
+            let attempts = self
+                .find_all(
                     "SELECT * FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
+                    id,
+                    attempt,
                 )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await,
-                attempt,
-            )?;
+                .await?;
             out.push(DeliveryView {
                 delivery_id: id,
                 endpoint_id: endpoint,

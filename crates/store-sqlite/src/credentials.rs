@@ -169,38 +169,28 @@ impl CredentialStore for SqliteStore {
 
     async fn issued_per_minute(&self, since: DateTime<Utc>) -> Result<Vec<(i64, u64)>, StoreError> {
         // A range of the created_at index.
-        let rows = sqlx::query(
+        self.find_all(
             "SELECT created_at / 60000 AS m, COUNT(*) AS n FROM credentials \
              WHERE created_at >= ? GROUP BY m ORDER BY m",
+            ms(since),
+            |r| Ok((r.get("m"), r.get::<i64, _>("n").max(0) as u64)),
         )
-        .bind(ms(since))
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<i64, _>("m"), r.get::<i64, _>("n").max(0) as u64))
-            .collect())
     }
 
     async fn publish_lags(&self, since: DateTime<Utc>) -> Result<Vec<(i64, f64)>, StoreError> {
-        let rows = sqlx::query(
+        self.find_all(
             "SELECT updated_at, updated_at - created_at AS lag FROM transitions \
              WHERE status = 'CONFIRMED' AND updated_at >= ? ORDER BY updated_at LIMIT 1000",
-        )
-        .bind(ms(since))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
+            ms(since),
+            |r| {
+                Ok((
                     r.get::<i64, _>("updated_at") / 1000,
                     r.get::<i64, _>("lag") as f64 / 1000.0,
-                )
-            })
-            .collect())
+                ))
+            },
+        )
+        .await
     }
 
     async fn list_credentials(

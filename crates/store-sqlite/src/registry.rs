@@ -1,6 +1,8 @@
 //! [`Registry`] on SQLite: partners, schemas, issuers, programs.
 
-use crate::rows::{decode_opt, json, map_err, ms, opt_time, time, to_json, total, uuid, Decode};
+use crate::rows::{
+    decode_all, decode_opt, json, map_err, ms, opt_time, time, to_json, total, uuid, Decode,
+};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -108,6 +110,22 @@ impl SqliteStore {
     ) -> Result<Option<T>, StoreError> {
         decode_opt(
             sqlx::query(sql).bind(key).fetch_optional(&self.pool).await,
+            decode,
+        )
+    }
+
+    /// Every row `sql` finds by its one key (`?`), decoded.
+    pub(crate) async fn find_all<'q, T, K>(
+        &self,
+        sql: &'q str,
+        key: K,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        K: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + 'q,
+    {
+        decode_all(
+            sqlx::query(sql).bind(key).fetch_all(&self.pool).await,
             decode,
         )
     }

@@ -243,16 +243,15 @@ impl WebhookStore for SqliteStore {
         &self,
         partner: PartnerId,
     ) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        decode_all(
-            sqlx::query(&format!(
+        self.find_all(
+            &format!(
                 "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE partner_id = ? \
                  ORDER BY created_at, id"
-            ))
-            .bind(partner.to_string())
-            .fetch_all(&self.pool)
-            .await,
+            ),
+            partner.to_string(),
             endpoint,
         )
+        .await
     }
 
     async fn update_webhook_endpoint(
@@ -496,15 +495,13 @@ impl WebhookStore for SqliteStore {
             let state: String = r.get("state");
             let state = DeliveryState::from_stored(&state)?;
             let kind: String = r.get("event_type");
-            let attempts = decode_all(
-                sqlx::query(
+            let attempts = self
+                .find_all(
                     "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt",
+                    id,
+                    attempt,
                 )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await,
-                attempt,
-            )?;
+                .await?;
             out.push(DeliveryView {
                 delivery_id: id,
                 endpoint_id: endpoint,
