@@ -24,8 +24,6 @@
 // and the schema contexts given on stdin, and throws on any other URL. The only network use is
 // the optional revocation status and chain reads, at the URLs the input names.
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Merklizer } from '@iden3/js-jsonld-merklization';
 import {
   Claim,
@@ -51,6 +49,7 @@ import {
   isEthereumIdentity,
   validateTreeState
 } from '@0xpolygonid/js-sdk';
+import { bundledDocuments } from './documents.mjs';
 
 // claimd's DID method (DESIGN §4, reference/iden3.md §2.3): did:air:id:test, method byte 0x04,
 // network flag 0xF3, chain id 222888. Registered once, as a wallet serving claimd's users would.
@@ -64,8 +63,6 @@ const CLAIMD_DID_TYPE = Hex.encodeString(
 // claim must carry for its index slots 2 and 3 to be a Baby Jubjub public key.
 const AUTH_SCHEMA_HASH = 'cca3371a6cb1b715004407e325bd993c';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ctxDir = join(here, 'contexts');
 
 function readInput() {
   let raw;
@@ -81,11 +78,7 @@ function readInput() {
 }
 
 function documentLoaderFor(schemaContexts) {
-  const docs = new Map();
-  const index = JSON.parse(readFileSync(join(ctxDir, 'index.json'), 'utf8')).documents;
-  for (const [url, file] of Object.entries(index)) {
-    docs.set(url, JSON.parse(readFileSync(join(ctxDir, file), 'utf8')));
-  }
+  const docs = bundledDocuments();
   for (const [url, doc] of Object.entries(schemaContexts ?? {})) {
     docs.set(url, doc);
   }

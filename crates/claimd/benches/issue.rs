@@ -24,11 +24,16 @@
 //! its publisher row, so that what the publisher costs the request path is a side-by-side
 //! figure; every row records the server's resident memory at its end.
 //!
+//! Last, the peer: js-sdk's own issuer building and signing the same credentials
+//! (`interop/peer/issue.mjs`, one Node.js process per core), so that the ratio is taken in the
+//! same run on the same machine.
+//!
 //! `cargo bench -p claimd --bench issue` (env: `BENCH_REQUESTS`; `BENCH_SECONDS`;
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_BACKENDS`, default `sqlite,postgres`;
 //! `BENCH_HOSTILE_WORKERS`; `BENCH_HOSTILE_RATES`, default `400`, e.g. `400,flood`, `none` for
 //! no hostile rows; `BENCH_OUT`, the results file under `bench/results/`, default
-//! `issue-on-behalf.json`; `CLAIMD_TEST_BINARY`; `CLAIMD_TEST_POSTGRES_URL`).
+//! `issue-on-behalf.json`; `BENCH_PEER=none` skips the js-sdk peer; `CLAIMD_TEST_BINARY`;
+//! `CLAIMD_TEST_POSTGRES_URL`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -349,6 +354,88 @@ async fn run(
     }
 }
 
+/// The peer figure: js-sdk's own issuer (`interop/peer/issue.mjs`) building and signing
+/// credentials of the same schema, subject and expiration as the rows, in `processes` Node.js
+/// processes side by side (one per core, as claimd uses every core), for `seconds`. The schema
+/// documents come from a claimd that provisioned the schema, so both sides hash the same ones.
+async fn peer_js_sdk(seconds: u64, processes: usize) -> serde_json::Value {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        vec![("CLAIMD_NO_PUBLISHER".to_owned(), "true".to_owned())],
+    )
+    .await;
+    let key = TestKey::es256("peer-1");
+    let jwks_server = JwksServer::start(jwks(&[&key])).await;
+    let Provisioned { schema, .. } = provision(
+        &server,
+        &jwks_server.url(),
+        &SchemaSpec::INTEROP_MEMBERSHIP,
+        &["--expiration-days", "365"],
+    );
+    let json_schema: serde_json::Value =
+        serde_json::from_str(&server.get_text(&format!("/v1/schemas/{schema}.json")).await)
+            .expect("JSON Schema");
+    let context: serde_json::Value = serde_json::from_str(
+        &server
+            .get_text(&format!("/v1/schemas/{schema}.jsonld"))
+            .await,
+    )
+    .expect("JSON-LD context");
+    drop(server);
+    let context_url = json_schema["$metadata"]["uris"]["jsonLdContext"]
+        .as_str()
+        .expect("$metadata.uris.jsonLdContext")
+        .to_owned();
+    let schema_url = format!("{}.json", context_url.trim_end_matches(".jsonld"));
+    let base = context_url[..context_url.find("/v1/schemas/").expect("schema path")].to_owned();
+    let input = json!({
+        "seconds": seconds,
+        "schemaUrl": schema_url,
+        "documents": {schema_url.clone(): json_schema, context_url: context},
+        "type": SchemaSpec::INTEROP_MEMBERSHIP.type_name,
+        "subject": {"age": 30, "location": "Lisbon", "isMember": true},
+        "expirationDays": 365,
+        "statusUrl": format!("{base}/v1/did:air:id:test:peer/claims/revocation/status"),
+    })
+    .to_string();
+    let script = claimd_testkit::repo_root().join("interop/peer/issue.mjs");
+    let load_before = support::load_average();
+    let children: Vec<_> = (0..processes)
+        .map(|_| {
+            let mut child = std::process::Command::new("node")
+                .arg(&script)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("node (run scripts/setup-test-deps)");
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    let each: Vec<serde_json::Value> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "interop/peer/issue.mjs failed");
+            serde_json::from_slice(&out.stdout).expect("peer report")
+        })
+        .collect();
+    let per_second: f64 = each.iter().map(|r| r["perSecond"].as_f64().unwrap()).sum();
+    json!({
+        "what": "@0xpolygonid/js-sdk IdentityWallet.issueCredential, in-memory storage, one issuer, a new holder DID per credential (no holder identity, HTTP, database or token check)",
+        "processes": processes,
+        "credentials_per_second": per_second,
+        "each_process": each,
+        "load_average": {"before": load_before, "after": support::load_average()},
+    })
+}
+
 #[tokio::main]
 async fn main() {
     let requests = support::env_usize("BENCH_REQUESTS", 20_000);
@@ -406,6 +493,24 @@ async fn main() {
             }
         }
     }
+    // The peer in the same run, on the same cores, after the rows (it needs none of them).
+    let peer = if std::env::var("BENCH_PEER").as_deref() == Ok("none") {
+        serde_json::Value::Null
+    } else {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let p = peer_js_sdk(duration.as_secs().max(5), cores).await;
+        let best = results
+            .iter()
+            .filter(|r| r["publisher"] == true)
+            .filter_map(|r| r["accepted_per_second"].as_f64())
+            .fold(0.0, f64::max);
+        let peer_rate = p["credentials_per_second"].as_f64().unwrap_or(0.0);
+        println!(
+            "js-sdk peer: {peer_rate:.1} credentials/s in {cores} processes; best claimd row with the publisher {best:.0}/s ({:.0}x)",
+            best / peer_rate
+        );
+        p
+    };
     let out = support::report(
         "issue-on-behalf throughput (server and load generator on the same machine)",
         "issue",
@@ -414,6 +519,7 @@ async fn main() {
             "token": "ES256, one distinct user per request (each request creates a user and holder identity)",
             "results": results,
             "with_hostile_verify": beside_hostile,
+            "peer_js_sdk": peer,
         }),
     );
     let file = std::env::var("BENCH_OUT").unwrap_or_else(|_| "issue-on-behalf.json".into());
