@@ -104,21 +104,9 @@ struct Hostile {
     max_ms: f64,
 }
 
-const EVIDENCE: &str = "https://www.w3.org/2018/credentials#evidence";
-
 /// A genuine credential with `n` blank nodes in `evidence`, each referencing all the others.
 fn hostile_body(vc: &serde_json::Value, n: usize) -> String {
-    let mut vc = vc.clone();
-    vc["evidence"] = (0..n)
-        .map(|i| {
-            let others: Vec<serde_json::Value> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| json!({"@id": format!("_:n{j}")}))
-                .collect();
-            json!({"@id": format!("_:n{i}"), EVIDENCE: others})
-        })
-        .collect();
-    vc.to_string()
+    claimd_merklize::testing::all_referencing(vc, n).to_string()
 }
 
 /// Posts `body` to the verify endpoint from `workers` clients at `rate` until `stop`.

@@ -10,6 +10,7 @@
 
 mod common;
 
+use claimd_merklize::testing::all_referencing;
 use claimd_testkit::fixture::{post_json_body, Reply};
 use claimd_testkit::server::config_env;
 use common::fixture::Fixture;
@@ -17,7 +18,6 @@ use common::Backend;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const EVIDENCE: &str = "https://www.w3.org/2018/credentials#evidence";
 const BOUND: Duration = Duration::from_secs(2);
 
 /// `POST /v1/credentials/verify`: (status, `Retry-After`, JSON answer, time taken).
@@ -41,21 +41,6 @@ fn flood(f: &Fixture, body: &str, n: usize) -> Vec<tokio::task::JoinHandle<Reply
             tokio::spawn(async move { post_json_body(&http, &url, body).await })
         })
         .collect()
-}
-
-/// `n` blank nodes in `evidence`, each referencing all the others.
-fn all_referencing(vc: &Value, n: usize) -> Value {
-    let mut vc = vc.clone();
-    vc["evidence"] = (0..n)
-        .map(|i| {
-            let others: Vec<Value> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| json!({"@id": format!("_:n{j}")}))
-                .collect();
-            json!({"@id": format!("_:n{i}"), EVIDENCE: others})
-        })
-        .collect();
-    vc
 }
 
 fn nested(vc: &Value, depth: usize) -> Value {

@@ -74,6 +74,9 @@ mod rdf;
 mod tree;
 mod value;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -6,29 +6,18 @@ use std::time::{Duration, Instant};
 use claimd_merklize::{CanonLimits, MerklizeError, Merklizer};
 use serde_json::{json, Value};
 
-const EVIDENCE: &str = "https://www.w3.org/2018/credentials#evidence";
-
 fn sample_vc() -> Value {
     let mut vc: Value = serde_json::from_str(include_str!("data/js-sdk-vc.json")).unwrap();
     vc.as_object_mut().unwrap().remove("proof");
     vc
 }
 
-/// `n` blank nodes in `evidence`, each referencing all the others: indistinguishable by their
-/// own statements, so URDNA2015 tries every permutation of them (n = 8 took 16 s).
+/// The shared hostile inputs (the `testing` feature's module, compiled into this test).
+#[path = "../src/testing.rs"]
+mod testing;
+
 fn all_referencing(n: usize) -> Value {
-    let mut vc = sample_vc();
-    let nodes: Vec<Value> = (0..n)
-        .map(|i| {
-            let others: Vec<Value> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| json!({"@id": format!("_:n{j}")}))
-                .collect();
-            json!({"@id": format!("_:n{i}"), EVIDENCE: others})
-        })
-        .collect();
-    vc["evidence"] = Value::Array(nodes);
-    vc
+    testing::all_referencing(&sample_vc(), n)
 }
 
 /// `n` objects without an id in `evidence`, each with its own value: distinguishable.

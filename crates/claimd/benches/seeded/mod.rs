@@ -14,6 +14,7 @@
 use crate::common::fixture::Fixture;
 use crate::common::Backend;
 use crate::support;
+use claimd_core::bench_seed::{self, Seed};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -278,42 +279,30 @@ pub async fn build(backend: Backend, sizes: Sizes) -> World {
     let t = Instant::now();
     let until_ms = chrono::Utc::now().timestamp_millis();
     let span_ms = 90 * 86_400_000;
+    // One plan (claimd_core::bench_seed), written by each backend's own SQL.
+    let seed = Seed {
+        tag: 0x5eed,
+        users: sizes.users,
+        credentials: sizes.credentials,
+        until_ms,
+        span_ms,
+    };
     let report = match backend {
         Backend::Sqlite => {
-            use claimd_store_sqlite::bench_seed::Seed;
             let url = format!("sqlite://{}", f.server().data_path("claimd.db").display());
             let store = claimd_store_sqlite::SqliteStore::connect(&url)
                 .await
                 .unwrap();
-            let r = store
-                .bench_seed(&Seed {
-                    tag: 0x5eed,
-                    users: sizes.users,
-                    credentials: sizes.credentials,
-                    until_ms,
-                    span_ms,
-                })
-                .await
-                .expect("seed");
+            let r = store.bench_seed(&seed).await.expect("seed");
             store.close().await;
             format!("{r:?}")
         }
         Backend::Postgres => {
-            use claimd_store_postgres::bench_seed::Seed;
             let url = f.server().database_url().unwrap().to_owned();
             let store = claimd_store_postgres::PgStore::connect(&url, 2)
                 .await
                 .unwrap();
-            let r = store
-                .bench_seed(&Seed {
-                    tag: 0x5eed,
-                    users: sizes.users,
-                    credentials: sizes.credentials,
-                    until_ms,
-                    span_ms,
-                })
-                .await
-                .expect("seed");
+            let r = store.bench_seed(&seed).await.expect("seed");
             format!("{r:?}")
         }
     };
@@ -350,11 +339,10 @@ impl World {
         sorted.sort();
         let p = sorted.len() as u64;
         let users = self.sizes.users;
-        let stride = claimd_store_sqlite::bench_seed::stride(p);
-        assert_eq!(stride, claimd_store_postgres::bench_seed::stride(p));
+        let stride = bench_seed::stride(p);
         let mut live = vec![0u64; sorted.len()];
         for k in 0..self.sizes.credentials {
-            if !claimd_store_sqlite::bench_seed::revoked(k) {
+            if !bench_seed::revoked(k) {
                 live[(((k % users) + (k / users) * stride) % p) as usize] += 1;
             }
         }

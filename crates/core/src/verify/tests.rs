@@ -14,6 +14,7 @@ use claimd_iden3::claim::{Claim, SchemaHash};
 use claimd_iden3::id::{identity_state, DidRegistry, Id};
 use claimd_iden3::merkletree::{MemoryStore, MerkleTree, IDEN3_DEPTH};
 use claimd_iden3::Fr;
+use claimd_merklize::testing::all_referencing;
 use claimd_merklize::Merklizer;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -945,21 +946,6 @@ fn limit_of(r: Result<VerificationReport, VerifyError>) -> (&'static str, String
         }
         other => panic!("expected a limit, got {other:?}"),
     }
-}
-
-/// `n` blank nodes in `evidence`, each referencing all the others.
-fn all_referencing(vc: &Value, n: usize) -> Value {
-    let mut vc = vc.clone();
-    vc["evidence"] = (0..n)
-        .map(|i| {
-            let others: Vec<Value> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| json!({"@id": format!("_:n{j}")}))
-                .collect();
-            json!({"@id": format!("_:n{i}"), "https://www.w3.org/2018/credentials#evidence": others})
-        })
-        .collect();
-    vc
 }
 
 #[test]
