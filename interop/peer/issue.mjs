@@ -115,7 +115,8 @@ const request = (n) => ({
   credentialSchema: input.schemaUrl,
   type: input.type,
   credentialSubject: { id: randomHolder(), ...input.subject },
-  expiration: Date.now() + (input.expirationDays ?? 365) * 86_400_000,
+  // js-sdk takes the expiration in Unix seconds.
+  expiration: Math.floor(Date.now() / 1000) + (input.expirationDays ?? 365) * 86_400,
   revocationOpts: { type: CredentialStatusType.SparseMerkleTreeProof, id: input.statusUrl, nonce: n }
 });
 
