@@ -3,8 +3,8 @@
 //! makes the duplicate, cap and consent checks race-free. The checks themselves are core's
 //! ([`commit::issue`]); this module runs them on its transaction through [`crate::tx`].
 
-use crate::rows::{decode_opt, map_err, ms, opt_time, time, uuid};
-use crate::tx::{placeholders, SqliteTx, WriteTx, Writes};
+use crate::rows::{decode_opt, map_direct_err, map_err, ms, opt_time, time, uuid};
+use crate::tx::{placeholders, DirectTx, Writer};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -70,7 +70,7 @@ pub(crate) fn credential(r: &SqliteRow) -> Result<CredentialRecord, StoreError> 
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn commit_issuance(&self, c: IssueCommit) -> Result<IssueOutcome, StoreError> {
-        group::submit(&self.writer, c).await
+        group::submit(&self.issuances, c).await
     }
 
     async fn live_credential(
@@ -249,32 +249,54 @@ const MAX_GROUP: usize = 256;
 
 /// The group committer ([`group`]): SQLite allows one writer at a time and every commit costs
 /// an fsync, so issuances queue here and each batch waiting is committed by ONE `BEGIN
-/// IMMEDIATE` transaction (one fsync), each issuance inside its own savepoint.
-pub(crate) async fn writer(writes: Writes, mut rx: mpsc::Receiver<Job>) {
+/// IMMEDIATE` transaction (one fsync) on the store's write connection, each issuance inside
+/// its own savepoint.
+pub(crate) async fn committer(writer: Writer, mut rx: mpsc::Receiver<Job>) {
     while let Some(batch) = group::next_batch(&mut rx, MAX_GROUP).await {
-        let begun = writes.begin().await.map_err(map_err).map(GroupWrite);
-        group::commit_group(begun, batch).await;
+        // Every job is answered inside (or dropped with the thread, which its caller reports).
+        let _ = writer
+            .blocking(move |conn, run| {
+                let begun = conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(map_direct_err)
+                    .map(|()| Group(conn));
+                run.block_on(group::commit_group(begun, batch));
+                Ok(())
+            })
+            .await;
     }
 }
 
 /// The committer's open transaction.
-struct GroupWrite(WriteTx);
+struct Group<'c>(&'c mut rusqlite::Connection);
 
 #[async_trait]
-impl GroupTx for GroupWrite {
+impl GroupTx for Group<'_> {
     async fn issue_in_savepoint(&mut self, c: &IssueCommit) -> Result<IssueOutcome, StoreError> {
-        // A nested transaction is a savepoint: released if issued, rolled back otherwise.
-        let mut savepoint = sqlx::Acquire::begin(&mut *self.0).await.map_err(map_err)?;
-        let outcome = commit::issue(&mut SqliteTx(&mut savepoint), c).await;
-        if matches!(outcome, Ok(IssueOutcome::Issued)) {
-            savepoint.commit().await.map_err(map_err).and(outcome)
+        // SQLite ends a transaction on its own after some failures (a full disk): what would
+        // follow must not run, and commit, one statement at a time.
+        if self.0.is_autocommit() {
+            return Err(StoreError::Unavailable(
+                "SQLite rolled the issuance transaction back".into(),
+            ));
+        }
+        self.0
+            .execute_batch("SAVEPOINT issuance")
+            .map_err(map_direct_err)?;
+        let outcome = commit::issue(&mut DirectTx(self.0), c).await;
+        let end = if matches!(outcome, Ok(IssueOutcome::Issued)) {
+            "RELEASE issuance"
         } else {
-            let _ = savepoint.rollback().await;
-            outcome
+            "ROLLBACK TO issuance; RELEASE issuance"
+        };
+        match self.0.execute_batch(end) {
+            Ok(()) => outcome,
+            Err(e) if self.0.is_autocommit() => outcome.and(Err(map_direct_err(e))),
+            Err(e) => Err(map_direct_err(e)),
         }
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await.map_err(map_err)
+        self.0.execute_batch("COMMIT").map_err(map_direct_err)
     }
 }

@@ -30,8 +30,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Writers wait their turn here (see `tx::Writes`).
     writes: tx::Writes,
-    /// Issuances go through the group committer (see `credentials::writer`).
-    writer: tokio::sync::mpsc::Sender<claimd_core::group::Job>,
+    /// The write connection of core's transactional rules (see `tx::Writer`).
+    writer: tx::Writer,
+    /// Issuances go through the group committer (see `credentials::committer`).
+    issuances: tokio::sync::mpsc::Sender<claimd_core::group::Job>,
 }
 
 /// The pool's settings. A transaction whose `COMMIT` failed with `SQLITE_FULL` or
@@ -71,18 +73,23 @@ impl SqliteStore {
             // touches. In memory it costs a few pages of RAM and no system call.
             .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
+        let opts_for_writer = opts.clone();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = pool_options()
             .max_connections(8)
             .connect_with(opts)
             .await
             .map_err(rows::map_err)?;
         let writes = tx::Writes::new(pool.clone());
-        let (writer, jobs) = tokio::sync::mpsc::channel(4096);
-        tokio::spawn(credentials::writer(writes.clone(), jobs));
+        // After the pool: its first connection has created the file and set its journal mode.
+        let writer = tx::Writer::open(opts_for_writer.get_filename(), in_memory, writes.clone())?;
+        let (issuances, jobs) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(credentials::committer(writer.clone(), jobs));
         Ok(SqliteStore {
             pool,
             writes,
             writer,
+            issuances,
         })
     }
 

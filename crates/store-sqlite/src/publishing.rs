@@ -2,7 +2,7 @@
 //! writer, so every multi-row step is one `BEGIN IMMEDIATE` transaction.
 
 use crate::rows::{decode_all, map_err, ms, time, uuid};
-use crate::tx::placeholders;
+use crate::tx::{placeholders, Writer};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -369,9 +369,9 @@ impl PublishStore for SqliteStore {
     }
 
     async fn begin_transition(&self, d: TransitionDraft) -> Result<i64, StoreError> {
+        insert_nodes(&self.writer, &d.nodes).await?;
         let now = ms(Utc::now());
         let mut tx = self.writes.begin().await.map_err(map_err)?;
-        insert_nodes(&mut tx, &d.nodes).await?;
         let hex = |f: Option<Fr>| f.map(|f| f.to_le_hex());
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO transitions (issuer_id, status, old_state, old_claims_root, old_revocation_root, \
@@ -686,27 +686,36 @@ impl PublishStore for SqliteStore {
 /// values a row, and big enough that a transition of thousands of nodes is a few statements.
 const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Writes tree nodes, a few multi-row statements for a whole transition. Nodes are
-/// content-addressed, so one already stored (or listed twice) is simply skipped.
-async fn insert_nodes(conn: &mut SqliteConnection, nodes: &[(Fr, Node)]) -> Result<(), StoreError> {
+/// Writes tree nodes on the write connection, one multi-row statement per transaction. Nodes
+/// are content-addressed, so one already stored (or listed twice) is simply skipped; and they
+/// are immutable, so nodes written ahead of a transition that is then refused are harmless.
+/// A transaction per chunk, each in its turn among the writers, lets the group committer
+/// commit between chunks instead of waiting for tens of thousands of rows.
+async fn insert_nodes(writer: &Writer, nodes: &[(Fr, Node)]) -> Result<(), StoreError> {
     for chunk in nodes.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO tree_nodes (hash, leaf, a, b) VALUES {} ON CONFLICT DO NOTHING",
-            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (hash, node) in chunk {
-            let (leaf, a, b) = match *node {
-                Node::Leaf { key, value } => (1i64, key, value),
-                Node::Middle { left, right } => (0i64, left, right),
-            };
-            q = q
-                .bind(hash.to_le_hex())
-                .bind(leaf)
-                .bind(a.to_le_hex())
-                .bind(b.to_le_hex());
-        }
-        q.execute(&mut *conn).await.map_err(map_err)?;
+        let chunk = chunk.to_vec();
+        writer
+            .transaction(move |tx, _| {
+                let sql = format!(
+                    "INSERT INTO tree_nodes (hash, leaf, a, b) VALUES {} ON CONFLICT DO NOTHING",
+                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 4);
+                for (hash, node) in &chunk {
+                    let (leaf, a, b) = match *node {
+                        Node::Leaf { key, value } => (1i64, key, value),
+                        Node::Middle { left, right } => (0i64, left, right),
+                    };
+                    values.extend([
+                        hash.to_le_hex().into(),
+                        leaf.into(),
+                        a.to_le_hex().into(),
+                        b.to_le_hex().into(),
+                    ]);
+                }
+                tx.execute_all(&sql, values)
+            })
+            .await?;
     }
     Ok(())
 }

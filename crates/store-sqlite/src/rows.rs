@@ -13,26 +13,40 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())
         }
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        // SQLITE_FULL (the disk or the file system has no room: ENOSPC) and SQLITE_IOERR (a
-        // read, write or sync the OS refused): SQLite rolled the statement or transaction
-        // back and the database stays consistent, so the write can be tried again once the
-        // operator has freed space. Not the request's fault, not a bug: 503, not 500.
-        sqlx::Error::Database(db)
-            if matches!(primary_code(db.code().as_deref()), Some(13 | 10)) =>
-        {
-            StoreError::Unavailable(e.to_string())
-        }
+        sqlx::Error::Database(db) => database_error(
+            db.code().and_then(|c| c.parse::<i32>().ok()),
+            db.message(),
+            e.to_string(),
+        ),
         _ => StoreError::Internal(e.to_string()),
     }
 }
 
-/// The primary result code of a SQLite error: sqlx reports the extended code (e.g. 778,
-/// `SQLITE_IOERR_WRITE`), whose low byte is the primary one (10, `SQLITE_IOERR`).
-fn primary_code(code: Option<&str>) -> Option<i32> {
-    code?.parse::<i32>().ok().map(|c| c & 0xff)
+/// [`map_err`] for the write connection's driver ([`crate::tx::Writer`]).
+pub(crate) fn map_direct_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(failure, message) => database_error(
+            Some(failure.extended_code),
+            message.as_deref().unwrap_or_default(),
+            e.to_string(),
+        ),
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+/// What an error SQLite reported means to the domain, from its extended result code (e.g.
+/// 778, `SQLITE_IOERR_WRITE`, whose low byte is the primary code 10, `SQLITE_IOERR`).
+fn database_error(extended: Option<i32>, message: &str, full: String) -> StoreError {
+    match extended {
+        // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY.
+        Some(2067 | 1555) => StoreError::Conflict(message.to_owned()),
+        // SQLITE_FULL (the disk or the file system has no room: ENOSPC) and SQLITE_IOERR (a
+        // read, write or sync the OS refused): SQLite rolled the statement or transaction
+        // back and the database stays consistent, so the write can be tried again once the
+        // operator has freed space. Not the request's fault, not a bug: 503, not 500.
+        Some(code) if matches!(code & 0xff, 13 | 10) => StoreError::Unavailable(full),
+        _ => StoreError::Internal(full),
+    }
 }
 
 /// How a query's rows become domain values.
@@ -86,13 +100,17 @@ pub(crate) fn total(n: i64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::primary_code;
+    use super::database_error;
+    use claimd_core::store::StoreError;
 
     #[test]
-    fn extended_result_codes_reduce_to_their_primary_code() {
-        assert_eq!(primary_code(Some("13")), Some(13)); // SQLITE_FULL
-        assert_eq!(primary_code(Some("778")), Some(10)); // SQLITE_IOERR_WRITE
-        assert_eq!(primary_code(Some("2067")), Some(19)); // SQLITE_CONSTRAINT_UNIQUE
-        assert_eq!(primary_code(None), None);
+    fn extended_result_codes_are_judged_by_their_meaning() {
+        let judge = |code| database_error(code, "m", "full".into());
+        assert!(matches!(judge(Some(13)), StoreError::Unavailable(_))); // SQLITE_FULL
+        assert!(matches!(judge(Some(778)), StoreError::Unavailable(_))); // SQLITE_IOERR_WRITE
+        assert!(matches!(judge(Some(2067)), StoreError::Conflict(m) if m == "m")); // UNIQUE
+        assert!(matches!(judge(Some(1555)), StoreError::Conflict(_))); // PRIMARYKEY
+        assert!(matches!(judge(Some(787)), StoreError::Internal(_))); // FOREIGNKEY
+        assert!(matches!(judge(None), StoreError::Internal(_)));
     }
 }

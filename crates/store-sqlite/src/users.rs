@@ -1,12 +1,11 @@
 //! [`UserStore`] on SQLite: users by normalised email, and consent records (recorded by core's
 //! [`commit::set_consent`] on a transaction).
 
-use crate::rows::{map_err, ms, time, uuid};
-use crate::tx::SqliteTx;
+use crate::rows::{decode_opt, map_err, ms, time, uuid};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use claimd_core::commit::{self, StoreTx};
+use claimd_core::commit;
 use claimd_core::page::{Page, PageRequest};
 use claimd_core::store::{StoreError, UserStore, EMAIL_RENORMALISATION_STEP};
 use claimd_core::user::{
@@ -18,22 +17,53 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 pub(crate) fn user(r: &SqliteRow) -> Result<User, StoreError> {
+    user_of(
+        r.get("id"),
+        r.get("email"),
+        r.get("holder_did"),
+        r.get("created_at"),
+    )
+}
+
+/// A user from its columns as SQLite holds them, whichever driver read them.
+pub(crate) fn user_of(
+    id: &str,
+    email: String,
+    holder_did: Option<String>,
+    created_at: i64,
+) -> Result<User, StoreError> {
     Ok(User {
-        user_uuid: UserId(uuid(r.get("id"))?),
-        email: Email::from_stored(r.get("email")),
-        holder_did: r.get("holder_did"),
-        created_at: time(r.get("created_at"))?,
+        user_uuid: UserId(uuid(id)?),
+        email: Email::from_stored(email),
+        holder_did,
+        created_at: time(created_at)?,
     })
 }
 
 pub(crate) fn consent(r: &SqliteRow) -> Result<Consent, StoreError> {
-    let status: String = r.get("status");
+    consent_of(
+        r.get("user_id"),
+        r.get("email"),
+        r.get("partner_id"),
+        r.get("status"),
+        r.get("updated_at"),
+    )
+}
+
+/// A consent record from the columns of [`CONSENT_SELECT`], whichever driver read them.
+pub(crate) fn consent_of(
+    user_id: &str,
+    email: String,
+    partner_id: &str,
+    status: &str,
+    updated_at: i64,
+) -> Result<Consent, StoreError> {
     Ok(Consent {
-        user_uuid: UserId(uuid(r.get("user_id"))?),
-        email: Email::from_stored(r.get("email")),
-        partner_id: PartnerId(uuid(r.get("partner_id"))?),
-        status: ConsentStatus::from_stored(&status)?,
-        updated_at: time(r.get("updated_at"))?,
+        user_uuid: UserId(uuid(user_id)?),
+        email: Email::from_stored(email),
+        partner_id: PartnerId(uuid(partner_id)?),
+        status: ConsentStatus::from_stored(status)?,
+        updated_at: time(updated_at)?,
     })
 }
 
@@ -41,19 +71,28 @@ pub(crate) const CONSENT_SELECT: &str =
     "SELECT c.user_id, u.email, c.partner_id, c.status, c.updated_at \
      FROM consents c JOIN users u ON u.id = c.user_id";
 
+pub(crate) const USER_BY_EMAIL: &str =
+    "SELECT id, email, holder_did, created_at FROM users WHERE email = ?";
+
+pub(crate) const CONSENT_STATUS: &str =
+    "SELECT status FROM consents WHERE user_id = ? AND partner_id = ?";
+
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn set_consent(&self, d: ConsentDraft, at: DateTime<Utc>) -> Result<Consent, StoreError> {
-        let mut tx = self.writes.begin().await.map_err(map_err)?;
-        let consent = commit::set_consent(&mut SqliteTx(&mut tx), &d, at).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(consent)
+        self.writer
+            .transaction(move |tx, run| run.block_on(commit::set_consent(tx, &d, at)))
+            .await
     }
 
-    // The reads a transaction makes too: the same statements, on a pooled connection.
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        SqliteTx(&mut conn).user_by_email(email).await
+        decode_opt(
+            sqlx::query(USER_BY_EMAIL)
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await,
+            user,
+        )
     }
 
     async fn consent_status(
@@ -61,8 +100,16 @@ impl UserStore for SqliteStore {
         user: UserId,
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        SqliteTx(&mut conn).consent(user, partner).await
+        let status: Option<String> = sqlx::query_scalar(CONSENT_STATUS)
+            .bind(user.to_string())
+            .bind(partner.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        status
+            .as_deref()
+            .map(ConsentStatus::from_stored)
+            .transpose()
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {

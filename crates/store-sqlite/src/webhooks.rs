@@ -34,6 +34,28 @@ pub(crate) async fn hashes(
         .map_err(map_err)
 }
 
+/// The last event's `seq` (0 without events): the deliveries queued after the inserts are the
+/// ones of events past it.
+pub(crate) const LAST_EVENT_SEQ: &str = "SELECT coalesce(max(seq), 0) FROM webhook_events";
+
+/// One event from a credential's row as it is now. Binds: event id, event type, reported
+/// status (NULL: the credential's own), occurred at, core claim hash.
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
+     credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
+     SELECT ?, c.partner_id, ?, c.core_claim_hash, c.program_id, i.did, c.user_id, \
+     coalesce(?, c.status), c.tx_hash, c.block_number, ? \
+     FROM credentials c JOIN issuers i ON i.id = c.issuer_id WHERE c.core_claim_hash = ?";
+
+/// The outbox: a delivery for every enabled endpoint subscribed to the event, of every event
+/// past a `seq`. Binds: next attempt, created, updated, the `seq`, the event's bit.
+pub(crate) const QUEUE_DELIVERIES: &str =
+    "INSERT INTO webhook_deliveries (endpoint_id, event_seq, core_claim_hash, state, attempts, \
+     next_attempt_at, created_at, updated_at) \
+     SELECT e.id, ev.seq, ev.core_claim_hash, 'PENDING', 0, ?, ?, ? \
+     FROM webhook_events ev JOIN webhook_endpoints e ON e.partner_id = ev.partner_id \
+     WHERE ev.seq > ? AND e.enabled = 1 AND (e.event_mask & ?) <> 0 ORDER BY ev.seq, e.id";
+
 /// The outbox: writes one `event` per credential, with the credential's facts as they are now
 /// in this transaction, and a pending delivery for every enabled endpoint of its partner that
 /// subscribes to it. Runs inside the caller's (write-locked) transaction.
@@ -47,42 +69,30 @@ pub(crate) async fn record_events(
         return Ok(());
     }
     // The transaction holds SQLite's one write lock: no other event can appear meanwhile.
-    let before: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM webhook_events")
+    let before: i64 = sqlx::query_scalar(LAST_EVENT_SEQ)
         .fetch_one(&mut *conn)
         .await
         .map_err(map_err)?;
     for hash in hashes {
-        sqlx::query(
-            "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
-             credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
-             SELECT ?, c.partner_id, ?, c.core_claim_hash, c.program_id, i.did, c.user_id, \
-             coalesce(?, c.status), c.tx_hash, c.block_number, ? \
-             FROM credentials c JOIN issuers i ON i.id = c.issuer_id WHERE c.core_claim_hash = ?",
-        )
-        .bind(new_event_id())
-        .bind(event.as_str())
-        .bind(event.reported_status())
+        sqlx::query(INSERT_EVENT)
+            .bind(new_event_id())
+            .bind(event.as_str())
+            .bind(event.reported_status())
+            .bind(ms(at))
+            .bind(hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    sqlx::query(QUEUE_DELIVERIES)
         .bind(ms(at))
-        .bind(hash)
+        .bind(ms(at))
+        .bind(ms(at))
+        .bind(before)
+        .bind(event.bit())
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    }
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_seq, core_claim_hash, state, attempts, \
-         next_attempt_at, created_at, updated_at) \
-         SELECT e.id, ev.seq, ev.core_claim_hash, 'PENDING', 0, ?, ?, ? \
-         FROM webhook_events ev JOIN webhook_endpoints e ON e.partner_id = ev.partner_id \
-         WHERE ev.seq > ? AND e.enabled = 1 AND (e.event_mask & ?) <> 0 ORDER BY ev.seq, e.id",
-    )
-    .bind(ms(at))
-    .bind(ms(at))
-    .bind(ms(at))
-    .bind(before)
-    .bind(event.bit())
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
     Ok(())
 }
 
