@@ -109,17 +109,29 @@ pub struct StatusView {
 pub struct OnchainRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block_number: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
+    pub block_number: Option<u64>,
 }
 
 impl OnchainRef {
     pub fn new(tx_hash: Option<String>, block_number: Option<u64>) -> Self {
         OnchainRef {
             tx_hash,
-            block_number: block_number.map(|b| b.to_string()),
+            block_number,
         }
     }
+}
+
+/// A block number as Moca prints numbers: `Some(n)` as the decimal string of `n`, `None` as
+/// null.
+pub(crate) fn number_as_string<S: serde::Serializer>(
+    n: &Option<u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    n.map(|n| n.to_string()).serialize(s)
 }
 
 /// Whether `hash` can be a credential's `coreClaimHash` as stored: 64 hex digits (callers

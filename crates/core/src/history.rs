@@ -56,9 +56,9 @@ pub fn history(record: &CredentialRecord, events: &[WebhookEvent]) -> Vec<Histor
         out.push(HistoryEntry {
             at: e.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             change: change_name(e.event_type),
-            vc_status: e.vc_status.clone(),
+            vc_status: e.data.vc_status.clone(),
             onchain: if by_transaction {
-                OnchainRef::new(e.tx_hash.clone(), e.block_number)
+                OnchainRef::new(e.data.tx_hash.clone(), e.data.block_number)
             } else {
                 OnchainRef::default()
             },

@@ -385,13 +385,9 @@ impl Issuance {
             .store
             .program(&req.credential_id)
             .await?
-            .filter(|p| p.issuer_did == issuer.issuer_did)
+            .filter(|p| p.draft.issuer_did == issuer.issuer_did)
             .ok_or_else(not_found)?;
-        let schema = self
-            .store
-            .schema(program.schema_id)
-            .await?
-            .ok_or_else(|| IssueError::Internal("program without schema".into()))?;
+        let schema = self.store.program_schema(&program).await?;
         if !partner.allows_schema(schema.schema_id) {
             return Err(IssueError::Forbidden(
                 "Schema not allowed for this partner".into(),

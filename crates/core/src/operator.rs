@@ -195,10 +195,7 @@ impl Operator {
                 .program(&a.credential_id)
                 .await?
                 .ok_or_else(unknown)?;
-            let schema =
-                self.store.schema(program.schema_id).await?.ok_or_else(|| {
-                    OperatorError::Internal("a program's schema is missing".into())
-                })?;
+            let schema = self.store.program_schema(&program).await?;
             out.push(check_conditions(i, a, &schema.attributes)?);
         }
         Ok(out)

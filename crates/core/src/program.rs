@@ -10,13 +10,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct Program {
     pub credential_id: ProgramId,
-    pub issuer_did: String,
-    pub schema_id: SchemaId,
-    pub name: String,
-    pub accessible_from: Option<DateTime<Utc>>,
-    pub accessible_until: Option<DateTime<Utc>>,
-    pub max_issuance: Option<u64>,
-    pub expiration_days: Option<u32>,
+    /// What the operator set when creating it.
+    #[serde(flatten)]
+    pub draft: ProgramDraft,
     /// Whether the public catalog lists it (see [`crate::verification::Visibility`]).
     #[serde(flatten)]
     pub visibility: crate::verification::Visibility,
@@ -37,10 +33,14 @@ pub enum ProgramClosed {
 impl Program {
     /// Checks the optional window at `now`.
     pub fn check_window(&self, now: DateTime<Utc>) -> Result<(), ProgramClosed> {
-        if self.accessible_from.is_some_and(|from| now < from) {
+        if self.draft.accessible_from.is_some_and(|from| now < from) {
             return Err(ProgramClosed::NotYetOpen);
         }
-        if self.accessible_until.is_some_and(|until| now >= until) {
+        if self
+            .draft
+            .accessible_until
+            .is_some_and(|until| now >= until)
+        {
             return Err(ProgramClosed::Ended);
         }
         Ok(())
@@ -48,7 +48,8 @@ impl Program {
 
     /// When a credential issued at `issued_at` expires, if the program sets a lifetime.
     pub fn expiration_for(&self, issued_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.expiration_days
+        self.draft
+            .expiration_days
             .map(|d| issued_at + chrono::Duration::days(i64::from(d)))
     }
 }
@@ -66,7 +67,9 @@ pub struct NewProgram {
     pub expiration_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A validated program, before it has an id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProgramDraft {
     pub issuer_did: String,
     pub schema_id: SchemaId,
@@ -130,13 +133,15 @@ mod tests {
     fn program(from: Option<i64>, until: Option<i64>) -> Program {
         Program {
             credential_id: ProgramId::new_random(),
-            issuer_did: "did:x".into(),
-            schema_id: SchemaId::new_random(),
-            name: "p".into(),
-            accessible_from: from.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
-            accessible_until: until.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
-            max_issuance: None,
-            expiration_days: Some(30),
+            draft: ProgramDraft {
+                issuer_did: "did:x".into(),
+                schema_id: SchemaId::new_random(),
+                name: "p".into(),
+                accessible_from: from.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
+                accessible_until: until.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
+                max_issuance: None,
+                expiration_days: Some(30),
+            },
             visibility: Default::default(),
             created_at: Utc::now(),
         }

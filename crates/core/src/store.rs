@@ -66,6 +66,13 @@ pub trait Registry: Send + Sync {
 
     async fn create_schema(&self, draft: SchemaDraft) -> Result<Schema, StoreError>;
     async fn schema(&self, id: SchemaId) -> Result<Option<Schema>, StoreError>;
+    /// The schema `program` issues. Every program references its schema, so none is corrupt
+    /// data: an internal error.
+    async fn program_schema(&self, program: &Program) -> Result<Schema, StoreError> {
+        self.schema(program.draft.schema_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("program without schema".into()))
+    }
     async fn list_schemas(&self, page: PageRequest) -> Result<Page<Schema>, StoreError>;
 
     /// Fails with `NotFound("partner")` when the partner does not exist.

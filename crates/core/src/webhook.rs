@@ -122,14 +122,7 @@ pub struct WebhookEvent {
     pub partner_id: PartnerId,
     pub event_type: EventType,
     pub occurred_at: DateTime<Utc>,
-    pub core_claim_hash: String,
-    /// The issuance program (Moca's `credentialId`).
-    pub credential_id: String,
-    pub issuer_did: String,
-    pub user_uuid: UserId,
-    pub vc_status: String,
-    pub tx_hash: Option<String>,
-    pub block_number: Option<u64>,
+    pub data: EventData,
 }
 
 /// The fields of the status endpoint an event carries, with its names.
@@ -137,13 +130,15 @@ pub struct WebhookEvent {
 #[serde(rename_all = "camelCase")]
 pub struct EventData {
     pub core_claim_hash: String,
+    /// The issuance program (Moca's `credentialId`).
     pub credential_id: String,
     pub issuer_did: String,
     pub user_uuid: UserId,
     pub vc_status: String,
     pub tx_hash: Option<String>,
-    /// A string, as in `GET /v1/credentials/status`.
-    pub block_number: Option<String>,
+    /// Printed as a string, as in `GET /v1/credentials/status`.
+    #[serde(serialize_with = "crate::credential::number_as_string")]
+    pub block_number: Option<u64>,
 }
 
 /// An event as partners read it (`GET /v1/events`), and the body of a delivery minus the id
@@ -166,15 +161,7 @@ impl WebhookEvent {
             timestamp: self
                 .occurred_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
-            data: EventData {
-                core_claim_hash: self.core_claim_hash.clone(),
-                credential_id: self.credential_id.clone(),
-                issuer_did: self.issuer_did.clone(),
-                user_uuid: self.user_uuid,
-                vc_status: self.vc_status.clone(),
-                tx_hash: self.tx_hash.clone(),
-                block_number: self.block_number.map(|b| b.to_string()),
-            },
+            data: self.data.clone(),
         }
     }
 
@@ -216,19 +203,14 @@ pub struct EndpointWithSecret {
 #[serde(rename_all = "camelCase")]
 pub struct NewWebhookEndpoint {
     pub url: Option<String>,
-    /// Absent: every event type.
+    /// Absent: every event type (on `PATCH`: left alone).
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
 
-/// `PATCH /admin/v1/partners/{id}/webhooks/{endpointId}` body: absent fields are left alone.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WebhookEndpointPatch {
-    pub url: Option<String>,
-    pub event_types: Option<Vec<String>>,
-    pub enabled: Option<bool>,
-}
+/// `PATCH /admin/v1/partners/{id}/webhooks/{endpointId}` body, the fields of a new endpoint:
+/// absent fields are left alone.
+pub type WebhookEndpointPatch = NewWebhookEndpoint;
 
 /// `POST …/webhooks/{endpointId}/rotate` body.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -318,10 +318,10 @@ pub async fn registry(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(program.credential_id, id);
-    assert_eq!(program.issuer_did, rec.issuer_did);
-    assert_eq!(program.accessible_from, Some(from));
-    assert_eq!(program.max_issuance, Some(10));
-    assert_eq!(program.expiration_days, Some(365));
+    assert_eq!(program.draft.issuer_did, rec.issuer_did);
+    assert_eq!(program.draft.accessible_from, Some(from));
+    assert_eq!(program.draft.max_issuance, Some(10));
+    assert_eq!(program.draft.expiration_days, Some(365));
     assert_eq!(store.program(&id).await.unwrap(), Some(program));
     assert!(store
         .program(&ProgramId::new_random())
@@ -440,7 +440,7 @@ pub(crate) fn record(
         issuer_id: issuer.issuer_id,
         issuer_did: issuer.issuer_did.clone(),
         program_id: program.credential_id.clone(),
-        schema_id: program.schema_id,
+        schema_id: program.draft.schema_id,
         user_id: user,
         revocation_nonce: nonce,
         status: claimd_core::credential::CredentialStatus::WaitOnchain,
@@ -918,7 +918,7 @@ pub async fn credential_listings(store: &dyn Store) {
         CredentialCounts::default()
     );
     let (partner, issuer, program) = issuer_with_program(store, 21).await;
-    let other_program = new_program(store, &issuer.issuer_did, program.schema_id, "q").await;
+    let other_program = new_program(store, &issuer.issuer_did, program.draft.schema_id, "q").await;
     let (alice, bob) = (UserId::new_random(), UserId::new_random());
     let t0 = now_ms();
     // Issued one second apart: alice/program, bob/program, alice/other_program.

@@ -222,8 +222,8 @@ pub async fn webhooks(store: &dyn Store) {
     assert_eq!(
         (
             e.event_type,
-            e.core_claim_hash.as_str(),
-            e.vc_status.as_str(),
+            e.data.core_claim_hash.as_str(),
+            e.data.vc_status.as_str(),
             e.partner_id
         ),
         (
@@ -234,7 +234,11 @@ pub async fn webhooks(store: &dyn Store) {
         )
     );
     assert_eq!(
-        (e.credential_id.as_str(), e.issuer_did.as_str(), e.user_uuid),
+        (
+            e.data.credential_id.as_str(),
+            e.data.issuer_did.as_str(),
+            e.data.user_uuid
+        ),
         (
             program.credential_id.as_str(),
             issuer.issuer_did.as_str(),
@@ -260,10 +264,10 @@ pub async fn webhooks(store: &dyn Store) {
         .map(|e| {
             (
                 e.event_type,
-                e.core_claim_hash.as_str(),
-                e.vc_status.as_str(),
-                e.tx_hash.as_deref(),
-                e.block_number,
+                e.data.core_claim_hash.as_str(),
+                e.data.vc_status.as_str(),
+                e.data.tx_hash.as_deref(),
+                e.data.block_number,
             )
         })
         .collect();
@@ -310,7 +314,10 @@ pub async fn webhooks(store: &dyn Store) {
     let events = feed_when(store, partner, |e| e.len() >= 4).await;
     assert_eq!(events.len(), 4);
     assert_eq!(
-        (events[3].event_type, events[3].core_claim_hash.as_str()),
+        (
+            events[3].event_type,
+            events[3].data.core_claim_hash.as_str()
+        ),
         (
             EventType::RevocationRequested,
             second.core_claim_hash.as_str()
@@ -605,7 +612,7 @@ pub async fn webhook_expiry(store: &dyn Store) {
     let mut expired: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e.event_type == EventType::Expired)
-        .map(|e| (e.core_claim_hash.as_str(), e.vc_status.as_str()))
+        .map(|e| (e.data.core_claim_hash.as_str(), e.data.vc_status.as_str()))
         .collect();
     expired.sort();
     assert_eq!(expired, want);
@@ -658,11 +665,11 @@ pub async fn credential_history(store: &dyn Store) {
     let seen = |events: &[claimd_core::webhook::WebhookEvent]| -> Vec<(EventType, String, Option<String>, Option<u64>)> {
         events
             .iter()
-            .map(|e| (e.event_type, e.vc_status.clone(), e.tx_hash.clone(), e.block_number))
+            .map(|e| (e.event_type, e.data.vc_status.clone(), e.data.tx_hash.clone(), e.data.block_number))
             .collect()
     };
     let history = store.credential_events(a, 10).await.unwrap();
-    assert!(history.iter().all(|e| &e.core_claim_hash == a));
+    assert!(history.iter().all(|e| &e.data.core_claim_hash == a));
     assert!(history
         .windows(2)
         .all(|w| w[0].occurred_at <= w[1].occurred_at));

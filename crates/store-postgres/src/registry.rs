@@ -78,13 +78,15 @@ pub(crate) fn program(r: &PgRow) -> Result<Program, StoreError> {
     let days: Option<i32> = r.get("expiration_days");
     Ok(Program {
         credential_id: ProgramId(r.get("id")),
-        issuer_did: r.get("issuer_did"),
-        schema_id: SchemaId(r.get("schema_id")),
-        name: r.get("name"),
-        accessible_from: r.get("accessible_from"),
-        accessible_until: r.get("accessible_until"),
-        max_issuance: max.map(|m| m as u64),
-        expiration_days: days.map(|d| d as u32),
+        draft: ProgramDraft {
+            issuer_did: r.get("issuer_did"),
+            schema_id: SchemaId(r.get("schema_id")),
+            name: r.get("name"),
+            accessible_from: r.get("accessible_from"),
+            accessible_until: r.get("accessible_until"),
+            max_issuance: max.map(|m| m as u64),
+            expiration_days: days.map(|d| d as u32),
+        },
         visibility: visibility(r),
         created_at: r.get("created_at"),
     })

@@ -81,13 +81,15 @@ pub(crate) fn program(r: &SqliteRow) -> Result<Program, StoreError> {
     let days: Option<i64> = r.get("expiration_days");
     Ok(Program {
         credential_id: ProgramId(r.get("id")),
-        issuer_did: r.get("issuer_did"),
-        schema_id: SchemaId(uuid(r.get("schema_id"))?),
-        name: r.get("name"),
-        accessible_from: opt_time(r.get("accessible_from"))?,
-        accessible_until: opt_time(r.get("accessible_until"))?,
-        max_issuance: max.map(|m| m as u64),
-        expiration_days: days.map(|d| d as u32),
+        draft: ProgramDraft {
+            issuer_did: r.get("issuer_did"),
+            schema_id: SchemaId(uuid(r.get("schema_id"))?),
+            name: r.get("name"),
+            accessible_from: opt_time(r.get("accessible_from"))?,
+            accessible_until: opt_time(r.get("accessible_until"))?,
+            max_issuance: max.map(|m| m as u64),
+            expiration_days: days.map(|d| d as u32),
+        },
         visibility: visibility(r),
         created_at: time(r.get("created_at"))?,
     })

@@ -10,7 +10,7 @@ use claimd_core::credential::CredentialStatus;
 use claimd_core::store::StoreError;
 use claimd_core::webhook::{
     new_event_id, AttemptOutcome, AttemptRecord, DeliveryBacklog, DeliveryState, DeliveryView,
-    EndpointChanges, EndpointRecord, EventType, LeasedDelivery, Replay, WebhookEndpoint,
+    EndpointChanges, EndpointRecord, EventData, EventType, LeasedDelivery, Replay, WebhookEndpoint,
     WebhookEvent, WebhookStore,
 };
 use claimd_core::{PartnerId, UserId, WebhookEndpointId};
@@ -111,13 +111,15 @@ fn event(r: &SqliteRow) -> Result<WebhookEvent, StoreError> {
         partner_id: PartnerId(uuid(&partner)?),
         event_type: EventType::from_stored(&kind)?,
         occurred_at: time(r.get("occurred_at"))?,
-        core_claim_hash: r.get("core_claim_hash"),
-        credential_id: r.get("credential_id"),
-        issuer_did: r.get("issuer_did"),
-        user_uuid: UserId(uuid(&user)?),
-        vc_status: r.get("vc_status"),
-        tx_hash: r.get("tx_hash"),
-        block_number: block.map(|b| b as u64),
+        data: EventData {
+            core_claim_hash: r.get("core_claim_hash"),
+            credential_id: r.get("credential_id"),
+            issuer_did: r.get("issuer_did"),
+            user_uuid: UserId(uuid(&user)?),
+            vc_status: r.get("vc_status"),
+            tx_hash: r.get("tx_hash"),
+            block_number: block.map(|b| b as u64),
+        },
     })
 }
 

@@ -202,16 +202,27 @@ impl FromRequestParts<AppState> for Viewing {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        let Signed(session) = Signed::from_request_parts(parts, s).await?;
-        let Path(id) = Path::<String>::from_request_parts(parts, s)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (session, Path(id)) = signed_with::<Path<String>>(parts, s).await?;
         Ok(Viewing {
             st: s.clone(),
             session,
             id,
         })
     }
+}
+
+/// The session of a signed-in operator's request and what `T` extracts from it: the
+/// sign-in redirect without a session, `T`'s rejection when it refuses.
+async fn signed_with<T>(parts: &mut Parts, s: &AppState) -> Result<(Session, T), Response>
+where
+    T: FromRequestParts<AppState>,
+    T::Rejection: IntoResponse,
+{
+    let Signed(session) = Signed::from_request_parts(parts, s).await?;
+    let t = T::from_request_parts(parts, s)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((session, t))
 }
 
 fn to_sign_in(why: NoSession) -> Response {

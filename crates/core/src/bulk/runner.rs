@@ -266,7 +266,7 @@ impl BulkRunner {
 
     async fn schema_of(&self, job: &BulkJob) -> Result<Option<crate::schema::Schema>, BulkError> {
         let schema = match self.store.program(&job.program_id).await? {
-            Some(p) => self.store.schema(p.schema_id).await?,
+            Some(p) => self.store.schema(p.draft.schema_id).await?,
             None => None,
         };
         if schema.is_none() {
@@ -309,7 +309,7 @@ impl BulkRunner {
             .ok_or_else(|| BulkError::Internal("the job's program is gone".into()))?;
         let issuer = self
             .store
-            .issuer_by_did(&program.issuer_did)
+            .issuer_by_did(&program.draft.issuer_did)
             .await?
             .ok_or_else(|| BulkError::Internal("the program's issuer is gone".into()))?;
         let results = self.issue_rows(job, &issuer, rows).await;

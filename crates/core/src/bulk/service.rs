@@ -47,11 +47,7 @@ impl Bulk {
             .program(&id)
             .await?
             .ok_or(BulkError::NotFound(UNKNOWN_PROGRAM))?;
-        let schema = self
-            .store
-            .schema(program.schema_id)
-            .await?
-            .ok_or_else(|| BulkError::Internal("program without schema".into()))?;
+        let schema = self.store.program_schema(&program).await?;
         let job = self
             .store
             .create_bulk_job(NewJob {

@@ -7,14 +7,14 @@
 //! the file is never held in memory here; the operator API stores it as it arrives.
 
 use super::{code_link, entry, form, link, new_section, options, refused, render, s};
-use super::{see_other, submit, t, Listing, PageQuery};
+use super::{see_other, submit, t, Listed, Listing};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::{Session, Sessions};
 use crate::dashboard::{Posted, Signed, Viewing};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -26,22 +26,11 @@ const ALL_JOBS: (&str, &str) = ("/dashboard/bulk", "All jobs");
 /// States after which a job changes no more.
 const FINAL: &[&str] = &["COMPLETED", "VALIDATED", "CANCELLED", "FAILED"];
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None, "").await
+pub async fn list(l: Listed) -> Response {
+    page(l, "").await
 }
 
-async fn page(
-    st: &AppState,
-    session: &Session,
-    page_no: u64,
-    notice: Option<Notice>,
-    program: &str,
-) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed, program: &str) -> Response {
     let listing = Listing {
         api: "/admin/v1/bulk-issuances?",
         base: "/dashboard/bulk?",
@@ -58,7 +47,7 @@ async fn page(
         ],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |j| {
+        .show(&l.api, l.page_no, l.notice, |j| {
             let id = s(j, "jobId");
             let rows = &j["rows"];
             vec![
@@ -84,7 +73,7 @@ async fn page(
             ]
         })
         .await;
-    let programs = options(&api, "/admin/v1/programs", "credentialId", "name").await;
+    let programs = options(&l.api, "/admin/v1/programs", "credentialId", "name").await;
     // The token and the program come before the file: the upload handler checks them first.
     let upload = format!(
         "<form method=\"post\" action=\"/dashboard/bulk\" enctype=\"multipart/form-data\">{csrf}{program}\
@@ -94,7 +83,7 @@ async fn page(
          attribute names and optionally <code>onDuplicate</code>. JSON Lines (<code>.jsonl</code>): one \
          <code>{{\"email\", \"credentialSubject\", \"onDuplicate\"}}</code> object per line. Up to 1,000,000 rows.</small></p>\
          {validate}{button}</form>",
-        csrf = html::csrf_field(&session.csrf),
+        csrf = html::csrf_field(&l.session.csrf),
         program = html::select("credentialId", "Program", &programs, program),
         validate = html::checkbox(
             "validateOnly",
@@ -113,7 +102,7 @@ async fn page(
                  issue-on-behalf.</p>{upload}"
             ),
         );
-    render("Bulk issuance", "bulk", session, notice, &body)
+    render("Bulk issuance", "bulk", &l.session, notice, &body)
 }
 
 /// The content type the operator API expects for an uploaded file: by its name, else by
@@ -142,7 +131,10 @@ pub async fn upload(
     let refuse = |message: String, program: String| {
         let st = st.clone();
         let session = session.clone();
-        async move { page(&st, &session, 1, Some(Notice::Error(message)), &program).await }
+        async move {
+            let notice = Some(Notice::Error(message));
+            page(Listed::after_post(&st, session, notice), &program).await
+        }
     };
     let boundary = match headers
         .get(header::CONTENT_TYPE)

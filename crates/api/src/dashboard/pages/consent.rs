@@ -1,25 +1,19 @@
 //! Consent: the recorded decisions (paged) and recording one.
 
-use super::{form, new_section, options, refused, render, s, submit, Listing, PageQuery};
+use super::{form, new_section, options, refused, render, s, submit, Listed, Listing};
 use crate::dashboard::html::{self, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
-use crate::dashboard::session::Session;
-use crate::dashboard::{Posted, Signed};
+use crate::dashboard::Posted;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None).await
+pub async fn list(l: Listed) -> Response {
+    page(l).await
 }
 
-async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Notice>) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed) -> Response {
     let listing = Listing {
         api: "/admin/v1/users/consent?",
         base: "/dashboard/consent?",
@@ -27,7 +21,7 @@ async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Not
         headers: &["User", "Partner", "Decision", "Recorded"],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |c| {
+        .show(&l.api, l.page_no, l.notice, |c| {
             vec![
                 esc(s(c, "email")),
                 html::code(s(c, "partnerId")),
@@ -36,7 +30,7 @@ async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Not
             ]
         })
         .await;
-    let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
+    let partners = options(&l.api, "/admin/v1/partners", "partnerId", "name").await;
     let decisions = [
         ("granted".to_owned(), "granted".to_owned()),
         ("rejected".to_owned(), "rejected".to_owned()),
@@ -51,10 +45,10 @@ async fn page(st: &AppState, session: &Session, page_no: u64, notice: Option<Not
             &format!(
                 "<p class=\"hint\">A rejected consent refuses every issuance by that partner to \
                  that user, whatever spelling of the address it sends.</p>{}",
-                form("/dashboard/consent", session, &fields)
+                form("/dashboard/consent", &l.session, &fields)
             ),
         );
-    render("Consent", "consent", session, notice, &body)
+    render("Consent", "consent", &l.session, notice, &body)
 }
 
 pub async fn set(State(st): State<AppState>, p: Posted) -> Response {
@@ -74,5 +68,5 @@ pub async fn set(State(st): State<AppState>, p: Posted) -> Response {
         )),
         Err(e) => refused(&e),
     };
-    page(&st, &p.session, 1, Some(notice)).await
+    page(Listed::after_post(&st, p.session, Some(notice))).await
 }

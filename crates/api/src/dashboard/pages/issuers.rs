@@ -2,35 +2,23 @@
 //! transition in flight, pending work, recent transitions with their transactions).
 
 use super::{entry_page, form, link, new_section, one, options, refused, render, s, submit, t};
-use super::{Listing, PageQuery};
-use crate::dashboard::html::{self, enc, esc, Notice};
+use super::{Listed, Listing};
+use crate::dashboard::html::{self, enc, esc};
 use crate::dashboard::operator::OperatorApi;
-use crate::dashboard::session::Session;
-use crate::dashboard::{Posted, Signed, Viewing};
+use crate::dashboard::{Posted, Viewing};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
 
 /// The title and navigation item of an issuer's page.
 const PAGE: (&str, &str) = ("Issuer", "issuers");
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None, ("", "")).await
+pub async fn list(l: Listed) -> Response {
+    page(l, ("", "")).await
 }
 
-async fn page(
-    st: &AppState,
-    session: &Session,
-    page_no: u64,
-    notice: Option<Notice>,
-    (partner, name): (&str, &str),
-) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed, (partner, name): (&str, &str)) -> Response {
     let listing = Listing {
         api: "/admin/v1/issuers?",
         base: "/dashboard/issuers?",
@@ -38,7 +26,7 @@ async fn page(
         headers: &["Name", "DID", "Ethereum address", "Partner"],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |i| {
+        .show(&l.api, l.page_no, l.notice, |i| {
             let did = s(i, "issuerDid");
             vec![
                 link(&format!("/dashboard/issuers/{}", enc(did)), s(i, "name")),
@@ -48,7 +36,7 @@ async fn page(
             ]
         })
         .await;
-    let partners = options(&api, "/admin/v1/partners", "partnerId", "name").await;
+    let partners = options(&l.api, "/admin/v1/partners", "partnerId", "name").await;
     let fields = html::select("partnerId", "Partner", &partners, partner)
         + &html::input("name", "Name", "text", name, "required")
         + &submit("Create issuer");
@@ -58,10 +46,10 @@ async fn page(
             &format!(
                 "<p class=\"hint\">Its Ethereum and Baby Jubjub keys are generated and stored \
                  encrypted under the master key. Outside dev mode, fund its Ethereum address.</p>{}",
-                form("/dashboard/issuers", session, &fields)
+                form("/dashboard/issuers", &l.session, &fields)
             ),
         );
-    render("Issuers", "issuers", session, notice, &body)
+    render("Issuers", "issuers", &l.session, notice, &body)
 }
 
 pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
@@ -70,7 +58,7 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
         Ok(created) => created,
         Err(refusal) => {
             let entered = (p.form.text("partnerId"), p.form.text("name"));
-            page(&st, &p.session, 1, Some(refusal), entered).await
+            page(Listed::after_post(&st, p.session, Some(refusal)), entered).await
         }
     }
 }

@@ -11,9 +11,11 @@ mod schemas;
 mod webhooks;
 
 use super::html::{self, Notice};
-use super::operator::Refusal;
+use super::operator::{OperatorApi, Refusal};
 use super::session::Session;
 use crate::state::AppState;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -122,6 +124,42 @@ impl PageQuery {
             .filter(|p| *p >= 1)
             .unwrap_or(1)
             .into()
+    }
+}
+
+/// A signed-in operator's request for a page of a listing (`?page=`). Every listing page
+/// starts from these, and so does a form's post that shows the listing again with a notice.
+pub struct Listed {
+    api: OperatorApi,
+    session: Session,
+    page_no: u64,
+    /// What the action that led here did.
+    notice: Option<Notice>,
+}
+
+impl Listed {
+    /// The first page again after a form's post, with the `notice` saying how it went.
+    fn after_post(st: &AppState, session: Session, notice: Option<Notice>) -> Self {
+        Listed {
+            api: OperatorApi::new(st),
+            session,
+            page_no: 1,
+            notice,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Listed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let (session, Query(q)) = super::signed_with::<Query<PageQuery>>(parts, s).await?;
+        Ok(Listed {
+            api: OperatorApi::new(s),
+            session,
+            page_no: q.page(),
+            notice: None,
+        })
     }
 }
 
@@ -261,6 +299,16 @@ fn t(v: &Value) -> String {
     }
 }
 
+/// A `datetime-local` value (`2026-12-07T05:00` or with seconds), read as UTC, as RFC 3339;
+/// other text is passed on as typed, for the API to refuse in its words.
+fn rfc3339(local: &str) -> String {
+    match local.len() {
+        16 => format!("{local}:00Z"),
+        19 if !local.ends_with('Z') => format!("{local}Z"),
+        _ => local.to_owned(),
+    }
+}
+
 /// The items of a page answer and the pager below them.
 fn paged(v: &Value, base: &str) -> (Vec<Value>, String) {
     let items = v["items"].as_array().cloned().unwrap_or_default();
@@ -322,4 +370,17 @@ fn code_link(href: &str, text: &str) -> String {
 fn see_other(to: &str) -> Response {
     use axum::response::IntoResponse;
     axum::response::Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_times_become_rfc3339() {
+        assert_eq!(super::rfc3339("2026-12-07T05:00"), "2026-12-07T05:00:00Z");
+        assert_eq!(
+            super::rfc3339("2026-12-07T05:00:09"),
+            "2026-12-07T05:00:09Z"
+        );
+        assert_eq!(super::rfc3339("soon"), "soon");
+    }
 }

@@ -1,13 +1,13 @@
 //! Partners: list, register, edit (keys, features, allowed schemas, token rules), disable.
 
 use super::{entry_page, form, link, new_section, refused, render, s, submit};
-use super::{Listing, PageQuery};
+use super::{Listed, Listing};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed, Viewing};
+use crate::dashboard::{Fields, Posted, Viewing};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
@@ -26,22 +26,11 @@ const FEATURES: &[(&str, &str)] = &[(
     "Issue on behalf (POST /v1/credentials/issue-on-behalf)",
 )];
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None, &Value::Null).await
+pub async fn list(l: Listed) -> Response {
+    page(l, &Value::Null).await
 }
 
-async fn page(
-    st: &AppState,
-    session: &Session,
-    page_no: u64,
-    notice: Option<Notice>,
-    entered: &Value,
-) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed, entered: &Value) -> Response {
     let listing = Listing {
         api: "/admin/v1/partners?",
         base: "/dashboard/partners?",
@@ -49,7 +38,7 @@ async fn page(
         headers: &["Name", "Id", "Keys", "Features", "State"],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |p| {
+        .show(&l.api, l.page_no, l.notice, |p| {
             let id = s(p, "partnerId");
             vec![
                 link(&format!("/dashboard/partners/{}", enc(id)), s(p, "name")),
@@ -68,17 +57,17 @@ async fn page(
             ]
         })
         .await;
-    let schemas = schema_choices(&api).await;
+    let schemas = schema_choices(&l.api).await;
     let body = table
         + &new_section(
             "Register a partner",
             &form(
                 "/dashboard/partners",
-                session,
+                &l.session,
                 &(partner_fields(entered, &schemas) + &submit("Register partner")),
             ),
         );
-    render("Partners", "partners", session, notice, &body)
+    render("Partners", "partners", &l.session, notice, &body)
 }
 
 /// The features a partner has (or were entered).
@@ -233,7 +222,10 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     let body = partner_body(&p.form, false);
     match super::create(&st, "partners", body, "partnerId").await {
         Ok(created) => created,
-        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &entered(&p.form)).await,
+        Err(refusal) => {
+            let entered = entered(&p.form);
+            page(Listed::after_post(&st, p.session, Some(refusal)), &entered).await
+        }
     }
 }
 

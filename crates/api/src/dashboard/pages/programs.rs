@@ -1,35 +1,23 @@
 //! Issuance programs: list, create (window, cap, expiry), and one program with its counts.
 
-use super::{entry_page, form, link, new_section, one, options, render, s, submit, t};
-use super::{Listing, PageQuery};
-use crate::dashboard::html::{self, enc, esc, Notice};
+use super::{entry_page, form, link, new_section, one, options, render, rfc3339, s, submit, t};
+use super::{Listed, Listing};
+use crate::dashboard::html::{self, enc, esc};
 use crate::dashboard::operator::OperatorApi;
-use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed, Viewing};
+use crate::dashboard::{Fields, Posted, Viewing};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 /// The title and navigation item of a program's page.
 const PAGE: (&str, &str) = ("Program", "programs");
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None, &Fields::default()).await
+pub async fn list(l: Listed) -> Response {
+    page(l, &Fields::default()).await
 }
 
-async fn page(
-    st: &AppState,
-    session: &Session,
-    page_no: u64,
-    notice: Option<Notice>,
-    f: &Fields,
-) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed, f: &Fields) -> Response {
     let listing = Listing {
         api: "/admin/v1/programs?",
         base: "/dashboard/programs?",
@@ -44,7 +32,7 @@ async fn page(
         ],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |p| {
+        .show(&l.api, l.page_no, l.notice, |p| {
             let id = s(p, "credentialId");
             vec![
                 link(&format!("/dashboard/programs/{}", enc(id)), s(p, "name")),
@@ -56,8 +44,8 @@ async fn page(
             ]
         })
         .await;
-    let issuers = options(&api, "/admin/v1/issuers", "issuerDid", "name").await;
-    let schemas = options(&api, "/admin/v1/schemas", "schemaId", "title").await;
+    let issuers = options(&l.api, "/admin/v1/issuers", "issuerDid", "name").await;
+    let schemas = options(&l.api, "/admin/v1/schemas", "schemaId", "title").await;
     let fields = html::select("issuerDid", "Issuer", &issuers, f.text("issuerDid"))
         + &html::select("schemaId", "Schema", &schemas, f.text("schemaId"))
         + &html::input("name", "Name", "text", f.text("name"), "required")
@@ -93,27 +81,15 @@ async fn page(
     let body = table
         + &new_section(
             "Create an issuance program",
-            &form("/dashboard/programs", session, &fields),
+            &form("/dashboard/programs", &l.session, &fields),
         );
-    render("Issuance programs", "programs", session, notice, &body)
+    render("Issuance programs", "programs", &l.session, notice, &body)
 }
 
 fn window(p: &Value) -> String {
     match (p["accessibleFrom"].as_str(), p["accessibleUntil"].as_str()) {
         (None, None) => "always".into(),
         (from, until) => format!("{} → {}", from.unwrap_or("…"), until.unwrap_or("…")),
-    }
-}
-
-/// A `datetime-local` value (`2026-12-07T10:00`, read as UTC) as RFC 3339; other text is
-/// passed on for the API to judge.
-fn instant(v: &str) -> String {
-    if v.len() == 16 {
-        format!("{v}:00Z")
-    } else if v.len() == 19 && !v.ends_with('Z') {
-        format!("{v}Z")
-    } else {
-        v.to_owned()
     }
 }
 
@@ -125,7 +101,7 @@ fn program_body(f: &Fields) -> Result<Value, String> {
     }
     for key in ["accessibleFrom", "accessibleUntil"] {
         if let Some(v) = f.get(key) {
-            b.insert(key.into(), json!(instant(v)));
+            b.insert(key.into(), json!(rfc3339(v)));
         }
     }
     for key in ["maxIssuance", "expirationDays"] {
@@ -143,7 +119,7 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     let body = program_body(&p.form);
     match super::create(&st, "programs", body, "credentialId").await {
         Ok(created) => created,
-        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &p.form).await,
+        Err(refusal) => page(Listed::after_post(&st, p.session, Some(refusal)), &p.form).await,
     }
 }
 

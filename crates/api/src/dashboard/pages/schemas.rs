@@ -1,13 +1,12 @@
 //! Schemas: list, create with an attribute editor, preview of the generated JSON Schema and
 //! JSON-LD context before creating, and the documents of a created schema.
 
-use super::{entry_page, form, link, new_section, one, render, s, Listing, PageQuery};
+use super::{entry_page, form, link, new_section, one, render, s, Listed, Listing};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
-use crate::dashboard::session::Session;
-use crate::dashboard::{Fields, Posted, Signed, Viewing};
+use crate::dashboard::{Fields, Posted, Viewing};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use claimd_core::schema::{NewSchema, Schema};
 use serde_json::{json, Value};
@@ -21,23 +20,11 @@ const ROWS: usize = 4;
 const MAX_ROWS: usize = 64;
 const TYPES: &[&str] = &["string", "integer", "number", "boolean", "date"];
 
-pub async fn list(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    page(&st, &session, q.page(), None, &Fields::default(), "").await
+pub async fn list(l: Listed) -> Response {
+    page(l, &Fields::default(), "").await
 }
 
-async fn page(
-    st: &AppState,
-    session: &Session,
-    page_no: u64,
-    notice: Option<Notice>,
-    entered: &Fields,
-    preview: &str,
-) -> Response {
-    let api = OperatorApi::new(st);
+async fn page(l: Listed, entered: &Fields, preview: &str) -> Response {
     let listing = Listing {
         api: "/admin/v1/schemas?",
         base: "/dashboard/schemas?",
@@ -45,7 +32,7 @@ async fn page(
         headers: &["Title", "Type", "Version", "Id", "Attributes"],
     };
     let (table, notice) = listing
-        .show(&api, page_no, notice, |sc| {
+        .show(&l.api, l.page_no, l.notice, |sc| {
             let id = s(sc, "schemaId");
             vec![
                 link(&format!("/dashboard/schemas/{}", enc(id)), s(sc, "title")),
@@ -63,10 +50,10 @@ async fn page(
     let body = table
         + &new_section(
             "Create a schema",
-            &form("/dashboard/schemas", session, &schema_fields(entered)),
+            &form("/dashboard/schemas", &l.session, &schema_fields(entered)),
         )
         + preview;
-    render("Schemas", "schemas", session, notice, &body)
+    render("Schemas", "schemas", &l.session, notice, &body)
 }
 
 fn schema_fields(f: &Fields) -> String {
@@ -189,13 +176,23 @@ pub async fn create(State(st): State<AppState>, p: Posted) -> Response {
     let body = schema_body(&p.form);
     if p.form.get("intent") == Some("preview") {
         return match preview(&st, &body) {
-            Ok(html) => page(&st, &p.session, 1, None, &p.form, &html).await,
-            Err(e) => page(&st, &p.session, 1, Some(Notice::Error(e)), &p.form, "").await,
+            Ok(html) => page(Listed::after_post(&st, p.session, None), &p.form, &html).await,
+            Err(e) => {
+                let notice = Some(Notice::Error(e));
+                page(Listed::after_post(&st, p.session, notice), &p.form, "").await
+            }
         };
     }
     match super::create(&st, "schemas", Ok(body), "schemaId").await {
         Ok(created) => created,
-        Err(refusal) => page(&st, &p.session, 1, Some(refusal), &p.form, "").await,
+        Err(refusal) => {
+            page(
+                Listed::after_post(&st, p.session, Some(refusal)),
+                &p.form,
+                "",
+            )
+            .await
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! secret shown once, enable/disable, rotate, delete); one endpoint's recent deliveries with
 //! their attempts, filtered by state, and replays.
 
-use super::{code_link, entry, form, link, new_section, refused, render, s, submit, t};
-use super::{Listing, PageQuery};
+use super::{code_link, entry, form, link, new_section, refused, render, rfc3339, s, submit, t};
+use super::{Listed, Listing};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
 use crate::dashboard::session::Session;
@@ -38,12 +38,7 @@ const EVENT_TYPES: &[(&str, &str)] = &[
 /// Deliveries shown per step; "Show more" asks the API for the next step, up to its 500.
 const DELIVERY_STEPS: &[u32] = &[50, 100, 200, 500];
 
-pub async fn partners(
-    State(st): State<AppState>,
-    Signed(session): Signed,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let api = OperatorApi::new(&st);
+pub async fn partners(l: Listed) -> Response {
     let listing = Listing {
         api: "/admin/v1/partners?",
         base: "/dashboard/webhooks?",
@@ -51,7 +46,7 @@ pub async fn partners(
         headers: &["Partner", "Id", "Enabled"],
     };
     let (body, notice) = listing
-        .show(&api, q.page(), None, |p| {
+        .show(&l.api, l.page_no, l.notice, |p| {
             let id = s(p, "partnerId");
             vec![
                 link(&base(id), s(p, "name")),
@@ -60,7 +55,7 @@ pub async fn partners(
             ]
         })
         .await;
-    render("Webhooks", "webhooks", &session, notice, &body)
+    render("Webhooks", "webhooks", &l.session, notice, &body)
 }
 
 fn base(partner: &str) -> String {
@@ -467,16 +462,6 @@ fn delivery_row(session: &Session, here: &str, d: &Value) -> Vec<String> {
     ]
 }
 
-/// `datetime-local` (`2026-12-07T05:00` or with seconds) as RFC 3339 UTC; anything else is
-/// passed on as typed, for the API to refuse in its words.
-fn rfc3339(local: &str) -> String {
-    match local.len() {
-        16 => format!("{local}:00Z"),
-        19 => format!("{local}Z"),
-        _ => local.to_owned(),
-    }
-}
-
 pub async fn replay(
     State(st): State<AppState>,
     Path((partner, endpoint)): Path<(String, String)>,
@@ -513,17 +498,4 @@ pub async fn replay(
         Some(notice),
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn local_times_become_rfc3339() {
-        assert_eq!(super::rfc3339("2026-12-07T05:00"), "2026-12-07T05:00:00Z");
-        assert_eq!(
-            super::rfc3339("2026-12-07T05:00:09"),
-            "2026-12-07T05:00:09Z"
-        );
-        assert_eq!(super::rfc3339("soon"), "soon");
-    }
 }
