@@ -207,6 +207,11 @@ impl ConsentStatus {
             .ok_or_else(|| crate::store::StoreError::Internal(format!("bad consent status {s:?}")))
     }
 
+    /// [`ConsentStatus::from_stored`] of a record that may be absent.
+    pub fn from_stored_opt(s: Option<&str>) -> Result<Option<Self>, crate::store::StoreError> {
+        s.map(Self::from_stored).transpose()
+    }
+
     /// Whether a partner may issue on the user's behalf. No record means it may: consent is
     /// recorded to refuse, or to undo a refusal.
     pub fn allows_issuance(status: Option<ConsentStatus>) -> bool {

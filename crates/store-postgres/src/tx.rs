@@ -241,10 +241,7 @@ impl StoreTx for PgTx<'_> {
         .fetch_optional(&mut *self.conn)
         .await
         .map_err(map_err)?;
-        status
-            .as_deref()
-            .map(ConsentStatus::from_stored)
-            .transpose()
+        ConsentStatus::from_stored_opt(status.as_deref())
     }
 
     async fn put_consent(

@@ -12,7 +12,7 @@
 
 use crate::rows::{map_direct_err, ms, time};
 use crate::users::{consent_of, user_of, CONSENT_SELECT, CONSENT_STATUS, USER_BY_EMAIL};
-use crate::webhooks::{INSERT_EVENT, LAST_EVENT_SEQ, QUEUE_DELIVERIES};
+use crate::webhooks::{insert_events, LAST_EVENT_SEQ, QUEUE_DELIVERIES};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use claimd_core::commit::{IdempotencyEntry, StoreTx};
@@ -338,14 +338,12 @@ impl StoreTx for DirectTx<'_> {
         user: UserId,
         partner: PartnerId,
     ) -> Result<Option<ConsentStatus>, StoreError> {
-        self.first(
+        let status = self.first(
             CONSENT_STATUS,
             params![user.to_string(), partner.to_string()],
             |r| r.get::<_, String>(0),
-        )?
-        .as_deref()
-        .map(ConsentStatus::from_stored)
-        .transpose()
+        )?;
+        ConsentStatus::from_stored_opt(status.as_deref())
     }
 
     async fn put_consent(
@@ -427,12 +425,12 @@ impl StoreTx for DirectTx<'_> {
             .first(LAST_EVENT_SEQ, params![], |r| r.get(0))?
             .unwrap_or_default();
         self.execute(
-            INSERT_EVENT,
+            &insert_events(1),
             params![
-                new_event_id(),
                 event.as_str(),
                 event.reported_status(),
                 ms(at),
+                new_event_id(),
                 core_claim_hash
             ],
         )?;

@@ -106,10 +106,7 @@ impl UserStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        status
-            .as_deref()
-            .map(ConsentStatus::from_stored)
-            .transpose()
+        ConsentStatus::from_stored_opt(status.as_deref())
     }
 
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {

@@ -38,14 +38,23 @@ pub(crate) async fn hashes(
 /// ones of events past it.
 pub(crate) const LAST_EVENT_SEQ: &str = "SELECT coalesce(max(seq), 0) FROM webhook_events";
 
-/// One event from a credential's row as it is now. Binds: event id, event type, reported
-/// status (NULL: the credential's own), occurred at, core claim hash.
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
-     credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
-     SELECT ?, c.partner_id, ?, c.core_claim_hash, c.program_id, i.did, c.user_id, \
-     coalesce(?, c.status), c.tx_hash, c.block_number, ? \
-     FROM credentials c JOIN issuers i ON i.id = c.issuer_id WHERE c.core_claim_hash = ?";
+/// Events from credentials' rows as they are now, `rows` of them. Binds: the event type, the
+/// reported status (NULL: the credential's own), when it occurred, then an (event id, core
+/// claim hash) pair per event.
+pub(crate) fn insert_events(rows: usize) -> String {
+    format!(
+        "INSERT INTO webhook_events (event_id, partner_id, event_type, core_claim_hash, \
+         credential_id, issuer_did, user_id, vc_status, tx_hash, block_number, occurred_at) \
+         SELECT v.column1, c.partner_id, ?, c.core_claim_hash, c.program_id, i.did, c.user_id, \
+         coalesce(?, c.status), c.tx_hash, c.block_number, ? \
+         FROM (VALUES {}) v JOIN credentials c ON c.core_claim_hash = v.column2 \
+         JOIN issuers i ON i.id = c.issuer_id",
+        vec!["(?, ?)"; rows].join(", ")
+    )
+}
+
+/// Events per multi-row statement (two bound values each).
+const EVENTS_PER_STATEMENT: usize = 1000;
 
 /// The outbox: a delivery for every enabled endpoint subscribed to the event, of every event
 /// past a `seq`. Binds: next attempt, created, updated, the `seq`, the event's bit.
@@ -73,16 +82,16 @@ pub(crate) async fn record_events(
         .fetch_one(&mut *conn)
         .await
         .map_err(map_err)?;
-    for hash in hashes {
-        sqlx::query(INSERT_EVENT)
-            .bind(new_event_id())
+    for chunk in hashes.chunks(EVENTS_PER_STATEMENT) {
+        let sql = insert_events(chunk.len());
+        let mut q = sqlx::query(&sql)
             .bind(event.as_str())
             .bind(event.reported_status())
-            .bind(ms(at))
-            .bind(hash)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
+            .bind(ms(at));
+        for hash in chunk {
+            q = q.bind(new_event_id()).bind(hash);
+        }
+        q.execute(&mut *conn).await.map_err(map_err)?;
     }
     sqlx::query(QUEUE_DELIVERIES)
         .bind(ms(at))
