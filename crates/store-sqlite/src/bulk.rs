@@ -102,6 +102,12 @@ impl SqliteStore {
     }
 }
 
+/// The job a runner `?` may take at `?`: running or validating, not paused, its lease free,
+/// its own or expired; the oldest first.
+const CLAIMABLE_JOB: &str = "SELECT id FROM bulk_jobs WHERE state IN ('VALIDATING', 'RUNNING') \
+     AND paused = 0 AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?) \
+     ORDER BY created_at, id LIMIT 1";
+
 #[async_trait]
 impl BulkStore for SqliteStore {
     async fn create_bulk_job(&self, j: NewJob) -> Result<BulkJob, StoreError> {
@@ -214,20 +220,35 @@ impl BulkStore for SqliteStore {
         now: DateTime<Utc>,
         ttl: std::time::Duration,
     ) -> Result<Option<BulkJob>, StoreError> {
+        // Idle runners ask often, and an UPDATE takes SQLite's one write lock even when it
+        // changes nothing: it would wait in the busy handler behind issuance groups, seconds
+        // under load, and then hold them up in turn. So look first, and write only when there
+        // is a job to take (in the writers' turn; the UPDATE checks again).
+        let claimable: Option<String> = sqlx::query_scalar(CLAIMABLE_JOB)
+            .bind(owner)
+            .bind(ms(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if claimable.is_none() {
+            return Ok(None);
+        }
         let until = ms(now) + ttl.as_millis() as i64;
-        let id: Option<String> = sqlx::query_scalar(
-            "UPDATE bulk_jobs SET lease_owner = ?, lease_until = ? WHERE id = (\
-               SELECT id FROM bulk_jobs WHERE state IN ('VALIDATING', 'RUNNING') AND paused = 0 \
-               AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?) \
-               ORDER BY created_at, id LIMIT 1) RETURNING id",
-        )
-        .bind(owner)
-        .bind(until)
-        .bind(owner)
-        .bind(ms(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let claim = format!(
+            "UPDATE bulk_jobs SET lease_owner = ?, lease_until = ? WHERE id = ({CLAIMABLE_JOB}) \
+             RETURNING id"
+        );
+        let id: Option<String> = {
+            let _turn = self.writes.turn().await;
+            sqlx::query_scalar(&claim)
+                .bind(owner)
+                .bind(until)
+                .bind(owner)
+                .bind(ms(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?
+        };
         match id {
             Some(id) => self.job_row(JobId(uuid(&id)?)).await,
             None => Ok(None),
