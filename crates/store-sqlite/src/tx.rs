@@ -98,7 +98,7 @@ pub(crate) fn placeholders(n: usize) -> String {
 }
 
 /// The store's own write connection, for the transactions whose rules core decides
-/// ([`claimd_core::commit`]): issuances (in groups, [`crate::group`]) and consent records.
+/// ([`claimd_core::commit`]): issuances (in groups, [`claimd_core::group`]) and consent records.
 /// One connection, used by one transaction at a time, each on a blocking thread and in its
 /// turn among the writers ([`Writes`]).
 #[derive(Clone, Debug)]
