@@ -10,6 +10,7 @@
 use crate::commit;
 use crate::credential::{CredentialRecord, CredentialStatus};
 use crate::identity::{self, DidSettings, HolderIdentity};
+use crate::immutable::ImmutableCache;
 use crate::issuer::Issuer;
 use crate::partner::{Feature, Partner};
 use crate::program::Program;
@@ -116,6 +117,8 @@ pub struct Issuance {
     contexts: RwLock<std::collections::HashSet<crate::SchemaId>>,
     /// Interactive issuances in flight: the bulk runner gives way to them.
     interactive: Arc<crate::load::InteractiveLoad>,
+    /// The registry records every issuance reads and none ever changes (see [`Records`]).
+    records: Records,
 }
 
 /// What building a credential needs of the service, owned so that the work can leave the
@@ -142,6 +145,34 @@ struct Recipe {
     schema: Schema,
     subject: Map<String, Value>,
     signer: Arc<IssuerSigner>,
+}
+
+/// Issuers by DID, programs and schemas as issuance last read them.
+///
+/// Every issuance needs all three; read from the store each time they were three of its five
+/// round trips. None of what issuance reads of them can change: the store has no update or
+/// delete for issuers, a program's draft or a schema's attributes (the catalog visibility of
+/// programs and schemas is mutable, and issuance does not read it). So a remembered record is
+/// never stale, on this instance or beside others on the same database ([`ImmutableCache`]);
+/// an unknown one is not remembered, and is found once created. The partner is still read
+/// every time: its features and allowed schemas change.
+struct Records {
+    issuers: ImmutableCache<String, Issuer>,
+    programs: ImmutableCache<ProgramId, Program>,
+    schemas: ImmutableCache<crate::SchemaId, Schema>,
+}
+
+/// Records of each kind remembered per generation (two generations at most).
+const RECORDS_PER_GENERATION: usize = 1024;
+
+impl Default for Records {
+    fn default() -> Self {
+        Records {
+            issuers: ImmutableCache::new(RECORDS_PER_GENERATION),
+            programs: ImmutableCache::new(RECORDS_PER_GENERATION),
+            schemas: ImmutableCache::new(RECORDS_PER_GENERATION),
+        }
+    }
 }
 
 /// A built credential and the user row it is for.
@@ -172,6 +203,7 @@ impl Issuance {
             signers: RwLock::new(HashMap::new()),
             contexts: RwLock::new(Default::default()),
             interactive: Arc::default(),
+            records: Records::default(),
         }
     }
 
@@ -375,19 +407,30 @@ impl Issuance {
         req: &IssueRequest,
     ) -> Result<(Issuer, Program, Schema), IssueError> {
         let not_found = || IssueError::NotFound(NOT_FOUND.into());
-        let issuer = self
-            .store
-            .issuer_by_did(&req.issuer_did)
+        let records = &self.records;
+        let issuer = records
+            .issuers
+            .get_or_fetch(&req.issuer_did, || {
+                self.store.issuer_by_did(&req.issuer_did)
+            })
             .await?
             .filter(|i| i.partner_id == partner.partner_id)
             .ok_or_else(not_found)?;
-        let program = self
-            .store
-            .program(&req.credential_id)
+        let program = records
+            .programs
+            .get_or_fetch(&req.credential_id, || {
+                self.store.program(&req.credential_id)
+            })
             .await?
             .filter(|p| p.draft.issuer_did == issuer.issuer_did)
             .ok_or_else(not_found)?;
-        let schema = self.store.program_schema(&program).await?;
+        let schema = records
+            .schemas
+            .get_or_fetch(&program.draft.schema_id, || async {
+                self.store.program_schema(&program).await.map(Some)
+            })
+            .await?
+            .ok_or_else(|| StoreError::Internal("program without schema".into()))?;
         if !partner.allows_schema(schema.schema_id) {
             return Err(IssueError::Forbidden(
                 "Schema not allowed for this partner".into(),

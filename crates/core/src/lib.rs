@@ -20,6 +20,7 @@ pub mod group;
 pub mod history;
 pub mod identity;
 pub mod ids;
+pub mod immutable;
 pub mod issuance;
 pub mod issuer;
 pub mod load;
