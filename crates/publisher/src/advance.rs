@@ -367,9 +367,11 @@ impl Publisher {
     /// Dev mode: tops up an issuer that cannot pay for one transaction.
     async fn ensure_funds(&self, from: Address, params: &TxParams) -> Result<(), PublishError> {
         let need = U256::from(params.gas_limit) * U256::from(params.max_fee_per_gas);
-        if matches!(self.config.funding, crate::Funding::Off)
-            || self.chain.balance(from).await? >= need
-        {
+        if matches!(self.config.funding, crate::Funding::Off) {
+            return Ok(());
+        }
+        let _turn = self.funding.lock().await;
+        if self.chain.balance(from).await? >= need {
             return Ok(());
         }
         let amount = self.config.funding_amount.max(need);

@@ -90,6 +90,14 @@ pub struct PublisherConfig {
     /// Longest pause before an issuer whose step failed is tried again; the pause doubles
     /// from `poll_interval` on each consecutive failure (default 30 s).
     pub max_error_backoff: Duration,
+    /// Issuers driven at once (default 4). Issuers are independent — each has its own lease,
+    /// Ethereum account and trees — so one issuer's tree computation or chain round trips
+    /// need not hold the others' steps up.
+    pub parallel_issuers: usize,
+    /// Tree computations running at once, each on a blocking thread (default: half the cores,
+    /// at least one), so that the publisher's hashing never takes every core from the request
+    /// path however many issuers have work.
+    pub tree_threads: usize,
     /// Where time comes from: the age of a stuck transaction (against its stored
     /// `recorded_at`), publish lag, error back-off. [`SystemClock`] unless a test passes a
     /// `ManualClock` to move time without sleeping.
@@ -112,6 +120,8 @@ impl PublisherConfig {
             fee_bump_permille: 125,
             max_fee_per_gas: 1000 * GWEI,
             max_error_backoff: Duration::from_secs(30),
+            parallel_issuers: 4,
+            tree_threads: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             clock: SystemClock::shared(),
         }
     }

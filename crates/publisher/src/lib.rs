@@ -44,8 +44,11 @@
 //!
 //! A lease in the store gives each issuer one publisher across instances.
 //!
-//! [`Publisher::run`] loops over issuers with work until shut down; it never sleeps inside a
-//! step. Metrics are listed in [`metrics`].
+//! [`Publisher::run`] loops over issuers with work until shut down, driving up to
+//! [`PublisherConfig::parallel_issuers`] of them at once (each issuer's steps stay strictly
+//! one after another); it never sleeps inside a step. Tree computations, the publisher's CPU
+//! work, run on blocking threads, at most [`PublisherConfig::tree_threads`] at a time.
+//! Metrics are listed in [`metrics`].
 //!
 //! # Layout
 //! - [`config`] — [`PublisherConfig`], [`Finality`], [`Funding`];
@@ -75,6 +78,7 @@ use claimd_core::store::{PendingWork, Store, StoreError, TransitionDraft};
 use claimd_core::IssuerId;
 use claimd_iden3::id::Id;
 use claimd_iden3::Fr;
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,6 +204,11 @@ pub struct Publisher {
     config: PublisherConfig,
     /// Tree nodes recently read or written, shared by every issuer's computations.
     nodes: Arc<nodes::NodeCache>,
+    /// One permit per tree computation allowed at once ([`PublisherConfig::tree_threads`]).
+    tree_slots: tokio::sync::Semaphore,
+    /// Held while dev mode tops an issuer up: the transfers of one dev key must not race on
+    /// its nonce when several issuers are driven at once.
+    funding: tokio::sync::Mutex<()>,
 }
 
 /// A state (field element) as the contract's integer.
@@ -221,6 +230,9 @@ struct Backoff {
     until: Instant,
 }
 
+/// Steps one issuer takes in a row before the others' turn (a transition is about four).
+const STEPS_PER_DRIVE: usize = 16;
+
 /// How often the backlog gauges are refreshed (they count rows).
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -241,8 +253,10 @@ impl Publisher {
             chain,
             chain_id,
             master_key,
-            config,
             nodes: Arc::new(nodes::NodeCache::new(nodes::GENERATION)),
+            tree_slots: tokio::sync::Semaphore::new(config.tree_threads.max(1)),
+            funding: tokio::sync::Mutex::new(()),
+            config,
         })
     }
 
@@ -256,6 +270,9 @@ impl Publisher {
         let mut backoff: HashMap<IssuerId, Backoff> = HashMap::new();
         let mut backlog_at: Option<Instant> = None;
         loop {
+            // Whether some issuer stopped only because its turn ended: then the next round
+            // starts at once instead of after `poll_interval`.
+            let mut busy = false;
             if *shutdown.borrow() {
                 return;
             }
@@ -272,16 +289,26 @@ impl Publisher {
             match self.store.issuers_to_publish().await {
                 Ok(issuers) => {
                     backoff.retain(|i, _| issuers.contains(i));
-                    for issuer in issuers {
-                        if backoff
-                            .get(&issuer)
-                            .is_some_and(|b| b.until > clock.instant())
-                        {
-                            continue;
-                        }
-                        match self.drive(issuer).await {
-                            Ok(()) => {
+                    let now = clock.instant();
+                    let due: Vec<IssuerId> = issuers
+                        .into_iter()
+                        .filter(|i| backoff.get(i).is_none_or(|b| b.until <= now))
+                        .collect();
+                    let shutdown = &shutdown;
+                    let mut driven = futures::stream::iter(due)
+                        .map(|issuer| async move {
+                            // Once shutting down, no issuer is started; those in a step finish it.
+                            if *shutdown.borrow() {
+                                return (issuer, Ok(false));
+                            }
+                            (issuer, self.drive(issuer).await)
+                        })
+                        .buffer_unordered(self.config.parallel_issuers.max(1));
+                    while let Some((issuer, result)) = driven.next().await {
+                        match result {
+                            Ok(more) => {
                                 backoff.remove(&issuer);
+                                busy |= more;
                             }
                             Err(()) => {
                                 let failures = backoff.get(&issuer).map_or(0, |b| b.failures) + 1;
@@ -299,9 +326,9 @@ impl Publisher {
                                 );
                             }
                         }
-                        if *shutdown.borrow() {
-                            return;
-                        }
+                    }
+                    if *shutdown.borrow() {
+                        return;
                     }
                 }
                 Err(e) => {
@@ -310,6 +337,9 @@ impl Publisher {
                 }
             }
             metrics::gauge!(metrics::ISSUERS_FAILING).set(backoff.len() as f64);
+            if busy {
+                continue;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
                 _ = shutdown.changed() => {}
@@ -318,14 +348,15 @@ impl Publisher {
     }
 
     /// Steps one issuer while steps make progress (bounded, so one issuer cannot starve
-    /// the others). `Err` when a step failed.
-    async fn drive(&self, issuer: IssuerId) -> Result<(), ()> {
-        for _ in 0..16 {
+    /// the others). `Ok(true)` when the bound cut it short: it has more to do right away.
+    /// `Err` when a step failed.
+    async fn drive(&self, issuer: IssuerId) -> Result<bool, ()> {
+        for _ in 0..STEPS_PER_DRIVE {
             match self.run_once(issuer).await {
                 Ok(outcome) => {
                     tracing::debug!(%issuer, ?outcome, "publisher step");
                     if !outcome.progressed() {
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
                 Err(e) => {
@@ -345,7 +376,7 @@ impl Publisher {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One durable step for `issuer` (see the crate docs).
@@ -392,6 +423,11 @@ impl Publisher {
         let onboarding = old.is_none();
         let work_for_tree = work.clone();
         let cache = self.nodes.clone();
+        let slot = self
+            .tree_slots
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(format!("tree slots closed: {e}")))?;
         let computed = tokio::task::spawn_blocking(move || {
             let additions = if onboarding {
                 tree::Additions::Onboarding {
@@ -404,6 +440,7 @@ impl Publisher {
         })
         .await
         .map_err(|e| StoreError::Internal(format!("tree computation panicked: {e}")))??;
+        drop(slot);
         let draft = TransitionDraft {
             issuer_id: issuer,
             old,
