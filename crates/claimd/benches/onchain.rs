@@ -13,7 +13,8 @@
 //! `cargo bench -p claimd --bench onchain` (env: `BENCH_ONCHAIN_N`, comma-separated counts,
 //! default `10000,100000`; `BENCH_ONCHAIN_CHAINS`, default `embedded,anvil`;
 //! `BENCH_ONCHAIN_BACKENDS`, default `sqlite,postgres`; `BENCH_DRAIN_N`, the backlog of the
-//! publisher-alone rows, default 20000, 0 to skip them; `BENCH_CONCURRENCY`, default 32).
+//! publisher-alone rows, default 20000, 0 to skip them; `BENCH_CONCURRENCY`, default 32;
+//! `BENCH_OUT`, the results file under `bench/results/`, default `onchain.json`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -257,6 +258,8 @@ async fn main() {
     let counts: Vec<usize> = std::env::var("BENCH_ONCHAIN_N")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')
+        // Empty: no end-to-end rows (the publisher-alone rows only).
+        .filter(|s| !s.trim().is_empty())
         .map(|s| {
             s.trim()
                 .parse()
@@ -293,5 +296,6 @@ async fn main() {
             "results": results,
         }),
     );
-    support::write_results("onchain.json", &out);
+    let file = std::env::var("BENCH_OUT").unwrap_or_else(|_| "onchain.json".into());
+    support::write_results(&file, &out);
 }
