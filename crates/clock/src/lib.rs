@@ -116,6 +116,13 @@ impl Clock for ManualClock {
     }
 }
 
+/// Seconds from `then` to `now`, to the millisecond, as an age or lag gauge reports them: 0,
+/// never negative, when `then` is ahead of `now` (the time came from another process's clock,
+/// or from a store whose clock was ahead).
+pub fn seconds_since(then: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    (now - then).num_milliseconds().max(0) as f64 / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +149,17 @@ mod tests {
         let i0 = clock.instant();
         clock.set_wall(Utc::now() - chrono::Duration::days(1));
         assert_eq!(clock.instant(), i0);
+    }
+
+    #[test]
+    fn seconds_since_counts_milliseconds_and_never_goes_negative() {
+        let t = Utc::now();
+        assert_eq!(
+            seconds_since(t, t + chrono::Duration::milliseconds(1500)),
+            1.5
+        );
+        assert_eq!(seconds_since(t, t), 0.0);
+        assert_eq!(seconds_since(t + chrono::Duration::seconds(3), t), 0.0);
     }
 
     #[test]

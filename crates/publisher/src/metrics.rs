@@ -104,7 +104,6 @@ pub(crate) fn backlog(b: &PublishBacklog, now: chrono::DateTime<chrono::Utc>) {
     ::metrics::gauge!(TRANSITIONS_IN_FLIGHT).set(b.in_flight as f64);
     let age = b
         .oldest_pending
-        .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
-        .unwrap_or(0.0);
+        .map_or(0.0, |t| claimd_clock::seconds_since(t, now));
     ::metrics::gauge!(OLDEST_PENDING).set(age);
 }

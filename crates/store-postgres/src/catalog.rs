@@ -323,6 +323,9 @@ impl CatalogRegistry for PgStore {
     }
 }
 
+/// The columns [`schema_card`] reads.
+const SCHEMA_CARD_COLS: &str = "id, title, description, credential_count, provider_count";
+
 fn schema_card(r: &PgRow) -> Result<SchemaCard, StoreError> {
     Ok(SchemaCard {
         schema_id: SchemaId(r.get("id")),
@@ -485,8 +488,7 @@ impl CatalogView for PgStore {
         self.browse(
             &b,
             col,
-            "SELECT id, title, description, credential_count, provider_count FROM schemas \
-             WHERE discoverable AND enabled",
+            &format!("SELECT {SCHEMA_CARD_COLS} FROM schemas WHERE discoverable AND enabled"),
             "SELECT COUNT(*) FROM schemas WHERE discoverable AND enabled",
             schema_card,
         )
@@ -497,8 +499,9 @@ impl CatalogView for PgStore {
         let id = id.0;
         let Some(card) = self
             .find(
-                "SELECT id, title, description, credential_count, provider_count FROM schemas \
-                 WHERE id = $1 AND discoverable AND enabled",
+                &format!(
+                    "SELECT {SCHEMA_CARD_COLS} FROM schemas WHERE id = $1 AND discoverable AND enabled"
+                ),
                 id,
                 schema_card,
             )

@@ -319,6 +319,9 @@ impl CatalogRegistry for SqliteStore {
     }
 }
 
+/// The columns [`schema_card`] reads.
+const SCHEMA_CARD_COLS: &str = "id, title, description, credential_count, provider_count";
+
 fn schema_card(r: &SqliteRow) -> Result<SchemaCard, StoreError> {
     Ok(SchemaCard {
         schema_id: SchemaId(uuid(r.get("id"))?),
@@ -481,8 +484,7 @@ impl CatalogView for SqliteStore {
         self.browse(
             &b,
             col,
-            "SELECT id, title, description, credential_count, provider_count FROM schemas \
-             WHERE discoverable AND enabled",
+            &format!("SELECT {SCHEMA_CARD_COLS} FROM schemas WHERE discoverable AND enabled"),
             "SELECT COUNT(*) FROM schemas WHERE discoverable AND enabled",
             schema_card,
         )
@@ -493,8 +495,9 @@ impl CatalogView for SqliteStore {
         let id = id.to_string();
         let Some(card) = self
             .find(
-                "SELECT id, title, description, credential_count, provider_count FROM schemas \
-                 WHERE id = ? AND discoverable AND enabled",
+                &format!(
+                    "SELECT {SCHEMA_CARD_COLS} FROM schemas WHERE id = ? AND discoverable AND enabled"
+                ),
                 &id,
                 schema_card,
             )

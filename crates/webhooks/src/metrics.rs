@@ -42,8 +42,9 @@ pub(crate) fn attempt(outcome: &'static str) {
     }
 }
 
+/// `seconds` from [`claimd_clock::seconds_since`], which keeps them from going negative.
 pub(crate) fn lag(seconds: f64) {
-    ::metrics::histogram!(DELIVERY_LAG).record(seconds.max(0.0));
+    ::metrics::histogram!(DELIVERY_LAG).record(seconds);
 }
 
 pub(crate) fn backlog(b: &DeliveryBacklog, now: chrono::DateTime<chrono::Utc>) {
@@ -51,7 +52,6 @@ pub(crate) fn backlog(b: &DeliveryBacklog, now: chrono::DateTime<chrono::Utc>) {
     ::metrics::gauge!(DEAD).set(b.dead as f64);
     let oldest = b
         .oldest_pending
-        .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
-        .unwrap_or(0.0);
+        .map_or(0.0, |t| claimd_clock::seconds_since(t, now));
     ::metrics::gauge!(OLDEST_PENDING).set(oldest);
 }

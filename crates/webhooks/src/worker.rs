@@ -232,8 +232,7 @@ impl Worker {
             Ok(true) => {
                 metrics::attempt(label);
                 if delivered {
-                    let lag = (finished - d.event.occurred_at).num_milliseconds() as f64 / 1000.0;
-                    metrics::lag(lag);
+                    metrics::lag(claimd_clock::seconds_since(d.event.occurred_at, finished));
                 }
                 tracing::debug!(
                     delivery = d.delivery_id,

@@ -321,7 +321,8 @@ fn paged(v: &Value, base: &str) -> (Vec<Value>, String) {
     (items, pager)
 }
 
-/// `(value, label)` options of the first page (500) of a listing, for selects.
+/// `(value, label)` options of the first page (500) of a listing, for selects: a "choose"
+/// placeholder, then [`choices`].
 async fn options(
     api: &super::operator::OperatorApi,
     path: &str,
@@ -329,15 +330,32 @@ async fn options(
     label: &str,
 ) -> Vec<(String, String)> {
     let mut out = vec![(String::new(), "— choose —".to_owned())];
-    if let Ok(v) = api.get(&format!("{path}?limit=500")).await {
-        for item in v["items"].as_array().into_iter().flatten() {
-            out.push((
+    out.extend(choices(api, path, value, label).await);
+    out
+}
+
+/// `(value, "label (value)")` of each item of the first page (500) of a listing; none when the
+/// API cannot be read (the form still renders, without them).
+async fn choices(
+    api: &super::operator::OperatorApi,
+    path: &str,
+    value: &str,
+    label: &str,
+) -> Vec<(String, String)> {
+    let Ok(v) = api.get(&format!("{path}?limit=500")).await else {
+        return Vec::new();
+    };
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            (
                 s(item, value).to_owned(),
                 format!("{} ({})", s(item, label), s(item, value)),
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// A form's submit button.

@@ -1,6 +1,6 @@
 //! Partners: list, register, edit (keys, features, allowed schemas, token rules), disable.
 
-use super::{entry_page, form, link, new_section, refused, render, s, submit};
+use super::{choices, entry_page, form, link, new_section, refused, render, s, submit};
 use super::{Listed, Listing};
 use crate::dashboard::html::{self, enc, esc, Notice};
 use crate::dashboard::operator::OperatorApi;
@@ -89,17 +89,9 @@ fn features_text(p: &Value) -> String {
     }
 }
 
+/// The schemas a partner may be allowed: one checkbox each, so no "choose" placeholder.
 async fn schema_choices(api: &OperatorApi) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Ok(v) = api.get("/admin/v1/schemas?limit=500").await {
-        for sc in v["items"].as_array().into_iter().flatten() {
-            out.push((
-                s(sc, "schemaId").to_owned(),
-                format!("{} ({})", s(sc, "title"), s(sc, "schemaId")),
-            ));
-        }
-    }
-    out
+    choices(api, "/admin/v1/schemas", "schemaId", "title").await
 }
 
 /// The partner form, filled from `p` (a partner as the API answers it, or what was entered).
